@@ -1,1 +1,18 @@
-export const PACKAGE = '@infermarket/protocol';
+/**
+ * @infermarket/protocol — the one rulebook of infermarket. Pure: time and randomness are inputs.
+ * The live market and the simulator both drive `apply(state, event)` and perform the returned effects.
+ */
+export * from './errors.js';
+export * from './params.js';
+export * from './canonical.js';
+export * from './crypto.js';
+export * from './envelope.js';
+export * from './types.js';
+export * from './state.js';
+export { apply } from './apply.js';
+export { balanceOf, bpsOf } from './ledger.js';
+export { checkInvariants, ledgerTotals, type LedgerTotals } from './invariants.js';
+export { chooseWinner, type MatchContext } from './matching.js';
+export { isAudited, uniformFromSeed, rankValidators, isEligibleValidator } from './selection.js';
+export { isEligibleMiner, slashableOf } from './nodes.js';
+export { worstCaseCost } from './jobs.js';

@@ -1,0 +1,127 @@
+import { hashHex } from './crypto.js';
+import { auditTimedOut, challengeJob, disputeTimedOut, reportAudit, voteDispute } from './disputes.js';
+import { InfermarketError } from './errors.js';
+import { closeBidding, commitResult, missDeadline, placeBid, settleJob, submitJob } from './jobs.js';
+import { transfer } from './ledger.js';
+import { bond, checkAmount, registerNode, releaseUnbonding, unbond } from './nodes.js';
+import { checkNonce, pruneNonces, rememberNonce } from './replay.js';
+import { isAddress } from './crypto.js';
+import type { Effect, MarketEvent, MarketState, Signed, Timer } from './types.js';
+
+/**
+ * Apply one event to the market: the whole rulebook. Mutates `state` and returns what happened as effects
+ * (journal entries, timers to set, notifications). Pure in every other sense: no clock, no randomness, no I/O.
+ * A rejected event throws an `InfermarketError` and leaves `state` exactly as it was (every rule checks
+ * before it mutates).
+ * @throws InfermarketError with a stable code (see `ERROR_CODES`).
+ * @example
+ * const fx = apply(state, { type: 'account.faucet', atMs: 0, address, amountMicro: 5_000_000n });
+ */
+export function apply(state: MarketState, event: MarketEvent): Effect[] {
+  if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
+    throw new InfermarketError('ERR_VALIDATION', 'event must be an object with a string "type"');
+  }
+  if (!Number.isSafeInteger(event.atMs) || event.atMs < state.nowMs) {
+    // time only moves forward; the driver owns the clock
+    throw new InfermarketError('ERR_VALIDATION', `"atMs" must be an integer ≥ the current time ${state.nowMs}, got ${String(event.atMs)}`);
+  }
+  const out: Effect[] = [];
+  const signed = 'by' in event ? (event as Signed) : null;
+  if (signed) {
+    if (!isAddress(signed.by)) throw new InfermarketError('ERR_VALIDATION', `"by" must be an address, got ${JSON.stringify(signed.by)}`);
+    checkNonce(state, signed, event.atMs);
+  }
+  const before = state.nowMs;
+  state.nowMs = event.atMs;
+  try {
+    dispatch(state, event, out);
+  } catch (e) {
+    state.nowMs = before;
+    throw e;
+  }
+  if (signed) rememberNonce(state, signed);
+  state.seq++;
+  return out;
+}
+
+function dispatch(state: MarketState, event: MarketEvent, out: Effect[]): void {
+  switch (event.type) {
+    case 'epoch.begin':
+      return beginEpoch(state, event.seed, out);
+    case 'account.faucet':
+      return faucet(state, event.address, event.amountMicro, out);
+    case 'node.register':
+      return registerNode(state, event, out);
+    case 'stake.bond':
+      return bond(state, event, out);
+    case 'stake.unbond':
+      return unbond(state, event, out);
+    case 'job.submit':
+      return submitJob(state, event, out);
+    case 'job.bid':
+      return placeBid(state, event, out);
+    case 'job.result':
+      return commitResult(state, event, out);
+    case 'audit.report':
+      return reportAudit(state, event, out);
+    case 'job.challenge':
+      return challengeJob(state, event, out);
+    case 'dispute.vote':
+      return voteDispute(state, event, out);
+    case 'timer.fire':
+      return fireTimer(state, event.timer, out);
+    default: {
+      const never: never = event;
+      throw new InfermarketError('ERR_VALIDATION', `unknown event type ${JSON.stringify((never as { type: unknown }).type)}`);
+    }
+  }
+}
+
+function beginEpoch(state: MarketState, seed: string, out: Effect[]): void {
+  if (typeof seed !== 'string' || !/^[0-9a-f]{64}$/.test(seed)) {
+    throw new InfermarketError('ERR_VALIDATION', '"seed" must be 32 bytes of hex');
+  }
+  const prev = state.epoch;
+  if (prev) out.push({ type: 'epoch.revealed', index: prev.index, seed: prev.seed, seedHash: prev.seedHash });
+  const index = prev ? prev.index + 1 : 0;
+  state.epoch = { index, seed, seedHash: hashHex(seed), startedAtMs: state.nowMs };
+  out.push({ type: 'epoch.started', index, seedHash: state.epoch.seedHash, atMs: state.nowMs });
+  pruneNonces(state, state.nowMs);
+}
+
+function faucet(state: MarketState, address: string, amountMicro: bigint, out: Effect[]): void {
+  if (!isAddress(address)) throw new InfermarketError('ERR_VALIDATION', `"address" must be an address like im…(40 hex), got ${JSON.stringify(address)}`);
+  const amount = checkAmount('amountMicro', amountMicro);
+  const already = state.faucetMinted.get(address) ?? 0n;
+  if (already + amount > state.params.faucetCapMicro) {
+    throw new InfermarketError('ERR_FAUCET_CAP', `faucet cap ${state.params.faucetCapMicro} for ${address} would be exceeded (already minted ${already}, asked ${amount})`, {
+      details: { field: 'amountMicro' },
+    });
+  }
+  state.faucetMinted.set(address, already + amount);
+  transfer(state, out, { from: 'mint', to: `balance:${address}`, amountMicro: amount, reason: 'faucet', ref: address });
+}
+
+/** A timer fired. Timers that no longer match the job's state (it moved on) are ignored. */
+function fireTimer(state: MarketState, timer: Timer, out: Effect[]): void {
+  if (timer.kind === 'unbond') return releaseUnbonding(state, timer.address, out);
+  const job = state.jobs.get(timer.jobId);
+  if (!job) return;
+  switch (timer.kind) {
+    case 'bid-window':
+      if (job.status === 'bidding' && job.attempt === timer.attempt) closeBidding(state, job, out);
+      return;
+    case 'deadline':
+      if (job.status === 'assigned' && job.attempt === timer.attempt && state.nowMs >= job.deadlineAtMs) missDeadline(state, job, out);
+      return;
+    case 'audit':
+      if (job.status === 'auditing') auditTimedOut(state, job, out);
+      return;
+    case 'dispute':
+      if (job.status === 'disputed') disputeTimedOut(state, job, out);
+      return;
+    case 'challenge':
+      if (job.status === 'committed') settleJob(state, job, out);
+      return;
+  }
+}

@@ -1,0 +1,120 @@
+import { InfermarketError } from './errors.js';
+import { checkHash, finishFailed, getJob, openChallengeWindow, settleJob } from './jobs.js';
+import { getNode, slash } from './nodes.js';
+import { recordOutcome } from './reputation.js';
+import { isEligibleValidator, rankValidators } from './selection.js';
+import type { Effect, Job, MarketEvent, MarketState } from './types.js';
+
+type Ev<T extends MarketEvent['type']> = Extract<MarketEvent, { type: T }>;
+
+/**
+ * The chosen validator reports its blind re-execution. `match` is the model's comparator applied by the
+ * driver to the two outputs (the validator never saw the miner's output before committing its own).
+ * A match opens the challenge window; a mismatch opens a dispute.
+ */
+export function reportAudit(state: MarketState, ev: Ev<'audit.report'>, out: Effect[]): void {
+  const job = getJob(state, ev.jobId);
+  const outputHash = checkHash('outputHash', ev.outputHash);
+  if (typeof ev.match !== 'boolean') throw new InfermarketError('ERR_VALIDATION', `"match" must be a boolean, got ${JSON.stringify(ev.match)}`);
+  if (job.status !== 'auditing') throw new InfermarketError('ERR_WRONG_STATE', `job ${job.id} is ${job.status}, not awaiting an audit`);
+  if (job.validator !== ev.by) throw new InfermarketError('ERR_NOT_ASSIGNED', `${ev.by} is not the validator assigned to audit job ${job.id}`);
+  if (ev.atMs > job.committedAtMs + state.params.auditWindowMs) throw new InfermarketError('ERR_LATE', `audit of job ${job.id} arrived after its window`);
+  job.validatorOutputHash = outputHash;
+  state.nodes.get(ev.by)!.audits++;
+  if (ev.match) openChallengeWindow(state, job, out);
+  else openDispute(state, job, ev.by, out);
+}
+
+/** The auditor did not answer in time: the job goes on unaudited (no validator fee) and the validator's reputation drops. */
+export function auditTimedOut(state: MarketState, job: Job, out: Effect[]): void {
+  const v = state.nodes.get(job.validator!);
+  if (v) recordOutcome(v, 0, state.params.reputationDecay);
+  openChallengeWindow(state, job, out);
+}
+
+/** During the challenge window any eligible validator that re-executed and disagrees may challenge. */
+export function challengeJob(state: MarketState, ev: Ev<'job.challenge'>, out: Effect[]): void {
+  const job = getJob(state, ev.jobId);
+  checkHash('outputHash', ev.outputHash);
+  const node = getNode(state, ev.by, 'validator');
+  if (job.status !== 'committed') throw new InfermarketError('ERR_WRONG_STATE', `job ${job.id} is ${job.status}, not in its challenge window`);
+  if (!isEligibleValidator(state, node, job.model, ev.atMs) || node.address === job.miner) {
+    throw new InfermarketError('ERR_NOT_ELIGIBLE', `${ev.by} may not challenge job ${job.id}`);
+  }
+  if (ev.outputHash === job.outputHash) throw new InfermarketError('ERR_VALIDATION', '"outputHash" equals the miner\'s; a challenge must disagree');
+  openDispute(state, job, ev.by, out);
+}
+
+function openDispute(state: MarketState, job: Job, accuser: string, out: Effect[]): void {
+  const referees = rankValidators(state, state.epoch!, 'referee', job.id, job.model, state.nowMs, [accuser, job.miner!, job.client], job.private).slice(
+    0,
+    state.params.disputeQuorum,
+  );
+  job.status = 'disputed';
+  job.dispute = { accuser, referees, votes: new Map(), openedAtMs: state.nowMs };
+  state.stats.disputed++;
+  const deadlineAtMs = state.nowMs + state.params.disputeWindowMs;
+  out.push({ type: 'dispute.opened', jobId: job.id, accuser, referees, deadlineAtMs });
+  if (referees.length === 0) {
+    // nobody else can re-execute: the accuser's re-execution is the only evidence and decides
+    resolveDispute(state, job, false, out);
+    return;
+  }
+  out.push({ type: 'timer.set', atMs: deadlineAtMs, timer: { kind: 'dispute', jobId: job.id } });
+}
+
+/** A referee re-executed the disputed job and votes; a majority (the accuser counts as one vote against the miner) decides. */
+export function voteDispute(state: MarketState, ev: Ev<'dispute.vote'>, out: Effect[]): void {
+  const job = getJob(state, ev.jobId);
+  if (typeof ev.minerCorrect !== 'boolean') throw new InfermarketError('ERR_VALIDATION', `"minerCorrect" must be a boolean, got ${JSON.stringify(ev.minerCorrect)}`);
+  if (job.status !== 'disputed' || !job.dispute) throw new InfermarketError('ERR_WRONG_STATE', `job ${job.id} is ${job.status}, not disputed`);
+  const d = job.dispute;
+  if (!d.referees.includes(ev.by)) throw new InfermarketError('ERR_NOT_ASSIGNED', `${ev.by} is not a referee of job ${job.id}`);
+  if (d.votes.has(ev.by)) throw new InfermarketError('ERR_DUPLICATE', `${ev.by} already voted on job ${job.id}`);
+  if (ev.atMs > d.openedAtMs + state.params.disputeWindowMs) throw new InfermarketError('ERR_LATE', `vote on job ${job.id} arrived after the dispute window`);
+  d.votes.set(ev.by, ev.minerCorrect);
+  const { forMiner, againstMiner } = tally(job);
+  const majority = Math.floor((d.referees.length + 1) / 2) + 1;
+  if (againstMiner >= majority) resolveDispute(state, job, false, out);
+  else if (forMiner >= majority) resolveDispute(state, job, true, out);
+}
+
+function tally(job: Job): { forMiner: number; againstMiner: number } {
+  let forMiner = 0;
+  let againstMiner = 1; // the accuser
+  for (const v of job.dispute!.votes.values()) if (v) forMiner++;
+  else againstMiner++;
+  return { forMiner, againstMiner };
+}
+
+/** The dispute window closed: decide by the votes cast. A tie slashes nobody and the miner is paid. */
+export function disputeTimedOut(state: MarketState, job: Job, out: Effect[]): void {
+  const { forMiner, againstMiner } = tally(job);
+  if (againstMiner > forMiner) resolveDispute(state, job, false, out);
+  else if (forMiner > againstMiner) resolveDispute(state, job, true, out);
+  else {
+    out.push({ type: 'dispute.resolved', jobId: job.id, minerCorrect: true, votesFor: forMiner, votesAgainst: againstMiner });
+    job.validatorOutputHash = null; // an unproven accusation earns no audit fee
+    settleJob(state, job, out);
+  }
+}
+
+function resolveDispute(state: MarketState, job: Job, minerCorrect: boolean, out: Effect[]): void {
+  const { forMiner, againstMiner } = tally(job);
+  out.push({ type: 'dispute.resolved', jobId: job.id, minerCorrect, votesFor: forMiner, votesAgainst: againstMiner });
+  const accuser = job.dispute!.accuser;
+  if (minerCorrect) {
+    // false accusation: the validator is slashed, the wronged miner gets the harmed share, the job settles now
+    const v = state.nodes.get(accuser)!;
+    slash(state, v, job, { challenger: null, harmed: job.miner! }, 'false accusation', out);
+    recordOutcome(v, 0, state.params.reputationDecay);
+    job.validatorOutputHash = null;
+    settleJob(state, job, out);
+    return;
+  }
+  const miner = state.nodes.get(job.miner!)!;
+  slash(state, miner, job, { challenger: accuser, harmed: job.client }, 'wrong result', out);
+  recordOutcome(miner, 0, state.params.reputationDecay);
+  finishFailed(state, job, 'miner-slashed', out);
+}
+

@@ -1,0 +1,56 @@
+/**
+ * Every error code infermarket can return, with the HTTP status the market maps it to.
+ * The README's error table is generated from, and tested against, this object.
+ */
+export const ERROR_CODES = {
+  ERR_INVALID_PARAM: { status: 400, meaning: 'A protocol parameter is out of range or inconsistent with another.' },
+  ERR_VALIDATION: { status: 400, meaning: 'A request or message field is missing, malformed or out of range.' },
+  ERR_BAD_ENCODING: { status: 400, meaning: 'A value cannot be canonically encoded (non-integer number, undefined, cycle).' },
+  ERR_BAD_SIGNATURE: { status: 401, meaning: 'An envelope signature does not verify against its signer key.' },
+  ERR_REPLAY: { status: 409, meaning: 'A signed message was already seen (nonce reused) or has expired.' },
+  ERR_UNKNOWN_ACCOUNT: { status: 404, meaning: 'The account is not registered in the role the action needs.' },
+  ERR_UNKNOWN_JOB: { status: 404, meaning: 'No job with this id.' },
+  ERR_UNKNOWN_MODEL: { status: 400, meaning: 'The model id is not in the models manifest.' },
+  ERR_DUPLICATE: { status: 409, meaning: 'The id is already in use (job, registration, bid, vote).' },
+  ERR_INSUFFICIENT_BALANCE: { status: 402, meaning: 'The account balance cannot cover the amount.' },
+  ERR_INSUFFICIENT_STAKE: { status: 403, meaning: 'Bonded stake is below the amount asked for or below the role minimum.' },
+  ERR_FAUCET_CAP: { status: 429, meaning: 'The faucet cap for this account would be exceeded.' },
+  ERR_NOT_ELIGIBLE: { status: 403, meaning: 'The node may not take this action now (jailed, ejected, wrong model or region).' },
+  ERR_WRONG_STATE: { status: 409, meaning: 'The job or dispute is not in a state that accepts this action.' },
+  ERR_NOT_ASSIGNED: { status: 403, meaning: 'The sender is not the miner, validator or referee assigned to this job.' },
+  ERR_LATE: { status: 409, meaning: 'The window or deadline for this action has passed.' },
+  ERR_PRICE_TOO_HIGH: { status: 400, meaning: 'The bid price plus fees exceeds the job\'s escrowed maximum price.' },
+  ERR_NOT_FOUND: { status: 404, meaning: 'No such route or resource.' },
+  ERR_BODY_TOO_LARGE: { status: 413, meaning: 'The request body exceeds the size limit.' },
+  ERR_BAD_JSON: { status: 400, meaning: 'The request body is not valid JSON.' },
+  ERR_UNAUTHENTICATED: { status: 401, meaning: 'The WebSocket peer has not completed the login challenge.' },
+  ERR_RATE_LIMITED: { status: 429, meaning: 'Too many messages; the peer is not reading fast enough (backpressure).' },
+  ERR_BAD_INPUT: { status: 400, meaning: 'A model input has the wrong shape, dtype or size.' },
+  ERR_MODEL_TAMPERED: { status: 500, meaning: 'A model file\'s sha256 does not match the manifest; it is refused.' },
+  ERR_EP_UNAVAILABLE: { status: 500, meaning: 'The requested execution provider is not installed.' },
+  ERR_BAD_SCENARIO: { status: 400, meaning: 'A scenario file does not match the scenario schema.' },
+  ERR_INTERNAL: { status: 500, meaning: 'An unexpected error; the message and logs say more.' },
+} as const satisfies Record<string, { status: number; meaning: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The one error type of infermarket: a stable `code`, a message naming the field, optional details. */
+export class InfermarketError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+  constructor(code: ErrorCode, message: string, options?: { details?: Record<string, unknown>; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'InfermarketError';
+    this.code = code;
+    this.details = options?.details;
+  }
+  /** HTTP status the market answers with for this error. */
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+}
+
+/** Shorthand used by the rules: throw a coded error. */
+export function fail(code: ErrorCode, message: string, details?: Record<string, unknown>): never {
+  throw new InfermarketError(code, message, details ? { details } : undefined);
+}

@@ -1,0 +1,69 @@
+import type { MarketState } from './types.js';
+
+/** Sums of the ledger by kind of account, in micro-mUSD. */
+export interface LedgerTotals {
+  mintedMicro: bigint;
+  balancesMicro: bigint;
+  escrowMicro: bigint;
+  stakesMicro: bigint;
+  unbondingMicro: bigint;
+  feesMicro: bigint;
+  burnedMicro: bigint;
+  /** minted = balances + escrow + stakes + unbonding + fees + burned */
+  conserved: boolean;
+}
+
+/** Totals of the ledger and whether tokens are conserved. */
+export function ledgerTotals(state: MarketState): LedgerTotals {
+  const t = { mintedMicro: 0n, balancesMicro: 0n, escrowMicro: 0n, stakesMicro: 0n, unbondingMicro: 0n, feesMicro: 0n, burnedMicro: 0n };
+  for (const [name, v] of state.ledger) {
+    if (name === 'mint') t.mintedMicro = -v;
+    else if (name === 'burn') t.burnedMicro += v;
+    else if (name === 'fees') t.feesMicro += v;
+    else if (name.startsWith('balance:')) t.balancesMicro += v;
+    else if (name.startsWith('escrow:')) t.escrowMicro += v;
+    else if (name.startsWith('stake:')) t.stakesMicro += v;
+    else if (name.startsWith('unbonding:')) t.unbondingMicro += v;
+  }
+  const held = t.balancesMicro + t.escrowMicro + t.stakesMicro + t.unbondingMicro + t.feesMicro + t.burnedMicro;
+  return { ...t, conserved: held === t.mintedMicro };
+}
+
+/**
+ * Every invariant of the rules; returns the violations (empty when all hold):
+ * conservation, no negative account, escrow equals the open jobs' locked amounts (finished jobs hold none),
+ * node records agree with their ledger accounts, no job paid more than once.
+ */
+export function checkInvariants(state: MarketState): string[] {
+  const v: string[] = [];
+  const totals = ledgerTotals(state);
+  if (!totals.conserved) {
+    const held = totals.balancesMicro + totals.escrowMicro + totals.stakesMicro + totals.unbondingMicro + totals.feesMicro + totals.burnedMicro;
+    v.push(`conservation: minted ${totals.mintedMicro} ≠ held ${held}`);
+  }
+  for (const [name, amount] of state.ledger) {
+    if (name !== 'mint' && amount < 0n) v.push(`negative account ${name}: ${amount}`);
+    if (name.startsWith('escrow:')) {
+      const job = state.jobs.get(name.slice(7));
+      if (!job) v.push(`escrow ${name} has no job`);
+      else if (job.status === 'settled' || job.status === 'failed') v.push(`finished job ${job.id} still holds escrow ${amount}`);
+    }
+  }
+  for (const job of state.jobs.values()) {
+    const held = state.ledger.get(`escrow:${job.id}`) ?? 0n;
+    const open = job.status !== 'settled' && job.status !== 'failed';
+    if (open && held !== job.maxPriceMicro) v.push(`open job ${job.id} escrows ${held}, expected its max price ${job.maxPriceMicro}`);
+    if (job.payouts > 1) v.push(`job ${job.id} paid ${job.payouts} times`);
+    if (job.status === 'settled' && job.payouts !== 1) v.push(`settled job ${job.id} has ${job.payouts} payouts`);
+    if (job.status === 'failed' && job.payouts !== 0) v.push(`failed job ${job.id} paid its miner`);
+  }
+  for (const node of state.nodes.values()) {
+    const stake = state.ledger.get(`stake:${node.address}`) ?? 0n;
+    if (stake !== node.stakeMicro) v.push(`node ${node.address} stake record ${node.stakeMicro} ≠ ledger ${stake}`);
+    let unb = 0n;
+    for (const c of node.unbonding) unb += c.amountMicro;
+    const ledgerUnb = state.ledger.get(`unbonding:${node.address}`) ?? 0n;
+    if (unb !== ledgerUnb) v.push(`node ${node.address} unbonding record ${unb} ≠ ledger ${ledgerUnb}`);
+  }
+  return v;
+}

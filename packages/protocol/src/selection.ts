@@ -1,0 +1,56 @@
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { Epoch, MarketState, NodeRecord } from './types.js';
+
+const utf8 = new TextEncoder();
+
+/**
+ * A uniform number in [0, 1) from H(seed ‖ purpose ‖ parts): unpredictable before the seed is revealed,
+ * checkable by anyone after. 48 bits of the hash are used.
+ */
+export function uniformFromSeed(seedHex: string, purpose: string, ...parts: (string | number)[]): number {
+  const h = sha256(utf8.encode(`${seedHex}|${purpose}|${parts.join('|')}`));
+  // 6 bytes → an integer below 2^48, exactly representable in a double
+  const n = h[0]! * 2 ** 40 + h[1]! * 2 ** 32 + h[2]! * 2 ** 24 + h[3]! * 2 ** 16 + h[4]! * 2 ** 8 + h[5]!;
+  return n / 2 ** 48;
+}
+
+/** Whether a job is audited: H(epoch seed ‖ "audit" ‖ jobId) falls under the audit rate. Anyone can re-check it once the seed is revealed. */
+export function isAudited(seedHex: string, jobId: string, auditRate: number): boolean {
+  return uniformFromSeed(seedHex, 'audit', jobId) < auditRate;
+}
+
+/** Can this node audit or referee a job on `model` right now? */
+export function isEligibleValidator(state: MarketState, node: NodeRecord, model: string, atMs: number): boolean {
+  return (
+    node.role === 'validator' &&
+    !node.ejected &&
+    node.jailedUntilMs <= atMs &&
+    node.stakeMicro >= state.params.minValidatorStakeMicro &&
+    node.models.includes(model)
+  );
+}
+
+/**
+ * Validators ordered by H(seed ‖ purpose ‖ jobId ‖ address): a seeded shuffle anyone can recompute.
+ * `exclude` removes the miner, the accuser, etc.
+ */
+export function rankValidators(
+  state: MarketState,
+  epoch: Epoch,
+  purpose: string,
+  jobId: string,
+  model: string,
+  atMs: number,
+  exclude: readonly string[],
+  needsEncryptionKey: boolean,
+): string[] {
+  const ranked: { address: string; score: number }[] = [];
+  for (const node of state.nodes.values()) {
+    if (exclude.includes(node.address)) continue;
+    if (!isEligibleValidator(state, node, model, atMs)) continue;
+    if (needsEncryptionKey && !node.encryptionKey) continue;
+    ranked.push({ address: node.address, score: uniformFromSeed(epoch.seed, purpose, jobId, node.address) });
+  }
+  ranked.sort((a, b) => a.score - b.score || (a.address < b.address ? -1 : 1));
+  return ranked.map((r) => r.address);
+}

@@ -1,0 +1,237 @@
+import type { Params } from './params.js';
+
+/** Miner strategies, shared by the live miner process and the simulator's agents. */
+export const MINER_STRATEGIES = ['honest', 'lazy', 'downgrade', 'replay', 'flaky', 'slow', 'adaptive'] as const;
+export type MinerStrategy = (typeof MINER_STRATEGIES)[number];
+/** Validator strategies, shared by the live validator process and the simulator. */
+export const VALIDATOR_STRATEGIES = ['honest', 'lazy', 'colluding'] as const;
+export type ValidatorStrategy = (typeof VALIDATOR_STRATEGIES)[number];
+
+export type Role = 'miner' | 'validator';
+
+/** Ledger account names. Per-address accounts carry the address; escrow is per job. */
+export type AccountName =
+  | 'mint'
+  | 'burn'
+  | 'fees'
+  | `balance:${string}`
+  | `stake:${string}`
+  | `unbonding:${string}`
+  | `escrow:${string}`;
+
+/** Why tokens moved. */
+export type EntryReason =
+  | 'faucet'
+  | 'bond'
+  | 'unbond'
+  | 'withdraw'
+  | 'escrow'
+  | 'pay-miner'
+  | 'protocol-fee'
+  | 'validator-fee'
+  | 'refund'
+  | 'slash-burn'
+  | 'slash-challenger'
+  | 'slash-harmed'
+  | 'miss-penalty';
+
+/** One double-entry journal line: `amountMicro` leaves `from` and enters `to`. */
+export interface JournalEntry {
+  from: AccountName;
+  to: AccountName;
+  amountMicro: bigint;
+  reason: EntryReason;
+  /** Job id, address or other reference the movement belongs to. */
+  ref: string;
+  atMs: number;
+}
+
+export interface UnbondingChunk {
+  amountMicro: bigint;
+  releaseAtMs: number;
+}
+
+/** A registered miner or validator. */
+export interface NodeRecord {
+  address: string;
+  role: Role;
+  /** Model ids this node serves (miners) or can re-execute (validators). */
+  models: string[];
+  region: string;
+  /** x25519 public key (hex) for private jobs, bound to the signing key by the signed registration. */
+  encryptionKey: string | null;
+  stakeMicro: bigint;
+  unbonding: UnbondingChunk[];
+  /** Decayed average of outcomes, 0..1 (miners; validators keep it too). */
+  reputation: number;
+  jailedUntilMs: number;
+  slashes: number;
+  ejected: boolean;
+  jobsAssigned: number;
+  jobsSettled: number;
+  jobsMissed: number;
+  audits: number;
+  earnedMicro: bigint;
+  slashedMicro: bigint;
+}
+
+export type JobStatus = 'bidding' | 'assigned' | 'committed' | 'auditing' | 'disputed' | 'settled' | 'failed';
+export type JobFailure = 'no-bids' | 'attempts-exhausted' | 'miner-slashed';
+
+export interface Bid {
+  miner: string;
+  priceMicro: bigint;
+  atMs: number;
+  /** Order of arrival, for deterministic tie-breaks. */
+  seq: number;
+}
+
+export interface Dispute {
+  /** The validator that reported the mismatch (audit) or challenged. */
+  accuser: string;
+  referees: string[];
+  /** referee address -> true if it found the miner's output correct. */
+  votes: Map<string, boolean>;
+  openedAtMs: number;
+}
+
+export interface Job {
+  id: string;
+  client: string;
+  model: string;
+  /** sha256 hex of the (possibly encrypted) input; the input itself never enters the rules. */
+  inputHash: string;
+  maxPriceMicro: bigint;
+  /** Regions the job may run in; empty means any. */
+  regions: string[];
+  private: boolean;
+  status: JobStatus;
+  failure: JobFailure | null;
+  submittedAtMs: number;
+  /** Number of assignments so far. */
+  attempt: number;
+  bids: Bid[];
+  /** Miners that missed this job's deadline; they may not bid on it again. */
+  excluded: string[];
+  miner: string | null;
+  priceMicro: bigint;
+  assignedAtMs: number;
+  deadlineAtMs: number;
+  outputHash: string | null;
+  committedAtMs: number;
+  audited: boolean;
+  validator: string | null;
+  validatorOutputHash: string | null;
+  dispute: Dispute | null;
+  finishedAtMs: number;
+  /** Times the miner was paid for this job; the rules keep it ≤ 1. */
+  payouts: number;
+}
+
+export interface Epoch {
+  index: number;
+  /** Secret until the epoch ends; the driver's randomness. Hex, 32 bytes. */
+  seed: string;
+  /** Published at the epoch's start: sha256(seed). */
+  seedHash: string;
+  startedAtMs: number;
+}
+
+/** Counters the reports read. */
+export interface Stats {
+  submitted: number;
+  settled: number;
+  failed: number;
+  reassigned: number;
+  audited: number;
+  disputed: number;
+  minerSlashes: number;
+  validatorSlashes: number;
+  missedDeadlines: number;
+}
+
+/** The whole protocol state. Mutated in place by `apply` (the simulator needs the speed); only `apply` may change it. */
+export interface MarketState {
+  params: Params;
+  /** Known model ids. */
+  models: Set<string>;
+  ledger: Map<AccountName, bigint>;
+  /** Lifetime faucet mint per address. */
+  faucetMinted: Map<string, bigint>;
+  nodes: Map<string, NodeRecord>;
+  jobs: Map<string, Job>;
+  /** signer address + ':' + nonce -> expiresAtMs */
+  nonces: Map<string, number>;
+  epoch: Epoch | null;
+  nowMs: number;
+  /** Events applied, including rejected ones? No: accepted events only. */
+  seq: number;
+  bidSeq: number;
+  stats: Stats;
+  /** Keep finished jobs in `jobs` (true) or drop them once settled (the simulator's choice, to bound memory). */
+  keepFinishedJobs: boolean;
+  /** Finished job ids, used for "no job paid twice" when finished jobs are dropped. */
+  finishedJobs: Set<string>;
+}
+
+/** A timer the rules ask the driver to fire back at `atMs`. Stale timers are ignored when fired. */
+export type Timer =
+  | { kind: 'bid-window'; jobId: string; attempt: number }
+  | { kind: 'deadline'; jobId: string; attempt: number }
+  | { kind: 'audit'; jobId: string }
+  | { kind: 'dispute'; jobId: string }
+  | { kind: 'challenge'; jobId: string }
+  | { kind: 'unbond'; address: string };
+
+/** What a signed action carries for replay protection (checked by the rules). */
+export interface Signed {
+  /** Address of the signer, established by the driver with `openEnvelope`. */
+  by: string;
+  nonce: string;
+  expiresAtMs: number;
+}
+
+/** Every input to the rules. `atMs` is the driver's clock; the rules never read a clock. */
+export type MarketEvent =
+  | { type: 'epoch.begin'; atMs: number; seed: string }
+  | { type: 'account.faucet'; atMs: number; address: string; amountMicro: bigint }
+  | ({ type: 'node.register'; atMs: number; role: Role; models: string[]; region: string; encryptionKey?: string | null } & Signed)
+  | ({ type: 'stake.bond'; atMs: number; amountMicro: bigint } & Signed)
+  | ({ type: 'stake.unbond'; atMs: number; amountMicro: bigint } & Signed)
+  | ({
+      type: 'job.submit';
+      atMs: number;
+      jobId: string;
+      model: string;
+      inputHash: string;
+      maxPriceMicro: bigint;
+      regions?: string[];
+      private?: boolean;
+    } & Signed)
+  | ({ type: 'job.bid'; atMs: number; jobId: string; priceMicro: bigint } & Signed)
+  | ({ type: 'job.result'; atMs: number; jobId: string; outputHash: string } & Signed)
+  | ({ type: 'audit.report'; atMs: number; jobId: string; outputHash: string; match: boolean } & Signed)
+  | ({ type: 'job.challenge'; atMs: number; jobId: string; outputHash: string } & Signed)
+  | ({ type: 'dispute.vote'; atMs: number; jobId: string; minerCorrect: boolean } & Signed)
+  | { type: 'timer.fire'; atMs: number; timer: Timer };
+
+export type MarketEventType = MarketEvent['type'];
+
+/** Everything the rules tell the driver. The driver persists, schedules and notifies; it decides nothing. */
+export type Effect =
+  | { type: 'ledger.entry'; entry: JournalEntry }
+  | { type: 'timer.set'; atMs: number; timer: Timer }
+  | { type: 'epoch.started'; index: number; seedHash: string; atMs: number }
+  | { type: 'epoch.revealed'; index: number; seed: string; seedHash: string }
+  | { type: 'node.registered'; address: string; role: Role }
+  | { type: 'job.opened'; jobId: string; attempt: number; closesAtMs: number; eligible: string[] }
+  | { type: 'job.assigned'; jobId: string; miner: string; priceMicro: bigint; attempt: number; deadlineAtMs: number }
+  | { type: 'job.committed'; jobId: string; miner: string; outputHash: string; audited: boolean }
+  | { type: 'audit.requested'; jobId: string; validator: string; deadlineAtMs: number }
+  | { type: 'dispute.opened'; jobId: string; accuser: string; referees: string[]; deadlineAtMs: number }
+  | { type: 'dispute.resolved'; jobId: string; minerCorrect: boolean; votesFor: number; votesAgainst: number }
+  | { type: 'job.missed'; jobId: string; miner: string; attempt: number; penaltyMicro: bigint }
+  | { type: 'job.settled'; jobId: string; miner: string; priceMicro: bigint; refundMicro: bigint }
+  | { type: 'job.failed'; jobId: string; reason: JobFailure; refundMicro: bigint }
+  | { type: 'node.slashed'; address: string; role: Role; amountMicro: bigint; jobId: string; reason: string; jailedUntilMs: number; ejected: boolean }
+  | { type: 'stake.released'; address: string; amountMicro: bigint };
