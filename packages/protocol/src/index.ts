@@ -16,3 +16,6 @@ export { chooseWinner, type MatchContext } from './matching.js';
 export { isAudited, uniformFromSeed, rankValidators, isEligibleValidator } from './selection.js';
 export { isEligibleMiner, slashableOf } from './nodes.js';
 export { worstCaseCost } from './jobs.js';
+export * from './scenario.js';
+export * from './report.js';
+export * from './wire.js';

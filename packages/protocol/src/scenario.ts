@@ -1,0 +1,107 @@
+import type { MinerStrategy, ValidatorStrategy } from './types.js';
+
+/**
+ * A scenario file (`scenarios/*.json`): one format for the live testnet (`infermarket testnet`) and the
+ * simulator (`infermarket sim`, `infermarket sweep`). Amounts are decimal strings of micro-mUSD.
+ * `parseScenario` validates it against `SCENARIO_SCHEMA` with errors that name the JSON path.
+ */
+export interface Scenario {
+  /** Short name, used in reports. */
+  name: string;
+  description?: string;
+  /** Master seed: every random choice of the run derives from it (keys, arrivals, sampling, epochs). */
+  seed: number;
+  /** Run length (wall time on the testnet, virtual time in the simulator). */
+  durationMs: number;
+  /** Protocol parameter overrides (see the README's parameter table). */
+  params?: Record<string, number | string>;
+  miners: MinerGroup[];
+  validators: ValidatorGroup[];
+  clients: ClientGroup[];
+  faults?: Fault[];
+  /** Testnet-only settings. */
+  testnet?: { port?: number; tls?: boolean; dashboard?: boolean };
+  /** Simulator-only settings. */
+  sim?: SimSettings;
+}
+
+export type ModelId = 'digits' | 'charlm' | 'heavy' | (string & {});
+export type Variant = 'fp32' | 'fp16' | 'int8' | 'int4';
+
+export interface MinerGroup {
+  /** Instance names are `${name}-${i}`; defaults to the strategy. */
+  name?: string;
+  count: number;
+  strategy: MinerStrategy;
+  /** Models served; default all of the scenario's client models. */
+  models?: ModelId[];
+  /** Variant claimed to the market (downgrade miners run `int4` while claiming this). Default int8. */
+  variant?: Variant;
+  /** Execution provider list, e.g. ["cpu"] or ["cuda","cpu"] (fallback). Default ["cpu"]. */
+  ep?: string[];
+  threads?: number;
+  /** Added to every job's execution; `jitterMs` is the half-width of a uniform spread around it. */
+  latencyMs?: number;
+  jitterMs?: number;
+  stakeMicro?: string;
+  /** Price per job in micro-mUSD, per model or one for all; `spreadBps` randomises each bid ±. */
+  pricing?: { priceMicro: string | Record<string, string>; spreadBps?: number };
+  region?: string;
+  /** Jobs run at once. */
+  concurrency?: number;
+  /** `flaky`: chance to drop a job (default 0.3); `lazy`/`downgrade`/`replay` as fixed cheats (1.0); `adaptive` learns. */
+  cheatProbability?: number;
+  /** `slow`: extra delay added to execution (default 2× deadline/3). */
+  slowExtraMs?: number;
+}
+
+export interface ValidatorGroup {
+  name?: string;
+  count: number;
+  strategy: ValidatorStrategy;
+  models?: ModelId[];
+  stakeMicro?: string;
+  region?: string;
+  /** `colluding`: the miner instance names (e.g. "lazy-0") this validator never reports. */
+  colludeWith?: string[];
+  threads?: number;
+}
+
+export interface ClientGroup {
+  name?: string;
+  count: number;
+  /** Poisson arrival rate of jobs per client. */
+  ratePerSec: number;
+  /** Model mix as weights, e.g. { "digits": 3, "charlm": 1 }. */
+  models: Record<string, number>;
+  maxPriceMicro?: string;
+  /** Cap on jobs in flight per client. */
+  concurrency?: number;
+  private?: boolean;
+  /** Regions jobs may run in (residency); empty or absent = anywhere. */
+  regions?: string[];
+  /** charlm generation length. */
+  maxTokens?: number;
+}
+
+export interface Fault {
+  atMs: number;
+  action: 'kill' | 'restart' | 'partition' | 'heal';
+  /** "market", or a node instance name such as "flaky-0". */
+  target: string;
+  /** For `kill`: restart after this long (ms); absent = stays down. */
+  restartAfterMs?: number;
+}
+
+export interface SimSettings {
+  /** Cost of one CPU-second of compute in micro-mUSD: what cheating saves. */
+  costPerCpuSecondMicro?: string;
+  /** Network one-way latency model (ms). */
+  networkLatencyMs?: number;
+  networkJitterMs?: number;
+  /** Churn: mean time between a miner going offline, and mean downtime. */
+  churnMtbfMs?: number;
+  churnDowntimeMs?: number;
+  /** Check every invariant after every event (slow; tests turn it on). */
+  checkInvariants?: boolean;
+}

@@ -1,0 +1,146 @@
+import type { Envelope } from './envelope.js';
+import type { Role } from './types.js';
+
+/**
+ * The wire contract between the market process and miners, validators and clients.
+ * HTTP (JSON, under /v1) for clients; one WebSocket per miner/validator at /v1/nodes; amounts are
+ * decimal strings of micro-mUSD on the wire and bigint inside. Every message that moves money or makes a
+ * claim is an `Envelope` signed over its canonical body, carrying `nonce` and `expiresAtMs`.
+ */
+
+/** A tensor on the wire: raw little-endian bytes, base64. Hashing and signing use this form. */
+export interface WireTensor {
+  dtype: 'float32' | 'int32' | 'int64' | 'uint8' | 'float16';
+  dims: number[];
+  /** base64 of the little-endian element bytes. */
+  data: string;
+}
+
+/** A job input: a tensor (classifiers) or a prompt (generation). Private jobs carry `sealed` instead. */
+export type JobInput =
+  | { kind: 'tensor'; tensor: WireTensor }
+  | { kind: 'prompt'; prompt: string; maxTokens: number; temperature: number; seed: number }
+  | { kind: 'sealed'; sealed: SealedBox };
+
+/** A job output: a tensor, or generated tokens; private jobs carry it sealed to the client. */
+export type JobOutput =
+  | { kind: 'tensor'; tensor: WireTensor }
+  | { kind: 'tokens'; tokens: number[]; text: string }
+  | { kind: 'sealed'; sealed: SealedBox };
+
+/** x25519 + XChaCha20-Poly1305 ciphertext addressed to `to` (an x25519 public key, hex). */
+export interface SealedBox {
+  to: string;
+  /** Ephemeral x25519 public key of the sender, hex. */
+  from: string;
+  nonce: string;
+  ciphertext: string;
+}
+
+// ---- signed bodies (canonical; amounts as bigint in memory, decimal strings on the wire) ----
+
+export interface SubmitBody {
+  jobId: string;
+  model: string;
+  /** sha256 (hex) of canonicalJson(input): what the miner, the validator and the receipt refer to. */
+  inputHash: string;
+  maxPriceMicro: bigint;
+  regions?: string[];
+  private?: boolean;
+  nonce: string;
+  expiresAtMs: number;
+}
+export interface BidBody { jobId: string; priceMicro: bigint; nonce: string; expiresAtMs: number }
+export interface ResultBody { jobId: string; inputHash: string; outputHash: string; nonce: string; expiresAtMs: number }
+export interface AuditBody { jobId: string; outputHash: string; nonce: string; expiresAtMs: number }
+export interface RegisterBody {
+  role: Role;
+  models: string[];
+  /** Variant the node runs, per model, as it claims it. */
+  variant: string;
+  region: string;
+  /** x25519 public key (hex) for private jobs; signed here so a man in the middle cannot swap it. */
+  encryptionKey: string | null;
+  nonce: string;
+  expiresAtMs: number;
+}
+export interface BondBody { amountMicro: bigint; nonce: string; expiresAtMs: number }
+export interface LoginBody { challenge: string; nonce: string; expiresAtMs: number }
+
+/** What the market signs when a job finishes; clients verify it with `verifyReceipt`. */
+export interface ReceiptBody {
+  jobId: string;
+  model: string;
+  client: string;
+  inputHash: string;
+  outputHash: string | null;
+  miner: string | null;
+  status: 'settled' | 'failed';
+  priceMicro: bigint;
+  paidMicro: bigint;
+  audited: boolean;
+  finishedAtMs: number;
+}
+
+// ---- HTTP (clients) ----
+
+/** POST /v1/jobs request: the signed submission plus the input it hashes. */
+export interface SubmitJobRequest {
+  envelope: Envelope<'job.submit'>;
+  input: JobInput;
+}
+
+/** GET /v1/jobs/:id response. */
+export interface JobView {
+  id: string;
+  model: string;
+  client: string;
+  status: string;
+  failure: string | null;
+  attempt: number;
+  miner: string | null;
+  priceMicro: string;
+  maxPriceMicro: string;
+  audited: boolean;
+  region: string | null;
+  submittedAtMs: number;
+  finishedAtMs: number;
+  /** Wall time from submit to the first streamed token or the result. */
+  ttftMs: number | null;
+  latencyMs: number | null;
+  output: JobOutput | null;
+  /** The miner's signed result (lets the client check the miner's claim itself). */
+  result: Envelope<'job.result'> | null;
+  receipt: Envelope<'job.receipt'> | null;
+}
+
+/** HTTP error body: every 4xx/5xx. */
+export interface ErrorBody { error: { code: string; message: string } }
+
+// ---- WebSocket /v1/nodes (miners and validators) ----
+
+/** Market → node. */
+export type ServerMessage =
+  | { type: 'auth.challenge'; challenge: string; marketKey: string }
+  | { type: 'auth.ok'; address: string; nowMs: number; params: Record<string, string | number> }
+  | { type: 'job.offer'; jobId: string; model: string; maxPriceMicro: string; closesAtMs: number; private: boolean; clientKey?: string }
+  | { type: 'job.assign'; jobId: string; model: string; input: JobInput; inputHash: string; priceMicro: string; deadlineAtMs: number; private: boolean; clientKey?: string }
+  | { type: 'job.settled'; jobId: string; paidMicro: string }
+  | { type: 'job.lost'; jobId: string; reason: string }
+  | { type: 'audit.task'; jobId: string; model: string; input: JobInput; inputHash: string; deadlineAtMs: number; purpose: 'audit' | 'dispute' }
+  | { type: 'slashed'; jobId: string; amountMicro: string; reason: string }
+  | { type: 'ack'; ref: string }
+  | { type: 'error'; code: string; message: string; ref?: string }
+  | { type: 'ping'; t: number };
+
+/** Node → market. `ref` lets the market answer with `ack`/`error` for that message. */
+export type NodeMessage =
+  | { type: 'auth.login'; ref?: string; envelope: Envelope<'auth.login'> }
+  | { type: 'node.register'; ref?: string; envelope: Envelope<'node.register'> }
+  | { type: 'stake.bond'; ref?: string; envelope: Envelope<'stake.bond'> }
+  | { type: 'stake.unbond'; ref?: string; envelope: Envelope<'stake.unbond'> }
+  | { type: 'job.bid'; ref?: string; envelope: Envelope<'job.bid'> }
+  | { type: 'job.token'; jobId: string; index: number; token: number; text: string }
+  | { type: 'job.result'; ref?: string; envelope: Envelope<'job.result'>; output: JobOutput }
+  | { type: 'audit.output'; ref?: string; envelope: Envelope<'audit.output'>; output: JobOutput }
+  | { type: 'pong'; t: number };
