@@ -1,1 +1,1 @@
-export {};
+export { register as registerAll } from './commands/models.js';
