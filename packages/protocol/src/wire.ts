@@ -1,3 +1,5 @@
+import { canonicalJson, type Canonical } from './canonical.js';
+import { hashHex } from './crypto.js';
 import type { Envelope } from './envelope.js';
 import type { Role } from './types.js';
 
@@ -144,3 +146,94 @@ export type NodeMessage =
   | { type: 'job.result'; ref?: string; envelope: Envelope<'job.result'>; output: JobOutput }
   | { type: 'audit.output'; ref?: string; envelope: Envelope<'audit.output'>; output: JobOutput }
   | { type: 'pong'; t: number };
+
+// ---- observation: GET /v1/stats, the dashboard feed (/v1/dashboard WebSocket), testnet reports ----
+
+/** One node as observers see it. Amounts are decimal strings of micro-mUSD. */
+export interface NodeView {
+  address: string;
+  role: Role;
+  region: string;
+  models: string[];
+  variant: string | null;
+  online: boolean;
+  stakeMicro: string;
+  unbondingMicro: string;
+  balanceMicro: string;
+  reputation: number;
+  jailedUntilMs: number;
+  jailed: boolean;
+  slashes: number;
+  ejected: boolean;
+  jobsAssigned: number;
+  jobsSettled: number;
+  jobsMissed: number;
+  audits: number;
+  earnedMicro: string;
+  slashedMicro: string;
+}
+
+/** A notable happening, for the dashboard's feed and the reports' event lists. */
+export interface FeedEvent {
+  tMs: number;
+  kind: 'assigned' | 'settled' | 'failed' | 'missed' | 'audited' | 'disputed' | 'slashed' | 'node-online' | 'node-offline';
+  jobId?: string;
+  node?: string;
+  role?: Role;
+  amountMicro?: string;
+  reason?: string;
+}
+
+/** GET /v1/stats and each dashboard snapshot: the market at one moment. */
+export interface MarketStatsView {
+  nowMs: number;
+  startedAtMs: number;
+  seed: number;
+  params: Record<string, string | number>;
+  stats: {
+    submitted: number;
+    settled: number;
+    failed: number;
+    reassigned: number;
+    audited: number;
+    disputed: number;
+    minerSlashes: number;
+    validatorSlashes: number;
+    missedDeadlines: number;
+  };
+  /** Jobs settled per second over the last 10 s. */
+  throughputPerSec: number;
+  successRate: number;
+  latencyMs: { p50: number; p95: number };
+  ttftMs: { p50: number; p95: number };
+  ledger: {
+    mintedMicro: string;
+    balancesMicro: string;
+    escrowMicro: string;
+    stakesMicro: string;
+    unbondingMicro: string;
+    feesMicro: string;
+    burnedMicro: string;
+    conserved: boolean;
+  };
+  invariantViolations: string[];
+  nodes: NodeView[];
+  /** Recent feed events, newest last (capped). */
+  feed: FeedEvent[];
+  /** Raw samples (capped) for distributions. */
+  samples: { latencyMs: number[]; ttftMs: number[] };
+  /** Time series sampled by the market (for plots); `tMs` relative to start. */
+  series: { tMs: number[]; stakeMusd: Record<string, number[]>; balanceMusd: Record<string, number[]>; settled: number[]; audits: number[]; slashes: number[] };
+  /** Total clients paid (price + fees) for settled jobs. */
+  clientPaidMicro: string;
+  /** Settled jobs per region the miner declared (residency). */
+  regions: Record<string, number>;
+}
+
+/** Dashboard WebSocket (/v1/dashboard) messages, market → browser. */
+export type DashboardMessage = { type: 'snapshot'; stats: MarketStatsView } | { type: 'feed'; events: FeedEvent[] };
+
+/** sha256 (hex) of the canonical form of a job input or output: what envelopes and receipts refer to. */
+export function hashPayload(payload: JobInput | JobOutput): string {
+  return hashHex(canonicalJson(payload as unknown as Canonical));
+}
