@@ -17,5 +17,6 @@ export { isAudited, uniformFromSeed, rankValidators, isEligibleValidator } from 
 export { isEligibleMiner, slashableOf } from './nodes.js';
 export { worstCaseCost } from './jobs.js';
 export * from './scenario.js';
+export * from './scenario-parse.js';
 export * from './report.js';
 export * from './wire.js';

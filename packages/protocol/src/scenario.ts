@@ -104,4 +104,14 @@ export interface SimSettings {
   churnDowntimeMs?: number;
   /** Check every invariant after every event (slow; tests turn it on). */
   checkInvariants?: boolean;
+  /** Chance an honest output and an honest re-execution disagree under the comparator (false positive); default 0. */
+  honestDivergenceRate?: number;
+  /** Chance a downgraded (int4-for-int8) output fails the comparator; default from the models' calibration. */
+  downgradeMismatchRate?: number;
+  /** Compute time per job in ms by model id (or `model:variant`), overriding the calibrated cost model. */
+  computeMsPerJob?: Record<string, number>;
+  /** Points in each report time series (default 200). */
+  seriesPoints?: number;
+  /** Learning of `adaptive` miners: the cheat probabilities they choose among, exploration rate, reward decay. */
+  adaptive?: { cheatLevels?: number[]; epsilon?: number; decay?: number };
 }

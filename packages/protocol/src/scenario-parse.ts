@@ -1,0 +1,283 @@
+import { InfermarketError } from './errors.js';
+import { resolveParams } from './params.js';
+import type { Scenario } from './scenario.js';
+import { MINER_STRATEGIES, VALIDATOR_STRATEGIES } from './types.js';
+
+/** The subset of JSON Schema (draft 2020-12) that `SCENARIO_SCHEMA` uses and `parseScenario` interprets. */
+export interface JsonSchema {
+  $schema?: string;
+  $id?: string;
+  title?: string;
+  description?: string;
+  type?: 'object' | 'array' | 'string' | 'number' | 'integer' | 'boolean' | ('string' | 'number' | 'integer')[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: boolean | JsonSchema;
+  items?: JsonSchema;
+  enum?: readonly (string | number)[];
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  minItems?: number;
+  pattern?: string;
+  anyOf?: JsonSchema[];
+}
+
+const AMOUNT: JsonSchema = { type: 'string', pattern: '^[0-9]+$', description: 'Amount in micro-mUSD as a decimal string.' };
+const MS: JsonSchema = { type: 'integer', minimum: 0, maximum: 7 * 24 * 3600 * 1000 };
+const NAME: JsonSchema = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$' };
+const REGION: JsonSchema = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' };
+const MODEL: JsonSchema = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' };
+const FRACTION: JsonSchema = { type: 'number', minimum: 0, maximum: 1 };
+const VARIANT: JsonSchema = { type: 'string', enum: ['fp32', 'fp16', 'int8', 'int4'] };
+
+const obj = (properties: Record<string, JsonSchema>, required: string[] = [], description?: string): JsonSchema => ({
+  type: 'object',
+  ...(description ? { description } : {}),
+  properties,
+  required,
+  additionalProperties: false,
+});
+
+/**
+ * JSON Schema of a scenario file (also in `scenarios/scenario.schema.json`). Unknown fields are rejected.
+ * `parseScenario` interprets it and adds what JSON Schema cannot say (protocol parameter ranges, names unique).
+ */
+export const SCENARIO_SCHEMA: JsonSchema = Object.freeze({
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://infermarket.dev/scenario.schema.json',
+  title: 'infermarket scenario',
+  ...obj(
+    {
+      name: { ...NAME, description: 'Short name, used in reports.' },
+      description: { type: 'string' },
+      seed: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Master seed of every random choice.' },
+      durationMs: { type: 'integer', minimum: 1, maximum: 365 * 24 * 3600 * 1000, description: 'Run length (virtual in the simulator).' },
+      params: { type: 'object', additionalProperties: { type: ['number', 'string'] }, description: 'Protocol parameter overrides.' },
+      miners: {
+        type: 'array',
+        items: obj(
+          {
+            name: NAME,
+            count: { type: 'integer', minimum: 0, maximum: 10_000 },
+            strategy: { type: 'string', enum: MINER_STRATEGIES },
+            models: { type: 'array', items: MODEL, minItems: 1 },
+            variant: VARIANT,
+            ep: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9_-]{1,32}$' }, minItems: 1 },
+            threads: { type: 'integer', minimum: 1, maximum: 256 },
+            latencyMs: MS,
+            jitterMs: MS,
+            stakeMicro: AMOUNT,
+            pricing: obj(
+              {
+                priceMicro: { anyOf: [AMOUNT, { type: 'object', additionalProperties: AMOUNT }] },
+                spreadBps: { type: 'integer', minimum: 0, maximum: 10_000 },
+              },
+              ['priceMicro'],
+            ),
+            region: REGION,
+            concurrency: { type: 'integer', minimum: 1, maximum: 10_000 },
+            cheatProbability: FRACTION,
+            slowExtraMs: MS,
+          },
+          ['count', 'strategy'],
+        ),
+      },
+      validators: {
+        type: 'array',
+        items: obj(
+          {
+            name: NAME,
+            count: { type: 'integer', minimum: 0, maximum: 10_000 },
+            strategy: { type: 'string', enum: VALIDATOR_STRATEGIES },
+            models: { type: 'array', items: MODEL, minItems: 1 },
+            stakeMicro: AMOUNT,
+            region: REGION,
+            colludeWith: { type: 'array', items: { type: 'string', minLength: 1 } },
+            threads: { type: 'integer', minimum: 1, maximum: 256 },
+          },
+          ['count', 'strategy'],
+        ),
+      },
+      clients: {
+        type: 'array',
+        items: obj(
+          {
+            name: NAME,
+            count: { type: 'integer', minimum: 0, maximum: 100_000 },
+            ratePerSec: { type: 'number', minimum: 0, maximum: 1_000_000 },
+            models: { type: 'object', additionalProperties: { type: 'number', minimum: 0 } },
+            maxPriceMicro: AMOUNT,
+            concurrency: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+            private: { type: 'boolean' },
+            regions: { type: 'array', items: REGION },
+            maxTokens: { type: 'integer', minimum: 1, maximum: 4096 },
+          },
+          ['count', 'ratePerSec', 'models'],
+        ),
+      },
+      faults: {
+        type: 'array',
+        items: obj(
+          {
+            atMs: MS,
+            action: { type: 'string', enum: ['kill', 'restart', 'partition', 'heal'] },
+            target: { type: 'string', minLength: 1 },
+            restartAfterMs: MS,
+          },
+          ['atMs', 'action', 'target'],
+        ),
+      },
+      testnet: obj({ port: { type: 'integer', minimum: 0, maximum: 65_535 }, tls: { type: 'boolean' }, dashboard: { type: 'boolean' } }),
+      sim: obj({
+        costPerCpuSecondMicro: AMOUNT,
+        networkLatencyMs: { type: 'number', minimum: 0, maximum: 600_000 },
+        networkJitterMs: { type: 'number', minimum: 0, maximum: 600_000 },
+        churnMtbfMs: { type: 'number', minimum: 0 },
+        churnDowntimeMs: { type: 'number', minimum: 0 },
+        checkInvariants: { type: 'boolean' },
+        honestDivergenceRate: FRACTION,
+        downgradeMismatchRate: FRACTION,
+        computeMsPerJob: { type: 'object', additionalProperties: { type: 'number', minimum: 0 } },
+        seriesPoints: { type: 'integer', minimum: 2, maximum: 10_000 },
+        adaptive: obj({
+          cheatLevels: { type: 'array', items: FRACTION, minItems: 1 },
+          epsilon: FRACTION,
+          decay: FRACTION,
+        }),
+      }),
+    },
+    ['name', 'seed', 'durationMs', 'miners', 'validators', 'clients'],
+  ),
+} satisfies JsonSchema);
+
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  try {
+    const s = JSON.stringify(v);
+    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  } catch {
+    return String(v);
+  }
+}
+
+function typeOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number' && Number.isInteger(v)) return 'integer';
+  return typeof v;
+}
+
+function join(path: string, key: string | number): string {
+  if (typeof key === 'number') return `${path}[${key}]`;
+  if (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key)) return `${path}[${JSON.stringify(key)}]`;
+  return path ? `${path}.${key}` : key;
+}
+
+/** Errors of `value` against `schema`, each as "<path> <what is wrong>"; the first is what matters most. */
+export function validateAgainstSchema(schema: JsonSchema, value: unknown, path = ''): string[] {
+  const at = path || '(root)';
+  if (schema.anyOf) {
+    const all = schema.anyOf.map((s) => validateAgainstSchema(s, value, path));
+    if (all.some((e) => e.length === 0)) return [];
+    return [`${at} must be ${schema.anyOf.map((s) => describeType(s)).join(' or ')}, got ${show(value)}`];
+  }
+  if (schema.type) {
+    const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+    const t = typeOf(value);
+    const ok = types.some((want) => want === t || (want === 'number' && t === 'integer'));
+    if (!ok) return [`${at} must be ${describeType(schema)}, got ${show(value)}`];
+  }
+  if (schema.enum && !schema.enum.includes(value as string | number)) {
+    return [`${at} must be one of ${schema.enum.join(', ')}, got ${show(value)}`];
+  }
+  const errors: string[] = [];
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return [`${at} must be a finite number, got ${show(value)}`];
+    if (schema.minimum !== undefined && value < schema.minimum) errors.push(`${at} must be ≥ ${schema.minimum}, got ${value}`);
+    if (schema.maximum !== undefined && value > schema.maximum) errors.push(`${at} must be ≤ ${schema.maximum}, got ${value}`);
+  }
+  if (typeof value === 'string') {
+    if (schema.minLength !== undefined && value.length < schema.minLength) errors.push(`${at} must have at least ${schema.minLength} characters, got ${show(value)}`);
+    if (schema.pattern && !new RegExp(schema.pattern).test(value)) errors.push(`${at} must match ${schema.pattern}${schema.description ? ` (${schema.description})` : ''}, got ${show(value)}`);
+  }
+  if (Array.isArray(value)) {
+    if (schema.minItems !== undefined && value.length < schema.minItems) errors.push(`${at} must have at least ${schema.minItems} item(s), got ${value.length}`);
+    if (schema.items) value.forEach((item, i) => errors.push(...validateAgainstSchema(schema.items!, item, join(path, i))));
+  }
+  if (typeOf(value) === 'object') {
+    const o = value as Record<string, unknown>;
+    for (const key of schema.required ?? []) {
+      if (o[key] === undefined) errors.push(`${join(path, key)} is required`);
+    }
+    for (const [key, v] of Object.entries(o)) {
+      const sub = schema.properties?.[key];
+      if (sub) errors.push(...validateAgainstSchema(sub, v, join(path, key)));
+      else if (schema.additionalProperties === false) {
+        const known = Object.keys(schema.properties ?? {});
+        errors.push(`${join(path, key)} is not a known field${known.length ? `; known fields: ${known.join(', ')}` : ''}`);
+      } else if (typeof schema.additionalProperties === 'object') errors.push(...validateAgainstSchema(schema.additionalProperties, v, join(path, key)));
+    }
+  }
+  return errors;
+}
+
+function describeType(s: JsonSchema): string {
+  if (s.enum) return `one of ${s.enum.join(', ')}`;
+  const types = Array.isArray(s.type) ? s.type : s.type ? [s.type] : ['a value'];
+  const words = types.map((t) => (t === 'integer' ? 'an integer' : t === 'object' ? 'an object' : t === 'array' ? 'an array' : `a ${t}`));
+  const base = words.join(' or ');
+  if (s.pattern === AMOUNT.pattern) return 'a decimal string amount in micro-mUSD';
+  return base;
+}
+
+function bad(message: string, path: string): never {
+  throw new InfermarketError('ERR_BAD_SCENARIO', message, { details: { field: path } });
+}
+
+/**
+ * Validate a parsed scenario file against `SCENARIO_SCHEMA` plus the protocol's parameter rules, and return it typed.
+ * The input is not modified; the result is a deep copy.
+ * @throws InfermarketError `ERR_BAD_SCENARIO` whose message starts with the JSON path, e.g.
+ *   `miners[1].strategy must be one of honest, lazy, ... got "lazzy"`; `details.field` is the path.
+ * @example const scenario = parseScenario(JSON.parse(readFileSync('scenarios/quickstart.json', 'utf8')));
+ */
+export function parseScenario(json: unknown): Scenario {
+  const errors = validateAgainstSchema(SCENARIO_SCHEMA, json);
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more: ${errors.slice(1, 4).join('; ')})` : '';
+    bad(`${first}${more}`, first.split(' ')[0]!);
+  }
+  const s = structuredClone(json) as Scenario;
+  if (s.params) {
+    try {
+      resolveParams(s.params);
+    } catch (e) {
+      const field = e instanceof InfermarketError && typeof e.details?.field === 'string' ? e.details.field : '';
+      const path = field ? join('params', field) : 'params';
+      bad(`${path}: ${(e as Error).message}`, path);
+    }
+  }
+  const groups: [string, { name?: string; strategy?: string }[]][] = [
+    ['miners', s.miners],
+    ['validators', s.validators],
+    ['clients', s.clients],
+  ];
+  for (const [kind, list] of groups) {
+    // names are unique within a role (a fault target "honest-0" means a miner before a validator)
+    const names = new Map<string, string>();
+    list.forEach((g, i) => {
+      const name = g.name ?? g.strategy ?? 'client';
+      const path = `${kind}[${i}]`;
+      const prev = names.get(name);
+      if (prev) bad(`${path}.name "${name}" is already used by ${prev}; give each group a distinct name`, `${path}.name`);
+      names.set(name, path);
+    });
+  }
+  s.clients.forEach((c, i) => {
+    const weights = Object.values(c.models);
+    if (weights.length === 0 || !weights.some((w) => w > 0)) bad(`clients[${i}].models must give at least one model a positive weight`, `clients[${i}].models`);
+  });
+  return s;
+}
