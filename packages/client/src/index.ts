@@ -1,1 +1,10 @@
-export const PACKAGE = '@infermarket/client';
+/**
+ * @infermarket/client — the client SDK: submit jobs, wait or stream tokens, read balances, use the faucet,
+ * verify the market's signed receipts locally, and generate seeded load.
+ */
+export { createClient, type Client, type ClientOptions, type SubmitRequest, type Submitted, type StreamedToken, type AccountInfo } from './client.js';
+export { verifyReceipt, type ReceiptEnvelope, type VerifiedReceipt, type ReceiptExpectations } from './receipt.js';
+export { runLoad, type LoadOptions, type LoadJobResult, type LoadSummary } from './load.js';
+export { createRng, type Rng } from './prng.js';
+export { syntheticInput, float32Tensor, tensorValues } from './inputs.js';
+export { requestJson, toWireJson, type RequestOptions } from './wire-json.js';
