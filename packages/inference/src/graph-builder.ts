@@ -1,0 +1,133 @@
+import { OnnxDataType, encodeOnnxModel, toRaw } from './onnx-writer.js';
+import type { OnnxAttribute, OnnxDataTypeCode, OnnxNode, OnnxTensor, OnnxValueInfo } from './onnx-writer.js';
+import { toFloat16Array } from './fp16.js';
+import { quantizeInt4Blocks, quantizeInt8PerColumn } from './quantize.js';
+
+/** The four precision variants every model is built in. */
+export type Variant = 'fp32' | 'fp16' | 'int8' | 'int4';
+export const VARIANTS: readonly Variant[] = ['fp32', 'fp16', 'int8', 'int4'];
+
+/** MatMulNBits accuracy_level: 0 keeps fp32 compute (bit-exact AVX-512 vs AVX2; see docs/models.md). */
+export const INT4_ACCURACY_LEVEL = 0;
+export const INT4_BLOCK_SIZE = 32;
+
+/**
+ * Builds one graph in one precision variant. `linear()` is the only place precision differs:
+ * fp32 MatMul+Add; fp16 weights + Cast; int8 per-row activation quantization + MatMulInteger with
+ * 7-bit weights; int4 com.microsoft MatMulNBits.
+ */
+export class GraphBuilder {
+  readonly nodes: OnnxNode[] = [];
+  readonly initializers: OnnxTensor[] = [];
+  private usesMicrosoft = false;
+  private consts = new Map<string, string>();
+
+  constructor(readonly variant: Variant) {}
+
+  node(opType: string, inputs: string[], outputs: string[], attributes?: OnnxAttribute[], domain?: string): string[] {
+    this.nodes.push({ opType, inputs, outputs, name: `${outputs[0]}_${opType}`, attributes, domain });
+    if (domain === 'com.microsoft') this.usesMicrosoft = true;
+    return outputs;
+  }
+
+  init(name: string, dataType: OnnxDataTypeCode, dims: number[], raw: Uint8Array): string {
+    this.initializers.push({ name, dataType, dims, raw });
+    return name;
+  }
+
+  /** A float parameter: fp32, or fp16 + Cast in the fp16 variant. */
+  param(name: string, dims: number[], data: Float32Array): string {
+    if (this.variant !== 'fp16') return this.init(name, OnnxDataType.FLOAT, dims, toRaw(data));
+    this.init(`${name}_fp16`, OnnxDataType.FLOAT16, dims, toRaw(toFloat16Array(data)));
+    this.node('Cast', [`${name}_fp16`], [name], [{ name: 'to', type: 'int', value: OnnxDataType.FLOAT }]);
+    return name;
+  }
+
+  private constF(value: number): string {
+    const key = `f${value}`;
+    const existing = this.consts.get(key);
+    if (existing) return existing;
+    const name = `const_f_${this.consts.size}`;
+    this.consts.set(key, name);
+    return this.init(name, OnnxDataType.FLOAT, [], toRaw(new Float32Array([value])));
+  }
+
+  private constRaw(key: string, dataType: OnnxDataTypeCode, dims: number[], raw: Uint8Array): string {
+    const existing = this.consts.get(key);
+    if (existing) return existing;
+    const name = `const_${key}`;
+    this.consts.set(key, name);
+    return this.init(name, dataType, dims, raw);
+  }
+
+  /** `y = x @ W + b` for `W [K, N]`; returns the output name `out`. */
+  linear(prefix: string, x: string, W: Float32Array, b: Float32Array, K: number, N: number, out: string): string {
+    switch (this.variant) {
+      case 'fp32':
+      case 'fp16': {
+        const w = this.param(`${prefix}.weight`, [K, N], W);
+        const bias = this.param(`${prefix}.bias`, [N], b);
+        this.node('MatMul', [x, w], [`${prefix}.mm`]);
+        this.node('Add', [`${prefix}.mm`, bias], [out]);
+        return out;
+      }
+      case 'int8': {
+        // Per-row symmetric activation quantization from standard ops: each row's scale depends on that
+        // row only, so results do not depend on batch composition (DynamicQuantizeMatMul's do).
+        const q = quantizeInt8PerColumn(W, K, N);
+        const wq = this.init(`${prefix}.weight_q`, OnnxDataType.INT8, [K, N], toRaw(q.q));
+        const ws = this.init(`${prefix}.weight_scale`, OnnxDataType.FLOAT, [N], toRaw(q.scales));
+        const bias = this.init(`${prefix}.bias`, OnnxDataType.FLOAT, [N], toRaw(b));
+        const axes = this.constRaw('axes_last', OnnxDataType.INT64, [1], toRaw(new BigInt64Array([-1n])));
+        const zp = this.constRaw('zp_u8_128', OnnxDataType.UINT8, [], new Uint8Array([128]));
+        const p = prefix;
+        this.node('Abs', [x], [`${p}.abs`]);
+        this.node('ReduceMax', [`${p}.abs`, axes], [`${p}.rowmax`], [{ name: 'keepdims', type: 'int', value: 1 }]);
+        this.node('Max', [`${p}.rowmax`, this.constF(1e-12)], [`${p}.rowmax_nz`]);
+        this.node('Mul', [`${p}.rowmax_nz`, this.constF(1 / 127)], [`${p}.xscale`]);
+        this.node('Div', [x, `${p}.xscale`], [`${p}.xs`]);
+        this.node('Round', [`${p}.xs`], [`${p}.xr`]);
+        this.node('Add', [`${p}.xr`, this.constF(128)], [`${p}.xu`]);
+        this.node('Cast', [`${p}.xu`], [`${p}.xq`], [{ name: 'to', type: 'int', value: OnnxDataType.UINT8 }]);
+        this.node('MatMulInteger', [`${p}.xq`, wq, zp], [`${p}.acc`]);
+        this.node('Cast', [`${p}.acc`], [`${p}.accf`], [{ name: 'to', type: 'int', value: OnnxDataType.FLOAT }]);
+        this.node('Mul', [`${p}.accf`, `${p}.xscale`], [`${p}.y1`]);
+        this.node('Mul', [`${p}.y1`, ws], [`${p}.y2`]);
+        this.node('Add', [`${p}.y2`, bias], [out]);
+        return out;
+      }
+      case 'int4': {
+        const q = quantizeInt4Blocks(W, K, N, INT4_BLOCK_SIZE);
+        const blob = INT4_BLOCK_SIZE / 2;
+        const wb = this.init(`${prefix}.weight_q4`, OnnxDataType.UINT8, [N, q.kBlocks, blob], q.packed);
+        const ws = this.init(`${prefix}.weight_scales`, OnnxDataType.FLOAT, [N * q.kBlocks], toRaw(q.scales));
+        const wz = this.init(`${prefix}.weight_zp`, OnnxDataType.UINT8, [q.zeroPoints.length], q.zeroPoints);
+        const bias = this.init(`${prefix}.bias`, OnnxDataType.FLOAT, [N], toRaw(b));
+        this.node('MatMulNBits', [x, wb, ws, wz], [`${prefix}.mm`], [
+          { name: 'K', type: 'int', value: K },
+          { name: 'N', type: 'int', value: N },
+          { name: 'bits', type: 'int', value: 4 },
+          { name: 'block_size', type: 'int', value: INT4_BLOCK_SIZE },
+          { name: 'accuracy_level', type: 'int', value: INT4_ACCURACY_LEVEL },
+        ], 'com.microsoft');
+        this.node('Add', [`${prefix}.mm`, bias], [out]);
+        return out;
+      }
+    }
+  }
+
+  /** Encodes the graph to ONNX bytes. */
+  encode(opts: { graphName: string; inputs: OnnxValueInfo[]; outputs: OnnxValueInfo[]; doc: string }): Uint8Array {
+    const opsets: Record<string, number> = { '': 21 };
+    if (this.usesMicrosoft) opsets['com.microsoft'] = 1;
+    return encodeOnnxModel({
+      graphName: opts.graphName,
+      nodes: this.nodes,
+      initializers: this.initializers,
+      inputs: opts.inputs,
+      outputs: opts.outputs,
+      opsets,
+      docString: opts.doc,
+    });
+  }
+}

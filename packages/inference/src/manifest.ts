@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Variant } from './graph-builder.js';
+import { InferenceError } from './errors.js';
+
+/** Model ids shipped by this repo. */
+export type ModelId = 'digits' | 'charlm' | 'heavy';
+export const MODEL_IDS: readonly ModelId[] = ['digits', 'charlm', 'heavy'];
+
+/** Tensor element types used at model boundaries. */
+export type IoDtype = 'float32' | 'int32';
+
+/** One graph input or output; a string dim is symbolic (`'batch'`). */
+export interface IoSpec {
+  name: string;
+  dtype: IoDtype;
+  shape: (number | string)[];
+}
+
+/**
+ * Comparator spec as JSON data (mirrors `ComparatorSpec` in `@infermarket/protocol` comparators).
+ * Kept structural here so the manifest stays plain JSON.
+ */
+export type ManifestComparator =
+  | { kind: 'exact' }
+  | { kind: 'argmax-maxabs'; tolerance: number }
+  | { kind: 'topk'; k: number; tolerance?: number }
+  | { kind: 'tokens' };
+
+/** Session options every honest miner and validator must use for this model (pinned). */
+export interface PinnedSessionOptions {
+  graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+  /** `null`: not pinned (results were measured bit-identical across thread counts). */
+  intraOpNumThreads: number | null;
+  extra: Record<string, string>;
+}
+
+export interface VariantEntry {
+  file: string;
+  sha256: string;
+  sizeBytes: number;
+  /** How validators compare the primary output of `run` jobs. */
+  comparator: ManifestComparator;
+  /** How validators compare `generate` jobs (charlm only). */
+  generationComparator?: ManifestComparator;
+  notes: string;
+  eval?: Record<string, number | boolean | string | null>;
+}
+
+export interface ModelEntry {
+  description: string;
+  kind: 'classifier' | 'charlm' | 'dense';
+  /** false: not in git (too big); rebuilt from `build` on first load and checked against sha256. */
+  committed: boolean;
+  build: Record<string, unknown>;
+  inputs: IoSpec[];
+  outputs: IoSpec[];
+  primaryOutput: string;
+  /** Named intermediate outputs (layer boundaries), fetched only on request. */
+  layerBoundaries: string[];
+  sessionOptions: PinnedSessionOptions;
+  variants: Record<Variant, VariantEntry>;
+  data?: Record<string, unknown>;
+}
+
+export interface Manifest {
+  schemaVersion: 1;
+  onnxruntimeNode: string;
+  irVersion: number;
+  opset: number;
+  seed: number;
+  models: Record<ModelId, ModelEntry>;
+  /** sha256 of a small/fast build config, pinned so tests can check reproducibility in seconds. */
+  smallBuild?: { config: Record<string, unknown>; sha256: Record<string, string> };
+  eval?: { updatedAt: string; calibration?: unknown };
+}
+
+/** Reads `manifest.json` from a models directory. @throws InferenceError `ERR_MANIFEST` */
+export function loadManifest(modelsDir: string): Manifest {
+  const path = join(modelsDir, 'manifest.json');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new InferenceError('ERR_MANIFEST', `cannot read model manifest "${path}"; run "infermarket models build" first`, { cause });
+  }
+  const m = JSON.parse(text) as Manifest;
+  if (m.schemaVersion !== 1 || typeof m.models !== 'object') {
+    throw new InferenceError('ERR_MANIFEST', `"${path}" is not a schemaVersion 1 infermarket model manifest`);
+  }
+  return m;
+}
