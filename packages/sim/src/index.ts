@@ -1,1 +1,2 @@
 export const PACKAGE = '@infermarket/sim';
+export * from './report-html.js';
