@@ -1,0 +1,144 @@
+import { hashPayload, type JobOutput, type JobView, type KeyPair, type ServerMessage, type ValidatorStrategy } from '@infermarket/protocol';
+import { createNodeConnection, ensureRegistered, httpUrlOf, type Executor, type NodeConnection } from '@infermarket/miner';
+import { cheapClaim } from './lazy.js';
+
+/** Options for `createValidator`. */
+export interface ValidatorOptions {
+  wsUrl: string;
+  keys: KeyPair;
+  executor: Executor;
+  models: string[];
+  strategy?: ValidatorStrategy;
+  /** Variant re-executed when the market does not say which one the miner claimed (default int8). */
+  variant?: string;
+  region?: string;
+  stakeMicro?: bigint;
+  /** `colluding`: addresses of the miners it never reports. */
+  colludeWith?: string[];
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+/** Counters of a validator. */
+export interface ValidatorStats {
+  tasks: number;
+  audits: number;
+  disputes: number;
+  reexecuted: number;
+  lazyClaims: number;
+  colludedClaims: number;
+  refused: number;
+  slashes: number;
+  slashedMicro: bigint;
+}
+
+/** A running validator. */
+export interface Validator {
+  readonly address: string;
+  ready(): Promise<void>;
+  stats(): ValidatorStats;
+  stop(): Promise<void>;
+}
+
+/**
+ * A validator process's logic: log in, register and bond as a validator, and answer each `audit.task`
+ * (an audit or a dispute referee task; input only, never the miner's output) with a signed
+ * `audit.output`. Strategies:
+ * - `honest` re-executes the claimed variant on the reference session (the manifest's pinned options);
+ * - `lazy` does not re-execute: it claims its last re-executed output for the model, or zeros of the right
+ *   shape (see `cheapClaim`). Blind to the miner's answer, it mismatches honest miners, opens disputes it
+ *   loses, and is slashed for false accusations: laziness is visible;
+ * - `colluding` re-executes honestly, except for jobs of the miners in `colludeWith`: for those it returns
+ *   the miner's own claimed output, learned through a side channel (the market's public job view, read
+ *   after the miner committed), so the comparator always matches and the colluder is never reported.
+ */
+export function createValidator(options: ValidatorOptions): Validator {
+  const strategy = options.strategy ?? 'honest';
+  const variant = options.variant ?? 'int8';
+  const log = options.log ?? ((e) => process.stderr.write(`${JSON.stringify({ t: Date.now(), role: 'validator', ...e })}\n`));
+  const httpUrl = httpUrlOf(options.wsUrl);
+  const colluded = new Set(options.colludeWith ?? []);
+  const lastOutput = new Map<string, JobOutput>();
+  const stats: ValidatorStats = { tasks: 0, audits: 0, disputes: 0, reexecuted: 0, lazyClaims: 0, colludedClaims: 0, refused: 0, slashes: 0, slashedMicro: 0n };
+  let readyResolve: () => void = () => {};
+  const readyP = new Promise<void>((r) => (readyResolve = r));
+
+  /** The side channel of a colluding validator: the job's miner and its claimed output, if the market shows them. */
+  const minersClaim = async (jobId: string): Promise<JobOutput | null> => {
+    try {
+      const res = await fetch(`${httpUrl}/v1/jobs/${encodeURIComponent(jobId)}`, { signal: AbortSignal.timeout(5_000) });
+      if (!res.ok) return null;
+      const job = (await res.json()) as JobView;
+      if (!job.miner || !colluded.has(job.miner)) return null;
+      return job.output ?? null;
+    } catch {
+      return null;
+    }
+  };
+
+  const onTask = async (msg: Extract<ServerMessage, { type: 'audit.task' }>): Promise<void> => {
+    stats.tasks++;
+    if (msg.purpose === 'dispute') stats.disputes++;
+    else stats.audits++;
+    const claimed = (msg as { variant?: string }).variant ?? variant;
+    try {
+      let output: JobOutput | null = null;
+      let how = 'reexecuted';
+      if (strategy === 'colluding' && colluded.size > 0) {
+        output = await minersClaim(msg.jobId);
+        if (output) {
+          how = 'colluded';
+          stats.colludedClaims++;
+        }
+      }
+      if (!output && strategy === 'lazy') {
+        output = cheapClaim(msg.input, lastOutput.get(msg.model) ?? null, options.executor.outputDims(msg.model, msg.input));
+        how = 'lazy';
+        stats.lazyClaims++;
+      }
+      if (!output) {
+        output = (await options.executor.execute({ model: msg.model, variant: claimed, input: msg.input, reference: true })).output;
+        stats.reexecuted++;
+        lastOutput.set(msg.model, output);
+      }
+      const envelope = conn.seal('audit.output', { jobId: msg.jobId, outputHash: hashPayload(output) });
+      await conn.request({ type: 'audit.output', envelope: envelope as never, output });
+      log({ event: 'audit.sent', jobId: msg.jobId, purpose: msg.purpose, how });
+    } catch (e) {
+      stats.refused++;
+      log({ event: 'audit.error', jobId: msg.jobId, error: (e as Error).message });
+    }
+  };
+
+  const conn: NodeConnection = createNodeConnection({
+    wsUrl: options.wsUrl,
+    keys: options.keys,
+    log: (line) => log({ event: 'conn', msg: line }),
+    onMessage: (msg) => {
+      if (msg.type === 'audit.task') void onTask(msg);
+      else if (msg.type === 'slashed') {
+        stats.slashes++;
+        stats.slashedMicro += BigInt(msg.amountMicro);
+        log({ event: 'slashed', jobId: msg.jobId, amountMicro: msg.amountMicro, reason: msg.reason });
+      }
+    },
+    onReady: async () => {
+      const { stakeMicro } = await ensureRegistered(conn, options.keys, httpUrl, {
+        role: 'validator',
+        models: options.models,
+        variant,
+        region: options.region ?? 'local',
+        encryptionKey: null,
+        stakeMicro: options.stakeMicro ?? 500_000_000n,
+      });
+      log({ event: 'ready', address: options.keys.address, strategy, stakeMicro: stakeMicro.toString() });
+      readyResolve();
+    },
+  });
+
+  return {
+    address: options.keys.address,
+    ready: () => readyP,
+    stats: () => ({ ...stats }),
+    stop: () => conn.close(),
+  };
+}
