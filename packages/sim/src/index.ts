@@ -1,2 +1,11 @@
-export const PACKAGE = '@infermarket/sim';
-export * from './report-html.js';
+/**
+ * @infermarket/sim — the protocol's rules on a virtual clock: modelled miners, validators and clients,
+ * seeded and reproducible, for single runs (`runSimulation`) and parameter sweeps (`runSweep`).
+ */
+export { runSimulation, SIM_DEFAULTS, type RunSimulationOptions, type SimReport } from './run-simulation.js';
+export { METRIC_COLUMNS, type MetricName, type SimMetrics } from './metrics.js';
+export { applyOverrides, OVERRIDE_NAMES_HELP } from './overrides.js';
+export { createRng, deriveSeed, type Rng } from './rng.js';
+export { createEventQueue, type EventQueue } from './event-queue.js';
+export { createBandit, DEFAULT_CHEAT_LEVELS, type Bandit, type BanditOptions } from './bandit.js';
+export { COMPUTE_MS, DOWNGRADE_MISMATCH_RATE, computeMs, computeCostMicro } from './cost-model.js';

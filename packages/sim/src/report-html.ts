@@ -110,6 +110,11 @@ function fmtDuration(ms: number): string {
   return m < 60 ? `${m} min ${s % 60} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
+/** "98 / 201 ms" (one unit when both are under a second). */
+function pair(a: number, b: number): string {
+  return a < 1000 && b < 1000 ? `${Math.round(a)} / ${Math.round(b)} ms` : `${fmtMs(a)} / ${fmtMs(b)}`;
+}
+
 function pct(x: number): string {
   return `${(x * 100).toFixed(1)}%`;
 }
@@ -127,8 +132,8 @@ function kpis(r: RunReport): string {
   return `<section class="kpis">
 ${card('jobs settled', `${j.settled}`, `of ${j.submitted} submitted · ${j.failed} failed · ${j.reassigned} reassigned`, 'settled')}
 ${card('success rate', pct(r.successRate), 'settled ÷ finished', 'success', r.successRate < 0.9 ? 'warn' : 'good')}
-${card('latency p50 / p95', `${fmtMs(r.latencyMs.p50)} / ${fmtMs(r.latencyMs.p95)}`, `p99 ${fmtMs(r.latencyMs.p99)}`, 'latency')}
-${card('time to first token', `${fmtMs(r.ttftMs.p50)} / ${fmtMs(r.ttftMs.p95)}`, 'p50 / p95', 'ttft')}
+${card('latency p50 / p95', pair(r.latencyMs.p50, r.latencyMs.p95), `p99 ${fmtMs(r.latencyMs.p99)}`, 'latency')}
+${card('time to first token', pair(r.ttftMs.p50, r.ttftMs.p95), 'p50 / p95', 'ttft')}
 ${card('audits · disputes', `${j.audited} · ${j.disputed}`, j.settled > 0 ? `${pct(j.audited / Math.max(1, j.submitted))} of jobs audited` : 'no settled jobs', 'audits')}
 ${card('slashes', `${r.slashes.length}`, `${j.slashed} jobs slashed`, 'slashes', r.slashes.length > 0 ? 'bad' : '')}
 ${card('cost per 1,000 jobs', musd(r.costPerThousandMicro), 'mUSD paid by clients', 'cost')}
@@ -156,7 +161,7 @@ function nodeName(r: RunReport, address: string): string {
 
 function slashTable(r: RunReport): string {
   const rows = r.slashes.map((s) => [
-    fmtMs(s.tMs).replace(' ms', ' ms'),
+    `${(s.tMs / 1000).toFixed(1)} s`,
     nodeName(r, s.node),
     esc(s.role),
     `<b class="neg">−${musd(s.amountMicro)}</b>`,
@@ -347,7 +352,7 @@ const PAGE_JS = `
 
   function histogram(values, bins) {
     var sorted = values.slice().sort(function (a, b) { return a - b; });
-    var lo = 0, hi = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.995))] || 1;
+    var lo = Math.floor(sorted[0] * 0.9), hi = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.995))] || 1;
     var step = Math.max(1e-9, (hi - lo) / bins);
     var xs = [], ys = [];
     for (var i = 0; i < bins; i++) { xs.push(lo + (i + 0.5) * step); ys.push(0); }

@@ -1,0 +1,76 @@
+/**
+ * What the simulator measures beyond the shared `RunReport` (report.json's `sim` field, and the
+ * columns of a sweep row). Profits are per node, in micro-mUSD, net of modelled compute cost;
+ * `null` where the quantity is undefined for the run (e.g. no adaptive miners).
+ */
+export interface SimMetrics {
+  /** Master seed of the sweep (or the run's seed for a single run) and this run's own seed. */
+  masterSeed: number;
+  runSeed: number;
+  /** Virtual time simulated (wall time is left out so a report is byte-identical across runs). */
+  virtualMs: number;
+  /** Events popped from the queue and events applied by the protocol (accepted). */
+  events: number;
+  applied: number;
+  /** Events the rules refused (e.g. a result racing its deadline), by error code. */
+  rejected: Record<string, number>;
+  /** Jobs clients did not submit because they were at their concurrency cap or out of funds. */
+  throttled: number;
+  /** Committed results that were not honest outputs ÷ committed results. */
+  cheatRate: number;
+  /** The same, over adaptive miners' commits in the second half of the run (after learning). */
+  adaptiveCheatRate: number | null;
+  /** Mean over adaptive miners of the cheat probability each believes best at the end. */
+  adaptiveLearnedLevel: number | null;
+  /** Cheated results that were slashed ÷ cheated results. */
+  detectionRate: number | null;
+  /** Mean time from a cheated commit to the slash that caught it. */
+  detectionLatencyMs: number | null;
+  /** Mean profit per honest miner, per cheating miner (lazy, downgrade, replay) and per adaptive miner. */
+  honestProfitMicro: number | null;
+  cheaterProfitMicro: number | null;
+  adaptiveProfitMicro: number | null;
+  /** Profit per job committed, for the same groups (comparable across run lengths). */
+  honestProfitPerJobMicro: number | null;
+  cheaterProfitPerJobMicro: number | null;
+  adaptiveProfitPerJobMicro: number | null;
+  /** Miner slashes on honest outputs (honest divergence), and validator slashes (false accusations). */
+  falseSlashes: number;
+  validatorSlashes: number;
+  /** Modelled compute spent by miners and by validators (re-execution), micro-mUSD. */
+  minerComputeMicro: number;
+  validatorComputeMicro: number;
+  /** What clients paid per 1,000 settled jobs, micro-mUSD (number copy of the report's string). */
+  costPerThousandMicro: number;
+  successRate: number;
+  /** Jobs finished per virtual second. */
+  throughputPerSec: number;
+}
+
+/** Metric names in a stable order: the columns of sweep rows and summaries. */
+export const METRIC_COLUMNS = [
+  'cheatRate',
+  'adaptiveCheatRate',
+  'adaptiveLearnedLevel',
+  'detectionRate',
+  'detectionLatencyMs',
+  'honestProfitMicro',
+  'cheaterProfitMicro',
+  'adaptiveProfitMicro',
+  'honestProfitPerJobMicro',
+  'cheaterProfitPerJobMicro',
+  'adaptiveProfitPerJobMicro',
+  'falseSlashes',
+  'validatorSlashes',
+  'costPerThousandMicro',
+  'successRate',
+  'latencyP50Ms',
+  'latencyP95Ms',
+  'jobsSubmitted',
+  'jobsSettled',
+  'jobsAudited',
+  'minerSlashes',
+  'throughputPerSec',
+] as const;
+
+export type MetricName = (typeof METRIC_COLUMNS)[number];
