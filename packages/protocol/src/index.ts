@@ -20,3 +20,4 @@ export * from './scenario.js';
 export * from './scenario-parse.js';
 export * from './report.js';
 export * from './wire.js';
+export { paramTableMarkdown, errorTableMarkdown } from './doc-tables.js';

@@ -48,7 +48,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { arbitrary: fc.record({ t: fc.constant('audit' as const), by: fc.constantFrom(...VALIDATORS, '@validator', '@validator'), jobId: job, match: fc.boolean() }), weight: 4 },
   { arbitrary: fc.record({ t: fc.constant('vote' as const), by: fc.constantFrom(...VALIDATORS, '@referee', '@referee'), jobId: job, minerCorrect: fc.boolean() }), weight: 4 },
   fc.record({ t: fc.constant('faucet' as const), address: who, amountMicro: amount }),
-  fc.record({ t: fc.constant('register' as const), by: who, role: fc.constantFrom('miner' as const, 'validator' as const), models: fc.constantFrom(['digits'], ['digits', 'charlm'], ['unknown']) }),
+  fc.record({ t: fc.constant('register' as const), by: who, role: fc.constantFrom('miner' as const, 'validator' as const), models: fc.constantFrom(['digits'], ['digits', 'charlm'], ['unknown']).map((m) => [...m]) }),
   fc.record({ t: fc.constantFrom('bond' as const, 'unbond' as const), by: who, amountMicro: amount }),
   fc.record({ t: fc.constant('submit' as const), by: who, jobId: job, maxPriceMicro: amount, model: fc.constantFrom('digits', 'charlm', 'nope') }),
   fc.record({ t: fc.constant('bid' as const), by: who, jobId: job, priceMicro: amount }),
