@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   ERR_BAD_INPUT: { status: 400, meaning: 'A model input has the wrong shape, dtype or size.' },
   ERR_MODEL_TAMPERED: { status: 500, meaning: 'A model file\'s sha256 does not match the manifest; it is refused.' },
   ERR_EP_UNAVAILABLE: { status: 500, meaning: 'The requested execution provider is not installed.' },
+  ERR_DECRYPT: { status: 400, meaning: 'A sealed box cannot be opened: wrong recipient key, or tampered ciphertext.' },
+  ERR_KEY_MISMATCH: { status: 400, meaning: 'An encryption key is not the one its owner signed (a swapped key).' },
   ERR_BAD_SCENARIO: { status: 400, meaning: 'A scenario file does not match the scenario schema.' },
   ERR_INTERNAL: { status: 500, meaning: 'An unexpected error; the message and logs say more.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;

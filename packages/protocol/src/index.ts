@@ -21,3 +21,4 @@ export * from './scenario-parse.js';
 export * from './report.js';
 export * from './wire.js';
 export { paramTableMarkdown, errorTableMarkdown } from './doc-tables.js';
+export * from './sealed.js';
