@@ -22,3 +22,4 @@ export * from './report.js';
 export * from './wire.js';
 export { paramTableMarkdown, errorTableMarkdown } from './doc-tables.js';
 export * from './sealed.js';
+export * from './comparators.js';
