@@ -237,3 +237,17 @@ export type DashboardMessage = { type: 'snapshot'; stats: MarketStatsView } | { 
 export function hashPayload(payload: JobInput | JobOutput): string {
   return hashHex(canonicalJson(payload as unknown as Canonical));
 }
+
+// ---- WebSocket /v1/jobs/:id/stream (market → client) ----
+
+/**
+ * Messages on a client's job stream: tokens as the assigned miner streams them (buffered tokens are
+ * replayed to a late joiner), `restart` when the job is reassigned (tokens start over), the miner's
+ * committed `result`, and `done` with the final `JobView` (receipt included) before the market closes it.
+ */
+export type JobStreamMessage =
+  | { type: 'token'; jobId: string; index: number; token: number; text: string }
+  | { type: 'restart'; jobId: string; attempt: number }
+  | { type: 'result'; jobId: string; output: JobOutput }
+  | { type: 'done'; jobId: string; job: JobView }
+  | { type: 'error'; code: string; message: string };

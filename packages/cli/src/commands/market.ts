@@ -1,4 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { InfermarketError } from '@infermarket/protocol';
+import { createMarket } from '@infermarket/market';
 import type { Command } from 'commander';
 
-/** Registers `infermarket market`. */
-export function register(_program: Command): void {}
+interface MarketFlags {
+  host: string;
+  port: string;
+  db: string;
+  seed: string;
+  params?: string;
+  modelsDir: string;
+  json?: boolean;
+  logLevel: string;
+}
+
+/** `--params '{"auditRate":1}'` or `--params @file.json` → overrides. */
+function readParams(v: string | undefined): Record<string, unknown> | undefined {
+  if (v === undefined) return undefined;
+  const text = v.startsWith('@') ? readFileSync(v.slice(1), 'utf8') : v;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new InfermarketError('ERR_INVALID_PARAM', `"--params" must be a JSON object or @file holding one, got ${JSON.stringify(v.slice(0, 80))}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InfermarketError('ERR_INVALID_PARAM', '"--params" must be a JSON object');
+  return parsed as Record<string, unknown>;
+}
+
+function intFlag(name: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InfermarketError('ERR_VALIDATION', `"--${name}" must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Registers `infermarket market`: run the market coordinator until SIGINT/SIGTERM. */
+export function register(program: Command): void {
+  program
+    .command('market')
+    .description(
+      'Run the market coordinator: HTTP API under /v1, WebSocket gateway for miners/validators at /v1/nodes, ' +
+        'client token streams at /v1/jobs/:id/stream, dashboard at /, Prometheus metrics at /metrics. ' +
+        'Prints one JSON line {"event":"listening",...} to stdout when ready; logs go to stderr. ' +
+        'Restarting on the same --db resumes the market from its event log.',
+    )
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--port <port>', 'TCP port (0 picks a free one)', '0')
+    .option('--db <file>', 'SQLite event log (created if missing, resumed if present)', 'infermarket-market.db')
+    .option('--seed <n>', 'seed of the market signing key, recorded in outputs', '1')
+    .option('--params <json|@file>', 'protocol parameter overrides as JSON, or @path to a JSON file')
+    .option('--models-dir <dir>', 'directory with the models manifest.json', 'models')
+    .option('--json', 'print machine-readable JSON (the listening line is always JSON)')
+    .option('--log-level <level>', 'pino log level on stderr: fatal, error, warn, info, debug, trace, silent', 'info')
+    .addHelpText('after', '\nExample:\n  infermarket market --port 8080 --db market.db --params \'{"auditRate":0.2}\'\n')
+    .action(async (flags: MarketFlags) => {
+      const market = await createMarket({
+        dbPath: flags.db,
+        host: flags.host,
+        port: intFlag('port', flags.port, 0, 65535),
+        seed: intFlag('seed', flags.seed, 0, Number.MAX_SAFE_INTEGER),
+        modelsDir: flags.modelsDir,
+        logLevel: flags.logLevel,
+        ...(flags.params !== undefined ? { params: readParams(flags.params) ?? {} } : {}),
+      });
+      process.stdout.write(
+        `${JSON.stringify({ event: 'listening', url: market.url, wsUrl: market.wsUrl, dashboard: market.dashboardUrl, marketKey: market.marketKey })}\n`,
+      );
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        market.app.log.info({ signal }, 'shutting down');
+        market
+          .close()
+          .then(() => {
+            if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'stopped', signal })}\n`);
+            process.exit(0);
+          })
+          .catch((err: unknown) => {
+            market.app.log.error({ err }, 'shutdown failed');
+            process.exit(1);
+          });
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}

@@ -1,0 +1,25 @@
+/**
+ * JSON with bigints, for the event log: a bigint `n` is stored as `{"$n":"<decimal>"}` so replay gets
+ * back exactly the values `apply` saw. Plain JSON otherwise.
+ */
+
+/** Encode a value holding bigints (and Maps/Sets nowhere: events are plain data) as JSON text. */
+export function encodeJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? { $n: v.toString() } : v));
+}
+
+/** Decode text written by `encodeJson`, reviving bigints. */
+export function decodeJson<T>(text: string): T {
+  return JSON.parse(text, (_key, v: unknown) => {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      const o = v as Record<string, unknown>;
+      if (typeof o.$n === 'string' && Object.keys(o).length === 1) return BigInt(o.$n);
+    }
+    return v;
+  }) as T;
+}
+
+/** JSON-safe copy for the wire: bigints become decimal strings. */
+export function toWire<T>(value: T): unknown {
+  return JSON.parse(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+}

@@ -1,0 +1,288 @@
+import { randomBytes } from 'node:crypto';
+import {
+  InfermarketError,
+  apply,
+  createState,
+  keyPairFromSeed,
+  resolveParams,
+  sealEnvelope,
+  seedFromLabel,
+  toHex,
+  type Effect,
+  type Job,
+  type JobOutput,
+  type KeyPair,
+  type MarketEvent,
+  type MarketState,
+  type Params,
+  type ReceiptBody,
+  type Timer,
+} from '@infermarket/protocol';
+import type { Logger } from 'pino';
+import { decodeJson, encodeJson } from './codec.js';
+import type { ModelSpec } from './models.js';
+import { createScheduler, type Scheduler } from './scheduler.js';
+import type { CommitItem, JobRow, MarketStore, PayloadRow } from './store.js';
+
+/** What the driver knows about a job beyond the rules' state: timings, the signed result and receipt. */
+export interface JobExtra {
+  ttftMs: number | null;
+  latencyMs: number | null;
+  /** JSON of the miner's signed result envelope. */
+  result: string | null;
+  /** JSON of the market's signed receipt envelope. */
+  receipt: string | null;
+  tokens: number;
+}
+
+/** Listener for every accepted event and the effects it produced, called after the commit. */
+export type EffectListener = (effects: readonly Effect[], event: MarketEvent) => void;
+
+/** Options for `createCore`. */
+export interface CoreOptions {
+  store: MarketStore;
+  specs: Map<string, ModelSpec>;
+  /** Parameter overrides for a new file; a file that already has parameters keeps its own. */
+  params?: Record<string, unknown>;
+  /** Seed of the market's signing key (and recorded in every output). */
+  seed: number;
+  logger: Logger;
+  /** Wall clock, absolute ms. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** The driver of the rules: applies events, persists them, schedules timers, signs receipts, tells listeners. */
+export interface MarketCore {
+  readonly state: MarketState;
+  readonly store: MarketStore;
+  readonly specs: Map<string, ModelSpec>;
+  readonly params: Params;
+  readonly seed: number;
+  readonly keys: KeyPair;
+  /** Market public key, hex: receipts are signed by it. */
+  readonly marketKey: string;
+  readonly startedAtMs: number;
+  readonly scheduler: Scheduler;
+  /** Number of events replayed from the file at start. */
+  readonly replayed: number;
+  /** The market clock: absolute wall-clock ms, never behind the rules' time. */
+  now(): number;
+  /**
+   * Apply one event, write it with its journal entries, payloads and job rows in one transaction,
+   * then schedule timers and tell listeners. A rejected event throws and changes nothing.
+   */
+  step(event: MarketEvent, extra?: { payloads?: PayloadRow[]; beforeCommit?: (fx: readonly Effect[]) => void }): Effect[];
+  extra(jobId: string): JobExtra;
+  onEffects(fn: EffectListener): () => void;
+  /** Start the epoch loop and fire overdue timers. */
+  start(): void;
+  stop(): void;
+}
+
+function timerKey(t: Timer): string {
+  return t.kind === 'unbond' ? `unbond:${t.address}` : `${t.kind}:${t.jobId}:${'attempt' in t ? t.attempt : ''}`;
+}
+
+/** Jobs an event or its effects touch. */
+function touchedJobs(event: MarketEvent, fx: readonly Effect[]): Set<string> {
+  const ids = new Set<string>();
+  if ('jobId' in event && typeof event.jobId === 'string') ids.add(event.jobId);
+  if (event.type === 'timer.fire' && event.timer.kind !== 'unbond') ids.add(event.timer.jobId);
+  for (const e of fx) if ('jobId' in e && typeof e.jobId === 'string') ids.add(e.jobId);
+  return ids;
+}
+
+/**
+ * Create the driver on a store: a file with events is replayed into a fresh state (`createState` +
+ * `apply`) and its unfired timers are re-armed on `start()` (overdue ones fire at once).
+ * @throws InfermarketError `ERR_INTERNAL` if the stored log does not replay.
+ */
+export function createCore(options: CoreOptions): MarketCore {
+  const { store, specs, logger } = options;
+  const wall = options.now ?? Date.now;
+  const storedParams = store.getMeta('params');
+  const params = storedParams ? resolveParams(decodeJson<Record<string, unknown>>(storedParams)) : resolveParams(options.params ?? {});
+  if (storedParams && options.params && Object.keys(options.params).length) {
+    logger.warn({ db: store.path }, 'the database already has parameters; the given overrides are ignored');
+  }
+  const storedSeed = store.getMeta('seed');
+  const seed = storedSeed !== undefined ? Number(storedSeed) : options.seed;
+  const storedModels = decodeJson<string[]>(store.getMeta('models') ?? '[]');
+  const models = [...new Set([...storedModels, ...specs.keys()])];
+  if (!storedParams) store.setMeta('params', encodeJson(params));
+  store.setMeta('seed', String(seed));
+  store.setMeta('models', JSON.stringify(models));
+
+  const state = createState({ params, models });
+  const keys = keyPairFromSeed(seedFromLabel(`infermarket/market/${seed}`));
+  const listeners = new Set<EffectListener>();
+  const extras = new Map<string, JobExtra>();
+  for (const row of store.jobRows().values()) {
+    extras.set(row.id, { ttftMs: row.ttftMs, latencyMs: row.latencyMs, result: row.result, receipt: row.receipt, tokens: 0 });
+  }
+
+  // replay: re-apply the log; timers set and not yet fired are the ones to re-arm
+  const pendingTimers = new Map<string, { atMs: number; timer: Timer }[]>();
+  let replayed = 0;
+  for (const ev of store.events()) {
+    let fx: Effect[];
+    try {
+      fx = apply(state, ev);
+    } catch (e) {
+      throw new InfermarketError('ERR_INTERNAL', `event ${replayed + 1} (${ev.type}) in ${store.path} does not replay: ${(e as Error).message}`, { cause: e });
+    }
+    replayed++;
+    if (ev.type === 'timer.fire') {
+      const list = pendingTimers.get(timerKey(ev.timer));
+      if (list?.length) list.shift();
+    }
+    for (const e of fx) {
+      if (e.type !== 'timer.set') continue;
+      const k = timerKey(e.timer);
+      const list = pendingTimers.get(k) ?? [];
+      list.push({ atMs: e.atMs, timer: e.timer });
+      list.sort((a, b) => a.atMs - b.atMs);
+      pendingTimers.set(k, list);
+    }
+  }
+  const startedAtMs = wall();
+  const now = (): number => Math.max(wall(), state.nowMs);
+
+  const extra = (jobId: string): JobExtra => {
+    let x = extras.get(jobId);
+    if (!x) {
+      x = { ttftMs: null, latencyMs: null, result: null, receipt: null, tokens: 0 };
+      extras.set(jobId, x);
+    }
+    return x;
+  };
+
+  const rowOf = (job: Job): JobRow => {
+    const x = extra(job.id);
+    return {
+      id: job.id,
+      client: job.client,
+      model: job.model,
+      status: job.status,
+      failure: job.failure,
+      miner: job.miner,
+      priceMicro: job.priceMicro.toString(),
+      maxPriceMicro: job.maxPriceMicro.toString(),
+      audited: job.audited,
+      submittedAtMs: job.submittedAtMs,
+      finishedAtMs: job.finishedAtMs,
+      ttftMs: x.ttftMs,
+      latencyMs: x.latencyMs,
+      result: x.result,
+      receipt: x.receipt,
+    };
+  };
+
+  const signReceipt = (job: Job, refundMicro: bigint): void => {
+    const status = job.status === 'settled' ? 'settled' : 'failed';
+    // amounts as decimal strings: their canonical form equals the bigint's, so the JSON verifies as sent
+    const body = {
+      jobId: job.id,
+      model: job.model,
+      client: job.client,
+      inputHash: job.inputHash,
+      outputHash: status === 'settled' ? job.outputHash : null,
+      miner: job.miner,
+      status,
+      priceMicro: (status === 'settled' ? job.priceMicro : 0n).toString(),
+      paidMicro: (job.maxPriceMicro - refundMicro).toString(),
+      audited: job.audited,
+      finishedAtMs: job.finishedAtMs,
+    } satisfies Record<keyof ReceiptBody, unknown>;
+    extra(job.id).receipt = JSON.stringify(sealEnvelope(keys, 'job.receipt', body));
+  };
+
+  let epochTimer: NodeJS.Timeout | null = null;
+  let stopped = false;
+
+  const core: MarketCore = {
+    state,
+    store,
+    specs,
+    params,
+    seed,
+    keys,
+    marketKey: toHex(keys.publicKey),
+    startedAtMs,
+    scheduler: createScheduler({
+      now: wall,
+      fire: (t) => {
+        try {
+          core.step({ type: 'timer.fire', atMs: Math.max(now(), t.atMs), timer: t.timer });
+        } catch (e) {
+          logger.error({ err: e, timer: t.timer }, 'timer event rejected');
+        }
+      },
+    }),
+    replayed,
+    now,
+    step(event, ex) {
+      const fx = apply(state, event);
+      for (const e of fx) {
+        if (e.type === 'job.settled' || e.type === 'job.failed') {
+          const job = state.jobs.get(e.jobId);
+          if (job) signReceipt(job, e.refundMicro);
+        }
+      }
+      ex?.beforeCommit?.(fx);
+      const jobs: JobRow[] = [];
+      for (const id of touchedJobs(event, fx)) {
+        const job = state.jobs.get(id);
+        if (job) jobs.push(rowOf(job));
+      }
+      const item: CommitItem = { seq: state.seq, event, effects: fx, jobs, ...(ex?.payloads ? { payloads: ex.payloads } : {}) };
+      try {
+        store.commit([item]);
+      } catch (e) {
+        // the state already moved: a market that cannot write must not go on serving a ledger it cannot keep
+        logger.fatal({ err: e }, 'cannot write the event log; stopping');
+        throw new InfermarketError('ERR_INTERNAL', `cannot write the event log: ${(e as Error).message}`, { cause: e });
+      }
+      for (const e of fx) if (e.type === 'timer.set') core.scheduler.add(e.atMs, e.timer);
+      for (const fn of listeners) {
+        try {
+          fn(fx, event);
+        } catch (err) {
+          logger.error({ err }, 'effect listener failed');
+        }
+      }
+      return fx;
+    },
+    extra,
+    onEffects(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
+    start() {
+      for (const list of pendingTimers.values()) for (const t of list) core.scheduler.add(t.atMs, t.timer);
+      pendingTimers.clear();
+      const begin = (): void => {
+        if (stopped) return;
+        try {
+          core.step({ type: 'epoch.begin', atMs: now(), seed: randomBytes(32).toString('hex') });
+        } catch (err) {
+          logger.error({ err }, 'epoch.begin rejected');
+        }
+      };
+      begin();
+      epochTimer = setInterval(begin, params.epochMs);
+      core.scheduler.runDue();
+    },
+    stop() {
+      stopped = true;
+      if (epochTimer) clearInterval(epochTimer);
+      core.scheduler.stop();
+    },
+  };
+  return core;
+}
+
+/** The miner's output of a job, if it has committed one. */
+export function minerOutput(core: MarketCore, jobId: string): JobOutput | undefined {
+  return core.store.payload(jobId, 'output') as JobOutput | undefined;
+}

@@ -1,0 +1,323 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { InfermarketError, openEnvelope, paramsToJson, type Effect, type Job, type JobInput, type MarketEvent, type Role, type ServerMessage } from '@infermarket/protocol';
+import type { Logger } from 'pino';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { MarketCore } from './core.js';
+import { handleNodeMessage, type NodeMessageSinks } from './node-messages.js';
+
+/** Tunables of the node gateway; the defaults suit a local testnet. */
+export interface GatewayOptions {
+  /** Ping every this often. */
+  heartbeatMs?: number;
+  /** A node silent this long is offline and its socket closed. */
+  offlineAfterMs?: number;
+  /** Largest accepted frame. */
+  maxPayloadBytes?: number;
+  /** Sustained messages per second a node may send before it gets `ERR_RATE_LIMITED`. */
+  maxMessagesPerSec?: number;
+  /** Above this many unsent bytes, droppable messages (offers) to a node are dropped. */
+  maxBufferedBytes?: number;
+  /** Above this many unsent bytes the node is not reading at all and is disconnected. */
+  killBufferedBytes?: number;
+}
+
+/** Defaults of `GatewayOptions`. */
+export const GATEWAY_DEFAULTS = Object.freeze({
+  heartbeatMs: 5_000,
+  offlineAfterMs: 15_000,
+  maxPayloadBytes: 1 << 20,
+  maxMessagesPerSec: 2_000,
+  maxBufferedBytes: 1 << 20,
+  killBufferedBytes: 16 << 20,
+});
+
+/** One node connection. */
+export interface NodeSession {
+  ws: WebSocket;
+  challenge: string;
+  address: string | null;
+  lastSeenMs: number;
+  tokens: number;
+  lastRefillMs: number;
+}
+
+/** Counters the gateway exposes for metrics. */
+export interface GatewayCounters {
+  messagesIn: number;
+  messagesOut: number;
+  dropped: number;
+  rateLimited: number;
+}
+
+/** Upgrade handler for a path other than /v1/nodes. */
+export type UpgradeRoute = (req: IncomingMessage, socket: Duplex, head: Buffer, wss: WebSocketServer) => boolean;
+
+/** The WebSocket gateway for miners and validators. */
+export interface Gateway {
+  readonly wss: WebSocketServer;
+  readonly counters: GatewayCounters;
+  /** Upgrade handler for the HTTP server: routes `/v1/nodes` here and other paths to `routes`. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  addRoute(route: UpgradeRoute): void;
+  online(address: string): boolean;
+  onlineCount(role: Role): number;
+  variant(address: string): string | null;
+  onNodeStatus(fn: (address: string, online: boolean) => void): void;
+  close(): void;
+}
+
+/** Create the gateway on a core; `sinks.token` receives relayed tokens for client streams. */
+export function createGateway(core: MarketCore, opts: { logger: Logger; onToken: NodeMessageSinks['token'] } & GatewayOptions): Gateway {
+  const o = { ...GATEWAY_DEFAULTS, ...stripUndefined(opts) };
+  const log = opts.logger;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxPayloadBytes });
+  const sessions = new Set<NodeSession>();
+  const byAddress = new Map<string, NodeSession>();
+  const variants = new Map<string, string>();
+  const counters: GatewayCounters = { messagesIn: 0, messagesOut: 0, dropped: 0, rateLimited: 0 };
+  const routes: UpgradeRoute[] = [];
+  const statusListeners: ((a: string, online: boolean) => void)[] = [];
+
+  const send = (s: NodeSession, msg: ServerMessage, droppable = false): void => {
+    if (s.ws.readyState !== s.ws.OPEN) return;
+    if (s.ws.bufferedAmount > o.killBufferedBytes) {
+      log.warn({ address: s.address }, 'node is not reading; disconnecting');
+      s.ws.terminate();
+      return;
+    }
+    if (droppable && s.ws.bufferedAmount > o.maxBufferedBytes) {
+      counters.dropped++;
+      return;
+    }
+    counters.messagesOut++;
+    s.ws.send(JSON.stringify(msg));
+  };
+  const sendTo = (address: string, msg: ServerMessage, droppable = false): void => {
+    const s = byAddress.get(address);
+    if (s) send(s, msg, droppable);
+  };
+  const errorFrame = (e: unknown, ref: string | undefined): ServerMessage => {
+    const err = e instanceof InfermarketError ? e : new InfermarketError('ERR_INTERNAL', (e as Error)?.message ?? String(e));
+    if (!(e instanceof InfermarketError)) log.error({ err: e }, 'node message failed');
+    return { type: 'error', code: err.code, message: err.message, ...(ref !== undefined ? { ref } : {}) };
+  };
+
+  const inputOf = (jobId: string): JobInput | undefined => core.store.payload(jobId, 'input') as JobInput | undefined;
+  const assignMsg = (job: Job): ServerMessage | null => {
+    const input = inputOf(job.id);
+    if (!input) return null;
+    return { type: 'job.assign', jobId: job.id, model: job.model, input, inputHash: job.inputHash, priceMicro: job.priceMicro.toString(), deadlineAtMs: job.deadlineAtMs, private: job.private };
+  };
+  const auditMsg = (job: Job, purpose: 'audit' | 'dispute', deadlineAtMs: number): ServerMessage | null => {
+    const input = inputOf(job.id);
+    if (!input) return null;
+    // input only: a validator re-executes blind, it never receives the miner's output
+    return { type: 'audit.task', jobId: job.id, model: job.model, input, inputHash: job.inputHash, deadlineAtMs, purpose };
+  };
+
+  /** After a (re)login, send the node what it still owes: its assignments, audits and dispute votes. */
+  const resume = (address: string): void => {
+    const p = core.params;
+    for (const job of core.state.jobs.values()) {
+      if (job.status === 'assigned' && job.miner === address) {
+        const m = assignMsg(job);
+        if (m) sendTo(address, m);
+      } else if (job.status === 'auditing' && job.validator === address) {
+        const m = auditMsg(job, 'audit', job.committedAtMs + p.auditWindowMs);
+        if (m) sendTo(address, m);
+      } else if (job.status === 'disputed' && job.dispute?.referees.includes(address) && !job.dispute.votes.has(address)) {
+        const m = auditMsg(job, 'dispute', job.dispute.openedAtMs + p.disputeWindowMs);
+        if (m) sendTo(address, m);
+      }
+    }
+  };
+
+  core.onEffects((fx: readonly Effect[], _event: MarketEvent) => {
+    for (const e of fx) {
+      switch (e.type) {
+        case 'job.opened': {
+          const job = core.state.jobs.get(e.jobId);
+          if (!job) break;
+          for (const a of e.eligible) {
+            sendTo(a, { type: 'job.offer', jobId: e.jobId, model: job.model, maxPriceMicro: job.maxPriceMicro.toString(), closesAtMs: e.closesAtMs, private: job.private }, true);
+          }
+          break;
+        }
+        case 'job.assigned': {
+          const job = core.state.jobs.get(e.jobId);
+          if (!job) break;
+          const m = assignMsg(job);
+          if (m) sendTo(e.miner, m);
+          for (const b of job.bids) if (b.miner !== e.miner) sendTo(b.miner, { type: 'job.lost', jobId: e.jobId, reason: 'outbid' }, true);
+          break;
+        }
+        case 'audit.requested': {
+          const job = core.state.jobs.get(e.jobId);
+          const m = job && auditMsg(job, 'audit', e.deadlineAtMs);
+          if (m) sendTo(e.validator, m);
+          break;
+        }
+        case 'dispute.opened': {
+          const job = core.state.jobs.get(e.jobId);
+          for (const r of e.referees) {
+            const m = job && auditMsg(job, 'dispute', e.deadlineAtMs);
+            if (m) sendTo(r, m);
+          }
+          break;
+        }
+        case 'job.missed':
+          sendTo(e.miner, { type: 'job.lost', jobId: e.jobId, reason: 'missed-deadline' });
+          break;
+        case 'job.settled':
+          sendTo(e.miner, { type: 'job.settled', jobId: e.jobId, paidMicro: e.priceMicro.toString() });
+          break;
+        case 'job.failed': {
+          const job = core.state.jobs.get(e.jobId);
+          if (job?.miner && e.reason === 'miner-slashed') sendTo(job.miner, { type: 'job.lost', jobId: e.jobId, reason: e.reason });
+          break;
+        }
+        case 'node.slashed':
+          sendTo(e.address, { type: 'slashed', jobId: e.jobId, amountMicro: e.amountMicro.toString(), reason: e.reason });
+          break;
+        default:
+          break;
+      }
+    }
+  });
+
+  const setOffline = (s: NodeSession): void => {
+    if (!sessions.delete(s)) return;
+    if (s.address && byAddress.get(s.address) === s) {
+      byAddress.delete(s.address);
+      for (const fn of statusListeners) fn(s.address, false);
+    }
+  };
+
+  const onLogin = (s: NodeSession, msg: Record<string, unknown>): void => {
+    const env = msg.envelope as Parameters<typeof openEnvelope>[0];
+    if (typeof env !== 'object' || env === null || env.type !== 'auth.login') {
+      throw new InfermarketError('ERR_VALIDATION', '"envelope" must be an "auth.login" envelope over the challenge', { details: { field: 'envelope' } });
+    }
+    const { address } = openEnvelope(env);
+    const body = env.body as { challenge?: unknown; expiresAtMs?: unknown };
+    if (body?.challenge !== s.challenge) throw new InfermarketError('ERR_UNAUTHENTICATED', '"envelope.body.challenge" is not the challenge of this connection', { details: { field: 'challenge' } });
+    if (typeof body.expiresAtMs !== 'number' || body.expiresAtMs < core.now()) throw new InfermarketError('ERR_REPLAY', '"envelope.body.expiresAtMs" has passed', { details: { field: 'expiresAtMs' } });
+    const old = byAddress.get(address);
+    if (old && old !== s) {
+      byAddress.delete(address);
+      old.ws.close(4000, 'replaced by a newer connection');
+    }
+    s.address = address;
+    byAddress.set(address, s);
+    send(s, { type: 'auth.ok', address, nowMs: core.now(), params: paramsToJson(core.params) });
+    for (const fn of statusListeners) fn(address, true);
+    resume(address);
+  };
+
+  const onMessage = (s: NodeSession, data: RawData): void => {
+    counters.messagesIn++;
+    const now = Date.now();
+    s.lastSeenMs = now;
+    // token bucket: a burst of 2 s worth, refilled continuously
+    s.tokens = Math.min(o.maxMessagesPerSec * 2, s.tokens + ((now - s.lastRefillMs) * o.maxMessagesPerSec) / 1000);
+    s.lastRefillMs = now;
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(data.toString()) as Record<string, unknown>;
+    } catch {
+      send(s, { type: 'error', code: 'ERR_BAD_JSON', message: 'message is not valid JSON' });
+      return;
+    }
+    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
+      send(s, { type: 'error', code: 'ERR_VALIDATION', message: 'message must be a JSON object with a "type"' });
+      return;
+    }
+    const ref = typeof msg.ref === 'string' ? msg.ref.slice(0, 128) : undefined;
+    if (s.tokens < 1) {
+      counters.rateLimited++;
+      send(s, { type: 'error', code: 'ERR_RATE_LIMITED', message: `more than ${o.maxMessagesPerSec} messages/s; slow down`, ...(ref !== undefined ? { ref } : {}) }, true);
+      return;
+    }
+    s.tokens -= 1;
+    if (msg.type === 'pong') return;
+    try {
+      if (msg.type === 'auth.login') onLogin(s, msg);
+      else if (!s.address) throw new InfermarketError('ERR_UNAUTHENTICATED', 'log in first: answer "auth.challenge" with a signed "auth.login"');
+      else
+        handleNodeMessage(core, { address: s.address }, msg, {
+          setVariant: (a, v) => variants.set(a, v),
+          token: opts.onToken,
+        });
+      if (ref !== undefined) send(s, { type: 'ack', ref });
+    } catch (e) {
+      send(s, errorFrame(e, ref));
+    }
+  };
+
+  wss.on('connection', (ws: WebSocket) => {
+    const s: NodeSession = { ws, challenge: randomBytes(32).toString('hex'), address: null, lastSeenMs: Date.now(), tokens: o.maxMessagesPerSec * 2, lastRefillMs: Date.now() };
+    sessions.add(s);
+    ws.on('message', (d) => onMessage(s, d));
+    ws.on('pong', () => {
+      s.lastSeenMs = Date.now();
+    });
+    ws.on('close', () => setOffline(s));
+    ws.on('error', (err) => log.debug({ err }, 'node socket error'));
+    send(s, { type: 'auth.challenge', challenge: s.challenge, marketKey: core.marketKey });
+  });
+
+  const heartbeat = setInterval(() => {
+    const now = Date.now();
+    for (const s of sessions) {
+      if (now - s.lastSeenMs > o.offlineAfterMs) {
+        log.info({ address: s.address }, 'node silent; marking offline');
+        setOffline(s);
+        s.ws.terminate();
+      } else {
+        send(s, { type: 'ping', t: now });
+      }
+    }
+  }, o.heartbeatMs);
+  heartbeat.unref();
+
+  return {
+    wss,
+    counters,
+    handleUpgrade(req, socket, head) {
+      const path = (req.url ?? '').split('?')[0];
+      if (path === '/v1/nodes') {
+        wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+        return;
+      }
+      for (const r of routes) if (r(req, socket, head, wss)) return;
+      socket.write('HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"ERR_NOT_FOUND","message":"no WebSocket route at this path"}}');
+      socket.destroy();
+    },
+    addRoute(r) {
+      routes.push(r);
+    },
+    online: (a) => byAddress.has(a),
+    onlineCount(role) {
+      let n = 0;
+      for (const a of byAddress.keys()) if (core.state.nodes.get(a)?.role === role) n++;
+      return n;
+    },
+    variant: (a) => variants.get(a) ?? null,
+    onNodeStatus(fn) {
+      statusListeners.push(fn);
+    },
+    close() {
+      clearInterval(heartbeat);
+      for (const s of sessions) s.ws.close(1001, 'market shutting down');
+      for (const s of [...sessions]) setOffline(s);
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+    },
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,140 @@
+import {
+  InfermarketError,
+  hashPayload,
+  openEnvelope,
+  paramsToJson,
+  type Envelope,
+  type JobInput,
+} from '@infermarket/protocol';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import type { MarketCore } from './core.js';
+import type { MarketMetrics } from './metrics.js';
+import { validateInput } from './models.js';
+import { AddressParams, FaucetBody, JobParams, SubmitJobBody } from './schemas.js';
+import type { StatsSource } from './stats.js';
+import { jobView } from './views.js';
+
+interface AjvError {
+  instancePath?: string;
+  message?: string;
+  keyword?: string;
+  params?: { additionalProperty?: string; missingProperty?: string };
+}
+
+/** A fastify validation error as one sentence naming the field. */
+export function validationMessage(err: FastifyError): string {
+  const first = (err.validation?.[0] ?? {}) as AjvError;
+  const ctx = err.validationContext ?? 'body';
+  const path = (first.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+  const field = [ctx, path].filter(Boolean).join('.');
+  if (first.keyword === 'additionalProperties' && first.params?.additionalProperty) {
+    return `"${field ? `${field}.` : ''}${first.params.additionalProperty}" is not a known field`;
+  }
+  if (first.keyword === 'required' && first.params?.missingProperty) return `"${field}.${first.params.missingProperty}" is required`;
+  return `"${field}" ${first.message ?? 'is invalid'}`;
+}
+
+/** Send errors as `{ error: { code, message } }` with the code's HTTP status. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const send = (status: number, code: string, message: string) => reply.status(status).send({ error: { code, message } });
+    if (err instanceof InfermarketError) return send(err.status, err.code, err.message);
+    if (err.validation) return send(400, 'ERR_VALIDATION', validationMessage(err));
+    switch (err.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return send(413, 'ERR_BODY_TOO_LARGE', `the request body exceeds ${app.initialConfig.bodyLimit} bytes`);
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return send(400, 'ERR_BAD_JSON', `the request body is not valid JSON: ${err.message}`);
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return send(415, 'ERR_VALIDATION', '"content-type" must be application/json');
+      default:
+        break;
+    }
+    if (err instanceof SyntaxError) return send(400, 'ERR_BAD_JSON', `the request body is not valid JSON: ${err.message}`);
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return send(err.statusCode, 'ERR_VALIDATION', err.message);
+    req.log.error({ err }, 'request failed');
+    return send(500, 'ERR_INTERNAL', err.message);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.status(404).send({ error: { code: 'ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+  });
+}
+
+/** The `/v1` HTTP API and `/metrics`. */
+export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; stats: StatsSource; metrics: MarketMetrics }): void {
+  const app = appIn.withTypeProvider<TypeBoxTypeProvider>();
+  const { core, stats, metrics } = ctx;
+
+  app.get('/v1/health', async () => ({ ok: true, nowMs: core.now(), seq: core.state.seq, marketKey: core.marketKey, seed: core.seed }));
+
+  app.get('/v1/params', async () => paramsToJson(core.params));
+
+  app.get('/v1/models', async () => ({
+    models: [...core.specs.values()].map((m) => ({ id: m.id, kind: m.kind, description: m.description, inputs: m.inputs, outputs: m.outputs, comparator: m.comparator, generationComparator: m.generationComparator, variants: m.variants })),
+  }));
+
+  app.post('/v1/faucet', { schema: { body: FaucetBody } }, async (req) => {
+    const { address, amountMicro } = req.body;
+    core.step({ type: 'account.faucet', atMs: core.now(), address, amountMicro: BigInt(amountMicro) });
+    return { address, balanceMicro: (core.state.ledger.get(`balance:${address}`) ?? 0n).toString() };
+  });
+
+  app.get('/v1/accounts/:address', { schema: { params: AddressParams } }, async (req) => {
+    const a = req.params.address;
+    const s = core.state;
+    const node = s.nodes.get(a);
+    let unbonding = 0n;
+    for (const c of node?.unbonding ?? []) unbonding += c.amountMicro;
+    return {
+      address: a,
+      balanceMicro: (s.ledger.get(`balance:${a}`) ?? 0n).toString(),
+      stakeMicro: (node?.stakeMicro ?? 0n).toString(),
+      unbondingMicro: unbonding.toString(),
+      faucetMintedMicro: (s.faucetMinted.get(a) ?? 0n).toString(),
+      node: node ? { role: node.role, models: node.models, region: node.region, reputation: node.reputation, jailedUntilMs: node.jailedUntilMs, slashes: node.slashes, ejected: node.ejected } : null,
+    };
+  });
+
+  app.post('/v1/jobs', { schema: { body: SubmitJobBody } }, async (req, reply) => {
+    const { envelope, input } = req.body;
+    const { address } = openEnvelope(envelope as unknown as Envelope);
+    const b = envelope.body;
+    const spec = core.specs.get(b.model);
+    if (!spec) throw new InfermarketError('ERR_UNKNOWN_MODEL', `"envelope.body.model" must be one of ${[...core.specs.keys()].join(', ')}, got ${JSON.stringify(b.model)}`, { details: { field: 'model' } });
+    const jobInput = input as JobInput;
+    validateInput(spec, jobInput, { private: b.private === true });
+    const h = hashPayload(jobInput);
+    if (h !== b.inputHash) {
+      throw new InfermarketError('ERR_VALIDATION', `"envelope.body.inputHash" must be sha256 of the canonical input ${h}, got ${b.inputHash}`, { details: { field: 'inputHash' } });
+    }
+    core.step(
+      {
+        type: 'job.submit',
+        atMs: core.now(),
+        by: address,
+        nonce: b.nonce,
+        expiresAtMs: b.expiresAtMs,
+        jobId: b.jobId,
+        model: b.model,
+        inputHash: b.inputHash,
+        maxPriceMicro: BigInt(b.maxPriceMicro),
+        ...(b.regions ? { regions: b.regions } : {}),
+        ...(b.private !== undefined ? { private: b.private } : {}),
+      },
+      { payloads: [{ jobId: b.jobId, kind: 'input', body: jobInput }] },
+    );
+    reply.status(202);
+    return jobView(core, b.jobId);
+  });
+
+  app.get('/v1/jobs/:id', { schema: { params: JobParams } }, async (req) => jobView(core, req.params.id));
+
+  app.get('/v1/stats', async () => stats.snapshot());
+
+  app.get('/metrics', async (_req, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.render();
+  });
+}

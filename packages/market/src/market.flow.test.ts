@@ -1,0 +1,151 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkInvariants, fromHex, hashPayload, verifyMessage, type JobStreamMessage, type JobView, type MarketStatsView } from '@infermarket/protocol';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createMarket, type Market } from './market.js';
+import { actAsMiner, actAsValidator, connectNode, keysOf, registerAndBond, submitRequest, until, type TestNode } from './test-node.js';
+
+const FAST = { bidWindowMs: 40, challengeWindowMs: 60, auditWindowMs: 3_000, disputeWindowMs: 3_000, jobDeadlineMs: 3_000, unbondingPeriodMs: 10_000 };
+
+let dir: string;
+let market: Market;
+const nodes: TestNode[] = [];
+
+async function faucet(address: string, amountMicro = '500000000'): Promise<void> {
+  const r = await fetch(`${market.url}/v1/faucet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address, amountMicro }) });
+  expect(r.status).toBe(200);
+}
+async function node(label: string, role: 'miner' | 'validator'): Promise<TestNode> {
+  const n = await connectNode(market.wsUrl, label);
+  nodes.push(n);
+  await faucet(n.address);
+  await registerAndBond(n, role);
+  return n;
+}
+async function submit(label: string, jobId: string, extra: Parameters<typeof submitRequest>[1] extends infer O ? Partial<O> : never = {}): Promise<JobView> {
+  const res = await fetch(`${market.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(submitRequest(keysOf(label), { jobId, ...extra })) });
+  const body = (await res.json()) as JobView;
+  expect(res.status, JSON.stringify(body)).toBe(202);
+  return body;
+}
+async function job(id: string): Promise<JobView> {
+  return (await (await fetch(`${market.url}/v1/jobs/${id}`)).json()) as JobView;
+}
+async function balance(address: string): Promise<bigint> {
+  const r = (await (await fetch(`${market.url}/v1/accounts/${address}`)).json()) as { balanceMicro: string };
+  return BigInt(r.balanceMicro);
+}
+const finished = (id: string) => until(async () => {
+  const j = await job(id);
+  return j.status === 'settled' || j.status === 'failed' ? j : null;
+}, 10_000, `job ${id} to finish`);
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'im-market-'));
+});
+afterEach(async () => {
+  for (const n of nodes.splice(0)) n.close();
+  await market?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('market: jobs end to end over real HTTP and WebSocket', () => {
+  it('settles an honest, audited job: miner paid, validator fee, signed receipt, ledger conserved', async () => {
+    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { ...FAST, auditRate: 1 } });
+    const miner = await node('flow/miner', 'miner');
+    const validator = await node('flow/validator', 'validator');
+    actAsMiner(miner, { priceMicro: '1000' });
+    actAsValidator(validator);
+    const client = keysOf('flow/client');
+    await faucet(client.address, '1000000');
+    const minerBefore = await balance(miner.address);
+
+    const submitted = await submit('flow/client', 'job-honest');
+    expect(submitted.status).toBe('bidding');
+    const done = await finished('job-honest');
+
+    expect(done.status, JSON.stringify({ done, feed: market.stats.snapshot().feed })).toBe('settled');
+    expect(done.miner).toBe(miner.address);
+    expect(done.audited).toBe(true);
+    expect(done.output && hashPayload(done.output)).toBe(done.result?.body && (done.result.body as { outputHash: string }).outputHash);
+    // the receipt verifies against the market key printed at start
+    const receipt = done.receipt!;
+    expect(receipt.signer).toBe(market.marketKey);
+    expect(verifyMessage(market.marketKey, receipt.type, receipt.body, receipt.sig)).toBe(true);
+    expect(receipt.body).toMatchObject({ jobId: 'job-honest', status: 'settled', priceMicro: '1000', miner: miner.address });
+    expect(await balance(miner.address)).toBe(minerBefore + 1000n);
+    // price 1000 + protocol fee 2% + validator fee 100% → 2020 paid, the rest of the 5000 escrow refunded
+    expect(await balance(client.address)).toBe(1_000_000n - 2020n);
+    await miner.waitFor((f) => f.type === 'job.settled' && (f as { jobId: string }).jobId === 'job-honest');
+    // the validator re-executed from the input alone: its task carried no output of the miner
+    const task = await validator.waitFor((f) => f.type === 'audit.task');
+    expect(Object.keys(task)).not.toContain('output');
+    const stats = (await (await fetch(`${market.url}/v1/stats`)).json()) as MarketStatsView;
+    expect(stats.ledger.conserved).toBe(true);
+    expect(stats.invariantViolations).toEqual([]);
+    expect(stats.stats.settled).toBe(1);
+    expect(stats.nodes.find((n) => n.address === miner.address)?.online).toBe(true);
+    const metrics = await (await fetch(`${market.url}/metrics`)).text();
+    expect(metrics).toMatch(/infermarket_jobs\{status="settled"\} 1/);
+    expect(metrics).toMatch(/infermarket_settlement_latency_seconds_count 1/);
+    expect(metrics).toMatch(/infermarket_connected_nodes\{role="miner"\} 1/);
+    expect(fromHex(market.marketKey)).toHaveLength(32);
+  });
+
+  it('slashes a lying miner caught by the audit and a referee, and refunds the client', async () => {
+    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { ...FAST, auditRate: 1, disputeQuorum: 1 } });
+    const liar = await node('lie/miner', 'miner');
+    const v1 = await node('lie/v1', 'validator');
+    const v2 = await node('lie/v2', 'validator');
+    actAsMiner(liar, { lie: true });
+    actAsValidator(v1);
+    actAsValidator(v2);
+    const client = keysOf('lie/client');
+    await faucet(client.address, '1000000');
+
+    await submit('lie/client', 'job-lie');
+    const done = await finished('job-lie');
+
+    expect(done.status).toBe('failed');
+    expect(done.failure).toBe('miner-slashed');
+    expect(done.output).toBeNull();
+    expect(done.receipt?.body).toMatchObject({ status: 'failed', paidMicro: '0', outputHash: null });
+    const slashed = await liar.waitFor((f) => f.type === 'slashed');
+    expect(slashed).toMatchObject({ jobId: 'job-lie', reason: 'wrong result' });
+    // one validator audited, the other was asked as a referee
+    const purposes = [v1, v2].map((v) => (v.frames.find((f) => f.type === 'audit.task') as { purpose?: string } | undefined)?.purpose).sort();
+    expect(purposes).toEqual(['audit', 'dispute']);
+    // refunded in full, plus the harmed share of the slash
+    const s = market.core.state;
+    expect(await balance(client.address)).toBeGreaterThan(1_000_000n);
+    expect(s.nodes.get(liar.address)!.slashes).toBe(1);
+    expect(s.stats.minerSlashes).toBe(1);
+    expect(checkInvariants(s)).toEqual([]);
+  });
+
+  it('streams tokens to the client over /v1/jobs/:id/stream and records time to first token', async () => {
+    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { ...FAST, auditRate: 0 } });
+    const miner = await node('stream/miner', 'miner');
+    actAsMiner(miner, { stream: true });
+    const client = keysOf('stream/client');
+    await faucet(client.address, '1000000');
+    const input = { kind: 'prompt' as const, prompt: 'hello', maxTokens: 8, temperature: 0, seed: 7 };
+    // the stream is opened right after submitting: tokens streamed before it connects are replayed
+    await submit('stream/client', 'job-stream', { model: 'charlm', input });
+    const ws = new WebSocket(`${market.url.replace('http', 'ws')}/v1/jobs/job-stream/stream`);
+    const msgs: JobStreamMessage[] = [];
+    ws.on('message', (d) => msgs.push(JSON.parse(d.toString()) as JobStreamMessage));
+    const closed = new Promise<void>((r) => ws.on('close', () => r()));
+    await closed;
+    const tokens = msgs.filter((m) => m.type === 'token');
+    expect(tokens.map((t) => (t as { index: number }).index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const done = msgs.at(-1);
+    expect(done?.type).toBe('done');
+    const view = (done as { job: JobView }).job;
+    expect(view.status).toBe('settled');
+    expect(view.output?.kind).toBe('tokens');
+    expect(view.ttftMs).not.toBeNull();
+  });
+});

@@ -1,0 +1,176 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import fastify, { LogController, type FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { createCore, type MarketCore } from './core.js';
+import { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
+import { installErrorHandling, registerRoutes } from './http.js';
+import { createMetrics, type MarketMetrics } from './metrics.js';
+import { FALLBACK_MODELS, loadModelSpecs, type ModelSpec } from './models.js';
+import { createStatsSource, type StatsSource } from './stats.js';
+import { openStore } from './store.js';
+import { createStreamHub, type StreamHub } from './stream.js';
+
+/** Options for `createMarket`. */
+export interface MarketOptions {
+  /** SQLite file of the event log; reopening the same file resumes the market. */
+  dbPath: string;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Protocol parameter overrides (validated by `resolveParams`) for a new file. */
+  params?: Record<string, unknown>;
+  /** Seed of the market's signing key; recorded in stats and reports. Default 1. */
+  seed?: number;
+  /** Directory holding `manifest.json`; without one the built-in model specs are used. */
+  modelsDir?: string;
+  /** Model specs to use instead of a manifest (tests). */
+  models?: readonly ModelSpec[];
+  /** A pino logger; default: a silent one (or `logLevel` to stderr). */
+  logger?: Logger;
+  logLevel?: string;
+  /** Serve HTTPS/WSS with this key and certificate (PEM). */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Largest accepted HTTP body in bytes. Default 256 KiB. */
+  bodyLimitBytes?: number;
+  gateway?: GatewayOptions;
+  /** Wall clock (absolute ms); default `Date.now`. */
+  now?: () => number;
+}
+
+/** A running market coordinator. */
+export interface Market {
+  url: string;
+  /** Where miners and validators connect. */
+  wsUrl: string;
+  dashboardUrl: string;
+  /** Market public key (hex); receipts are signed by it. */
+  marketKey: string;
+  seed: number;
+  app: FastifyInstance;
+  core: MarketCore;
+  gateway: Gateway;
+  stats: StatsSource;
+  metrics: MarketMetrics;
+  streams: StreamHub;
+  /** Stop accepting, close sockets, stop timers, flush and close the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+type DashboardModule = {
+  registerDashboard(app: FastifyInstance, source: StatsSource): void;
+  attachDashboardSocket(ws: WebSocket, source: StatsSource): void;
+};
+
+/** The dashboard (another module in this package) if it is present: `.js` when built, `.ts` under vitest. */
+async function loadDashboard(): Promise<DashboardModule | null> {
+  for (const ext of ['js', 'ts']) {
+    const url = new URL(`./dashboard/index.${ext}`, import.meta.url);
+    if (!existsSync(fileURLToPath(url))) continue;
+    try {
+      return (await import(pathToFileURL(fileURLToPath(url)).href)) as DashboardModule;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+const PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>infermarket</title>
+<h1>infermarket market</h1><p>The dashboard is not built into this market. Data: <a href="/v1/stats">/v1/stats</a>, <a href="/metrics">/metrics</a>.</p>`;
+
+/**
+ * Start a market coordinator: open (or resume) the SQLite log, serve the HTTP API and the WebSocket
+ * gateway, arm timers and epochs. The clock is absolute wall-clock milliseconds (`Date.now()`), so
+ * event times in the log and deadlines sent to nodes are Unix epoch ms.
+ * @example const m = await createMarket({ dbPath: 'market.db', port: 0 }); console.log(m.url); await m.close();
+ */
+export async function createMarket(options: MarketOptions): Promise<Market> {
+  const logger = options.logger ?? pino({ level: options.logLevel ?? 'silent' }, pino.destination(2));
+  const loaded = options.models ? { specs: new Map(options.models.map((m) => [m.id, m])), source: 'options' } : loadModelSpecs(options.modelsDir);
+  if (loaded.source === 'fallback') logger.warn({ modelsDir: options.modelsDir, models: FALLBACK_MODELS.map((m) => m.id) }, 'no models manifest; using built-in model specs');
+  const store = openStore(options.dbPath);
+  let core: MarketCore;
+  try {
+    core = createCore({ store, specs: loaded.specs, ...(options.params ? { params: options.params } : {}), seed: options.seed ?? 1, logger, ...(options.now ? { now: options.now } : {}) });
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+  const streams = createStreamHub(core);
+  const gateway = createGateway(core, { logger, onToken: streams.token, ...options.gateway });
+  const stats = createStatsSource(core, { online: gateway.online, variant: gateway.variant });
+  gateway.onNodeStatus((a, online) => stats.nodeStatus(a, online));
+  const metrics = createMetrics(core, gateway);
+
+  const app = fastify({
+    loggerInstance: logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimitBytes ?? 256 * 1024,
+    // refuse unknown fields and wrong types instead of silently dropping or coercing them
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    ...(options.tls ? { https: { key: options.tls.key, cert: options.tls.cert } } : {}),
+  }) as unknown as FastifyInstance;
+  installErrorHandling(app);
+  registerRoutes(app, { core, stats, metrics });
+  gateway.addRoute(streams.route);
+  const dashboard = await loadDashboard();
+  if (dashboard) {
+    dashboard.registerDashboard(app, stats);
+    gateway.addRoute((req, socket, head, wss) => {
+      if ((req.url ?? '').split('?')[0] !== '/v1/dashboard') return false;
+      wss.handleUpgrade(req, socket, head, (ws) => dashboard.attachDashboardSocket(ws, stats));
+      return true;
+    });
+  } else {
+    app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(PLACEHOLDER));
+  }
+  app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket as import('node:stream').Duplex, head));
+
+  core.start();
+  let address: string;
+  try {
+    address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+  } catch (e) {
+    core.stop();
+    stats.close();
+    gateway.close();
+    store.close();
+    throw e;
+  }
+  const port = (app.server.address() as { port: number }).port;
+  const host = options.host ?? '127.0.0.1';
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  const http = options.tls ? 'https' : 'http';
+  const ws = options.tls ? 'wss' : 'ws';
+  void address;
+  logger.info({ port, replayed: core.replayed, db: options.dbPath }, 'market listening');
+
+  let closing: Promise<void> | null = null;
+  const market: Market = {
+    url: `${http}://${hostPart}:${port}`,
+    wsUrl: `${ws}://${hostPart}:${port}/v1/nodes`,
+    dashboardUrl: `${http}://${hostPart}:${port}/`,
+    marketKey: core.marketKey,
+    seed: core.seed,
+    app,
+    core,
+    gateway,
+    stats,
+    metrics,
+    streams,
+    close() {
+      closing ??= (async () => {
+        core.stop();
+        gateway.close();
+        streams.close();
+        stats.close();
+        await app.close();
+        store.close();
+      })();
+      return closing;
+    },
+  };
+  return market;
+}

@@ -1,0 +1,144 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InfermarketError, type JobInput } from '@infermarket/protocol';
+
+/** One graph input as the manifest declares it; a string dim is symbolic (`'batch'`). */
+export interface ModelIo {
+  name: string;
+  dtype: string;
+  shape: (number | string)[];
+}
+
+/** What the market needs to know about a model: its input contract and its comparator. */
+export interface ModelSpec {
+  id: string;
+  kind: 'classifier' | 'charlm' | 'dense' | string;
+  description: string;
+  inputs: ModelIo[];
+  outputs: ModelIo[];
+  /** Comparator for tensor outputs (manifest JSON, e.g. `{kind:'argmax-maxabs', tolerance}`). */
+  comparator: Record<string, unknown>;
+  /** Comparator for generated tokens. */
+  generationComparator: Record<string, unknown> | null;
+  variants: string[];
+}
+
+/** Limits the market puts on inputs, whatever the model. */
+export const INPUT_LIMITS = Object.freeze({
+  maxBatch: 64,
+  maxPromptChars: 1024,
+  maxTokens: 512,
+  maxTemperature: 10,
+});
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, int64: 8, uint8: 1, float16: 2 };
+
+/** Built-in specs used when no manifest is present (the shapes the repo's models are built with). */
+export const FALLBACK_MODELS: readonly ModelSpec[] = Object.freeze([
+  {
+    id: 'digits',
+    kind: 'classifier',
+    description: 'MNIST-style digit classifier (fallback spec: no manifest found)',
+    inputs: [{ name: 'input', dtype: 'float32', shape: ['batch', 784] }],
+    outputs: [{ name: 'logits', dtype: 'float32', shape: ['batch', 10] }],
+    comparator: { kind: 'argmax-maxabs', tolerance: 0.05 },
+    generationComparator: null,
+    variants: ['fp32', 'fp16', 'int8', 'int4'],
+  },
+  {
+    id: 'charlm',
+    kind: 'charlm',
+    description: 'character language model with streaming (fallback spec: no manifest found)',
+    inputs: [{ name: 'tok', dtype: 'int32', shape: ['batch'] }],
+    outputs: [{ name: 'logits', dtype: 'float32', shape: ['batch', 'vocab'] }],
+    comparator: { kind: 'argmax-maxabs', tolerance: 0.05 },
+    generationComparator: { kind: 'tokens' },
+    variants: ['fp32', 'fp16', 'int8', 'int4'],
+  },
+]);
+
+/**
+ * Model specs from `<modelsDir>/manifest.json` (the inference package's manifest, read structurally),
+ * or the built-in fallback when there is no manifest.
+ * @throws InfermarketError `ERR_VALIDATION` when the manifest exists but cannot be read.
+ */
+export function loadModelSpecs(modelsDir?: string): { specs: Map<string, ModelSpec>; source: string } {
+  const path = modelsDir ? join(modelsDir, 'manifest.json') : null;
+  if (!path || !existsSync(path)) return { specs: new Map(FALLBACK_MODELS.map((m) => [m.id, m])), source: 'fallback' };
+  let m: { models?: Record<string, Record<string, unknown>> };
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8')) as typeof m;
+  } catch (cause) {
+    throw new InfermarketError('ERR_VALIDATION', `models manifest "${path}" is not valid JSON`, { cause });
+  }
+  if (!m.models || typeof m.models !== 'object') throw new InfermarketError('ERR_VALIDATION', `models manifest "${path}" has no "models" object`);
+  const specs = new Map<string, ModelSpec>();
+  for (const [id, e] of Object.entries(m.models)) {
+    const variants = (e.variants ?? {}) as Record<string, { comparator?: Record<string, unknown>; generationComparator?: Record<string, unknown> }>;
+    const first = Object.values(variants)[0];
+    specs.set(id, {
+      id,
+      kind: String(e.kind ?? 'dense'),
+      description: String(e.description ?? ''),
+      inputs: (e.inputs as ModelIo[] | undefined) ?? [],
+      outputs: (e.outputs as ModelIo[] | undefined) ?? [],
+      comparator: first?.comparator ?? { kind: 'exact' },
+      generationComparator: first?.generationComparator ?? null,
+      variants: Object.keys(variants),
+    });
+  }
+  return { specs, source: path };
+}
+
+function badInput(message: string): never {
+  throw new InfermarketError('ERR_BAD_INPUT', message, { details: { field: 'input' } });
+}
+
+/**
+ * Check a job input against the model's input contract: tensor dtype, dims (symbolic dims any size up to
+ * `maxBatch`) and byte length; prompt length and `maxTokens` bounds. Sealed inputs only for private jobs.
+ * @throws InfermarketError `ERR_BAD_INPUT` naming the expected and the received value.
+ */
+export function validateInput(spec: ModelSpec, input: JobInput, opts: { private: boolean }): void {
+  if (input.kind === 'sealed') {
+    if (!opts.private) badInput('"input.kind" "sealed" needs a private job ("private": true in the signed body)');
+    return;
+  }
+  if (opts.private) badInput(`a private job must send a "sealed" input, got "${input.kind}"`);
+  if (spec.kind === 'charlm') {
+    if (input.kind !== 'prompt') badInput(`model "${spec.id}" takes a prompt ("input.kind": "prompt"), got "${input.kind}"`);
+    const L = INPUT_LIMITS;
+    if (input.prompt.length < 1 || input.prompt.length > L.maxPromptChars) {
+      badInput(`"input.prompt" must have 1 to ${L.maxPromptChars} characters, got ${input.prompt.length}`);
+    }
+    if (!Number.isInteger(input.maxTokens) || input.maxTokens < 1 || input.maxTokens > L.maxTokens) {
+      badInput(`"input.maxTokens" must be an integer from 1 to ${L.maxTokens}, got ${input.maxTokens}`);
+    }
+    if (!(input.temperature >= 0 && input.temperature <= L.maxTemperature)) {
+      badInput(`"input.temperature" must be between 0 and ${L.maxTemperature}, got ${input.temperature}`);
+    }
+    return;
+  }
+  if (input.kind !== 'tensor') badInput(`model "${spec.id}" takes a tensor ("input.kind": "tensor"), got "${input.kind}"`);
+  const io = spec.inputs[0];
+  if (!io) return;
+  const t = input.tensor;
+  if (t.dtype !== io.dtype) badInput(`"input.tensor.dtype" must be "${io.dtype}" for model "${spec.id}", got "${t.dtype}"`);
+  const want = io.shape.map((d) => (typeof d === 'number' ? String(d) : d)).join(', ');
+  const got = t.dims.join(', ');
+  if (t.dims.length !== io.shape.length) badInput(`"input.tensor.dims" must be [${want}] for model "${spec.id}", got [${got}]`);
+  let count = 1;
+  for (let i = 0; i < io.shape.length; i++) {
+    const d = io.shape[i]!;
+    const g = t.dims[i]!;
+    if (typeof d === 'number' ? g !== d : g < 1 || g > INPUT_LIMITS.maxBatch) {
+      badInput(`"input.tensor.dims" must be [${want}] (${typeof d === 'number' ? `dim ${i} = ${d}` : `${d} from 1 to ${INPUT_LIMITS.maxBatch}`}) for model "${spec.id}", got [${got}]`);
+    }
+    count *= g;
+  }
+  const bytes = Buffer.byteLength(t.data, 'base64');
+  const expected = count * (DTYPE_BYTES[t.dtype] ?? 1);
+  if (bytes !== expected || !/^[A-Za-z0-9+/]*={0,2}$/.test(t.data)) {
+    badInput(`"input.tensor.data" must be base64 of ${expected} bytes (${count} × ${t.dtype}), got ${bytes} bytes`);
+  }
+}

@@ -1,0 +1,60 @@
+import { Type } from 'typebox';
+
+// TypeBox (JSON Schema) for every HTTP request. Unknown fields are refused (additionalProperties: false,
+// and the market turns off ajv's removeAdditional so they are not silently dropped).
+
+const strict = { additionalProperties: false } as const;
+
+/** A decimal string of micro-mUSD. */
+export const AmountMicro = Type.String({ pattern: '^[0-9]{1,40}$', description: 'decimal string of micro-mUSD' });
+export const Address = Type.String({ pattern: '^im[0-9a-f]{40}$', description: 'infermarket address' });
+export const JobId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$' });
+const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$' });
+
+export const FaucetBody = Type.Object({ address: Address, amountMicro: AmountMicro }, strict);
+export const AddressParams = Type.Object({ address: Address }, strict);
+export const JobParams = Type.Object({ id: JobId }, strict);
+
+const WireTensor = Type.Object(
+  {
+    dtype: Type.Union([Type.Literal('float32'), Type.Literal('int32'), Type.Literal('int64'), Type.Literal('uint8'), Type.Literal('float16')]),
+    dims: Type.Array(Type.Integer({ minimum: 0, maximum: 1 << 20 }), { maxItems: 8 }),
+    data: Type.String({ maxLength: 4 << 20 }),
+  },
+  strict,
+);
+const SealedBox = Type.Object({ to: Type.String({ maxLength: 128 }), from: Type.String({ maxLength: 128 }), nonce: Type.String({ maxLength: 128 }), ciphertext: Type.String() }, strict);
+
+export const JobInputSchema = Type.Union([
+  Type.Object({ kind: Type.Literal('tensor'), tensor: WireTensor }, strict),
+  Type.Object({ kind: Type.Literal('prompt'), prompt: Type.String({ maxLength: 1 << 16 }), maxTokens: Type.Integer(), temperature: Type.Number(), seed: Type.Integer() }, strict),
+  Type.Object({ kind: Type.Literal('sealed'), sealed: SealedBox }, strict),
+]);
+
+export const SubmitJobBody = Type.Object(
+  {
+    envelope: Type.Object(
+      {
+        type: Type.Literal('job.submit'),
+        body: Type.Object(
+          {
+            jobId: JobId,
+            model: Type.String({ maxLength: 64 }),
+            inputHash: Hex64,
+            maxPriceMicro: AmountMicro,
+            regions: Type.Optional(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 16 })),
+            private: Type.Optional(Type.Boolean()),
+            nonce: Type.String({ minLength: 1, maxLength: 128 }),
+            expiresAtMs: Type.Integer(),
+          },
+          strict,
+        ),
+        signer: Type.String({ maxLength: 64 }),
+        sig: Type.String({ maxLength: 128 }),
+      },
+      strict,
+    ),
+    input: JobInputSchema,
+  },
+  strict,
+);

@@ -1,0 +1,187 @@
+import Database from 'better-sqlite3';
+import type { Effect, MarketEvent } from '@infermarket/protocol';
+import { decodeJson, encodeJson } from './codec.js';
+
+/** A row of the `jobs` table: the materialised view of a job for queries, plus what only the driver knows. */
+export interface JobRow {
+  id: string;
+  client: string;
+  model: string;
+  status: string;
+  failure: string | null;
+  miner: string | null;
+  priceMicro: string;
+  maxPriceMicro: string;
+  audited: boolean;
+  submittedAtMs: number;
+  finishedAtMs: number;
+  ttftMs: number | null;
+  latencyMs: number | null;
+  /** The miner's signed result envelope, JSON. */
+  result: string | null;
+  /** The market's signed receipt envelope, JSON. */
+  receipt: string | null;
+}
+
+/** A job input or output kept beside the log (private jobs would keep only ciphertext here). */
+export interface PayloadRow {
+  jobId: string;
+  /** `input`, `output` (the miner's), or `audit:<address>` (a validator's re-execution). */
+  kind: string;
+  body: unknown;
+}
+
+/** One accepted event with everything written in its transaction. */
+export interface CommitItem {
+  /** `state.seq` after the event was applied. */
+  seq: number;
+  event: MarketEvent;
+  effects: readonly Effect[];
+  payloads?: readonly PayloadRow[];
+  jobs?: readonly JobRow[];
+}
+
+/** The market's SQLite file: an append-only event log, the journal, job views and payloads. */
+export interface MarketStore {
+  readonly path: string;
+  /** Write events, their journal entries, payloads and job rows in ONE transaction. */
+  commit(items: readonly CommitItem[]): void;
+  /** Every stored event in order, for replay. */
+  events(): IterableIterator<MarketEvent>;
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
+  payload(jobId: string, kind: string): unknown;
+  /** Job rows not yet finished plus the extras of all jobs (ttft, receipts), keyed by id. */
+  jobRows(): Map<string, JobRow>;
+  job(id: string): JobRow | undefined;
+  counts(): { events: number; journal: number; jobs: number; payloads: number };
+  close(): void;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, at_ms INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS journal (
+  id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, from_acct TEXT NOT NULL, to_acct TEXT NOT NULL,
+  amount_micro TEXT NOT NULL, reason TEXT NOT NULL, ref TEXT NOT NULL, at_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS journal_ref ON journal(ref);
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY, client TEXT NOT NULL, model TEXT NOT NULL, status TEXT NOT NULL, failure TEXT,
+  miner TEXT, price_micro TEXT NOT NULL, max_price_micro TEXT NOT NULL, audited INTEGER NOT NULL,
+  submitted_at_ms INTEGER NOT NULL, finished_at_ms INTEGER NOT NULL, ttft_ms INTEGER, latency_ms INTEGER,
+  result TEXT, receipt TEXT);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
+CREATE TABLE IF NOT EXISTS payloads (job_id TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (job_id, kind));
+`;
+
+interface RawJob {
+  id: string;
+  client: string;
+  model: string;
+  status: string;
+  failure: string | null;
+  miner: string | null;
+  price_micro: string;
+  max_price_micro: string;
+  audited: number;
+  submitted_at_ms: number;
+  finished_at_ms: number;
+  ttft_ms: number | null;
+  latency_ms: number | null;
+  result: string | null;
+  receipt: string | null;
+}
+
+function fromRaw(r: RawJob): JobRow {
+  return {
+    id: r.id,
+    client: r.client,
+    model: r.model,
+    status: r.status,
+    failure: r.failure,
+    miner: r.miner,
+    priceMicro: r.price_micro,
+    maxPriceMicro: r.max_price_micro,
+    audited: r.audited === 1,
+    submittedAtMs: r.submitted_at_ms,
+    finishedAtMs: r.finished_at_ms,
+    ttftMs: r.ttft_ms,
+    latencyMs: r.latency_ms,
+    result: r.result,
+    receipt: r.receipt,
+  };
+}
+
+/**
+ * Open (or create) the market's SQLite file in WAL mode with `synchronous=NORMAL`: a commit survives a
+ * process crash (SIGKILL); only an OS crash can lose the last transactions, never tear one.
+ */
+export function openStore(path: string): MarketStore {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(SCHEMA);
+  const insEvent = db.prepare('INSERT INTO events (seq, type, at_ms, body) VALUES (?, ?, ?, ?)');
+  const insEntry = db.prepare('INSERT INTO journal (seq, from_acct, to_acct, amount_micro, reason, ref, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const insPayload = db.prepare('INSERT OR REPLACE INTO payloads (job_id, kind, body) VALUES (?, ?, ?)');
+  const upJob = db.prepare(`INSERT OR REPLACE INTO jobs (id, client, model, status, failure, miner, price_micro, max_price_micro, audited,
+    submitted_at_ms, finished_at_ms, ttft_ms, latency_ms, result, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const getMeta = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
+  const setMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+  const getPayload = db.prepare<[string, string], { body: string }>('SELECT body FROM payloads WHERE job_id = ? AND kind = ?');
+  const getJob = db.prepare<[string], RawJob>('SELECT * FROM jobs WHERE id = ?');
+
+  const commitTx = db.transaction((items: readonly CommitItem[]) => {
+    for (const item of items) {
+      const ev = item.event;
+      insEvent.run(item.seq, ev.type, ev.atMs, encodeJson(ev));
+      for (const fx of item.effects) {
+        if (fx.type !== 'ledger.entry') continue;
+        const e = fx.entry;
+        insEntry.run(item.seq, e.from, e.to, e.amountMicro.toString(), e.reason, e.ref, e.atMs);
+      }
+      for (const p of item.payloads ?? []) insPayload.run(p.jobId, p.kind, encodeJson(p.body));
+      for (const j of item.jobs ?? []) {
+        upJob.run(j.id, j.client, j.model, j.status, j.failure, j.miner, j.priceMicro, j.maxPriceMicro, j.audited ? 1 : 0,
+          j.submittedAtMs, j.finishedAtMs, j.ttftMs, j.latencyMs, j.result, j.receipt);
+      }
+    }
+  });
+
+  return {
+    path,
+    commit(items) {
+      if (items.length) commitTx(items);
+    },
+    *events() {
+      const it = db.prepare<[], { body: string }>('SELECT body FROM events ORDER BY seq').iterate();
+      for (const row of it) yield decodeJson<MarketEvent>(row.body);
+    },
+    getMeta(key) {
+      return getMeta.get(key)?.value;
+    },
+    setMeta(key, value) {
+      setMeta.run(key, value);
+    },
+    payload(jobId, kind) {
+      const row = getPayload.get(jobId, kind);
+      return row ? decodeJson(row.body) : undefined;
+    },
+    jobRows() {
+      const out = new Map<string, JobRow>();
+      for (const r of db.prepare<[], RawJob>('SELECT * FROM jobs').iterate()) out.set(r.id, fromRaw(r));
+      return out;
+    },
+    job(id) {
+      const r = getJob.get(id);
+      return r ? fromRaw(r) : undefined;
+    },
+    counts() {
+      const c = (t: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n;
+      return { events: c('events'), journal: c('journal'), jobs: c('jobs'), payloads: c('payloads') };
+    },
+    close() {
+      if (db.open) db.close();
+    },
+  };
+}

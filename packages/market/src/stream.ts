@@ -1,0 +1,104 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Effect, JobOutput, JobStreamMessage } from '@infermarket/protocol';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { minerOutput, type MarketCore } from './core.js';
+import { jobView } from './views.js';
+
+const PATH = /^\/v1\/jobs\/([A-Za-z0-9][A-Za-z0-9._:-]{0,127})\/stream$/;
+const MAX_BUFFERED_TOKENS = 1024;
+
+/** Client token streams: WebSocket `/v1/jobs/:id/stream` (see `JobStreamMessage`). */
+export interface StreamHub {
+  /** Relay one token from the assigned miner to the job's watchers (and buffer it for late joiners). */
+  token(jobId: string, index: number, token: number, text: string): void;
+  /** Upgrade route for the gateway; true when it took the request. */
+  route(req: IncomingMessage, socket: Duplex, head: Buffer, wss: WebSocketServer): boolean;
+  watchers(): number;
+  close(): void;
+}
+
+/** Create the hub and subscribe it to the core's effects (result and end of each job). */
+export function createStreamHub(core: MarketCore): StreamHub {
+  const watchers = new Map<string, Set<WebSocket>>();
+  const tokens = new Map<string, JobStreamMessage[]>();
+
+  const send = (ws: WebSocket, m: JobStreamMessage): void => {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
+  };
+  const broadcast = (jobId: string, m: JobStreamMessage): void => {
+    for (const ws of watchers.get(jobId) ?? []) send(ws, m);
+  };
+  const end = (jobId: string): void => {
+    const view = jobView(core, jobId);
+    for (const ws of watchers.get(jobId) ?? []) {
+      send(ws, { type: 'done', jobId, job: view });
+      ws.close(1000, 'job finished');
+    }
+    watchers.delete(jobId);
+    tokens.delete(jobId);
+  };
+
+  core.onEffects((fx: readonly Effect[]) => {
+    for (const e of fx) {
+      if (e.type === 'job.committed') {
+        const output = minerOutput(core, e.jobId);
+        if (output) broadcast(e.jobId, { type: 'result', jobId: e.jobId, output });
+      } else if (e.type === 'job.settled' || e.type === 'job.failed') {
+        end(e.jobId);
+      } else if (e.type === 'job.opened' && e.attempt > 0) {
+        tokens.delete(e.jobId); // reassigned: the next miner streams from the start
+        broadcast(e.jobId, { type: 'restart', jobId: e.jobId, attempt: e.attempt });
+      }
+    }
+  });
+
+  return {
+    token(jobId, index, token, text) {
+      const m: JobStreamMessage = { type: 'token', jobId, index, token, text };
+      let buf = tokens.get(jobId);
+      if (!buf) tokens.set(jobId, (buf = []));
+      if (buf.length < MAX_BUFFERED_TOKENS) buf.push(m);
+      broadcast(jobId, m);
+    },
+    route(req, socket, head, wss) {
+      const match = PATH.exec((req.url ?? '').split('?')[0] ?? '');
+      if (!match) return false;
+      const jobId = match[1]!;
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const job = core.state.jobs.get(jobId);
+        if (!job) {
+          send(ws, { type: 'error', code: 'ERR_UNKNOWN_JOB', message: `no job with id ${jobId}` });
+          ws.close(1008, 'unknown job');
+          return;
+        }
+        for (const t of tokens.get(jobId) ?? []) send(ws, t);
+        if (job.outputHash && job.status !== 'assigned') {
+          const output: JobOutput | undefined = minerOutput(core, jobId);
+          if (output && job.failure !== 'miner-slashed') send(ws, { type: 'result', jobId, output });
+        }
+        if (job.status === 'settled' || job.status === 'failed') {
+          send(ws, { type: 'done', jobId, job: jobView(core, jobId) });
+          ws.close(1000, 'job finished');
+          return;
+        }
+        let set = watchers.get(jobId);
+        if (!set) watchers.set(jobId, (set = new Set()));
+        set.add(ws);
+        ws.on('close', () => set.delete(ws));
+        ws.on('error', () => set.delete(ws));
+        ws.on('message', () => undefined);
+      });
+      return true;
+    },
+    watchers() {
+      let n = 0;
+      for (const s of watchers.values()) n += s.size;
+      return n;
+    },
+    close() {
+      for (const set of watchers.values()) for (const ws of set) ws.terminate();
+      watchers.clear();
+    },
+  };
+}

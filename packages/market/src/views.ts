@@ -1,0 +1,34 @@
+import { InfermarketError, type Envelope, type JobOutput, type JobView } from '@infermarket/protocol';
+import { minerOutput, type MarketCore } from './core.js';
+
+/**
+ * The client's view of a job (`GET /v1/jobs/:id`): the output once the miner committed it (withheld if
+ * the miner was slashed for it) and the market's signed receipt once it finished.
+ * @throws InfermarketError `ERR_UNKNOWN_JOB`
+ */
+export function jobView(core: MarketCore, id: string): JobView {
+  const job = core.state.jobs.get(id);
+  if (!job) throw new InfermarketError('ERR_UNKNOWN_JOB', `no job with id ${JSON.stringify(id)}`, { details: { field: 'id' } });
+  const x = core.extra(id);
+  const output: JobOutput | null = job.outputHash && job.failure !== 'miner-slashed' ? (minerOutput(core, id) ?? null) : null;
+  return {
+    id: job.id,
+    model: job.model,
+    client: job.client,
+    status: job.status,
+    failure: job.failure,
+    attempt: job.attempt,
+    miner: job.miner,
+    priceMicro: job.priceMicro.toString(),
+    maxPriceMicro: job.maxPriceMicro.toString(),
+    audited: job.audited,
+    region: job.miner ? (core.state.nodes.get(job.miner)?.region ?? null) : null,
+    submittedAtMs: job.submittedAtMs,
+    finishedAtMs: job.finishedAtMs,
+    ttftMs: x.ttftMs,
+    latencyMs: x.latencyMs,
+    output,
+    result: x.result ? (JSON.parse(x.result) as Envelope<'job.result'>) : null,
+    receipt: x.receipt ? (JSON.parse(x.receipt) as Envelope<'job.receipt'>) : null,
+  };
+}
