@@ -1,1 +1,1 @@
-export { register as registerAll } from './commands/models.js';
+export { SUITES } from './bench/suites.js';

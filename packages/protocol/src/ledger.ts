@@ -15,13 +15,15 @@ export function transfer(
   out: Effect[],
   move: { from: AccountName; to: AccountName; amountMicro: bigint; reason: EntryReason; ref: string },
 ): void {
-  if (move.amountMicro === 0n) return;
+  const amount = move.amountMicro;
+  if (amount === 0n) return;
   const { ledger } = state;
-  const from = (ledger.get(move.from) ?? 0n) - move.amountMicro;
+  const from = (ledger.get(move.from) ?? 0n) - amount;
+  // empty accounts are dropped so per-job escrow accounts do not pile up
   if (from === 0n && move.from !== 'mint') ledger.delete(move.from);
   else ledger.set(move.from, from);
-  ledger.set(move.to, (ledger.get(move.to) ?? 0n) + move.amountMicro);
-  out.push({ type: 'ledger.entry', entry: { ...move, atMs: state.nowMs } });
+  ledger.set(move.to, (ledger.get(move.to) ?? 0n) + amount);
+  out.push({ type: 'ledger.entry', entry: { from: move.from, to: move.to, amountMicro: amount, reason: move.reason, ref: move.ref, atMs: state.nowMs } });
 }
 
 /** `amount * bps / 10_000`, rounded down (exact in bigint). */

@@ -1,4 +1,60 @@
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { benchTableMarkdown, machineInfo, type BenchRow } from '../bench/harness.js';
+import { SUITES } from '../bench/suites.js';
 
 /** Registers `infermarket bench`. */
-export function register(_program: Command): void {}
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description('Run the benchmark suites; write bench/results.json and bench/results.md, and update the README table.')
+    .option('--suite <names>', `comma-separated suites (${Object.keys(SUITES).join(', ')}); default all`)
+    .option('--out <dir>', 'where results.json and results.md go', 'bench')
+    .option('--quick', 'fewer repeats and smaller loads (for a smoke run)', false)
+    .option('--no-readme', 'do not rewrite the README table')
+    .option('--json', 'print the results as JSON', false)
+    .action(async (opts: { suite?: string; out: string; quick: boolean; readme: boolean; json: boolean }) => {
+      const names = opts.suite ? opts.suite.split(',').map((s) => s.trim()) : Object.keys(SUITES);
+      for (const n of names) if (!(n in SUITES)) throw new Error(`unknown suite "${n}"; known: ${Object.keys(SUITES).join(', ')}`);
+      const machine = machineInfo();
+      const rows: BenchRow[] = [];
+      const started = Date.now();
+      for (const [i, n] of names.entries()) {
+        process.stderr.write(`[bench ${i + 1}/${names.length}] ${n} … (${Math.round((Date.now() - started) / 1000)} s so far)\n`);
+        const t0 = Date.now();
+        try {
+          rows.push(...(await SUITES[n]!({ quick: opts.quick, log: (m: string) => process.stderr.write(`  ${m}\n`) })));
+        } catch (e) {
+          process.stderr.write(`  suite ${n} failed: ${(e as Error).stack ?? String(e)}\n`);
+          rows.push({ suite: n, name: 'suite failed', value: Number.NaN, unit: '', min: Number.NaN, max: Number.NaN, repeats: 0, note: (e as Error).message.slice(0, 120) });
+        }
+        process.stderr.write(`  done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      }
+      const out = resolve(opts.out);
+      mkdirSync(out, { recursive: true });
+      const table = benchTableMarkdown(rows, machine);
+      // keep rows of suites not run this time, so a partial run does not erase the rest
+      const file = resolve(out, 'results.json');
+      let previous: BenchRow[] = [];
+      if (existsSync(file) && opts.suite) {
+        previous = (JSON.parse(readFileSync(file, 'utf8')) as { rows: BenchRow[] }).rows.filter((r) => !names.includes(r.suite));
+      }
+      const all = [...previous, ...rows].sort((a, b) => Object.keys(SUITES).indexOf(a.suite) - Object.keys(SUITES).indexOf(b.suite));
+      writeFileSync(file, `${JSON.stringify({ machine, quick: opts.quick, rows: all }, null, 2)}\n`);
+      const fullTable = benchTableMarkdown(all, machine);
+      writeFileSync(resolve(out, 'results.md'), `${fullTable}\n`);
+      if (opts.readme && !opts.quick) updateReadme(fullTable);
+      if (opts.json) process.stdout.write(`${JSON.stringify({ machine, rows }, null, 2)}\n`);
+      else process.stdout.write(`\n${table}\n\nwrote ${file}\n`);
+    });
+}
+
+function updateReadme(table: string): void {
+  const readme = resolve(dirname(new URL(import.meta.url).pathname), '../../../../README.md');
+  if (!existsSync(readme)) return;
+  const text = readFileSync(readme, 'utf8');
+  const re = /(<!-- bench:start -->)[\s\S]*?(<!-- bench:end -->)/;
+  if (!re.test(text)) return;
+  writeFileSync(readme, text.replace(re, (_m, a: string, b: string) => `${a}\n${table}\n${b}`));
+}

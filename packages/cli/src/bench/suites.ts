@@ -1,0 +1,14 @@
+import type { BenchRow } from './harness.js';
+import { protocolSuite } from './protocol-suite.js';
+
+export interface SuiteContext {
+  quick: boolean;
+  log: (message: string) => void;
+}
+
+export type Suite = (ctx: SuiteContext) => Promise<BenchRow[]>;
+
+/** Every benchmark suite, in the order they run and appear in the table. */
+export const SUITES: Record<string, Suite> = {
+  protocol: (ctx) => protocolSuite({ jobs: ctx.quick ? 5_000 : 50_000, repeats: ctx.quick ? 2 : 5 }),
+};
