@@ -37,7 +37,7 @@ export const PINNED_SESSION_OPTIONS: PinnedSessionOptions = Object.freeze({
  * nearest cheat).
  */
 export function defaultComparator(model: ModelId, variant: Variant): ManifestComparator {
-  const tol: Record<Variant, number> = { fp32: 1e-3, fp16: 1e-3, int8: 1e-3, int4: 1e-3 };
+  const tol: Record<Variant, number> = { fp32: 1e-4, fp16: 1e-4, int8: 1e-4, int4: 1e-4 };
   void model;
   return { kind: 'argmax-maxabs', tolerance: tol[variant] };
 }
