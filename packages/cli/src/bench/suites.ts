@@ -1,4 +1,5 @@
 import type { BenchRow } from './harness.js';
+import { modelsSuite } from './models-suite.js';
 import { protocolSuite } from './protocol-suite.js';
 
 export interface SuiteContext {
@@ -11,4 +12,5 @@ export type Suite = (ctx: SuiteContext) => Promise<BenchRow[]>;
 /** Every benchmark suite, in the order they run and appear in the table. */
 export const SUITES: Record<string, Suite> = {
   protocol: (ctx) => protocolSuite({ jobs: ctx.quick ? 5_000 : 50_000, repeats: ctx.quick ? 2 : 5 }),
+  models: (ctx) => modelsSuite(ctx),
 };
