@@ -1,4 +1,5 @@
 import type { BenchRow } from './harness.js';
+import { ledgerSuite } from './ledger-suite.js';
 import { modelsSuite } from './models-suite.js';
 import { protocolSuite } from './protocol-suite.js';
 
@@ -12,5 +13,6 @@ export type Suite = (ctx: SuiteContext) => Promise<BenchRow[]>;
 /** Every benchmark suite, in the order they run and appear in the table. */
 export const SUITES: Record<string, Suite> = {
   protocol: (ctx) => protocolSuite({ jobs: ctx.quick ? 5_000 : 50_000, repeats: ctx.quick ? 2 : 5 }),
+  ledger: (ctx) => ledgerSuite(ctx),
   models: (ctx) => modelsSuite(ctx),
 };
