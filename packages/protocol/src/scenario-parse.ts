@@ -140,6 +140,7 @@ export const SCENARIO_SCHEMA: JsonSchema = Object.freeze({
         downgradeMismatchRate: FRACTION,
         computeMsPerJob: { type: 'object', additionalProperties: { type: 'number', minimum: 0 } },
         seriesPoints: { type: 'integer', minimum: 2, maximum: 10_000 },
+        rejoinEjected: { type: 'boolean' },
         adaptive: obj({
           cheatLevels: { type: 'array', items: FRACTION, minItems: 1 },
           epsilon: FRACTION,

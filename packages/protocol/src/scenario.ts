@@ -112,6 +112,8 @@ export interface SimSettings {
   computeMsPerJob?: Record<string, number>;
   /** Points in each report time series (default 200). */
   seriesPoints?: number;
+  /** A miner ejected after `maxSlashes` comes back under a fresh key and stake (free identities, "whitewashing"); default false. */
+  rejoinEjected?: boolean;
   /** Learning of `adaptive` miners: the cheat probabilities they choose among, exploration rate, reward decay. */
   adaptive?: { cheatLevels?: number[]; epsilon?: number; decay?: number };
 }

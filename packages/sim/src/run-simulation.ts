@@ -80,6 +80,8 @@ interface MinerAgent {
   spreadBps: number;
   stakeTarget: bigint;
   funded: bigint;
+  /** Earlier identities (addresses) of this agent, when it re-joined after an ejection. */
+  past: { address: string; funded: bigint; stakeStart: bigint }[];
   online: boolean;
   incarnation: number;
   bandit: Bandit | null;
@@ -186,6 +188,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   const downgradeMismatch = simS.downgradeMismatchRate ?? DOWNGRADE_MISMATCH_RATE;
   const costOverrides = simS.computeMsPerJob;
   const ttl = Math.min(1_000, P.messageTtlMs);
+  const rejoinEjected = simS.rejoinEjected === true;
   const duration = scenario.durationMs;
   const half = duration / 2;
 
@@ -269,6 +272,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
         spreadBps: g.pricing?.spreadBps ?? 0,
         stakeTarget,
         funded: 0n,
+        past: [],
         online: true,
         incarnation: 0,
         bandit:
@@ -369,6 +373,27 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
       const fx = send({ type: 'stake.bond', atMs: now, amountMicro: amt, ...signed(m, now) });
       if (fx) handle(fx);
     }
+  }
+
+  /** Fund, register and bond a miner's (current) identity at the current time. */
+  function joinMiner(m: MinerAgent): void {
+    const cap = P.faucetCapMicro;
+    const fund = cap < m.stakeTarget * 10n ? cap : m.stakeTarget * 10n;
+    mustSend({ type: 'account.faucet', atMs: now, address: m.address, amountMicro: fund });
+    m.funded = fund;
+    mustSend({ type: 'node.register', atMs: now, role: 'miner', models: m.models, region: m.region, encryptionKey: hashHex(`enc/${m.address}`), ...signed(m, now) });
+    const stake = m.stakeTarget < fund ? m.stakeTarget : fund;
+    if (stake > 0n) mustSend({ type: 'stake.bond', atMs: now, amountMicro: stake, ...signed(m, now) });
+    m.stakeStart = state.nodes.get(m.address)!.stakeMicro;
+  }
+
+  /** An ejected miner comes back under a fresh key (identities are free): `sim.rejoinEjected`. */
+  function rejoin(m: MinerAgent): void {
+    m.past.push({ address: m.address, funded: m.funded, stakeStart: m.stakeStart });
+    m.address = addressOf(`miner/${m.id}/${m.past.length}`);
+    m.nonce = 0;
+    byAddress.set(m.address, m);
+    joinMiner(m);
   }
 
   function onOpened(jobId: string, closesAtMs: number, eligible: string[]): void {
@@ -604,7 +629,8 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
             if (m) {
               bandReward(m, job, -Number(e.amountMicro));
               job.arm = -1;
-              restake(m);
+              if (e.ejected && rejoinEjected && m.address === e.address) rejoin(m);
+              else restake(m);
             }
           }
           break;
@@ -618,15 +644,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   // --- setup at t=0: epoch, accounts, nodes
   mustSend({ type: 'epoch.begin', atMs: 0, seed: hex64(rng) });
   const faucetCap = P.faucetCapMicro;
-  for (const m of miners) {
-    const fund = faucetCap < m.stakeTarget * 10n ? faucetCap : m.stakeTarget * 10n;
-    mustSend({ type: 'account.faucet', atMs: 0, address: m.address, amountMicro: fund });
-    m.funded = fund;
-    mustSend({ type: 'node.register', atMs: 0, role: 'miner', models: m.models, region: m.region, encryptionKey: hashHex(`enc/${m.address}`), ...signed(m, 0) });
-    const stake = m.stakeTarget < fund ? m.stakeTarget : fund;
-    if (stake > 0n) mustSend({ type: 'stake.bond', atMs: 0, amountMicro: stake, ...signed(m, 0) });
-    m.stakeStart = state.nodes.get(m.address)!.stakeMicro;
-  }
+  for (const m of miners) joinMiner(m);
   let vi = 0;
   for (const g of scenario.validators) {
     const stakeTarget = amount(g.stakeMicro, P.minValidatorStakeMicro);
@@ -805,12 +823,16 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   const totals = ledgerTotals(state);
   const stats = state.stats;
   const finished = stats.settled + stats.failed;
-  const profitOf = (m: MinerAgent): number => {
-    const node = state.nodes.get(m.address)!;
+  const heldBy = (address: string): bigint => {
+    const node = state.nodes.get(address)!;
     let unb = 0n;
     for (const c of node.unbonding) unb += c.amountMicro;
-    const held = (state.ledger.get(`balance:${m.address}`) ?? 0n) + node.stakeMicro + unb;
-    return Number(held - m.funded) - m.computeMicro;
+    return (state.ledger.get(`balance:${address}`) ?? 0n) + node.stakeMicro + unb;
+  };
+  const profitOf = (m: MinerAgent): number => {
+    let net = heldBy(m.address) - m.funded;
+    for (const p of m.past) net += heldBy(p.address) - p.funded;
+    return Number(net) - m.computeMicro;
   };
   const group = (pred: (m: MinerAgent) => boolean): { profit: number | null; perJob: number | null } => {
     const list = miners.filter(pred);
@@ -878,11 +900,11 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     ttftMs: { p50: round(percentile(ttftRes, 50))!, p95: round(percentile(ttftRes, 95))! },
     successRate: simMetrics.successRate,
     costPerThousandMicro: costPerThousand.toString(),
-    miners: miners.map((m) => {
-      const node = state.nodes.get(m.address)!;
+    miners: miners.flatMap((m) => [...m.past, { address: m.address, stakeStart: m.stakeStart }].map((ident, gen) => {
+      const node = state.nodes.get(ident.address)!;
       return {
-        id: m.id,
-        address: m.address,
+        id: gen === 0 ? m.id : `${m.id}#${gen}`,
+        address: ident.address,
         strategy: m.strategy,
         region: m.region,
         jobs: node.jobsAssigned,
@@ -890,10 +912,10 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
         missed: node.jobsMissed,
         earnedMicro: node.earnedMicro.toString(),
         slashedMicro: node.slashedMicro.toString(),
-        stakeStartMicro: m.stakeStart.toString(),
+        stakeStartMicro: ident.stakeStart.toString(),
         stakeEndMicro: node.stakeMicro.toString(),
       };
-    }),
+    })),
     validators: validators.map((v) => {
       const node = state.nodes.get(v.address)!;
       return { id: v.id, address: v.address, strategy: v.strategy, audits: node.audits, earnedMicro: node.earnedMicro.toString(), slashedMicro: node.slashedMicro.toString() };
