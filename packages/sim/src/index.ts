@@ -16,3 +16,4 @@ export { meanCi, type MeanCi } from './sweep-stats.js';
 export { summarise, type SweepSummaryPoint } from './sweep-summary.js';
 export { csvColumns, metricsOf, parseJsonl, type SweepRow } from './sweep-row.js';
 export { renderSweepHtml, type SweepMarker } from './sweep-html.js';
+export { renderReportHtml } from './report-html.js';
