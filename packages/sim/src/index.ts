@@ -17,3 +17,4 @@ export { summarise, type SweepSummaryPoint } from './sweep-summary.js';
 export { csvColumns, metricsOf, parseJsonl, type SweepRow } from './sweep-row.js';
 export { renderSweepHtml, type SweepMarker } from './sweep-html.js';
 export { renderReportHtml } from './report-html.js';
+export { benchSim, benchScenario, type BenchSimResult } from './bench-sim.js';

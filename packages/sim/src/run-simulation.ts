@@ -348,7 +348,11 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   let jobSeq = 0;
 
   // --- helpers
-  const signed = (who: { address: string; nonce: number }, atMs: number) => ({ by: who.address, nonce: `n${who.nonce++}`, expiresAtMs: atMs + ttl });
+  const signed = (who: { address: string; nonce: number }, atMs: number): { by: string; nonce: string; expiresAtMs: number } => ({
+    by: who.address,
+    nonce: `n${who.nonce++}`,
+    expiresAtMs: atMs + ttl,
+  });
   const hashOf = (job: SimJob, cls: OutClass): string => (cls === 0 ? `${job.base}00` : `${job.base}0${cls}`);
 
   function bandReward(m: MinerAgent, job: SimJob, profit: number): void {
@@ -726,7 +730,12 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     }
     switch (item.k) {
       case 'ev': {
-        const fx = send(item.ev);
+        const ev = item.ev;
+        // a vote or bid on a job that has moved on would be refused by the rules (ERR_WRONG_STATE);
+        // skip it here rather than pay for the exception — the outcome is the same
+        if (ev.type === 'dispute.vote' && state.jobs.get(ev.jobId)?.status !== 'disputed') break;
+        if (ev.type === 'job.bid' && state.jobs.get(ev.jobId)?.status !== 'bidding') break;
+        const fx = send(ev);
         if (fx) handle(fx);
         break;
       }
