@@ -149,6 +149,23 @@ describe('runtime: model integrity', () => {
   });
 });
 
+describe('runtime: regenerated models', () => {
+  it('regenerates a missing heavy file from its seed and checks it against the manifest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'infermarket-heavy-'));
+    try {
+      cpSync(join(DEFAULT_MODELS_DIR, 'manifest.json'), join(dir, 'manifest.json'));
+      const r = createRuntime({ modelsDir: dir });
+      const info = await r.load('heavy', 'int4');
+      expect(info.file).toBe(join(dir, 'heavy', 'heavy.int4.onnx'));
+      const out = await r.run('heavy', 'int4', sampleInput('heavy', 1).input);
+      expect(out.primary.dims).toEqual([1, 256]);
+      await r.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('runtime: execution providers', () => {
   it('error: cuda alone fails with a message saying how to install it', async () => {
     const cuda = createRuntime({ ep: 'cuda', log: () => {} });

@@ -1,4 +1,4 @@
-import { readFileSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, existsSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
@@ -9,7 +9,7 @@ import { VARIANTS } from './graph-builder.js';
 import type { Variant } from './graph-builder.js';
 import { validateInputs, concatBatch, sliceBatch } from './tensor.js';
 import type { ModelInput, Tensor } from './tensor.js';
-import { buildHeavyVariant, sha256Hex } from './build-models.js';
+import { buildHeavyVariant, heavyLayers, sha256Hex } from './build-models.js';
 import { DEFAULT_MODELS_DIR } from './paths.js';
 import { createPrng } from './prng.js';
 import { sampleToken } from './sampler.js';
@@ -134,8 +134,12 @@ export function readVerifiedModel(modelsDir: string, manifest: Manifest, model: 
       throw new InferenceError('ERR_MODEL_MISSING', `model file "${path}" is missing; restore it from git or run "infermarket models build"`);
     }
     const seed = Number(entry.build.seed);
+    const dims = Array.isArray(entry.build.dims) ? (entry.build.dims as number[]) : undefined;
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, buildHeavyVariant(seed, variant).bytes);
+    // Write then rename so concurrent processes regenerating the same file never read a partial one.
+    const tmp = `${path}.tmp-${process.pid}-${Math.floor(performance.now() * 1000)}`;
+    writeFileSync(tmp, buildHeavyVariant(seed, variant, heavyLayers(seed, dims)).bytes);
+    renameSync(tmp, path);
   }
   const bytes = new Uint8Array(readFileSync(path));
   const actual = sha256Hex(bytes);
