@@ -1,6 +1,8 @@
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -21,14 +23,17 @@ import {
   type MarketState,
   type MarketStatsView,
   type NodeView,
+  type RunReport,
   type Timer,
 } from '@infermarket/protocol';
 // Imported from the dashboard's own entry (the market's public entry is being written concurrently).
 import { attachDashboardSocket, registerDashboard, type DashboardSource } from '../packages/market/src/dashboard/index.js';
 
-// The dashboard in a real browser (Debian's Chromium) on a real socket, fed by a real protocol state
-// that this test drives like a small market: three honest miners, one lazy miner (lowest bids, random
-// outputs), two honest validators, a client submitting jobs continuously.
+// The dashboard in a real browser (Debian's Chromium):
+// 1. on a real testnet (`infermarket testnet`: market, miners, validators and a load generator as OS
+//    processes), with a lazy miner that gets caught; afterwards the run's report.html opens offline;
+// 2. on a real fastify server fed by a protocol state this test drives like a small market, where a lazy
+//    miner joins while the page is open, so the slash arrives live.
 
 const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
@@ -307,7 +312,127 @@ async function startServer(source: DashboardSource): Promise<{ app: FastifyInsta
   return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
 }
 
-describe('live dashboard in a real browser', () => {
+
+const REPO = join(import.meta.dirname, '..');
+const CLI = join(REPO, 'packages', 'cli', 'dist', 'main.js');
+
+/** A small testnet: two honest miners, one lazy miner that undercuts them, two validators, one client. */
+const SMALL_SCENARIO = {
+  name: 'dashboard-e2e',
+  description: 'Dashboard browser test: a lazy miner that undercuts honest ones and gets caught.',
+  seed: 606,
+  durationMs: 9000,
+  params: { auditRate: 0.5, jobDeadlineMs: 1500, challengeWindowMs: 400, auditWindowMs: 3000, disputeWindowMs: 3000, disputeQuorum: 1, jailDurationMs: 60000, epochMs: 4000 },
+  miners: [
+    { name: 'honest', count: 2, strategy: 'honest', models: ['digits'], pricing: { priceMicro: '10000', spreadBps: 1000 }, concurrency: 2 },
+    { name: 'lazy', count: 1, strategy: 'lazy', models: ['digits'], pricing: { priceMicro: '6000', spreadBps: 500 }, concurrency: 2 },
+  ],
+  validators: [{ name: 'validator', count: 2, strategy: 'honest', models: ['digits'] }],
+  clients: [{ name: 'client', count: 1, ratePerSec: 5, models: { digits: 1 }, maxPriceMicro: '100000', concurrency: 4 }],
+};
+
+/** Start `infermarket testnet` and resolve with the dashboard URL it prints. */
+function startTestnet(dir: string): { proc: ChildProcess; dashboard: Promise<string>; exited: Promise<number | null>; output: () => string } {
+  const scenarioPath = join(dir, 'scenario.json');
+  writeFileSync(scenarioPath, JSON.stringify(SMALL_SCENARIO, null, 2));
+  const proc = spawn(process.execPath, [CLI, 'testnet', '--scenario', scenarioPath, '--out', join(dir, 'run')], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const dashboard = new Promise<string>((resolve, reject) => {
+    const onData = (d: Buffer): void => {
+      out += String(d);
+      const m = /^dashboard\s+(http\S+)/m.exec(out);
+      if (m) resolve(m[1]!);
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', () => reject(new Error(`testnet exited before printing its dashboard:\n${out}`)));
+  });
+  dashboard.catch(() => {});
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  return { proc, dashboard, exited, output: () => out };
+}
+
+describe('live dashboard on a real testnet', () => {
+  let dir: string;
+  let context: BrowserContext;
+  let testnet: ReturnType<typeof startTestnet> | undefined;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'infermarket-dash-e2e-'));
+    mkdirSync(OUT_DIR, { recursive: true });
+    testnet = startTestnet(dir);
+    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
+      executablePath: '/usr/bin/chromium',
+      args: CHROMIUM_ARGS,
+      headless: true,
+      viewport: { width: 1280, height: 900 },
+    });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    if (testnet && testnet.proc.exitCode === null) {
+      testnet.proc.kill('SIGTERM');
+      await testnet.exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows jobs flowing and the lazy miner slashed, then the run\'s report.html renders offline', async () => {
+    const url = await testnet!.dashboard;
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(url);
+    await page.waitForSelector('[data-testid="connection"][data-state="live"]');
+    expect(await page.textContent('[data-testid="seed"]')).toBe(String(SMALL_SCENARIO.seed));
+
+    // Live values change as jobs flow.
+    const settled = async (): Promise<number> => Number(await page.textContent('[data-testid="kpi-jobs"] .value'));
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="kpi-jobs"] .value')?.textContent) >= 1, null, { timeout: 40_000 });
+    const first = await settled();
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="kpi-jobs"] .value')?.textContent) >= n + 5, first, { timeout: 20_000 });
+    expect(await settled()).toBeGreaterThanOrEqual(first + 5);
+    expect(await page.textContent('[data-testid="kpi-throughput"] .value')).toMatch(/^\d+\.\d \/s$/);
+
+    // The lazy miner is caught: a slash with its reason appears in the feed.
+    await page.waitForSelector('[data-testid="slash-event"]', { timeout: 20_000 });
+    const slashed = await page.getAttribute('[data-testid="slash-event"] code', 'title');
+    expect((await page.textContent('[data-testid="slash-reason"]'))!.trim().length).toBeGreaterThan(3);
+    expect(await page.$$eval('[data-testid="miner-row"]', (r) => r.length)).toBe(3);
+    expect(await page.$$eval('[data-testid="validator-row"]', (r) => r.length)).toBe(2);
+    expect(await page.textContent('[data-testid="conservation"]')).toContain('✔');
+    await page.waitForFunction(() => Number(document.body.dataset.snapshots ?? 0) >= 6);
+    for (const id of ['chart-throughput', 'chart-stakes']) {
+      const w = await page.$eval(`[data-testid="${id}"] canvas`, (c) => (c as HTMLCanvasElement).width);
+      expect(w, id).toBeGreaterThan(200);
+    }
+    expect(errors).toEqual([]);
+    await page.screenshot({ path: join(OUT_DIR, 'dashboard-testnet.png'), fullPage: true });
+    await page.close();
+
+    // The run ends by itself and writes report.json + report.html; the slashed node was the lazy miner.
+    expect(await testnet!.exited).toBe(0);
+    const report = JSON.parse(readFileSync(join(dir, 'run', 'report.json'), 'utf8')) as RunReport;
+    expect(report.miners.find((m) => m.address === slashed)?.strategy).toBe('lazy');
+    const html = join(dir, 'run', 'report.html');
+    expect(existsSync(html)).toBe(true);
+    const rp = await context.newPage();
+    rp.on('pageerror', (e) => errors.push(String(e)));
+    await rp.goto(pathToFileURL(html).href);
+    await rp.waitForSelector('body[data-plots-ready]');
+    for (const id of ['plot-stake', 'plot-latency', 'plot-cumulative']) {
+      const w = await rp.$eval(`[data-testid="${id}"] canvas`, (c) => (c as HTMLCanvasElement).width);
+      expect(w, id).toBeGreaterThan(200);
+    }
+    expect(await rp.textContent('[data-testid="slash-table"]')).toContain('lazy');
+    expect(errors).toEqual([]);
+    await rp.screenshot({ path: join(OUT_DIR, 'report-testnet.png'), fullPage: true });
+    await rp.close();
+  });
+});
+
+describe('live dashboard on a driven protocol state', () => {
   let dir: string;
   let context: BrowserContext;
   let market: MiniMarket;

@@ -316,10 +316,13 @@ const PAGE_JS = `
     }
     return key.length > 14 ? key.slice(0, 8) + '…' : key;
   }
+  // Series keys that are miners (by address or id), in the miners table's order. Validators' series are
+  // left out of these per-miner plots; a report whose keys match no miner shows every key.
   function minerKeys(rec) {
     var keys = Object.keys(rec);
     var order = report.miners.map(function (m) { return keys.indexOf(m.address) >= 0 ? m.address : m.id; });
-    return order.filter(function (k) { return keys.indexOf(k) >= 0; }).concat(keys.filter(function (k) { return order.indexOf(k) < 0; }));
+    var mine = order.filter(function (k) { return keys.indexOf(k) >= 0; });
+    return mine.length ? mine : keys;
   }
 
   // Red dashed vertical lines at each slash (x in seconds).

@@ -281,8 +281,10 @@
     var xs, rec;
     if (useMarket) { xs = s.series.tMs.map(function (t) { return t / 1000; }); rec = s.series.stakeMusd; }
     else { xs = stakeHist.t; rec = stakeHist.by; }
+    // Miners only (the market's series also holds validators), in the table's order; if no key is a
+    // miner's address, show every series rather than nothing.
     var order = miners.map(function (n) { return n.address; }).filter(function (a) { return rec[a]; });
-    Object.keys(rec).forEach(function (a) { if (order.indexOf(a) < 0) order.push(a); });
+    if (!order.length) order = Object.keys(rec);
     if (!xs.length || !order.length) return;
     var key = (useMarket ? 'm:' : 'l:') + order.join(',');
     var data = [xs].concat(order.map(function (a) {
