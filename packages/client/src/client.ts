@@ -7,6 +7,7 @@ import {
   sealEnvelope,
   type Canonical,
   type JobInput,
+  type JobStreamMessage,
   type JobView,
   type KeyPair,
   type SubmitBody,
@@ -75,7 +76,7 @@ export interface Client {
   /** Poll until the job is settled or failed. */
   wait(jobId: string, options?: { timeoutMs?: number; pollMs?: number }): Promise<JobView>;
   /** Receive the job's tokens as the miner streams them, then the finished job. */
-  stream(jobId: string, options?: { onToken?: (t: StreamedToken) => void; timeoutMs?: number }): Promise<JobView>;
+  stream(jobId: string, options?: { onToken?: (t: StreamedToken) => void; onRestart?: (attempt: number) => void; timeoutMs?: number }): Promise<JobView>;
   /** The market's clock now (it signs expiries against it). */
   marketNow(): Promise<number>;
 }
@@ -158,6 +159,7 @@ export function createClient(options: ClientOptions): Client {
     async stream(jobId, o = {}) {
       const wsUrl = `${url.replace(/^http/, 'ws')}/v1/jobs/${encodeURIComponent(jobId)}/stream`;
       const timeoutMs = o.timeoutMs ?? 60_000;
+      let final: JobView | null = null;
       await new Promise<void>((resolve) => {
         const ws = new WebSocket(wsUrl);
         const timer = setTimeout(() => ws.terminate(), timeoutMs);
@@ -166,22 +168,34 @@ export function createClient(options: ClientOptions): Client {
           resolve();
         };
         ws.on('message', (data) => {
-          let m: Record<string, unknown>;
+          let m: JobStreamMessage;
           try {
-            m = JSON.parse(String(data)) as Record<string, unknown>;
+            m = JSON.parse(String(data)) as JobStreamMessage;
           } catch {
             return;
           }
-          if (typeof m.token === 'number' && typeof m.index === 'number') {
-            o.onToken?.({ index: m.index, token: m.token, text: typeof m.text === 'string' ? m.text : '', atMs: Date.now() });
-          } else if (typeof m.type === 'string' && /done|finished|settled|failed|end|job/.test(m.type)) {
-            ws.close();
+          switch (m.type) {
+            case 'token':
+              o.onToken?.({ index: m.index, token: m.token, text: m.text, atMs: Date.now() });
+              return;
+            case 'restart':
+              o.onRestart?.(m.attempt);
+              return;
+            case 'done':
+              final = m.job;
+              ws.close();
+              return;
+            case 'error':
+              ws.close();
+              return;
+            default:
+              return;
           }
         });
         ws.on('close', done);
         ws.on('error', done);
       });
-      return wait(jobId, { timeoutMs });
+      return final ?? wait(jobId, { timeoutMs });
     },
     marketNow,
   };

@@ -15,7 +15,7 @@ export interface LoadOptions {
   concurrency?: number;
   durationMs: number;
   /** Seeds arrivals, the model choice and the inputs. */
-  seed: number;
+  seed: number | string;
   /** Makes a job input (default `syntheticInput`). */
   makeInput?: (model: string, rng: Rng) => JobInput;
   regions?: string[];
@@ -43,7 +43,7 @@ export interface LoadJobResult {
 
 /** Totals of a load run. */
 export interface LoadSummary {
-  seed: number;
+  seed: number | string;
   submitted: number;
   settled: number;
   failed: number;

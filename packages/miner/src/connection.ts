@@ -207,7 +207,7 @@ export function createNodeConnection(options: NodeConnectionOptions): NodeConnec
       options.onClose?.({ code, willReconnect: again });
       if (again) {
         setTimeout(() => !closed && connect(), backoff);
-        backoff = Math.min(backoff * 2, 4_000);
+        backoff = Math.max(options.reconnectMinMs ?? 250, Math.min(backoff * 2, 1_000));
       }
     });
   };

@@ -1,29 +1,5 @@
 import { InfermarketError, type JobInput, type JobOutput, type WireTensor } from '@infermarket/protocol';
-import * as inference from '@infermarket/inference';
-
-/** The part of the inference runtime the executor uses (see `createRuntime` in @infermarket/inference). */
-interface RtTensor { dtype: 'float32' | 'int32'; dims: number[]; data: Float32Array | Int32Array }
-interface IoSpecLike { name: string; shape: (number | string)[] }
-interface Runtime {
-  manifest: { models: Record<string, { inputs: IoSpecLike[]; outputs: IoSpecLike[]; primaryOutput: string }> };
-  load(model: string, variant: string): Promise<unknown>;
-  run(model: string, variant: string, input: Record<string, RtTensor>): Promise<{ primary: RtTensor }>;
-  reference(model: string, variant: string, input: Record<string, RtTensor>): Promise<{ primary: RtTensor }>;
-  generate(model: string, variant: string, req: { prompt: string; maxTokens: number; temperature?: number; seed?: number }, onToken?: (t: { index: number; id: number; text: string }) => void): Promise<{ tokens: number[]; text: string }>;
-  close(): Promise<void>;
-}
-/** Options of the inference runtime. */
-export interface RuntimeOptions {
-  modelsDir?: string;
-  ep?: string | string[];
-  threads?: number;
-  log?: (line: string) => void;
-}
-function createRuntime(options: RuntimeOptions): Runtime {
-  const create = (inference as unknown as { createRuntime?: (o: RuntimeOptions) => Runtime }).createRuntime;
-  if (!create) throw new InfermarketError('ERR_INTERNAL', '@infermarket/inference does not export createRuntime yet');
-  return create(options);
-}
+import { createRuntime, type Runtime, type RuntimeOptions } from '@infermarket/inference';
 
 /** A token as it is produced (for streaming to the client). */
 export interface ExecToken {
@@ -77,13 +53,14 @@ export type InferenceExecutorOptions = RuntimeOptions;
 export function createInferenceExecutor(options: InferenceExecutorOptions = {}): Executor {
   const runtime: Runtime = createRuntime({ log: () => {}, ...options });
   const entry = (model: string) => {
-    const e = runtime.manifest.models[model];
+    const e = (runtime.manifest.models as Partial<Record<string, Runtime['manifest']['models']['digits']>>)[model];
     if (!e) throw new InfermarketError('ERR_UNKNOWN_MODEL', `"model" ${JSON.stringify(model)} is not in the models manifest`);
     return e;
   };
   return {
     async execute(req) {
-      const { variant, model } = req;
+      const variant = req.variant as Parameters<Runtime['run']>[1];
+      const model = req.model as Parameters<Runtime['run']>[0];
       const t0 = performance.now();
       if (req.input.kind === 'prompt') {
         const r = await runtime.generate(model, variant, { prompt: req.input.prompt, maxTokens: req.input.maxTokens, temperature: req.input.temperature, seed: req.input.seed }, (t) =>
@@ -105,7 +82,7 @@ export function createInferenceExecutor(options: InferenceExecutorOptions = {}):
       return out.shape.map((d) => (typeof d === 'number' ? d : batch));
     },
     async warm(list) {
-      for (const { model, variant } of list) await runtime.load(model, variant);
+      for (const { model, variant } of list) await runtime.load(model as Parameters<Runtime['load']>[0], variant as Parameters<Runtime['load']>[1]);
     },
     close: () => runtime.close(),
   };

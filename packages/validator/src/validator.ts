@@ -100,8 +100,9 @@ export function createValidator(options: ValidatorOptions): Validator {
         stats.reexecuted++;
         lastOutput.set(msg.model, output);
       }
-      const envelope = conn.seal('audit.output', { jobId: msg.jobId, outputHash: hashPayload(output) });
-      await conn.request({ type: 'audit.output', envelope: envelope as never, output });
+      const claim: JobOutput = output;
+      const envelope = conn.seal('audit.output', { jobId: msg.jobId, outputHash: hashPayload(claim) });
+      await conn.request({ type: 'audit.output', envelope: envelope as never, output: claim });
       log({ event: 'audit.sent', jobId: msg.jobId, purpose: msg.purpose, how });
     } catch (e) {
       stats.refused++;

@@ -1,4 +1,115 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { InfermarketError, type JobInput } from '@infermarket/protocol';
+import { createClient, requestJson, verifyReceipt } from '@infermarket/client';
+import { loadKey, parseAmount, parseNumber } from '../testnet/keys.js';
+import { describeOutput, digitInput, sampleJobInput } from '../testnet/inputs.js';
+
+interface SubmitCliOptions {
+  market: string;
+  model: string;
+  input?: string;
+  digit?: string;
+  prompt?: string;
+  maxTokens?: string;
+  temperature?: string;
+  sample?: string;
+  maxPrice?: string;
+  faucet?: string;
+  marketKey?: string;
+  keySeed?: string;
+  keyFile?: string;
+  region?: string;
+  timeoutMs?: string;
+  stream?: boolean;
+  json?: boolean;
+}
+
+/** Market key for receipt checks: the option, else what the market announces on /v1/health (weaker: same channel). */
+export async function resolveMarketKey(url: string, given: string | undefined): Promise<{ key: string | null; pinned: boolean }> {
+  if (given) return { key: given, pinned: true };
+  try {
+    const h = await requestJson<Record<string, unknown>>(url, '/v1/health');
+    return { key: typeof h.marketKey === 'string' ? h.marketKey : null, pinned: false };
+  } catch {
+    return { key: null, pinned: false };
+  }
+}
 
 /** Registers `infermarket submit`. */
-export function register(_program: Command): void {}
+export function register(program: Command): void {
+  program
+    .command('submit')
+    .description('Submit one job to a market, wait for (or stream) its result, and verify the signed receipt.')
+    .requiredOption('--market <url>', 'market HTTP URL, e.g. http://127.0.0.1:PORT')
+    .requiredOption('--model <id>', 'model id: digits, charlm or heavy')
+    .option('--input <file>', 'JSON file holding a JobInput ({"kind":"tensor",...} or {"kind":"prompt",...})')
+    .option('--digit <n>', 'digits: send a held-out MNIST image of this digit')
+    .option('--prompt <text>', 'charlm: the prompt to continue')
+    .option('--max-tokens <n>', 'charlm: tokens to generate', '24')
+    .option('--temperature <t>', 'charlm: sampling temperature (0 = greedy)', '0')
+    .option('--sample <n>', 'use deterministic sample input number n', '0')
+    .option('--max-price <micro>', 'most you pay, escrowed up front (micro-mUSD)', '100000')
+    .option('--faucet <micro>', 'first ask the faucet for this much')
+    .option('--market-key <hex>', 'the market\'s public key (printed when it starts) to verify the receipt against')
+    .option('--region <list>', 'comma-separated regions the job may run in')
+    .option('--key-seed <label>', 'derive the client key from a label')
+    .option('--key-file <file>', 'client key file (created if missing)', '.infermarket/client-key.json')
+    .option('--timeout-ms <ms>', 'give up waiting after this long', '60000')
+    .option('--stream', 'print generated tokens as they arrive')
+    .option('--json', 'print the finished job, receipt check included, as JSON')
+    .action(async (o: SubmitCliOptions) => {
+      const { keys } = loadKey({ ...(o.keySeed ? { keySeed: o.keySeed } : {}), ...(o.keyFile ? { keyFile: o.keyFile } : {}), defaultFile: '.infermarket/client-key.json' });
+      const client = createClient({ url: o.market, key: keys });
+      let input: JobInput;
+      if (o.input) {
+        try {
+          input = JSON.parse(readFileSync(o.input, 'utf8')) as JobInput;
+        } catch (e) {
+          throw new InfermarketError('ERR_VALIDATION', `"--input" ${o.input} must be a readable JSON JobInput: ${(e as Error).message}`);
+        }
+      } else if (o.digit !== undefined) {
+        input = digitInput(Number(o.digit));
+      } else if (o.prompt !== undefined) {
+        input = { kind: 'prompt', prompt: o.prompt, maxTokens: parseNumber('--max-tokens', o.maxTokens, 24, 1, 4096), temperature: parseNumber('--temperature', o.temperature, 0, 0, 10), seed: parseNumber('--sample', o.sample, 0) };
+      } else {
+        input = sampleJobInput(o.model, parseNumber('--sample', o.sample, 0), { maxTokens: parseNumber('--max-tokens', o.maxTokens, 24, 1, 4096) }).input;
+      }
+      if (o.faucet) await client.faucet(parseAmount('--faucet', o.faucet, 0n));
+      const sub = await client.submit({ model: o.model, input, maxPriceMicro: parseAmount('--max-price', o.maxPrice, 100_000n), ...(o.region ? { regions: o.region.split(',') } : {}) });
+      if (!o.json) process.stderr.write(`submitted ${sub.jobId} (${o.model}) as ${client.address}\n`);
+      const timeoutMs = parseNumber('--timeout-ms', o.timeoutMs, 60_000, 1);
+      const job =
+        o.stream && input.kind === 'prompt'
+          ? await client.stream(sub.jobId, { timeoutMs, onToken: (t) => !o.json && process.stdout.write(t.text) })
+          : await client.wait(sub.jobId, { timeoutMs });
+      if (o.stream && !o.json) process.stdout.write('\n');
+      const { key, pinned } = await resolveMarketKey(client.url, o.marketKey);
+      let receipt: { verified: boolean; pinned: boolean; error?: string; paidMicro?: string } = { verified: false, pinned };
+      if (job.receipt && key) {
+        try {
+          const r = verifyReceipt(job.receipt, key, { jobId: sub.jobId, inputHash: sub.inputHash, output: job.output });
+          receipt = { verified: true, pinned, paidMicro: r.paidMicro.toString() };
+        } catch (e) {
+          receipt = { verified: false, pinned, error: (e as Error).message };
+        }
+      } else receipt.error = job.receipt ? 'no market key (pass --market-key)' : 'no receipt yet';
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ job, receipt })}\n`);
+      } else {
+        const rows: [string, string][] = [
+          ['job', job.id],
+          ['status', job.failure ? `${job.status} (${job.failure})` : job.status],
+          ['miner', job.miner ?? '-'],
+          ['output', describeOutput(job.output)],
+          ['price', `${job.priceMicro} µmUSD (max ${job.maxPriceMicro})`],
+          ['audited', String(job.audited)],
+          ['latency', job.latencyMs === null ? '-' : `${job.latencyMs} ms`],
+          ['ttft', job.ttftMs === null ? '-' : `${job.ttftMs} ms`],
+          ['receipt', receipt.verified ? `verified${pinned ? '' : ' (key from the market itself; pass --market-key to pin it)'}, paid ${receipt.paidMicro}` : `NOT verified: ${receipt.error}`],
+        ];
+        for (const [k, v] of rows) process.stdout.write(`${k.padEnd(9)} ${v}\n`);
+      }
+      if (job.status !== 'settled') process.exitCode = 2;
+    });
+}

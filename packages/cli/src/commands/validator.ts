@@ -1,4 +1,77 @@
 import type { Command } from 'commander';
+import { InfermarketError, VALIDATOR_STRATEGIES, type ValidatorStrategy } from '@infermarket/protocol';
+import { createInferenceExecutor, nodeSocketUrl } from '@infermarket/miner';
+import { createValidator } from '@infermarket/validator';
+import { list, loadKey, parseAmount, parseNumber } from '../testnet/keys.js';
+import { onShutdown } from '../testnet/stop.js';
+
+interface ValidatorCliOptions {
+  market: string;
+  model: string;
+  strategy: string;
+  variant: string;
+  region: string;
+  stake?: string;
+  colludeWith?: string;
+  keySeed?: string;
+  keyFile?: string;
+  modelsDir?: string;
+  threads?: string;
+  json?: boolean;
+}
 
 /** Registers `infermarket validator`. */
-export function register(_program: Command): void {}
+export function register(program: Command): void {
+  program
+    .command('validator')
+    .description('Join a market as a validator: stake, re-execute audited jobs blind on the reference session, report outputs.')
+    .requiredOption('--market <url>', 'market node socket, e.g. ws://HOST:PORT (path /v1/nodes is added)')
+    .option('--model <ids>', 'comma-separated models it can re-execute', 'digits,charlm')
+    .option('--strategy <name>', `one of ${VALIDATOR_STRATEGIES.join(', ')}`, 'honest')
+    .option('--variant <v>', 'variant re-executed when the market does not name the miner\'s claimed one', 'int8')
+    .option('--region <name>', 'region declared to the market', 'local')
+    .option('--stake <micro>', 'stake to bond in micro-mUSD', '500000000')
+    .option('--collude-with <addresses>', 'colluding: comma-separated miner addresses it never reports')
+    .option('--key-seed <label>', 'derive the key from a label (reproducible testnets)')
+    .option('--key-file <file>', 'key file (created with a random key if missing)', '.infermarket/validator-key.json')
+    .option('--models-dir <dir>', 'models directory (default: the repo models/)')
+    .option('--threads <n>', 'intra-op threads for non-reference runs', '1')
+    .option('--json', 'print events as JSON lines on stdout')
+    .action(async (o: ValidatorCliOptions) => {
+      if (!(VALIDATOR_STRATEGIES as readonly string[]).includes(o.strategy)) {
+        throw new InfermarketError('ERR_VALIDATION', `"--strategy" must be one of ${VALIDATOR_STRATEGIES.join(', ')}, got ${JSON.stringify(o.strategy)}`);
+      }
+      const { keys, source } = loadKey({ ...(o.keySeed ? { keySeed: o.keySeed } : {}), ...(o.keyFile ? { keyFile: o.keyFile } : {}), defaultFile: '.infermarket/validator-key.json' });
+      const models = list(o.model);
+      const wsUrl = nodeSocketUrl(o.market);
+      const executor = createInferenceExecutor({ threads: parseNumber('--threads', o.threads, 1, 1, 256), ...(o.modelsDir ? { modelsDir: o.modelsDir } : {}) });
+      const out = (e: Record<string, unknown>): void => {
+        (o.json ? process.stdout : process.stderr).write(`${JSON.stringify({ t: Date.now(), ...e })}\n`);
+      };
+      void executor.warm(models.map((model) => ({ model, variant: o.variant }))).catch((e: Error) => {
+        process.stderr.write(`error: cannot load models ${models.join(',')}: ${e.message}\n`);
+        process.exit(1);
+      });
+      const validator = createValidator({
+        wsUrl,
+        keys,
+        executor,
+        models,
+        strategy: o.strategy as ValidatorStrategy,
+        variant: o.variant,
+        region: o.region,
+        stakeMicro: parseAmount('--stake', o.stake, 500_000_000n),
+        colludeWith: list(o.colludeWith),
+        log: out,
+      });
+      process.stderr.write(`validator ${keys.address} (${source}) → ${wsUrl}\n`);
+      void validator.ready().then(() => process.stdout.write(`${JSON.stringify({ event: 'ready', role: 'validator', address: keys.address, strategy: o.strategy })}\n`));
+      await onShutdown(async () => {
+        const s = validator.stats();
+        process.stdout.write(`${JSON.stringify({ event: 'stopped', role: 'validator', address: keys.address, stats: { ...s, slashedMicro: s.slashedMicro.toString() } })}\n`);
+        await validator.stop();
+        await executor.close();
+      });
+      await new Promise(() => {});
+    });
+}

@@ -1,0 +1,126 @@
+import type { Command } from 'commander';
+import { InfermarketError, keyPairFromSeed, seedFromLabel } from '@infermarket/protocol';
+import { createClient, runLoad, type LoadJobResult } from '@infermarket/client';
+import { list, parseAmount, parseNumber } from './keys.js';
+import { sampleJobInput } from './inputs.js';
+
+interface LoadCliOptions {
+  market: string;
+  clients?: string;
+  rate?: string;
+  models: string;
+  maxPrice?: string;
+  concurrency?: string;
+  durationMs?: string;
+  seed: string;
+  keyPrefix: string;
+  faucet?: string;
+  maxTokens?: string;
+  regions?: string;
+  waitStdin?: boolean;
+  json?: boolean;
+}
+
+/** Wait until the market answers /v1/health (it may still be booting). */
+async function waitForMarket(url: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(new URL('/v1/health', url), { signal: AbortSignal.timeout(2_000) });
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > until) throw new InfermarketError('ERR_INTERNAL', `the market at ${url} did not answer /v1/health within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+/** Resolves at the first stdin line "go" (or when stdin closes). */
+function waitForGo(): Promise<void> {
+  return new Promise((resolve) => {
+    let buf = '';
+    const done = (): void => {
+      process.stdin.pause();
+      resolve();
+    };
+    process.stdin.on('data', (d: Buffer) => {
+      buf += d.toString('utf8');
+      if (/(^|\n)go\s*\n/.test(buf)) done();
+    });
+    process.stdin.on('end', done);
+  });
+}
+
+/** `{"digits":3}` or `digits:3,charlm:1` → weights. */
+function parseMix(v: string): Record<string, number> {
+  let mix: Record<string, number>;
+  if (v.trim().startsWith('{')) {
+    try {
+      mix = JSON.parse(v) as Record<string, number>;
+    } catch {
+      throw new InfermarketError('ERR_VALIDATION', `"--models" must be JSON like {"digits":3} or a list like digits:3,charlm:1, got ${JSON.stringify(v)}`);
+    }
+  } else mix = Object.fromEntries(list(v).map((p) => [p.split(':')[0]!, Number(p.split(':')[1] ?? 1)]));
+  if (!Object.values(mix).some((w) => typeof w === 'number' && w > 0)) throw new InfermarketError('ERR_VALIDATION', '"--models" must give at least one model a positive weight');
+  return mix;
+}
+
+/** Registers `infermarket load`: the load generator the testnet starts once per client group. */
+export function registerLoad(program: Command): void {
+  program
+    .command('load')
+    .description('Generate client load on a market: seeded Poisson arrivals per client, a model mix and a concurrency cap; prints one JSON line per job and a summary.')
+    .requiredOption('--market <url>', 'market HTTP URL')
+    .requiredOption('--models <mix>', 'model weights: digits:3,charlm:1 or {"digits":3,"charlm":1}')
+    .option('--clients <n>', 'number of client accounts', '1')
+    .option('--rate <perSec>', 'Poisson arrival rate per client (jobs/s)', '2')
+    .option('--max-price <micro>', 'max price per job (micro-mUSD)', '100000')
+    .option('--concurrency <n>', 'jobs in flight per client', '4')
+    .option('--duration-ms <ms>', 'how long to submit', '10000')
+    .option('--seed <seed>', 'seed for arrivals, model choice and inputs', '0')
+    .option('--key-prefix <label>', 'client keys derive from <label>-<i>', 'load')
+    .option('--faucet <micro>', 'first ask the faucet for this much per client')
+    .option('--max-tokens <n>', 'charlm tokens per job', '16')
+    .option('--regions <list>', 'regions jobs may run in')
+    .option('--wait-stdin', 'after funding, wait for a line "go" on stdin before submitting (used by testnet)')
+    .option('--json', 'JSON lines on stdout')
+    .action(async (o: LoadCliOptions) => {
+      const n = parseNumber('--clients', o.clients, 1, 1, 1000);
+      const clients = Array.from({ length: n }, (_, i) => createClient({ url: o.market, key: keyPairFromSeed(seedFromLabel(`${o.keyPrefix}-${i}`)) }));
+      await waitForMarket(o.market, 30_000);
+      if (o.faucet) {
+        const amount = parseAmount('--faucet', o.faucet, 0n);
+        await Promise.all(clients.map((c) => c.faucet(amount)));
+      }
+      const maxTokens = parseNumber('--max-tokens', o.maxTokens, 16, 1, 4096);
+      const mix = parseMix(o.models);
+      // load the sample sets now (MNIST parsing takes a second) so the first job goes out at once
+      for (const m of Object.keys(mix)) sampleJobInput(m, 0, { maxTokens });
+      const ac = new AbortController();
+      process.once('SIGTERM', () => ac.abort());
+      process.once('SIGINT', () => ac.abort());
+      const emit = (e: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(e)}\n`);
+      emit({ event: 'ready', role: 'load', clients: clients.map((c) => c.address) });
+      if (o.waitStdin) await waitForGo();
+      emit({ event: 'started', role: 'load', atMs: Date.now() });
+      const summary = await runLoad({
+        clients,
+        ratePerSec: parseNumber('--rate', o.rate, 2, 0.001, 10_000),
+        models: mix,
+        maxPriceMicro: parseAmount('--max-price', o.maxPrice, 100_000n),
+        concurrency: parseNumber('--concurrency', o.concurrency, 4, 1, 10_000),
+        durationMs: parseNumber('--duration-ms', o.durationMs, 10_000, 1),
+        seed: o.seed,
+        stream: true,
+        drainMs: 10_000,
+        signal: ac.signal,
+        ...(o.regions ? { regions: list(o.regions) } : {}),
+        makeInput: (model, rng) => sampleJobInput(model, rng.int(1_000_000), { maxTokens }).input,
+        onJob: (r: LoadJobResult) =>
+          emit({ event: 'job', client: r.client, model: r.model, jobId: r.jobId, status: r.status, latencyMs: r.latencyMs, ttftMs: r.ttftMs, miner: r.job?.miner ?? null, attempt: r.job?.attempt ?? null, ...(r.error ? { error: r.error } : {}) }),
+      });
+      const { results: _r, ...totals } = summary;
+      emit({ event: 'summary', ...totals });
+    });
+}

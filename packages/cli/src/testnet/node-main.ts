@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// A slim entry for the processes a testnet starts (miners, validators, load): the same command modules
+// as `infermarket`, without loading the market, simulator and benchmark code each node does not run.
+// It starts faster, which matters when a laptop boots a dozen nodes at once.
+import { Command } from 'commander';
+import { InfermarketError } from '@infermarket/protocol';
+import * as miner from '../commands/miner.js';
+import * as validator from '../commands/validator.js';
+import { registerLoad } from './load-command.js';
+
+const program = new Command('infermarket').description('infermarket node processes (miner, validator, load)').showHelpAfterError();
+miner.register(program);
+validator.register(program);
+registerLoad(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof InfermarketError) process.stderr.write(`error ${err.code}: ${err.message}\n`);
+  else process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

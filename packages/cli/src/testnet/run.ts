@@ -1,0 +1,243 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import * as sim from '@infermarket/sim';
+import { InfermarketError, parseScenario, resolveParams, type FeedEvent, type MarketStatsView, type RunReport, type Scenario } from '@infermarket/protocol';
+import { createManagedProcess, killAllChildren, NODE_MAIN, type ManagedProcess } from './processes.js';
+import { planTestnet, type TestnetPlan } from './plan.js';
+import { buildReport, formatSummary, type TestnetExtras } from './report.js';
+
+/** Options for `runTestnet`. */
+export interface RunTestnetOptions {
+  scenarioPath: string;
+  /** Overrides the scenario's duration. */
+  durationMs?: number;
+  /** Output directory (default `runs/<name>-<seed>-<timestamp>`). */
+  outDir?: string;
+  /** Progress and summary lines (default: stderr/stdout writes). */
+  print?: (line: string) => void;
+  /** Progress line period (default 2 s). */
+  progressEveryMs?: number;
+  /** Stop early (Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+/** What a run returns. */
+export interface TestnetResult {
+  report: RunReport & TestnetExtras;
+  outDir: string;
+  summary: string;
+}
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((r) => {
+    const t = setTimeout(r, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+  });
+
+/** A TCP port that is free on 127.0.0.1 right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function fetchStats(url: string): Promise<MarketStatsView | null> {
+  try {
+    const res = await fetch(`${url}/v1/stats`, { signal: AbortSignal.timeout(3_000) });
+    if (!res.ok) return null;
+    return (await res.json()) as MarketStatsView;
+  } catch {
+    return null;
+  }
+}
+
+/** Read and validate a scenario file. @throws InfermarketError `ERR_BAD_SCENARIO` naming the JSON path. */
+export function loadScenario(path: string): Scenario {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new InfermarketError('ERR_BAD_SCENARIO', `"--scenario" ${path} must be a readable JSON file: ${(e as Error).message}`);
+  }
+  return parseScenario(json);
+}
+
+/**
+ * Run a live testnet from a scenario: start the market, the validators, the miners and one load
+ * generator per client group as OS processes (logs in the output directory), apply the scenario's
+ * faults at their times, print progress, then stop everything and write `report.json` (+ `report.html`
+ * when the report renderer is available). Children are killed on exit, on Ctrl-C and on errors.
+ */
+export async function runTestnet(options: RunTestnetOptions): Promise<TestnetResult> {
+  const print = options.print ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const scenario = loadScenario(options.scenarioPath);
+  const params = resolveParams(scenario.params ?? {});
+  const durationMs = options.durationMs ?? scenario.durationMs;
+  const outDir = resolve(options.outDir ?? join('runs', `${scenario.name}-${scenario.seed}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+  mkdirSync(outDir, { recursive: true });
+  const plan: TestnetPlan = planTestnet(scenario, { durationMs });
+  const t0 = Date.now();
+  const procs = new Map<string, ManagedProcess>();
+
+  // choose the port up front so the nodes boot while the market does (they retry until it listens)
+  const port = scenario.testnet?.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const wsUrl = `ws://127.0.0.1:${port}/v1/nodes`;
+  const marketArgs = ['market', '--host', '127.0.0.1', '--port', String(port), '--db', join(outDir, 'market.db'), '--seed', String(scenario.seed), '--params', JSON.stringify(scenario.params ?? {}), '--json'];
+  const market = createManagedProcess({ name: 'market', args: marketArgs, logDir: outDir });
+  procs.set('market', market);
+  try {
+    market.start();
+    for (const n of plan.nodes) {
+      const p = createManagedProcess({ name: n.id, args: [n.role, '--market', wsUrl, ...n.args], logDir: outDir, entry: NODE_MAIN });
+      procs.set(n.id, p);
+      p.start();
+    }
+    // load generators boot (keys, faucet, sample inputs) alongside the nodes, then wait for "go"
+    for (const l of plan.loads) {
+      const p = createManagedProcess({ name: `load-${l.id}`, args: [...l.args(url), '--wait-stdin'], logDir: outDir, stdin: true, entry: NODE_MAIN });
+      procs.set(`load-${l.id}`, p);
+      p.start();
+    }
+    const listening = await market.waitFor('listening', 20_000);
+    const dashboard = String(listening.dashboard ?? `${url}/`);
+    const marketKey = String(listening.marketKey ?? '');
+    print(`market    ${url}  (key ${marketKey})`);
+    print(`dashboard ${dashboard}`);
+    print(`logs      ${outDir}`);
+
+    await Promise.all([...plan.nodes.map((n) => procs.get(n.id)!), ...plan.loads.map((l) => procs.get(`load-${l.id}`)!)].map((p) => p.waitFor('ready', 30_000)));
+    const startupMs = Date.now() - t0;
+    print(`nodes     ${plan.nodes.length} ready in ${startupMs} ms: ${plan.nodes.map((n) => `${n.id} (${n.role}, ${n.strategy})`).join(', ')}`);
+    for (const l of plan.loads) print(`accounts  ${l.id}: ${l.addresses.map((a) => `${a} (${(Number(l.fundMicro) / 1e6).toFixed(0)} mUSD)`).join(', ')}`);
+
+    const loadStart = Date.now();
+    for (const l of plan.loads) procs.get(`load-${l.id}`)!.send('go');
+
+    // faults, relative to the start of the load
+    const faults: TestnetExtras['testnet']['faults'] = [];
+    const timers: NodeJS.Timeout[] = [];
+    for (const f of scenario.faults ?? []) {
+      const proc = procs.get(f.target) ?? procs.get(`load-${f.target}`);
+      if (!proc) {
+        print(`fault     ignored: no process named "${f.target}"`);
+        continue;
+      }
+      timers.push(
+        setTimeout(() => {
+          faults.push({ atMs: f.atMs, action: f.action, target: f.target, appliedAtMs: Date.now() - loadStart });
+          if (f.action === 'kill') {
+            print(`fault     ${((Date.now() - loadStart) / 1000).toFixed(1)} s: kill -9 ${f.target}${f.restartAfterMs !== undefined ? `, restart in ${f.restartAfterMs} ms` : ''}`);
+            proc.kill();
+            if (f.restartAfterMs !== undefined) timers.push(setTimeout(() => proc.start(), f.restartAfterMs));
+          } else if (f.action === 'restart') {
+            print(`fault     ${((Date.now() - loadStart) / 1000).toFixed(1)} s: restart ${f.target}`);
+            if (proc.running()) {
+              proc.kill();
+              timers.push(setTimeout(() => proc.start(), 200));
+            } else proc.start();
+          } else {
+            print(`fault     ${f.action} ${f.target}: not supported on the live testnet (simulator only); skipped`);
+          }
+        }, f.atMs),
+      );
+    }
+
+    // progress, and the feed collected from every poll (the market keeps only the recent part)
+    const feed = new Map<string, FeedEvent>();
+    let checks = 0;
+    const violations: string[] = [];
+    let firstSettledMs: number | null = null;
+    let last: MarketStatsView | null = null;
+    const poll = async (): Promise<MarketStatsView | null> => {
+      const s = await fetchStats(url);
+      if (!s) return null;
+      checks++;
+      last = s;
+      if (!s.ledger.conserved) violations.push(`ledger not conserved at ${s.nowMs}`);
+      violations.push(...s.invariantViolations);
+      for (const e of s.feed) feed.set(`${e.tMs}|${e.kind}|${e.jobId ?? ''}|${e.node ?? ''}`, e);
+      if (firstSettledMs === null && s.stats.settled > 0) firstSettledMs = Date.now() - t0;
+      return s;
+    };
+    const every = options.progressEveryMs ?? 2_000;
+    const pollTimer = setInterval(() => {
+      void poll().then((s) => {
+        if (!s) return print(`progress  ${((Date.now() - loadStart) / 1000).toFixed(0)} s: market unreachable`);
+        const st = s.stats;
+        print(
+          `progress  ${((Date.now() - loadStart) / 1000).toFixed(0).padStart(3)} s: ${st.submitted} submitted, ${st.settled} settled, ${st.failed} failed, ${st.reassigned} reassigned, ${st.audited} audited, ${st.minerSlashes + st.validatorSlashes} slashes, ledger ${s.ledger.conserved ? 'ok' : 'NOT conserved'}`,
+        );
+      });
+    }, every);
+    const fastPoll = setInterval(() => {
+      if (firstSettledMs === null) void poll();
+    }, 100);
+
+    await sleep(durationMs, options.signal);
+    clearInterval(fastPoll);
+    for (const t of timers) clearTimeout(t);
+    // let the load finish: it stops submitting at the duration and waits for its jobs
+    await Promise.all(plan.loads.map((l) => procs.get(`load-${l.id}`)!.waitFor('summary', 3_000).catch(() => null)));
+    for (const l of plan.loads) await procs.get(`load-${l.id}`)!.stop(1_000);
+    // a restarted market or node must be up before the final numbers
+    if (!market.running()) {
+      market.start();
+      await market.waitFor('listening', 20_000).catch(() => null);
+    }
+    // drain: wait until no escrow is held (every job settled or failed), bounded
+    const windows = params.challengeWindowMs + params.auditWindowMs + params.disputeWindowMs + params.jobDeadlineMs;
+    const drainUntil = Date.now() + Math.min(windows * params.maxAttempts, 15_000);
+    while (Date.now() < drainUntil && !options.signal?.aborted) {
+      const s = await poll();
+      if (s && BigInt(s.ledger.escrowMicro) === 0n) break;
+      await sleep(250);
+    }
+    clearInterval(pollTimer);
+    const final = (await poll()) ?? last;
+    const runMs = Date.now() - loadStart;
+    for (const n of plan.nodes) await procs.get(n.id)!.stop(2_000);
+    await market.stop(5_000);
+    if (!final) throw new InfermarketError('ERR_INTERNAL', `no statistics from the market at ${url}; see ${join(outDir, 'market.log')}`);
+    const loadLines = plan.loads.map((l) => ({ id: l.id, ...(procs.get(`load-${l.id}`)!.lines.findLast((x) => x.event === 'summary') ?? {}) }));
+    const report = buildReport({
+      scenario,
+      plan,
+      stats: final,
+      feed: [...feed.values()].sort((a, b) => a.tMs - b.tMs),
+      durationMs: runMs,
+      checks,
+      violations,
+      extras: {
+        marketUrl: url,
+        dashboard,
+        marketKey,
+        outDir,
+        faults,
+        processes: plan.nodes.map((n) => ({ id: n.id, role: n.role, strategy: n.strategy, address: n.address, starts: procs.get(n.id)!.starts, log: join(outDir, `${n.id}.log`) })),
+        load: loadLines,
+        firstSettledMs,
+        startupMs,
+      },
+    });
+    writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+    const render = (sim as unknown as { renderReportHtml?: (r: RunReport) => string }).renderReportHtml;
+    if (typeof render === 'function') {
+      try {
+        writeFileSync(join(outDir, 'report.html'), render(report));
+      } catch (e) {
+        print(`report.html not written: ${(e as Error).message}`);
+      }
+    }
+    return { report, outDir, summary: formatSummary(report) };
+  } finally {
+    for (const p of procs.values()) if (p.running()) await p.stop(1_000);
+    killAllChildren();
+  }
+}
