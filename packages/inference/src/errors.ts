@@ -1,24 +1,21 @@
-/** Stable error codes raised by the inference runtime. */
+import { InfermarketError } from '@infermarket/protocol';
+import type { ErrorCode } from '@infermarket/protocol';
+
+/** The protocol error codes the inference runtime raises (see the table in docs/models.md). */
 export const INFERENCE_ERROR_CODES = [
-  'ERR_MANIFEST',
+  'ERR_NOT_FOUND',
   'ERR_UNKNOWN_MODEL',
-  'ERR_MODEL_MISSING',
   'ERR_MODEL_TAMPERED',
   'ERR_BAD_INPUT',
   'ERR_EP_UNAVAILABLE',
-  'ERR_BAD_OPTION',
-] as const;
+  'ERR_VALIDATION',
+] as const satisfies readonly ErrorCode[];
 export type InferenceErrorCode = (typeof INFERENCE_ERROR_CODES)[number];
 
-/** Error with a stable `code` (see docs/models.md for the table). */
-export class InferenceError extends Error {
-  override readonly name = 'InferenceError';
-  readonly code: InferenceErrorCode;
-  readonly details?: Record<string, unknown>;
-
+/** A coded `InfermarketError` raised by the inference runtime (callers can catch either class). */
+export class InferenceError extends InfermarketError {
   constructor(code: InferenceErrorCode, message: string, opts: { cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.code = code;
-    this.details = opts.details;
+    super(code, message, opts);
+    this.name = 'InferenceError';
   }
 }

@@ -75,18 +75,18 @@ export interface Manifest {
   eval?: { updatedAt: string; calibration?: unknown };
 }
 
-/** Reads `manifest.json` from a models directory. @throws InferenceError `ERR_MANIFEST` */
+/** Reads `manifest.json` from a models directory. @throws InferenceError `ERR_NOT_FOUND` (missing) or `ERR_VALIDATION` (not a manifest) */
 export function loadManifest(modelsDir: string): Manifest {
   const path = join(modelsDir, 'manifest.json');
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (cause) {
-    throw new InferenceError('ERR_MANIFEST', `cannot read model manifest "${path}"; run "infermarket models build" first`, { cause });
+    throw new InferenceError('ERR_NOT_FOUND', `cannot read model manifest "${path}"; run "infermarket models build" first`, { cause });
   }
   const m = JSON.parse(text) as Manifest;
   if (m.schemaVersion !== 1 || typeof m.models !== 'object') {
-    throw new InferenceError('ERR_MANIFEST', `"${path}" is not a schemaVersion 1 infermarket model manifest`);
+    throw new InferenceError('ERR_VALIDATION', `"${path}" is not a schemaVersion 1 infermarket model manifest`);
   }
   return m;
 }

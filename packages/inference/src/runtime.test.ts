@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime } from './runtime.js';
 import type { Runtime } from './runtime.js';
+import { InfermarketError } from '@infermarket/protocol';
 import { InferenceError } from './errors.js';
 import { loadDigits, DIGIT_PIXELS } from './digits-data.js';
 import { DEFAULT_MODELS_DIR } from './paths.js';
@@ -66,7 +67,7 @@ describe('runtime: digits', () => {
     const withH = await rt.run('digits', 'fp32', input, { intermediates: ['h1'] });
     expect(withH.outputs.h1!.dims).toEqual([1, 128]);
     expect(Math.min(...withH.outputs.h1!.data)).toBeGreaterThanOrEqual(0); // post-ReLU boundary
-    await expect(rt.run('digits', 'fp32', input, { intermediates: ['nope'] })).rejects.toMatchObject({ code: 'ERR_BAD_OPTION' });
+    await expect(rt.run('digits', 'fp32', input, { intermediates: ['nope'] })).rejects.toMatchObject({ code: 'ERR_VALIDATION' });
   });
 
   it('reference execution equals a 2-thread run bit for bit', async () => {
@@ -95,7 +96,8 @@ describe('runtime: input validation', () => {
     const bad = { pixels: { dtype: 'float32' as const, dims: [1, 783], data: new Float32Array(783) } };
     const err = await rt.run('digits', 'fp32', bad).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InferenceError);
-    expect(err).toMatchObject({ code: 'ERR_BAD_INPUT' });
+    expect(err).toBeInstanceOf(InfermarketError);
+    expect(err).toMatchObject({ code: 'ERR_BAD_INPUT', status: 400 });
     expect((err as Error).message).toContain('expected float32 [batch, 784]');
     expect((err as Error).message).toContain('received float32 [1, 783]');
   });
@@ -142,7 +144,7 @@ describe('runtime: model integrity', () => {
     try {
       rmSync(join(dir, 'digits', 'digits.fp16.onnx'));
       const r = createRuntime({ modelsDir: dir });
-      await expect(r.load('digits', 'fp16')).rejects.toMatchObject({ code: 'ERR_MODEL_MISSING' });
+      await expect(r.load('digits', 'fp16')).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -217,7 +219,7 @@ describe('runtime: charlm generation', () => {
   });
 
   it('error: refuses generation on a non-generative model and bad requests', async () => {
-    await expect(rt.generate('digits', 'fp32', { prompt: 'x', maxTokens: 1 })).rejects.toMatchObject({ code: 'ERR_BAD_OPTION' });
+    await expect(rt.generate('digits', 'fp32', { prompt: 'x', maxTokens: 1 })).rejects.toMatchObject({ code: 'ERR_VALIDATION' });
     await expect(rt.generate('charlm', 'fp32', { prompt: 'x', maxTokens: -1 })).rejects.toMatchObject({ code: 'ERR_BAD_INPUT' });
     await expect(rt.generate('charlm', 'fp32', { prompt: 'x', maxTokens: 1, temperature: -1 })).rejects.toMatchObject({ code: 'ERR_BAD_INPUT' });
   });

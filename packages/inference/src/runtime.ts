@@ -123,7 +123,7 @@ function modelEntry(manifest: Manifest, model: string, variant: string): ModelEn
 /**
  * Reads a model file and checks its sha256 against the manifest. Files of non-committed models
  * (heavy) are regenerated from their build seed when missing.
- * @throws InferenceError `ERR_MODEL_TAMPERED` (hash mismatch) or `ERR_MODEL_MISSING`
+ * @throws InferenceError `ERR_MODEL_TAMPERED` (hash mismatch) or `ERR_NOT_FOUND` (a committed file is missing)
  */
 export function readVerifiedModel(modelsDir: string, manifest: Manifest, model: ModelId, variant: Variant): { bytes: Uint8Array; path: string } {
   const entry = modelEntry(manifest, model, variant);
@@ -131,7 +131,7 @@ export function readVerifiedModel(modelsDir: string, manifest: Manifest, model: 
   const path = join(modelsDir, v.file);
   if (!existsSync(path)) {
     if (entry.committed) {
-      throw new InferenceError('ERR_MODEL_MISSING', `model file "${path}" is missing; restore it from git or run "infermarket models build"`);
+      throw new InferenceError('ERR_NOT_FOUND', `model file "${path}" is missing; restore it from git or run "infermarket models build"`);
     }
     const seed = Number(entry.build.seed);
     const dims = Array.isArray(entry.build.dims) ? (entry.build.dims as number[]) : undefined;
@@ -161,7 +161,7 @@ function fromOrt(t: ort.Tensor): Tensor {
   const dims = [...t.dims];
   if (t.type === 'float32') return { dtype: 'float32', dims, data: t.data as Float32Array };
   if (t.type === 'int32') return { dtype: 'int32', dims, data: t.data as Int32Array };
-  throw new InferenceError('ERR_BAD_OPTION', `unexpected output type ${t.type}`);
+  throw new InferenceError('ERR_VALIDATION', `unexpected output type ${t.type}`);
 }
 
 /**
@@ -176,13 +176,13 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const eps: ExecutionProvider[] = Array.isArray(options.ep) ? [...options.ep] : [options.ep ?? 'cpu'];
   for (const ep of eps) {
     if (ep !== 'cpu' && ep !== 'cuda') {
-      throw new InferenceError('ERR_BAD_OPTION', `"ep" must be "cpu", "cuda" or a list of them such as ["cuda","cpu"], got ${JSON.stringify(ep)}`);
+      throw new InferenceError('ERR_VALIDATION', `"ep" must be "cpu", "cuda" or a list of them such as ["cuda","cpu"], got ${JSON.stringify(ep)}`);
     }
   }
-  if (eps.length === 0) throw new InferenceError('ERR_BAD_OPTION', '"ep" must name at least one execution provider');
+  if (eps.length === 0) throw new InferenceError('ERR_VALIDATION', '"ep" must name at least one execution provider');
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1) {
-    throw new InferenceError('ERR_BAD_OPTION', `"threads" must be a positive integer, got ${String(options.threads)}`);
+    throw new InferenceError('ERR_VALIDATION', `"threads" must be a positive integer, got ${String(options.threads)}`);
   }
   const log = options.log ?? ((l: string) => console.warn(l));
   const cache = new Map<string, Promise<Loaded>>();
@@ -239,7 +239,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     const extra = opts?.intermediates === true ? entry.layerBoundaries : (opts?.intermediates || []);
     for (const n of extra) {
       if (!entry.layerBoundaries.includes(n)) {
-        throw new InferenceError('ERR_BAD_OPTION', `unknown intermediate output "${n}"; this model's layer boundaries are: ${entry.layerBoundaries.join(', ')}`);
+        throw new InferenceError('ERR_VALIDATION', `unknown intermediate output "${n}"; this model's layer boundaries are: ${entry.layerBoundaries.join(', ')}`);
       }
       if (!names.includes(n)) names.push(n);
     }
@@ -319,7 +319,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
 
   async function* generateTokens(model: ModelId, variant: Variant, req: GenerateRequest, onPrompt?: (n: number) => void): AsyncGenerator<GeneratedToken> {
     const entry = modelEntry(manifest, model, variant);
-    if (entry.kind !== 'charlm') throw new InferenceError('ERR_BAD_OPTION', `model "${model}" is a ${entry.kind}, not a generative model; use run()`);
+    if (entry.kind !== 'charlm') throw new InferenceError('ERR_VALIDATION', `model "${model}" is a ${entry.kind}, not a generative model; use run()`);
     if (typeof req?.prompt !== 'string') throw new InferenceError('ERR_BAD_INPUT', `"prompt" must be a string, got ${typeof req?.prompt}`);
     if (!Number.isInteger(req.maxTokens) || req.maxTokens < 0 || req.maxTokens > 100_000) {
       throw new InferenceError('ERR_BAD_INPUT', `"maxTokens" must be an integer in 0..100000, got ${String(req.maxTokens)}`);
