@@ -8,6 +8,24 @@ export function encodeJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? { $n: v.toString() } : v));
 }
 
+/**
+ * `encodeJson` for a protocol event, faster: events keep their bigints at the top level, so a shallow
+ * copy with bigints boxed avoids a replacer call per value. Same output as `encodeJson`.
+ */
+export function encodeEvent(event: object): string {
+  let copy: Record<string, unknown> | null = null;
+  for (const k in event) {
+    const v = (event as Record<string, unknown>)[k];
+    if (typeof v === 'bigint') {
+      copy ??= { ...(event as Record<string, unknown>) };
+      copy[k] = { $n: v.toString() };
+    } else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      return encodeJson(event); // nested objects (timers) carry no bigints today, but stay exact if one ever does
+    }
+  }
+  return JSON.stringify(copy ?? event);
+}
+
 /** Decode text written by `encodeJson`, reviving bigints. */
 export function decodeJson<T>(text: string): T {
   return JSON.parse(text, (_key, v: unknown) => {

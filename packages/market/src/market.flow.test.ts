@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { createMarket, type Market } from './market.js';
 import { actAsMiner, actAsValidator, connectNode, keysOf, registerAndBond, submitRequest, until, type TestNode } from './test-node.js';
 
-const FAST = { bidWindowMs: 40, challengeWindowMs: 60, auditWindowMs: 3_000, disputeWindowMs: 3_000, jobDeadlineMs: 3_000, unbondingPeriodMs: 10_000 };
+const FAST = { bidWindowMs: 500, challengeWindowMs: 60, auditWindowMs: 3_000, disputeWindowMs: 3_000, jobDeadlineMs: 3_000, unbondingPeriodMs: 10_000 };
 
 let dir: string;
 let market: Market;

@@ -1,0 +1,66 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MarketEvent } from '@infermarket/protocol';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createScheduler } from './scheduler.js';
+import { openStore } from './store.js';
+import { measureStoreThroughput } from './throughput.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'im-store-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('store', () => {
+  it('round-trips events with bigints and their journal entries', () => {
+    const store = openStore(join(dir, 's.db'));
+    const ev: MarketEvent = { type: 'account.faucet', atMs: 5, address: `im${'a'.repeat(40)}`, amountMicro: 12345678901234567890n };
+    store.commit([{ seq: 1, event: ev, effects: [{ type: 'ledger.entry', entry: { from: 'mint', to: `balance:${ev.address}`, amountMicro: ev.amountMicro, reason: 'faucet', ref: ev.address, atMs: 5 } }] }]);
+    store.close();
+    const again = openStore(join(dir, 's.db'));
+    expect([...again.events()]).toEqual([ev]);
+    expect(again.counts()).toMatchObject({ events: 1, journal: 1 });
+    again.close();
+  });
+
+  it('error: a batch that fails part-way writes nothing (one transaction)', () => {
+    const store = openStore(join(dir, 's.db'));
+    const ev: MarketEvent = { type: 'epoch.begin', atMs: 1, seed: 'ab'.repeat(32) };
+    store.commit([{ seq: 1, event: ev, effects: [] }]);
+    expect(() => store.commit([{ seq: 2, event: ev, effects: [], payloads: [{ jobId: 'j', kind: 'input', body: { x: 1 } }] }, { seq: 1, event: ev, effects: [] }])).toThrow();
+    expect(store.counts()).toMatchObject({ events: 1, payloads: 0 });
+    store.close();
+  });
+
+  it('measures settlements through the store: every settlement and its journal entries are on disk', () => {
+    const r = measureStoreThroughput({ dbPath: join(dir, 'b.db'), settlements: 2_000, batchSize: 500 });
+    expect(r.settlements).toBe(2_000);
+    const store = openStore(join(dir, 'b.db'));
+    const c = store.counts();
+    expect(c.events).toBe(r.events);
+    expect(c.journal).toBe(r.journalEntries);
+    expect(c.jobs).toBe(2_000);
+    // submit, bid, bid window, result, challenge window for each job
+    expect(r.events).toBeGreaterThanOrEqual(5 * 2_000);
+    store.close();
+  });
+});
+
+describe('scheduler', () => {
+  it('fires due timers in time order, overdue ones at once', async () => {
+    const fired: string[] = [];
+    const s = createScheduler({ now: Date.now, fire: (t) => fired.push(t.timer.kind === 'unbond' ? t.timer.address : t.timer.jobId) });
+    const now = Date.now();
+    s.add(now + 30, { kind: 'challenge', jobId: 'c' });
+    s.add(now - 1000, { kind: 'audit', jobId: 'a' });
+    s.add(now + 10, { kind: 'dispute', jobId: 'b' });
+    s.runDue();
+    expect(fired).toEqual(['a']);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(fired).toEqual(['a', 'b', 'c']);
+    expect(s.size()).toBe(0);
+    s.stop();
+  });
+});
