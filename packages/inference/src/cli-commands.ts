@@ -41,6 +41,8 @@ export interface ModelsEvalCommandOptions {
   quick?: boolean;
   /** Write the latest numbers into manifest.json (default true). */
   updateManifest?: boolean;
+  /** Also replace the table between `<!-- eval:begin -->` and `<!-- eval:end -->` in this Markdown file. */
+  docPath?: string;
   out?: (line: string) => void;
   progress?: (line: string) => void;
 }
@@ -75,6 +77,20 @@ export function writeEvalToManifest(modelsDir: string, report: EvalReport): void
   writeFileSync(path, JSON.stringify(manifest, null, 2) + '\n');
 }
 
+/**
+ * Replaces the text between `<!-- eval:begin -->` and `<!-- eval:end -->` in a Markdown file with the
+ * formatted eval table. @throws Error when the markers are missing.
+ */
+export function writeEvalToDoc(docPath: string, report: EvalReport): void {
+  const doc = readFileSync(docPath, 'utf8');
+  const begin = '<!-- eval:begin -->';
+  const end = '<!-- eval:end -->';
+  const a = doc.indexOf(begin);
+  const b = doc.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`"${docPath}" has no ${begin} … ${end} section to replace`);
+  writeFileSync(docPath, `${doc.slice(0, a + begin.length)}\n${formatEvalTable(report)}\n${doc.slice(b)}`);
+}
+
 const round = (x: number): number => (Number.isFinite(x) ? Number(x.toPrecision(4)) : x);
 
 /** `infermarket models eval [--json]`: the quantized-vs-original table and tolerance calibration. Returns an exit code. */
@@ -85,6 +101,7 @@ export async function modelsEvalCommand(opts: ModelsEvalCommandOptions = {}): Pr
   const t0 = Date.now();
   const report = await evalModels({ modelsDir, models: opts.models, quick: opts.quick, onProgress: (l) => progress(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${l}`) });
   if (opts.updateManifest ?? true) writeEvalToManifest(modelsDir, report);
+  if (opts.docPath) writeEvalToDoc(opts.docPath, report);
   out(opts.json ? JSON.stringify(report, null, 2) : formatEvalTable(report));
   const fp = report.calibration.some((c) => c.falsePositiveRate > 0);
   return fp ? 1 : 0;

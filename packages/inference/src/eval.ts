@@ -448,7 +448,7 @@ export function formatEvalTable(report: EvalReport): string {
   out.push('');
   out.push('Tolerance calibration (run outputs; honest = threads 1/2, batch composition, opt level; FP = honest rejected, FN = cheats accepted):');
   out.push('');
-  out.push('| model | variant | comparator | largest honest |Δ| | FP rate | nearest cheat / tolerance | FN rate | cheats: min |Δ| (accepted) |');
+  out.push('| model | variant | comparator | largest honest abs Δ | FP rate | nearest cheat / tolerance | FN rate | cheats: min abs Δ (share accepted) |');
   out.push('|---|---|---|---|---|---|---|---|---|');
   for (const c of report.calibration) {
     const spec = c.comparator.kind === 'argmax-maxabs' ? `argmax-maxabs ≤ ${c.comparator.tolerance}` : c.comparator.kind;

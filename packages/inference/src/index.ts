@@ -39,7 +39,7 @@ export { createPrng } from './prng.js';
 export type { Prng } from './prng.js';
 export { encodeChars, decodeChars, CHARLM_VOCAB, CHARLM_BOS } from './charlm-vocab.js';
 export { DEFAULT_MODELS_DIR } from './paths.js';
-export { modelsBuildCommand, modelsEvalCommand, writeEvalToManifest } from './cli-commands.js';
+export { modelsBuildCommand, modelsEvalCommand, writeEvalToManifest, writeEvalToDoc } from './cli-commands.js';
 export type { ModelsBuildCommandOptions, ModelsEvalCommandOptions } from './cli-commands.js';
 
 export const PACKAGE = '@infermarket/inference';
