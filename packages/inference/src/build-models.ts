@@ -47,7 +47,7 @@ export function defaultComparator(_model: ModelId, _variant: Variant): ManifestC
 const VARIANT_NOTES: Record<Variant, string> = {
   fp32: 'float32 MatMul+Add (fused to Gemm by ORT)',
   fp16: 'float16 initializers + Cast to float32 (constant-folded; fp32 compute, half the file)',
-  int8: 'per-row symmetric uint8 activations (standard ops) x 7-bit int8 weights via MatMulInteger; batch- and ISA-invariant',
+  int8: 'per-row symmetric uint8 activations (standard ops) x 7-bit int8 weights via MatMulInteger; the integer matmuls are batch- and ISA-invariant',
   int4: `com.microsoft MatMulNBits bits=4 block_size=${INT4_BLOCK_SIZE} accuracy_level=${INT4_ACCURACY_LEVEL} asymmetric with zero points`,
 };
 
@@ -223,6 +223,7 @@ export async function buildModels(opts: BuildModelsOptions): Promise<Manifest> {
         split: '512-char blocks, every 10th held out',
         heldOutChars: heldOut.length * 512,
         vocab: "id 0 = '\\n' (also the start token), ids 1..95 = ASCII 32..126",
+        sampler: "feed id 0, then the prompt ids; each token: softmax(logits / temperature) in float64, one draw u from createPrng('sample:' + seed), first id whose cumulative weight exceeds u * sum; argmax (lowest id on ties) when temperature is 0",
       },
     };
     log(`charlm: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
