@@ -88,4 +88,23 @@ describe('runSimulation', () => {
     expect(r.jobs.audited).toBe(0);
     expect(r.miners.filter((m) => m.strategy === 'lazy')).toHaveLength(1);
   });
+
+  it('adaptive miners learn to cheat when audits are rare and to stop when they are frequent', () => {
+    const s = parseScenario({
+      name: 'test-adaptive',
+      seed: 4,
+      durationMs: 12_000,
+      params: { slashFractionBps: 1000, minMinerStakeMicro: '1000', jailDurationMs: 0, missPenaltyBps: 0, challengeWindowMs: 300 },
+      miners: [{ count: 3, strategy: 'adaptive', models: ['heavy'], stakeMicro: '10000', pricing: { priceMicro: '1000', spreadBps: 100 } }],
+      validators: [{ count: 3, strategy: 'honest', models: ['heavy'], stakeMicro: '100000000' }],
+      clients: [{ count: 2, ratePerSec: 100, concurrency: 1000, models: { heavy: 1 } }],
+      sim: { costPerCpuSecondMicro: '60000', rejoinEjected: true },
+    });
+    const rare = runSimulation(s, { overrides: { auditRate: 0.02 } });
+    const often = runSimulation(s, { overrides: { auditRate: 0.5 } });
+    expect(rare.sim.adaptiveLearnedLevel!).toBeGreaterThanOrEqual(0.75);
+    expect(rare.sim.adaptiveCheatRate!).toBeGreaterThan(0.6);
+    expect(often.sim.adaptiveLearnedLevel!).toBeLessThanOrEqual(0.25);
+    expect(often.sim.adaptiveCheatRate!).toBeLessThan(0.15);
+  });
 });

@@ -107,7 +107,7 @@ for (const metric of D.metrics) {
   });
   const div = document.createElement('div'); div.className = 'card';
   document.getElementById('lines').appendChild(div);
-  new uPlot({ title: metric + ' vs ' + P0, width: 560, height: 300, series, bands, plugins: [markerPlugin()],
+  new uPlot({ title: metric + ' vs ' + P0, width: 520, height: 300, series, bands, plugins: [markerPlugin()],
     scales: { x: { time: false } }, legend: { show: groups.length > 1 || !!groups[0] },
     axes: [{ label: P0, values: numeric ? undefined : (u, vals) => vals.map(v => xsAll[v] ?? '') }, { label: metric, size: 70 }] }, data, div);
 }
