@@ -247,7 +247,10 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
       else if (!s.address) throw new InfermarketError('ERR_UNAUTHENTICATED', 'log in first: answer "auth.challenge" with a signed "auth.login"');
       else
         handleNodeMessage(core, { address: s.address }, msg, {
-          setVariant: (a, v) => variants.set(a, v),
+          setVariant: (a, v) => {
+            variants.set(a, v);
+            core.store.setMeta(`variant:${a}`, v);
+          },
           token: opts.onToken,
         });
       if (ref !== undefined) send(s, { type: 'ack', ref });
@@ -304,7 +307,15 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
       for (const a of byAddress.keys()) if (core.state.nodes.get(a)?.role === role) n++;
       return n;
     },
-    variant: (a) => variants.get(a) ?? null,
+    variant: (a) => {
+      let v = variants.get(a);
+      if (v === undefined) {
+        // claimed at registration, possibly before a restart
+        v = core.store.getMeta(`variant:${a}`) ?? '';
+        variants.set(a, v);
+      }
+      return v || null;
+    },
     onNodeStatus(fn) {
       statusListeners.push(fn);
     },

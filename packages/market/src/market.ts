@@ -108,6 +108,7 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes ?? 256 * 1024,
+    forceCloseConnections: true,
     // refuse unknown fields and wrong types instead of silently dropping or coercing them
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     ...(options.tls ? { https: { key: options.tls.key, cert: options.tls.cert } } : {}),

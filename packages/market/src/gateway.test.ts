@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MarketStatsView } from '@infermarket/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMarket, type Market } from './market.js';
+import { connectNode, keysOf, registerAndBond, submitRequest, until, type TestNode } from './test-node.js';
+
+let dir: string;
+let market: Market;
+const nodes: TestNode[] = [];
+afterEach(async () => {
+  for (const n of nodes.splice(0)) n.close();
+  await market?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const post = (path: string, body: unknown) => fetch(`${market.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('gateway', () => {
+  it('marks a node that stops answering pings offline and closes its socket', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'im-gw-'));
+    market = await createMarket({ dbPath: join(dir, 'm.db'), gateway: { heartbeatMs: 50, offlineAfterMs: 300 } });
+    const mute = await connectNode(market.wsUrl, 'gw/mute');
+    nodes.push(mute);
+    expect(market.gateway.online(mute.address)).toBe(true);
+    const closed = new Promise<void>((r) => mute.ws.on('close', () => r()));
+    await mute.waitFor((f) => f.type === 'ping');
+    await closed; // it never answers with pong
+    expect(market.gateway.online(mute.address)).toBe(false);
+  });
+
+  it('keeps a node that answers pings online', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'im-gw-'));
+    market = await createMarket({ dbPath: join(dir, 'm.db'), gateway: { heartbeatMs: 50, offlineAfterMs: 300 } });
+    const n = await connectNode(market.wsUrl, 'gw/alive');
+    nodes.push(n);
+    n.onFrame((f) => {
+      if (f.type === 'ping') n.raw({ type: 'pong', t: (f as { t: number }).t });
+    });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(market.gateway.online(n.address)).toBe(true);
+  });
+
+  it('re-sends an assignment to a miner that reconnects, and reports its claimed variant', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'im-gw-'));
+    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { bidWindowMs: 200, jobDeadlineMs: 10_000 } });
+    const first = await connectNode(market.wsUrl, 'gw/miner');
+    nodes.push(first);
+    await post('/v1/faucet', { address: first.address, amountMicro: '500000000' });
+    await registerAndBond(first, 'miner');
+    first.onFrame((f) => {
+      if (f.type === 'job.offer') first.raw({ type: 'job.bid', envelope: first.sign('job.bid', { jobId: (f as { jobId: string }).jobId, priceMicro: '1000' }) });
+    });
+    const client = keysOf('gw/client');
+    await post('/v1/faucet', { address: client.address, amountMicro: '1000000' });
+    expect((await post('/v1/jobs', submitRequest(client, { jobId: 'gw-job' }))).status).toBe(202);
+    await first.waitFor((f) => f.type === 'job.assign');
+    first.close();
+    await until(() => !market.gateway.online(first.address), 5_000, 'offline');
+    const again = await connectNode(market.wsUrl, 'gw/miner');
+    nodes.push(again);
+    const assign = await again.waitFor((f) => f.type === 'job.assign');
+    expect(assign).toMatchObject({ jobId: 'gw-job', type: 'job.assign' });
+    const stats = (await (await fetch(`${market.url}/v1/stats`)).json()) as MarketStatsView;
+    expect(stats.nodes.find((n) => n.address === again.address)).toMatchObject({ variant: 'fp32', online: true, role: 'miner' });
+    expect(stats.feed.map((e) => e.kind)).toEqual(expect.arrayContaining(['node-online', 'node-offline', 'assigned']));
+  });
+});
