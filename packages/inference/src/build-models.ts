@@ -206,7 +206,7 @@ export async function buildModels(opts: BuildModelsOptions): Promise<Manifest> {
       committed: true,
       build: { seed, ...cfg, vocab: CHARLM_VOCAB },
       inputs: [
-        { name: 'tok', dtype: 'int32', shape: ['batch'] },
+        { name: 'tok', dtype: 'int32', shape: ['batch'], range: [0, CHARLM_VOCAB - 1] },
         { name: 'h', dtype: 'float32', shape: ['batch', cfg.hidden] },
       ],
       outputs: [

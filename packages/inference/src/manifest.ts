@@ -15,6 +15,8 @@ export interface IoSpec {
   name: string;
   dtype: IoDtype;
   shape: (number | string)[];
+  /** Inclusive value range for integer inputs (token ids). */
+  range?: [number, number];
 }
 
 /**

@@ -112,6 +112,8 @@ describe('runtime: input validation', () => {
   it('error: rejects missing inputs, unknown inputs, unknown models and variants', async () => {
     await expect(rt.run('charlm', 'fp32', { tok: { dtype: 'int32', dims: [1], data: Int32Array.of(0) } })).rejects.toThrow(/missing input "h"/);
     await expect(rt.run('digits', 'fp32', { ...sampleInput('digits', 1).input, extra: sampleInput('digits', 1).input.pixels! })).rejects.toThrow(/unknown input "extra"/);
+    const h = { dtype: 'float32' as const, dims: [1, 96], data: new Float32Array(96) };
+    await expect(rt.run('charlm', 'fp32', { tok: { dtype: 'int32', dims: [1], data: Int32Array.of(96) }, h })).rejects.toThrow(/"tok"\[0\] must be in 0..95, received 96/);
     await expect(rt.run('nope' as 'digits', 'fp32', {})).rejects.toMatchObject({ code: 'ERR_UNKNOWN_MODEL' });
     await expect(rt.run('digits', 'int3' as 'int8', {})).rejects.toMatchObject({ code: 'ERR_UNKNOWN_MODEL' });
   });

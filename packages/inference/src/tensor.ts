@@ -66,6 +66,15 @@ export function validateInputs(model: string, specs: IoSpec[], input: ModelInput
     if (t.data.length !== size) {
       throw new InferenceError('ERR_BAD_INPUT', `${model}: input "${spec.name}" ${received} needs ${size} elements, received ${t.data.length}`);
     }
+    if (spec.range) {
+      const [lo, hi] = spec.range;
+      for (let i = 0; i < t.data.length; i++) {
+        const v = t.data[i]!;
+        if (!(v >= lo && v <= hi)) {
+          throw new InferenceError('ERR_BAD_INPUT', `${model}: input "${spec.name}"[${i}] must be in ${lo}..${hi}, received ${v}`);
+        }
+      }
+    }
     const b = dims[0]!;
     if (batch !== undefined && b !== batch) {
       throw new InferenceError('ERR_BAD_INPUT', `${model}: inputs disagree on the batch size: expected ${batch} for "${spec.name}", received ${b}`);
