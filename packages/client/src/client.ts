@@ -115,10 +115,18 @@ export function createClient(options: ClientOptions): Client {
   const wait: Client['wait'] = async (jobId, o = {}) => {
     const deadline = Date.now() + (o.timeoutMs ?? 60_000);
     const pollMs = o.pollMs ?? 50;
+    let status = 'unknown';
     for (;;) {
-      const job = await getJob(jobId);
-      if (FINISHED.has(job.status)) return job;
-      if (Date.now() > deadline) throw new InfermarketError('ERR_LATE', `job ${jobId} did not finish within ${o.timeoutMs ?? 60_000} ms (status ${job.status})`);
+      try {
+        const job = await getJob(jobId);
+        status = job.status;
+        if (FINISHED.has(job.status)) return job;
+      } catch (e) {
+        // the market may be restarting: keep polling until the deadline; other errors are final
+        if (!(e instanceof InfermarketError) || e.details?.status !== undefined) throw e;
+        status = 'market unreachable';
+      }
+      if (Date.now() > deadline) throw new InfermarketError('ERR_LATE', `job ${jobId} did not finish within ${o.timeoutMs ?? 60_000} ms (status ${status})`);
       await new Promise((r) => setTimeout(r, pollMs));
     }
   };

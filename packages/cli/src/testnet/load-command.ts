@@ -118,7 +118,22 @@ export function registerLoad(program: Command): void {
         ...(o.regions ? { regions: list(o.regions) } : {}),
         makeInput: (model, rng) => sampleJobInput(model, rng.int(1_000_000), { maxTokens }).input,
         onJob: (r: LoadJobResult) =>
-          emit({ event: 'job', client: r.client, model: r.model, jobId: r.jobId, status: r.status, latencyMs: r.latencyMs, ttftMs: r.ttftMs, miner: r.job?.miner ?? null, attempt: r.job?.attempt ?? null, ...(r.error ? { error: r.error } : {}) }),
+          emit({
+            event: 'job',
+            client: r.client,
+            model: r.model,
+            jobId: r.jobId,
+            status: r.status,
+            failure: r.job?.failure ?? null,
+            latencyMs: r.latencyMs,
+            ttftMs: r.ttftMs,
+            miner: r.job?.miner ?? null,
+            attempt: r.job?.attempt ?? null,
+            audited: r.job?.audited ?? null,
+            priceMicro: r.job?.priceMicro ?? null,
+            paidMicro: (r.job?.receipt?.body as { paidMicro?: string } | undefined)?.paidMicro ?? null,
+            ...(r.error ? { error: r.error } : {}),
+          }),
       });
       const { results: _r, ...totals } = summary;
       emit({ event: 'summary', ...totals });
