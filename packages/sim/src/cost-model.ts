@@ -47,3 +47,22 @@ export function computeMs(model: string, variant: string, tokens: number, overri
 export function computeCostMicro(cpuMs: number, costPerCpuSecondMicro: number): number {
   return (cpuMs / 1000) * costPerCpuSecondMicro;
 }
+
+/**
+ * Compute-time table (`model:variant` → CPU-ms per job) from a models manifest's measured eval numbers
+ * (`models/manifest.json`, written by `infermarket models eval`): `eval.p50Batch1Ms` of each variant — one
+ * request per job (per token for charlm). Entries without a measurement are left out (the research
+ * constants apply). Pure: pass the parsed JSON.
+ */
+export function computeTableFromManifest(manifest: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  const models = (manifest as { models?: Record<string, { variants?: Record<string, { eval?: Record<string, unknown> }> }> } | null)?.models;
+  if (!models || typeof models !== 'object') return out;
+  for (const [model, entry] of Object.entries(models)) {
+    for (const [variant, v] of Object.entries(entry?.variants ?? {})) {
+      const ms = v?.eval?.p50Batch1Ms;
+      if (typeof ms === 'number' && Number.isFinite(ms) && ms > 0) out[`${model}:${variant}`] = ms;
+    }
+  }
+  return out;
+}

@@ -8,7 +8,7 @@ export { applyOverrides, OVERRIDE_NAMES_HELP } from './overrides.js';
 export { createRng, deriveSeed, type Rng } from './rng.js';
 export { createEventQueue, type EventQueue } from './event-queue.js';
 export { createBandit, DEFAULT_CHEAT_LEVELS, type Bandit, type BanditOptions } from './bandit.js';
-export { COMPUTE_MS, DOWNGRADE_MISMATCH_RATE, computeMs, computeCostMicro } from './cost-model.js';
+export { COMPUTE_MS, DOWNGRADE_MISMATCH_RATE, computeMs, computeCostMicro, computeTableFromManifest } from './cost-model.js';
 export { runSweep, writeSweepOutputs, type RunSweepOptions, type SweepMeta, type SweepResult } from './run-sweep.js';
 export { mergeSweeps, type MergeResult } from './merge-sweeps.js';
 export { planSweep, parseSweepParam, parseShard, runKey, type SweepParam, type SweepPlan, type SweepPoint, type SweepRun } from './sweep-plan.js';

@@ -1,9 +1,9 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InfermarketError, parseScenario, type Scenario } from '@infermarket/protocol';
 import * as simPkg from '@infermarket/sim';
-import { runSimulation, OVERRIDE_NAMES_HELP, type SimReport } from '@infermarket/sim';
+import { computeTableFromManifest, runSimulation, OVERRIDE_NAMES_HELP, type SimReport } from '@infermarket/sim';
 
 /** Read and validate a scenario file; errors name the file and the JSON path. */
 export function loadScenarioFile(file: string): Scenario {
@@ -25,6 +25,22 @@ export function loadScenarioFile(file: string): Scenario {
     if (e instanceof InfermarketError) throw new InfermarketError(e.code, `${file}: ${e.message}`, { ...(e.details ? { details: e.details } : {}) });
     throw e;
   }
+}
+
+/**
+ * Calibrate the compute-cost model from `<modelsDir>/manifest.json` when it exists: measured per-job
+ * latencies become `sim.computeMsPerJob` entries (the scenario's own entries win). Returns the scenario
+ * unchanged, and says so, when there is no manifest (the documented research constants apply).
+ */
+export function withCalibration(scenario: Scenario, modelsDir: string, quiet: boolean): Scenario {
+  const file = join(modelsDir, 'manifest.json');
+  if (!existsSync(file)) {
+    if (!quiet) process.stderr.write(`cost model: research constants (no ${file})\n`);
+    return scenario;
+  }
+  const table = computeTableFromManifest(JSON.parse(readFileSync(file, 'utf8')));
+  if (!quiet) process.stderr.write(`cost model: ${Object.keys(table).length} measured latencies from ${file}\n`);
+  return { ...scenario, sim: { ...scenario.sim, computeMsPerJob: { ...table, ...scenario.sim?.computeMsPerJob } } };
 }
 
 /** `--set NAME=VALUE` (repeatable) into an overrides object. */
@@ -76,14 +92,15 @@ export function register(program: Command): void {
     .option('--seed <n>', 'run seed (default: the scenario\'s seed)', parseSeed)
     .option('--set <name=value>', `override a parameter, repeatable: ${OVERRIDE_NAMES_HELP}`, collectSet, {})
     .option('--out <dir>', 'output directory (default: runs/sim-<name>-<seed>)')
+    .option('--models <dir>', 'models directory whose manifest.json calibrates compute costs', 'models')
     .option('--check-invariants', 'check every invariant after every event (slow)')
     .option('--json', 'print the report JSON instead of the summary table')
     .addHelpText(
       'after',
       '\nExamples:\n  infermarket sim --scenario scenarios/sim-small.json\n  infermarket sim --scenario scenarios/posp-threshold.json --seed 7 --set auditRate=0.2 --json\n',
     )
-    .action((opts: { scenario: string; seed?: number; set: Record<string, string>; out?: string; checkInvariants?: boolean; json?: boolean }) => {
-      const scenario = loadScenarioFile(opts.scenario);
+    .action((opts: { scenario: string; seed?: number; set: Record<string, string>; out?: string; models: string; checkInvariants?: boolean; json?: boolean }) => {
+      const scenario = withCalibration(loadScenarioFile(opts.scenario), opts.models, opts.json === true);
       const seed = opts.seed ?? scenario.seed;
       const tty = process.stderr.isTTY && !opts.json;
       const t0 = Date.now();

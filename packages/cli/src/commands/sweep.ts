@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { InfermarketError } from '@infermarket/protocol';
 import { applyOverrides, mergeSweeps, OVERRIDE_NAMES_HELP, parseShard, parseSweepParam, runSweep, type SweepMarker, type SweepParam } from '@infermarket/sim';
-import { collectSet, loadScenarioFile, parseSeed } from './sim.js';
+import { collectSet, loadScenarioFile, parseSeed, withCalibration } from './sim.js';
 
 function collectParam(value: string, prev: SweepParam[]): SweepParam[] {
   return [...prev, parseSweepParam(value)];
@@ -75,6 +75,7 @@ export function register(program: Command): void {
     .option('--set <name=value>', 'fixed override applied before sweeping (repeatable)', collectSet, {})
     .option('--workers <k>', 'worker threads (default: all cores; 0 = run in the main thread)', positiveInt('--workers'))
     .option('--out <dir>', 'output directory (default: runs/sweep-<name>)')
+    .option('--models <dir>', 'models directory whose manifest.json calibrates compute costs', 'models')
     .option('--shard <i/n>', 'run only shard i of n (runs with index % n == i-1); join shards with `sweep merge`')
     .option('--resume', 'skip runs already in <out>/results.jsonl (after an interruption)')
     .option('--mark <label=x>', 'vertical line on the plots at x of the first parameter (repeatable)', collectMark, [])
@@ -103,6 +104,7 @@ Examples:
         set: Record<string, string>;
         workers?: number;
         out?: string;
+        models: string;
         shard?: string;
         resume?: boolean;
         mark: SweepMarker[];
@@ -111,7 +113,7 @@ Examples:
         if (!opts.scenario) throw new InfermarketError('ERR_VALIDATION', '--scenario <file> is required', { details: { field: '--scenario' } });
         if (opts.grid && opts.zip) throw new InfermarketError('ERR_VALIDATION', '--grid and --zip exclude each other', { details: { field: '--zip' } });
         if (opts.seeds < 1) throw new InfermarketError('ERR_VALIDATION', '--seeds must be at least 1', { details: { field: '--seeds' } });
-        let scenario = loadScenarioFile(opts.scenario);
+        let scenario = withCalibration(loadScenarioFile(opts.scenario), opts.models, opts.json === true);
         if (Object.keys(opts.set).length) scenario = applyOverrides(scenario, opts.set);
         const out = resolve(opts.out ?? `runs/sweep-${scenario.name}`);
         const bar = progress(opts.json === true);
