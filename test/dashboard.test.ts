@@ -321,7 +321,7 @@ const SMALL_SCENARIO = {
   name: 'dashboard-e2e',
   description: 'Dashboard browser test: a lazy miner that undercuts honest ones and gets caught.',
   seed: 606,
-  durationMs: 9000,
+  durationMs: 6000,
   params: { auditRate: 0.5, jobDeadlineMs: 1500, challengeWindowMs: 400, auditWindowMs: 3000, disputeWindowMs: 3000, disputeQuorum: 1, jailDurationMs: 60000, epochMs: 4000 },
   miners: [
     { name: 'honest', count: 2, strategy: 'honest', models: ['digits'], pricing: { priceMicro: '10000', spreadBps: 1000 }, concurrency: 2 },

@@ -7,10 +7,13 @@
   var PALETTE = ['#3558d6', '#e8590c', '#2b8a3e', '#c2255c', '#7048e8', '#0b7285', '#a61e4d', '#5c940d', '#d9480f', '#1864ab', '#862e9c', '#495057'];
   var HISTORY_POINTS = 1200; // 10 minutes at two snapshots a second
   var FEED_CAP = 400;
+  var FEED_RENDER_MS = 250;
 
   var latest = null;
   var snapshots = 0;
-  var feed = []; // newest last
+  var feed = []; // routine events, newest last
+  var slashFeed = []; // slashes, newest last
+  var SLASH_CAP = 200;
   var seen = new Set();
   var hist = { t: [], thr: [], p50: [], p95: [], ttft: [] };
   var stakeHist = { t: [], by: {} };
@@ -18,9 +21,13 @@
   var frameQueued = false;
   var snapshotDirty = false;
   var feedDirty = false;
+  var lastFeedRender = -Infinity;
+  var feedTimer = null;
   var charts = { throughput: null, stakes: null, stakesKey: '' };
   var colorOf = {};
   var cache = {};
+  // Where the page spends its time (read by benchmarks and curious people: window.infermarketDashboardPerf).
+  var perf = window.infermarketDashboardPerf = { messages: 0, bytes: 0, handleMs: 0, frames: 0, renderMs: 0, snapshotRenderMs: 0, feedRenderMs: 0, chartMs: 0 };
 
   // ---------- formatting ----------
 
@@ -75,21 +82,22 @@
   // ---------- incoming messages ----------
 
   function feedKey(e) { return e.tMs + '|' + e.kind + '|' + (e.jobId || '') + '|' + (e.node || '') + '|' + (e.amountMicro || ''); }
+  var seenOrder = [];
   function mergeFeed(events) {
     for (var i = 0; i < events.length; i++) {
       var e = events[i];
       var k = feedKey(e);
-      if (seen.has(k)) continue;
-      seen.add(k);
-      feed.push(e);
+      if (seen.has(k)) continue; // snapshots repeat recent events that also came as feed messages
+      seen.add(k); seenOrder.push(k);
+      if (e.kind === 'slashed') slashFeed.push(e); else feed.push(e);
       feedDirty = true;
     }
-    if (feed.length > FEED_CAP) {
-      // Keep slashes longer than routine events: they are what people come to see.
-      var keep = feed.filter(function (e) { return e.kind === 'slashed'; }).slice(-100);
-      var rest = feed.filter(function (e) { return e.kind !== 'slashed'; }).slice(-(FEED_CAP - keep.length));
-      feed = keep.concat(rest).sort(function (a, b) { return a.tMs - b.tMs; });
-      seen = new Set(feed.map(feedKey));
+    // Keep slashes far longer than routine events: they are what people come to see.
+    if (feed.length > FEED_CAP) feed.splice(0, feed.length - FEED_CAP);
+    if (slashFeed.length > SLASH_CAP) slashFeed.splice(0, slashFeed.length - SLASH_CAP);
+    if (seenOrder.length > 4 * FEED_CAP) {
+      var drop = seenOrder.splice(0, seenOrder.length - 2 * FEED_CAP);
+      for (var j = 0; j < drop.length; j++) seen.delete(drop[j]);
     }
   }
   function push(arr, v) { arr.push(v); if (arr.length > HISTORY_POINTS) arr.shift(); }
@@ -117,10 +125,15 @@
     snapshotDirty = true;
   }
   function onMessage(ev) {
+    var t0 = performance.now();
     var msg;
     try { msg = JSON.parse(ev.data); } catch (e) { return; }
     if (msg.type === 'snapshot') onSnapshot(msg.stats);
     else if (msg.type === 'feed') mergeFeed(msg.events || []);
+    perf.messages++; perf.bytes += ev.data.length; perf.handleMs += performance.now() - t0;
+    schedule();
+  }
+  function schedule() {
     if (!frameQueued) { frameQueued = true; requestAnimationFrame(render); }
   }
 
@@ -143,10 +156,19 @@
   function render() {
     frameQueued = false;
     if (!latest) return;
+    var t0 = performance.now();
     if (snapshotDirty) { snapshotDirty = false; renderSnapshot(latest); }
-    if (feedDirty) { feedDirty = false; renderFeed(); }
+    var t1 = performance.now();
+    // Nobody reads a feed faster than a few times a second; redrawing it at 60 Hz under a flood of
+    // events is what made the page stutter.
+    if (feedDirty) {
+      if (t1 - lastFeedRender >= FEED_RENDER_MS) { feedDirty = false; lastFeedRender = t1; renderFeed(); }
+      else if (!feedTimer) feedTimer = setTimeout(function () { feedTimer = null; schedule(); }, FEED_RENDER_MS - (t1 - lastFeedRender));
+    }
+    var t2 = performance.now();
+    perf.frames++; perf.snapshotRenderMs += t1 - t0; perf.feedRenderMs += t2 - t1; perf.renderMs += t2 - t0;
     document.body.dataset.snapshots = String(snapshots);
-    document.body.dataset.feedEvents = String(feed.length);
+    document.body.dataset.feedEvents = String(feed.length + slashFeed.length);
   }
 
   function renderSnapshot(s) {
@@ -178,7 +200,9 @@
     renderValidators(validators);
     renderLedger(s);
     renderParams(s);
+    var tc = performance.now();
     renderCharts(s, miners);
+    perf.chartMs += performance.now() - tc;
   }
 
   function status(n) {
@@ -237,7 +261,7 @@
 
   var KIND = { assigned: 'assigned', settled: 'settled', failed: 'failed', missed: 'missed deadline', audited: 'audited', disputed: 'disputed', slashed: 'SLASHED', 'node-online': 'online', 'node-offline': 'offline' };
   function renderFeed() {
-    var slashes = feed.filter(function (e) { return e.kind === 'slashed'; }).slice(-100).reverse();
+    var slashes = slashFeed.slice(-100).reverse();
     var sHtml = slashes.length ? slashes.map(function (e) {
       return '<li class="slashed" data-testid="slash-event"><span class="t">' + clock(rel(e.tMs)) + '</span>' +
         '<span class="k">' + esc(e.role || 'node') + '</span><code title="' + esc(e.node || '') + '">' + esc(short(e.node)) + '</code>' +
@@ -246,7 +270,8 @@
         '<span class="reason" data-testid="slash-reason">' + esc(e.reason || 'no reason given') + '</span></li>';
     }).join('') : '<li class="empty">No slashes yet: nobody has been caught.</li>';
     setHtml($('slash-feed'), 'slash-feed', sHtml);
-    var recent = feed.slice(-80).reverse();
+    // Activity shows everything, slashes included, newest first.
+    var recent = feed.slice(-60).concat(slashFeed.slice(-20)).sort(function (a, b) { return a.tMs - b.tMs; }).slice(-60).reverse();
     var aHtml = recent.length ? recent.map(function (e) {
       return '<li class="' + esc(e.kind) + '" data-testid="feed-event"><span class="t">' + clock(rel(e.tMs)) + '</span><span class="k">' + esc(KIND[e.kind] || e.kind) + '</span>' +
         (e.jobId ? '<code>' + esc(e.jobId) + '</code>' : '') + (e.node ? '<code title="' + esc(e.node) + '">' + esc(short(e.node)) + '</code>' : '') +
@@ -292,7 +317,13 @@
       if (arr.length >= xs.length) return arr.length === xs.length ? arr : arr.slice(arr.length - xs.length);
       return new Array(xs.length - arr.length).fill(null).concat(arr); // joined after sampling began
     }));
-    if (charts.stakes && charts.stakesKey === key) { charts.stakes.setData(data); return; }
+    // The market samples its series about once a second; skip redraws when nothing new arrived.
+    var version = xs.length + ':' + xs[xs.length - 1] + ':' + slashFeed.length;
+    if (charts.stakes && charts.stakesKey === key) {
+      if (charts.stakesVersion !== version) { charts.stakesVersion = version; charts.stakes.setData(data); }
+      return;
+    }
+    charts.stakesVersion = version;
     if (charts.stakes) charts.stakes.destroy();
     sEl.innerHTML = '';
     charts.stakesKey = key;
@@ -311,8 +342,8 @@
     return { hooks: { draw: [function (u) {
       var ctx = u.ctx;
       ctx.save(); ctx.strokeStyle = 'rgba(198,40,40,.6)'; ctx.setLineDash([4, 4]); ctx.lineWidth = 1;
-      feed.forEach(function (e) {
-        if (e.kind !== 'slashed' || e.role === 'validator') return;
+      slashFeed.forEach(function (e) {
+        if (e.role === 'validator') return;
         var x = rel(e.tMs) / 1000;
         if (x < u.scales.x.min || x > u.scales.x.max) return;
         var px = Math.round(u.valToPos(x, 'x', true));
