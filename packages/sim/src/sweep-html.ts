@@ -107,9 +107,11 @@ for (const metric of D.metrics) {
   });
   const div = document.createElement('div'); div.className = 'card';
   document.getElementById('lines').appendChild(div);
-  new uPlot({ title: metric + ' vs ' + P0, width: 520, height: 300, series, bands, plugins: [markerPlugin()],
-    scales: { x: { time: false } }, legend: { show: groups.length > 1 || !!groups[0] },
+  const u = new uPlot({ title: metric + ' vs ' + P0, width: 520, height: 300, series, bands, plugins: [markerPlugin()],
+    scales: { x: { time: false } }, legend: { show: groups.length > 1 || !!groups[0], live: false },
     axes: [{ label: P0, values: numeric ? undefined : (u, vals) => vals.map(v => xsAll[v] ?? '') }, { label: metric, size: 70 }] }, data, div);
+  // the band edges are series too; keep them out of the legend
+  for (const el of u.root.querySelectorAll('.u-legend .u-series')) if (/^95% (hi|lo)/.test(el.textContent.trim()) || el.textContent.trim().startsWith(P0)) el.remove();
 }
 if (D.params.length >= 2) {
   const P1 = D.params[1];
@@ -128,9 +130,10 @@ if (D.params.length >= 2) {
     const card = document.createElement('div'); card.className = 'card';
     card.innerHTML = '<div><b>' + metric + '</b> (' + lo.toPrecision(3) + ' … ' + hi.toPrecision(3) + ')</div>';
     const cv = document.createElement('canvas'); cv.width = 90 + cw * xsAll.length; cv.height = 40 + ch * ys.length;
+    card.innerHTML += '<div class="meta">rows: ' + P1 + '</div>';
     const ctx = cv.getContext('2d'); ctx.font = '11px sans-serif';
     ys.forEach((y, yi) => {
-      ctx.fillStyle = '#000'; ctx.fillText(P1 + '=' + y, 2, 14 + yi * ch + ch / 2);
+      ctx.fillStyle = '#000'; ctx.fillText(String(y), 2, 8 + yi * ch + ch / 2);
       xsAll.forEach((x, xi) => {
         const v = cell(x, y);
         const t = v == null ? null : (hi > lo ? (v - lo) / (hi - lo) : 0.5);
