@@ -96,7 +96,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
         options.stream && input.kind === 'prompt'
           ? await client.stream(jobId, { timeoutMs, onToken: (t) => void (first ??= t.atMs - t0) })
           : await client.wait(jobId, { timeoutMs });
-      record({ client: client.address, model, jobId, status: job.status === 'settled' ? 'settled' : 'failed', latencyMs: Date.now() - t0, ttftMs: first ?? job.ttftMs, job });
+      record({ client: client.address, model, jobId, status: job.status === 'settled' ? 'settled' : 'failed', latencyMs: Date.now() - t0, ttftMs: job.ttftMs ?? first, job });
     } catch (e) {
       const msg = (e as Error).message;
       record({ client: client.address, model, jobId, status: jobId === null ? 'rejected' : 'timeout', error: msg, latencyMs: Date.now() - t0, ttftMs: null });

@@ -100,7 +100,8 @@ export function register(program: Command): void {
             if (job.status === 'settled') {
               settled++;
               latencies.push(job.latencyMs ?? Date.now() - started);
-              const ttft = first ?? job.ttftMs;
+              // the market's clock from submit to first token; the client-side time also counts the stream handshake
+              const ttft = job.ttftMs ?? first;
               if (ttft !== null) ttfts.push(ttft);
               if (job.output) {
                 const ref = (await executor.execute({ model: o.model, variant: o.variant, input, reference: true })).output;
@@ -156,7 +157,7 @@ export function register(program: Command): void {
         ['agreement', `${agreed}/${checked} match the local ${o.variant} reference (${pct(result.agreement.rate)}), max |Δ| ${maxDiff.toExponential(2)}`],
         ['ttft', `p50 ${result.ttftMs.p50} ms, p95 ${result.ttftMs.p95} ms`],
         ['latency', `p50 ${result.latencyMs.p50} ms, p95 ${result.latencyMs.p95} ms, p99 ${result.latencyMs.p99} ms`],
-        ['cost', `${result.costMicro.total} µmUSD total, ${result.costMicro.perJob} per job, ${result.costMicro.perThousand} per 1,000`],
+        ['cost', `${(Number(result.costMicro.total) / 1e6).toFixed(4)} mUSD total, ${result.costMicro.perJob} µmUSD per job, ${(Number(result.costMicro.perThousand) / 1e6).toFixed(3)} mUSD per 1,000`],
         ['receipts', key ? `${verified} verified, ${rejected} rejected` : 'not checked (no market key)'],
         ['wall time', `${(result.wallMs / 1000).toFixed(1)} s`],
       ];
