@@ -40,7 +40,7 @@ export function renderReportHtml(report: RunReport): string {
 ${kpis(report)}
 <section class="grid2">
   <div class="card"><h2>Miner stake over time <small>mUSD · red lines are slashes</small></h2><div class="plot" id="plot-stake" data-testid="plot-stake"></div></div>
-  <div class="card"><h2>Miner balance over time <small>mUSD</small></h2><div class="plot" id="plot-balance" data-testid="plot-balance"></div></div>
+  <div class="card"><h2>Miner balance over time <small>mUSD · from the first settled job</small></h2><div class="plot" id="plot-balance" data-testid="plot-balance"></div></div>
   <div class="card"><h2>Latency distribution <small>submit → result, ms</small></h2><div class="plot" id="plot-latency" data-testid="plot-latency"></div></div>
   <div class="card"><h2>Time to first token <small>ms</small></h2><div class="plot" id="plot-ttft" data-testid="plot-ttft"></div></div>
   <div class="card"><h2>Latency and TTFT CDF <small>share of jobs at or below</small></h2><div class="plot" id="plot-cdf" data-testid="plot-cdf"></div></div>
@@ -84,7 +84,7 @@ function jsonForScript(value: unknown): string {
 }
 
 /** Micro-mUSD decimal string → "1,234.5 mUSD"-style text (exact: bigint arithmetic, trailing zeros cut). */
-function musd(micro: string): string {
+function musd(micro: string, dp?: number): string {
   let v: bigint;
   try {
     v = BigInt(micro);
@@ -93,6 +93,10 @@ function musd(micro: string): string {
   }
   const neg = v < 0n;
   if (neg) v = -v;
+  if (dp !== undefined) {
+    const unit = 10n ** BigInt(6 - dp);
+    v = ((v + unit / 2n) / unit) * unit;
+  }
   const whole = (v / 1_000_000n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   const frac = (v % 1_000_000n).toString().padStart(6, '0').replace(/0+$/, '');
   return `${neg ? '−' : ''}${whole}${frac ? `.${frac}` : ''}`;
@@ -135,8 +139,8 @@ ${card('success rate', pct(r.successRate), 'settled ÷ finished', 'success', r.s
 ${card('latency p50 / p95', pair(r.latencyMs.p50, r.latencyMs.p95), `p99 ${fmtMs(r.latencyMs.p99)}`, 'latency')}
 ${card('time to first token', pair(r.ttftMs.p50, r.ttftMs.p95), 'p50 / p95', 'ttft')}
 ${card('audits · disputes', `${j.audited} · ${j.disputed}`, j.settled > 0 ? `${pct(j.audited / Math.max(1, j.submitted))} of jobs audited` : 'no settled jobs', 'audits')}
-${card('slashes', `${r.slashes.length}`, `${j.slashed} jobs slashed`, 'slashes', r.slashes.length > 0 ? 'bad' : '')}
-${card('cost per 1,000 jobs', musd(r.costPerThousandMicro), 'mUSD paid by clients', 'cost')}
+${card('slashes', `${r.slashes.length}`, `miners ${r.slashes.filter((x) => x.role === 'miner').length} · validators ${r.slashes.filter((x) => x.role === 'validator').length}`, 'slashes', r.slashes.length > 0 ? 'bad' : '')}
+${card('cost per 1,000 jobs', musd(r.costPerThousandMicro, 3), 'mUSD paid by clients (price + fees)', 'cost')}
 ${card('conservation', r.ledger.conserved ? '✔ holds' : '✘ BROKEN', `${r.invariants.checks} invariant checks · ${r.invariants.violations.length} violations`, 'conservation', r.ledger.conserved && r.invariants.violations.length === 0 ? 'good' : 'bad')}
 </section>`;
 }
@@ -270,11 +274,11 @@ header { padding:16px 24px 8px; }
 h1 { margin:0; font-size:22px; } h1 .kind { color:var(--muted); font-weight:500; }
 .meta { color:var(--muted); margin-top:4px; } .meta b { color:var(--ink); }
 main { padding:8px 24px 24px; display:flex; flex-direction:column; gap:16px; }
-.kpis { display:grid; grid-template-columns:repeat(auto-fill,minmax(190px,1fr)); gap:12px; }
+.kpis { display:grid; grid-template-columns:repeat(auto-fill,minmax(250px,1fr)); gap:12px; }
 .kpi { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:10px 14px; border-left:4px solid var(--accent); }
 .kpi.good { border-left-color:var(--good); } .kpi.bad { border-left-color:var(--bad); } .kpi.warn { border-left-color:var(--warn); }
 .kpi .label { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.04em; }
-.kpi .value { font-size:22px; font-weight:600; font-variant-numeric:tabular-nums; }
+.kpi .value { font-size:22px; font-weight:600; font-variant-numeric:tabular-nums; white-space:nowrap; }
 .kpi .sub { color:var(--muted); font-size:12px; }
 .grid2 { display:grid; grid-template-columns:repeat(auto-fit,minmax(480px,1fr)); gap:16px; }
 .card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:12px 16px; min-width:0; }
@@ -402,9 +406,12 @@ const PAGE_JS = `
   var stakeKeys = minerKeys(s.stakeMusd);
   linePlot('plot-stake', { x: xs, yLabel: 'stake (mUSD)', plugins: [slashMarks()],
     series: stakeKeys.map(function (k) { return { label: minerLabel(k), values: s.stakeMusd[k] }; }) });
+  // Balances swing by the whole stake while nodes are funded and bond; earnings are small beside that,
+  // so this plot starts where jobs start settling.
+  var from = Math.max(0, s.settled.findIndex(function (v) { return v > 0; }) - 1);
   var balKeys = minerKeys(s.balanceMusd);
-  linePlot('plot-balance', { x: xs, yLabel: 'balance (mUSD)',
-    series: balKeys.map(function (k) { return { label: minerLabel(k), values: s.balanceMusd[k] }; }) });
+  linePlot('plot-balance', { x: xs.slice(from), yLabel: 'balance (mUSD)',
+    series: balKeys.map(function (k) { return { label: minerLabel(k), values: s.balanceMusd[k].slice(from) }; }) });
   histPlot('plot-latency', report.samples.latencyMs, PALETTE[0], 'latency');
   histPlot('plot-ttft', report.samples.ttftMs, PALETTE[1], 'TTFT');
   cdfPlot('plot-cdf');
