@@ -40,8 +40,10 @@ async function waitForMarket(url: string, timeoutMs: number): Promise<void> {
 function waitForGo(): Promise<void> {
   return new Promise((resolve) => {
     let buf = '';
+    let fired = false;
     const done = (): void => {
-      process.stdin.pause();
+      if (fired) return;
+      fired = true;
       resolve();
     };
     process.stdin.on('data', (d: Buffer) => {
@@ -137,5 +139,7 @@ export function registerLoad(program: Command): void {
       });
       const { results: _r, ...totals } = summary;
       emit({ event: 'summary', ...totals });
+      // stdin may still be open (testnet), which would keep the process alive
+      process.exit(0);
     });
 }

@@ -8,6 +8,13 @@ import * as miner from '../commands/miner.js';
 import * as validator from '../commands/validator.js';
 import { registerLoad } from './load-command.js';
 
+// Started by `infermarket testnet` with a pipe on stdin: when the orchestrator dies, even by SIGKILL, the
+// pipe closes and this process shuts down instead of living on as an orphan.
+if (process.env.INFERMARKET_EXIT_WITH_PARENT === '1') {
+  process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'));
+  process.stdin.on('data', () => {});
+}
+
 const program = new Command('infermarket').description('infermarket node processes (miner, validator, load)').showHelpAfterError();
 miner.register(program);
 validator.register(program);

@@ -93,7 +93,12 @@ export function createManagedProcess(options: { name: string; args: string[]; lo
       p.starts++;
       log ??= createWriteStream(join(options.logDir, `${options.name}.log`), { flags: 'a' });
       log.write(`# start ${p.starts}: node ${entry} ${options.args.join(' ')}\n`);
-      const child = spawn(process.execPath, [entry, ...options.args], { stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+      // node processes get a stdin pipe that closes when this process dies (see node-main.ts)
+      const slim = entry === NODE_MAIN;
+      const child = spawn(process.execPath, [entry, ...options.args], {
+        stdio: [options.stdin || slim ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...options.env, ...(slim ? { INFERMARKET_EXIT_WITH_PARENT: '1' } : {}) },
+      });
       p.child = child;
       live.add(child);
       const start = p.starts;

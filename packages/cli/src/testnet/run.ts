@@ -184,8 +184,8 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     clearInterval(fastPoll);
     for (const t of timers) clearTimeout(t);
     // let the load finish: it stops submitting at the duration and waits for its jobs
-    await Promise.all(plan.loads.map((l) => procs.get(`load-${l.id}`)!.waitFor('summary', 3_000).catch(() => null)));
-    for (const l of plan.loads) await procs.get(`load-${l.id}`)!.stop(1_000);
+    if (!options.signal?.aborted) await Promise.all(plan.loads.map((l) => procs.get(`load-${l.id}`)!.waitFor('summary', 3_000).catch(() => null)));
+    await Promise.all(plan.loads.map((l) => procs.get(`load-${l.id}`)!.stop(2_000)));
     // a restarted market or node must be up before the final numbers
     if (!market.running()) {
       market.start();
@@ -202,7 +202,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     clearInterval(pollTimer);
     const final = (await poll()) ?? last;
     const runMs = Date.now() - loadStart;
-    for (const n of plan.nodes) await procs.get(n.id)!.stop(2_000);
+    await Promise.all(plan.nodes.map((n) => procs.get(n.id)!.stop(2_000)));
     await market.stop(5_000);
     if (!final) throw new InfermarketError('ERR_INTERNAL', `no statistics from the market at ${url}; see ${join(outDir, 'market.log')}`);
     const loadLines = plan.loads.map((l) => ({ id: l.id, ...(procs.get(`load-${l.id}`)!.lines.findLast((x) => x.event === 'summary') ?? {}) }));
@@ -237,7 +237,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     }
     return { report, outDir, summary: formatSummary(report) };
   } finally {
-    for (const p of procs.values()) if (p.running()) await p.stop(1_000);
+    await Promise.all([...procs.values()].filter((p) => p.running()).map((p) => p.stop(1_000)));
     killAllChildren();
   }
 }
