@@ -132,6 +132,7 @@ export function createCore(options: CoreOptions): MarketCore {
       throw new InfermarketError('ERR_INTERNAL', `event ${replayed + 1} (${ev.type}) in ${store.path} does not replay: ${(e as Error).message}`, { cause: e });
     }
     replayed++;
+    if (replayed % 100_000 === 0) logger.info({ replayed }, 'replaying the event log');
     if (ev.type === 'timer.fire') {
       const list = pendingTimers.get(timerKey(ev.timer));
       if (list?.length) list.shift();
@@ -199,6 +200,7 @@ export function createCore(options: CoreOptions): MarketCore {
 
   let epochTimer: NodeJS.Timeout | null = null;
   let stopped = false;
+  let broken: Error | null = null;
 
   const core: MarketCore = {
     state,
@@ -222,6 +224,7 @@ export function createCore(options: CoreOptions): MarketCore {
     replayed,
     now,
     step(event, ex) {
+      if (broken) throw new InfermarketError('ERR_INTERNAL', `the market stopped applying events: it cannot write its log (${broken.message})`);
       const fx = apply(state, event);
       for (const e of fx) {
         if (e.type === 'job.settled' || e.type === 'job.failed') {
@@ -239,8 +242,10 @@ export function createCore(options: CoreOptions): MarketCore {
       try {
         store.commit([item]);
       } catch (e) {
-        // the state already moved: a market that cannot write must not go on serving a ledger it cannot keep
-        logger.fatal({ err: e }, 'cannot write the event log; stopping');
+        // the state already moved: a market that cannot write must not go on serving a ledger it cannot keep;
+        // a restart replays the file, which holds everything up to the last good commit
+        broken = e as Error;
+        logger.fatal({ err: e }, 'cannot write the event log; refusing further events');
         throw new InfermarketError('ERR_INTERNAL', `cannot write the event log: ${(e as Error).message}`, { cause: e });
       }
       for (const e of fx) if (e.type === 'timer.set') core.scheduler.add(e.atMs, e.timer);
