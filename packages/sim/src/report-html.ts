@@ -40,7 +40,7 @@ export function renderReportHtml(report: RunReport): string {
 ${kpis(report)}
 <section class="grid2">
   <div class="card"><h2>Miner stake over time <small>mUSD · red lines are slashes</small></h2><div class="plot" id="plot-stake" data-testid="plot-stake"></div></div>
-  <div class="card"><h2>Miner balance over time <small>mUSD · from the first settled job</small></h2><div class="plot" id="plot-balance" data-testid="plot-balance"></div></div>
+  <div class="card"><h2>Miner earnings over time <small>balance change in mUSD since the first settled job</small></h2><div class="plot" id="plot-balance" data-testid="plot-balance"></div></div>
   <div class="card"><h2>Latency distribution <small>submit → result, ms</small></h2><div class="plot" id="plot-latency" data-testid="plot-latency"></div></div>
   <div class="card"><h2>Time to first token <small>ms</small></h2><div class="plot" id="plot-ttft" data-testid="plot-ttft"></div></div>
   <div class="card"><h2>Latency and TTFT CDF <small>share of jobs at or below</small></h2><div class="plot" id="plot-cdf" data-testid="plot-cdf"></div></div>
@@ -406,12 +406,18 @@ const PAGE_JS = `
   var stakeKeys = minerKeys(s.stakeMusd);
   linePlot('plot-stake', { x: xs, yLabel: 'stake (mUSD)', plugins: [slashMarks()],
     series: stakeKeys.map(function (k) { return { label: minerLabel(k), values: s.stakeMusd[k] }; }) });
-  // Balances swing by the whole stake while nodes are funded and bond; earnings are small beside that,
-  // so this plot starts where jobs start settling.
+  // Balances swing by the whole stake while nodes are funded and bond, and start at different levels;
+  // earnings are small beside that. So this plot shows each miner's balance change from the point where
+  // jobs start settling: who earns, who loses.
   var from = Math.max(0, s.settled.findIndex(function (v) { return v > 0; }) - 1);
   var balKeys = minerKeys(s.balanceMusd);
-  linePlot('plot-balance', { x: xs.slice(from), yLabel: 'balance (mUSD)',
-    series: balKeys.map(function (k) { return { label: minerLabel(k), values: s.balanceMusd[k].slice(from) }; }) });
+  linePlot('plot-balance', { x: xs.slice(from), yLabel: 'balance change (mUSD)',
+    series: balKeys.map(function (k) {
+      var vals = s.balanceMusd[k].slice(from);
+      var base = null;
+      for (var i = 0; i < vals.length && base === null; i++) if (vals[i] != null) base = vals[i];
+      return { label: minerLabel(k), values: vals.map(function (v) { return v == null ? null : Math.round((v - base) * 1e6) / 1e6; }) };
+    }) });
   histPlot('plot-latency', report.samples.latencyMs, PALETTE[0], 'latency');
   histPlot('plot-ttft', report.samples.ttftMs, PALETTE[1], 'TTFT');
   cdfPlot('plot-cdf');

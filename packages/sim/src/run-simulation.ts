@@ -136,14 +136,34 @@ interface SimJob {
   committedAtMs: number;
 }
 
-type Item =
-  | { k: 'ev'; ev: MarketEvent }
+// protocol events go into the queue as they are (one allocation per event); the simulator's own items carry `k`
+type SimItem =
   | { k: 'result'; miner: MinerAgent; inc: number; ev: MarketEvent }
   | { k: 'arrive'; client: ClientAgent }
   | { k: 'epoch' }
   | { k: 'sample' }
   | { k: 'churn'; miner: MinerAgent; up: boolean }
   | { k: 'fault'; target: string; up: boolean };
+type Item = MarketEvent | SimItem;
+
+/** True when the rules would ignore this timer (its job moved on): the driver need not fire it. Mirrors `fireTimer`. */
+function staleTimer(state: MarketState, t: Timer): boolean {
+  if (t.kind === 'unbond') return false;
+  const j = state.jobs.get(t.jobId);
+  if (!j) return true;
+  switch (t.kind) {
+    case 'bid-window':
+      return !(j.status === 'bidding' && j.attempt === t.attempt);
+    case 'deadline':
+      return !(j.status === 'assigned' && j.attempt === t.attempt);
+    case 'audit':
+      return j.status !== 'auditing';
+    case 'dispute':
+      return j.status !== 'disputed';
+    case 'challenge':
+      return j.status !== 'committed';
+  }
+}
 
 const ZERO = '0'.repeat(64);
 
@@ -416,7 +436,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
       if (worstCaseCost(state, priceMicro) > job.client.maxPrice) continue;
       const at = Math.ceil(now + net());
       if (at >= closesAtMs) continue;
-      queue.push(at, { k: 'ev', ev: { type: 'job.bid', atMs: at, jobId, priceMicro, ...signed(m, at) } });
+      queue.push(at, { type: 'job.bid', atMs: at, jobId, priceMicro, by: m.address, nonce: `n${m.nonce++}`, expiresAtMs: at + ttl });
     }
   }
 
@@ -489,7 +509,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     const outputHash = cls === 4 ? (m.lastOutput ?? hashOf(job, 1)) : hashOf(job, cls);
     job.outHash = outputHash;
     if (cls === 0) m.lastOutput = outputHash;
-    queue.push(at, { k: 'result', miner: m, inc: m.incarnation, ev: { type: 'job.result', atMs: at, jobId, outputHash, ...signed(m, at) } });
+    queue.push(at, { k: 'result', miner: m, inc: m.incarnation, ev: { type: 'job.result', atMs: at, jobId, outputHash, by: m.address, nonce: `n${m.nonce++}`, expiresAtMs: at + ttl } });
   }
 
   /** What a validator's re-execution yields, as an output class (honest validators may diverge). */
@@ -519,7 +539,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     }
     const at = Math.ceil(now + net() * 2 + computeMs(job.model, job.miner.variant, job.tokens, costOverrides));
     if (at > state.nowMs + P.auditWindowMs) return;
-    queue.push(at, { k: 'ev', ev: { type: 'audit.report', atMs: at, jobId, outputHash: hash, match, ...signed(v, at) } });
+    queue.push(at, { type: 'audit.report', atMs: at, jobId, outputHash: hash, match, ...signed(v, at) });
   }
 
   function onDisputeOpened(jobId: string, referees: string[], deadlineAtMs: number): void {
@@ -533,7 +553,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
       else minerCorrect = reexecute(v, job) === 0 && job.outHash === hashOf(job, 0);
       const at = Math.ceil(now + net() * 2 + computeMs(job.model, job.miner.variant, job.tokens, costOverrides));
       if (at > deadlineAtMs) continue;
-      queue.push(at, { k: 'ev', ev: { type: 'dispute.vote', atMs: at, jobId, minerCorrect, ...signed(v, at) } });
+      queue.push(at, { type: 'dispute.vote', atMs: at, jobId, minerCorrect, ...signed(v, at) });
     }
   }
 
@@ -556,7 +576,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
       const e = fx[i]!;
       switch (e.type) {
         case 'timer.set':
-          queue.push(e.atMs, { k: 'ev', ev: { type: 'timer.fire', atMs: e.atMs, timer: e.timer as Timer } });
+          queue.push(e.atMs, { type: 'timer.fire', atMs: e.atMs, timer: e.timer });
           break;
         case 'job.opened':
           onOpened(e.jobId, e.closesAtMs, e.eligible);
@@ -728,17 +748,17 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
       options.onProgress(now / duration);
       nextProgress = now + progressEvery;
     }
-    switch (item.k) {
-      case 'ev': {
-        const ev = item.ev;
-        // a vote or bid on a job that has moved on would be refused by the rules (ERR_WRONG_STATE);
-        // skip it here rather than pay for the exception — the outcome is the same
-        if (ev.type === 'dispute.vote' && state.jobs.get(ev.jobId)?.status !== 'disputed') break;
-        if (ev.type === 'job.bid' && state.jobs.get(ev.jobId)?.status !== 'bidding') break;
+    if ('type' in item) {
+      // skip what the rules would refuse or ignore — a vote or bid on a job that has moved on
+      // (ERR_WRONG_STATE), a stale timer — rather than pay for it: the outcome is the same
+      const ev = item;
+      if (ev.type === 'timer.fire' ? staleTimer(state, ev.timer) : ev.type === 'job.bid' ? state.jobs.get(ev.jobId)?.status !== 'bidding' : ev.type === 'dispute.vote' && state.jobs.get(ev.jobId)?.status !== 'disputed') {
+        // skipped
+      } else {
         const fx = send(ev);
         if (fx) handle(fx);
-        break;
       }
+    } else switch (item.k) {
       case 'result': {
         if (item.inc !== item.miner.incarnation || !item.miner.online) break;
         const fx = send(item.ev);
