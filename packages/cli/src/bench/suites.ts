@@ -2,6 +2,7 @@ import type { BenchRow } from './harness.js';
 import { ledgerSuite } from './ledger-suite.js';
 import { modelsSuite } from './models-suite.js';
 import { protocolSuite } from './protocol-suite.js';
+import { simSuite } from './sim-suite.js';
 
 export interface SuiteContext {
   quick: boolean;
@@ -13,6 +14,7 @@ export type Suite = (ctx: SuiteContext) => Promise<BenchRow[]>;
 /** Every benchmark suite, in the order they run and appear in the table. */
 export const SUITES: Record<string, Suite> = {
   protocol: (ctx) => protocolSuite({ jobs: ctx.quick ? 5_000 : 50_000, repeats: ctx.quick ? 2 : 5 }),
+  simulator: (ctx) => simSuite(ctx),
   ledger: (ctx) => ledgerSuite(ctx),
   models: (ctx) => modelsSuite(ctx),
 };
