@@ -124,25 +124,38 @@ export function openStore(path: string): MarketStore {
   // checkpoint (and fsync, under synchronous=NORMAL) every ~32 MiB of WAL rather than every 4 MiB
   db.pragma('wal_autocheckpoint = 8192');
   db.exec(SCHEMA);
-  // many rows per statement: fewer statement executions than one per row (the log's hot path)
+  // many rows per statement: fewer statement executions than one per row (the log's hot path); rows are
+  // written as each chunk fills, so a large batch never holds all its arguments at once
   const CHUNK = 64;
-  const multi = (sql: string, cols: number) => {
+  const writer = (sql: string, cols: number) => {
     const cache = new Map<number, Database.Statement>();
     const row = `(${Array(cols).fill('?').join(', ')})`;
-    return (args: unknown[]): void => {
-      for (let i = 0; i < args.length; i += CHUNK * cols) {
-        const part = args.length - i > CHUNK * cols ? args.slice(i, i + CHUNK * cols) : i === 0 ? args : args.slice(i);
-        const n = part.length / cols;
-        let stmt = cache.get(n);
-        if (!stmt) cache.set(n, (stmt = db.prepare(`${sql} ${Array(n).fill(row).join(', ')}`)));
-        stmt.run(part);
-      }
+    let buf: unknown[] = [];
+    const run = (): void => {
+      const n = buf.length / cols;
+      let stmt = cache.get(n);
+      if (!stmt) cache.set(n, (stmt = db.prepare(`${sql} ${Array(n).fill(row).join(', ')}`)));
+      stmt.run(buf);
+      buf = [];
+    };
+    return {
+      /** Append one row's values (exactly `cols` of them). */
+      row(...values: unknown[]): void {
+        for (const v of values) buf.push(v);
+        if (buf.length >= CHUNK * cols) run();
+      },
+      flush(): void {
+        if (buf.length) run();
+      },
+      reset(): void {
+        buf = [];
+      },
     };
   };
-  const insEvents = multi('INSERT INTO events (seq, type, at_ms, body) VALUES', 4);
-  const insEntries = multi('INSERT INTO journal (seq, from_acct, to_acct, amount_micro, reason, ref, at_ms) VALUES', 7);
+  const insEvents = writer('INSERT INTO events (seq, type, at_ms, body) VALUES', 4);
+  const insEntries = writer('INSERT INTO journal (seq, from_acct, to_acct, amount_micro, reason, ref, at_ms) VALUES', 7);
   const insPayload = db.prepare('INSERT OR REPLACE INTO payloads (job_id, kind, body) VALUES (?, ?, ?)');
-  const upJobs = multi(`INSERT OR REPLACE INTO jobs (id, client, model, status, failure, miner, price_micro, max_price_micro, audited,
+  const upJobs = writer(`INSERT OR REPLACE INTO jobs (id, client, model, status, failure, miner, price_micro, max_price_micro, audited,
     submitted_at_ms, finished_at_ms, ttft_ms, latency_ms, result, receipt) VALUES`, 15);
   const getMeta = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
   const setMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
@@ -150,35 +163,43 @@ export function openStore(path: string): MarketStore {
   const getJob = db.prepare<[string], RawJob>('SELECT * FROM jobs WHERE id = ?');
 
   const commitTx = db.transaction((items: readonly CommitItem[]) => {
-    const evArgs: unknown[] = [];
-    const jArgs: unknown[] = [];
     for (const item of items) {
       const ev = item.event;
-      evArgs.push(item.seq, ev.type, ev.atMs, encodeEvent(ev));
+      insEvents.row(item.seq, ev.type, ev.atMs, encodeEvent(ev));
       for (const fx of item.effects) {
         if (fx.type !== 'ledger.entry') continue;
         const e = fx.entry;
-        jArgs.push(item.seq, e.from, e.to, e.amountMicro.toString(), e.reason, e.ref, e.atMs);
+        insEntries.row(item.seq, e.from, e.to, e.amountMicro.toString(), e.reason, e.ref, e.atMs);
       }
       for (const p of item.payloads ?? []) insPayload.run(p.jobId, p.kind, encodeJson(p.body));
     }
-    insEvents(evArgs);
-    insEntries(jArgs);
+    insEvents.flush();
+    insEntries.flush();
     // a job touched by several events of the batch is written once, in its latest form
     const latest = new Map<string, JobRow>();
     for (const item of items) for (const j of item.jobs ?? []) latest.set(j.id, j);
-    const args: unknown[] = [];
     for (const j of latest.values()) {
-      args.push(j.id, j.client, j.model, j.status, j.failure, j.miner, j.priceMicro, j.maxPriceMicro, j.audited ? 1 : 0,
+      upJobs.row(j.id, j.client, j.model, j.status, j.failure, j.miner, j.priceMicro, j.maxPriceMicro, j.audited ? 1 : 0,
         j.submittedAtMs, j.finishedAtMs, j.ttftMs, j.latencyMs, j.result, j.receipt);
     }
-    upJobs(args);
+    upJobs.flush();
   });
+  const commit = (items: readonly CommitItem[]): void => {
+    try {
+      commitTx(items);
+    } catch (e) {
+      // rolled back: drop half-filled chunks so the next commit starts clean
+      insEvents.reset();
+      insEntries.reset();
+      upJobs.reset();
+      throw e;
+    }
+  };
 
   return {
     path,
     commit(items) {
-      if (items.length) commitTx(items);
+      if (items.length) commit(items);
     },
     *events() {
       const it = db.prepare<[], { body: string }>('SELECT body FROM events ORDER BY seq').iterate();
