@@ -5,6 +5,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { DashboardMessage, FeedEvent, MarketStatsView } from '@infermarket/protocol';
 import { attachDashboardSocket } from './attach-dashboard-socket.js';
 import type { DashboardSource } from './dashboard-source.js';
+import { trackSlashes } from './slash-history.js';
 
 interface TestSource extends DashboardSource {
   emit(events: FeedEvent[]): void;
@@ -89,6 +90,27 @@ describe('attachDashboardSocket', () => {
     expect(feeds).toHaveLength(1); // one batch, not one message per event
     expect(feeds[0]!.events.map((e) => e.tMs)).toEqual([1, 2, 3]);
     ws.close();
+    await until(() => src.listeners() === 0, 'unsubscribe');
+    wss.close();
+  });
+
+  it('sends every earlier slash to a browser that connects late, after the snapshot', async () => {
+    const src = testSource();
+    const stop = trackSlashes(src);
+    src.emit([{ tMs: 1, kind: 'slashed', node: 'imA', reason: 'wrong result' }, { tMs: 2, kind: 'settled', jobId: 'j2' }]);
+    src.emit([{ tMs: 3, kind: 'slashed', node: 'imB', role: 'validator', reason: 'false accusation' }]);
+    const { url, wss } = await serve(src, { snapshotIntervalMs: 10_000 });
+    const ws = new WebSocket(url);
+    const got = collect(ws);
+    await until(() => got.length >= 2, 'snapshot and slash history');
+    expect(got[0]!.type).toBe('snapshot');
+    expect(got[1]).toEqual({ type: 'feed', events: [
+      { tMs: 1, kind: 'slashed', node: 'imA', reason: 'wrong result' },
+      { tMs: 3, kind: 'slashed', node: 'imB', role: 'validator', reason: 'false accusation' },
+    ] });
+    ws.close();
+    stop();
+    expect(src.listeners()).toBe(1); // only the closing socket's, about to go
     await until(() => src.listeners() === 0, 'unsubscribe');
     wss.close();
   });

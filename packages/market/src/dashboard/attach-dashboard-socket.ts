@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import type { DashboardMessage, FeedEvent } from '@infermarket/protocol';
 import type { DashboardSource } from './dashboard-source.js';
+import { slashHistory } from './slash-history.js';
 
 /** Options for {@link attachDashboardSocket}; every field has a default. */
 export interface DashboardSocketOptions {
@@ -22,9 +23,10 @@ export const DASHBOARD_SOCKET_DEFAULTS = Object.freeze({
 const OPEN = 1;
 
 /**
- * Feeds one dashboard browser over its WebSocket: `{type:'snapshot'}` at once and then every
- * `snapshotIntervalMs`, plus `{type:'feed', events}` batches as events happen. Stops everything when
- * the socket closes. Messages from the browser are ignored.
+ * Feeds one dashboard browser over its WebSocket: `{type:'snapshot'}` at once (followed by every slash
+ * remembered since {@link registerDashboard}) and then every `snapshotIntervalMs`, plus
+ * `{type:'feed', events}` batches as events happen. Stops everything when the socket closes. Messages
+ * from the browser are ignored.
  * @param ws an open (or opening) `ws` socket, e.g. from the market's `/v1/dashboard` upgrade
  * @param source the market's live view
  */
@@ -75,6 +77,12 @@ export function attachDashboardSocket(ws: WebSocket, source: DashboardSource, op
   ws.on('close', stop);
   ws.on('error', stop);
 
-  if (ws.readyState === OPEN) sendSnapshot();
-  else ws.once('open', sendSnapshot);
+  // First the whole picture: the snapshot, then every slash so far (the snapshot's feed is only recent).
+  const greet = (): void => {
+    sendSnapshot();
+    const slashes = slashHistory(source);
+    if (slashes.length > 0) send({ type: 'feed', events: [...slashes] });
+  };
+  if (ws.readyState === OPEN) greet();
+  else ws.once('open', greet);
 }

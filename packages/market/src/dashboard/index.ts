@@ -7,3 +7,4 @@ export type { DashboardSource } from './dashboard-source.js';
 export { registerDashboard } from './register-dashboard.js';
 export { attachDashboardSocket, DASHBOARD_SOCKET_DEFAULTS, type DashboardSocketOptions } from './attach-dashboard-socket.js';
 export { dashboardStaticDir, uplotDistDir } from './static-dir.js';
+export { trackSlashes, slashHistory, SLASH_HISTORY_CAP } from './slash-history.js';

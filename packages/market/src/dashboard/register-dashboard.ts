@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { DashboardSource } from './dashboard-source.js';
+import { trackSlashes } from './slash-history.js';
 import { dashboardStaticDir, uplotDistDir } from './static-dir.js';
 
 interface Asset {
@@ -25,13 +26,12 @@ function assets(): Record<string, Asset> {
 /**
  * Serves the live dashboard: the page at `/` and its static assets under `/dashboard/` (uPlot comes
  * from node_modules). The page connects to the `/v1/dashboard` WebSocket, which the market routes to
- * {@link attachDashboardSocket}. Files are read once, at registration.
+ * {@link attachDashboardSocket}. Files are read once, at registration. From here on every slash of
+ * `source` is remembered, so a page opened late still lists them all.
  * @param app the market's fastify instance
- * @param source unused here today (the page is static); taken so the page can be pre-filled later
- *   without changing callers
+ * @param source the market's live view
  */
 export function registerDashboard(app: FastifyInstance, source: DashboardSource): void {
-  void source;
   for (const [url, asset] of Object.entries(assets())) {
     const body = readFileSync(asset.file);
     app.get(url, async (_req, reply) => {
@@ -39,4 +39,6 @@ export function registerDashboard(app: FastifyInstance, source: DashboardSource)
       return reply.send(body);
     });
   }
+  const stop = trackSlashes(source);
+  app.addHook('onClose', async () => stop());
 }
