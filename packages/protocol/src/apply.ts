@@ -27,9 +27,10 @@ export function apply(state: MarketState, event: MarketEvent): Effect[] {
   }
   const out: Effect[] = [];
   const signed = 'by' in event ? (event as Signed) : null;
+  let nonceKey = '';
   if (signed) {
     if (!isAddress(signed.by)) throw new InfermarketError('ERR_VALIDATION', `"by" must be an address, got ${JSON.stringify(signed.by)}`);
-    checkNonce(state, signed, event.atMs);
+    nonceKey = checkNonce(state, signed, event.atMs);
   }
   const before = state.nowMs;
   state.nowMs = event.atMs;
@@ -39,7 +40,7 @@ export function apply(state: MarketState, event: MarketEvent): Effect[] {
     state.nowMs = before;
     throw e;
   }
-  if (signed) rememberNonce(state, signed);
+  if (signed) rememberNonce(state, nonceKey, signed.expiresAtMs);
   state.seq++;
   return out;
 }

@@ -3,10 +3,11 @@ import type { MarketState, Signed } from './types.js';
 
 /**
  * Refuse a signed action whose nonce was seen before or whose expiry has passed or is too far ahead.
- * Call before any mutation; `rememberNonce` after the action is accepted.
+ * Call before any mutation; `rememberNonce` with the returned key after the action is accepted.
+ * @returns the key under which the nonce is remembered
  * @throws ERR_REPLAY, ERR_VALIDATION
  */
-export function checkNonce(state: MarketState, action: Signed, atMs: number): void {
+export function checkNonce(state: MarketState, action: Signed, atMs: number): string {
   if (typeof action.nonce !== 'string' || action.nonce.length < 1 || action.nonce.length > 128) {
     throw new InfermarketError('ERR_VALIDATION', `"nonce" must be a string of 1 to 128 characters, got ${JSON.stringify(action.nonce)}`);
   }
@@ -22,13 +23,15 @@ export function checkNonce(state: MarketState, action: Signed, atMs: number): vo
       `"expiresAtMs" may be at most messageTtlMs (${state.params.messageTtlMs}) ahead of now (${atMs}), got ${action.expiresAtMs}`,
     );
   }
-  if (state.nonces.has(`${action.by}:${action.nonce}`)) {
+  const key = `${action.by}:${action.nonce}`;
+  if (state.nonces.has(key)) {
     throw new InfermarketError('ERR_REPLAY', `nonce ${JSON.stringify(action.nonce)} from ${action.by} was already used`);
   }
+  return key;
 }
 
-export function rememberNonce(state: MarketState, action: Signed): void {
-  state.nonces.set(`${action.by}:${action.nonce}`, action.expiresAtMs);
+export function rememberNonce(state: MarketState, key: string, expiresAtMs: number): void {
+  state.nonces.set(key, expiresAtMs);
 }
 
 /** Forget nonces whose messages have expired (they can no longer be replayed anyway). */
