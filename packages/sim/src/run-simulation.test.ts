@@ -43,6 +43,11 @@ describe('runSimulation', () => {
     expect(r.sim.falseSlashes).toBe(0);
     expect(r.ledger.conserved).toBe(true);
     expect(r.invariants.violations).toEqual([]);
+    // one series per node, each as long as the time axis (a validator named like a miner keeps its own)
+    const keys = Object.keys(r.series.stakeMusd);
+    expect(keys).toHaveLength(r.miners.length + r.validators.length);
+    for (const k of keys) expect(r.series.stakeMusd[k]).toHaveLength(r.series.tMs.length);
+    expect(r.series.stakeMusd['honest-0']!.every((v) => v === 100)).toBe(true);
   });
 
   it('keeps every invariant after every event under kills, churn, flaky, slow and colluding nodes', () => {

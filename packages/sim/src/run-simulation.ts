@@ -708,19 +708,26 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   }
 
   // --- series
-  const seriesNodes = [...miners, ...validators].slice(0, 32);
+  // one key per node: a validator named like a miner ("honest-0" in both groups) gets a suffix
+  const minerIds = new Set(miners.map((m) => m.id));
+  const seriesNodes = [
+    ...miners.map((m) => ({ key: m.id, agent: m as { address: string } })),
+    ...validators.map((v) => ({ key: minerIds.has(v.id) ? `${v.id} (validator)` : v.id, agent: v as { address: string } })),
+  ].slice(0, 32);
   const series: RunReport['series'] = { tMs: [], stakeMusd: {}, balanceMusd: {}, settled: [], audits: [], slashes: [] };
   for (const n of seriesNodes) {
-    series.stakeMusd[n.id] = [];
-    series.balanceMusd[n.id] = [];
+    series.stakeMusd[n.key] = [];
+    series.balanceMusd[n.key] = [];
   }
   const toMusd = (v: bigint): number => Number(v) / 1e6;
   function sample(): void {
     series.tMs.push(now);
     for (const n of seriesNodes) {
-      const node = state.nodes.get(n.address);
-      series.stakeMusd[n.id]!.push(node ? toMusd(node.stakeMicro) : 0);
-      series.balanceMusd[n.id]!.push(toMusd(state.ledger.get(`balance:${n.address}`) ?? 0n));
+      // read the address now: a miner that re-joined has a new one
+      const address = n.agent.address;
+      const node = state.nodes.get(address);
+      series.stakeMusd[n.key]!.push(node ? toMusd(node.stakeMicro) : 0);
+      series.balanceMusd[n.key]!.push(toMusd(state.ledger.get(`balance:${address}`) ?? 0n));
     }
     series.settled.push(state.stats.settled);
     series.audits.push(state.stats.audited);
