@@ -1,5 +1,6 @@
 import {
   InfermarketError,
+  hashHex,
   hashPayload,
   openEnvelope,
   paramsToJson,
@@ -11,7 +12,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { MarketCore } from './core.js';
 import type { MarketMetrics } from './metrics.js';
 import { validateInput } from './models.js';
-import { AddressParams, FaucetBody, JobParams, SubmitJobBody } from './schemas.js';
+import { AddressParams, FaucetBody, JobListQuery, JobParams, SubmitJobBody } from './schemas.js';
 import type { StatsSource } from './stats.js';
 import { jobView } from './views.js';
 
@@ -127,6 +128,43 @@ export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; 
     );
     reply.status(202);
     return jobView(core, b.jobId);
+  });
+
+  app.get('/v1/jobs', { schema: { querystring: JobListQuery } }, async (req) => {
+    const q = req.query;
+    const limit = Math.min(1000, Math.max(1, Number(q.limit ?? 100)));
+    const rows = core.store.listJobs({ limit, ...(q.status ? { status: q.status } : {}), ...(q.client ? { client: q.client } : {}) });
+    return {
+      jobs: rows.map((r) => ({
+        id: r.id,
+        model: r.model,
+        client: r.client,
+        status: r.status,
+        failure: r.failure,
+        miner: r.miner,
+        priceMicro: r.priceMicro,
+        maxPriceMicro: r.maxPriceMicro,
+        audited: r.audited,
+        submittedAtMs: r.submittedAtMs,
+        finishedAtMs: r.finishedAtMs,
+        ttftMs: r.ttftMs,
+        latencyMs: r.latencyMs,
+      })),
+    };
+  });
+
+  // commit–reveal of the audit seeds: each seed's hash is public from its epoch's start, the seed itself
+  // once the next epoch begins, so anyone can recompute which jobs were audited (isAudited) afterwards
+  app.get('/v1/epochs', async () => {
+    const all = core.store.epochs();
+    return {
+      epochs: all.map((e, index) => ({
+        index,
+        startedAtMs: e.atMs,
+        seedHash: hashHex(e.seed),
+        seed: index < all.length - 1 ? e.seed : null,
+      })).slice(-100),
+    };
   });
 
   app.get('/v1/jobs/:id', { schema: { params: JobParams } }, async (req) => jobView(core, req.params.id));

@@ -92,6 +92,12 @@ describe('market: jobs end to end over real HTTP and WebSocket', () => {
     expect(metrics).toMatch(/infermarket_settlement_latency_seconds_count 1/);
     expect(metrics).toMatch(/infermarket_connected_nodes\{role="miner"\} 1/);
     expect(fromHex(market.marketKey)).toHaveLength(32);
+    const list = (await (await fetch(`${market.url}/v1/jobs?status=settled&client=${client.address}`)).json()) as { jobs: { id: string }[] };
+    expect(list.jobs.map((j) => j.id)).toEqual(['job-honest']);
+    // the current epoch's seed is committed (hash) but not revealed
+    const epochs = (await (await fetch(`${market.url}/v1/epochs`)).json()) as { epochs: { seed: string | null; seedHash: string }[] };
+    expect(epochs.epochs.at(-1)?.seed).toBeNull();
+    expect(epochs.epochs.at(-1)?.seedHash).toBe(market.core.state.epoch?.seedHash);
   });
 
   it('slashes a lying miner caught by the audit and a referee, and refunds the client', async () => {

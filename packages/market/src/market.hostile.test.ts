@@ -115,6 +115,9 @@ describe('market: hostile HTTP input is rejected with a code naming the field, a
     const r = await fetch(`${market.url}/v1/nope`);
     expect(r.status).toBe(404);
     expect(((await r.json()) as { error: { code: string } }).error.code).toBe('ERR_NOT_FOUND');
+    const q = await fetch(`${market.url}/v1/jobs?limit=lots`);
+    expect(q.status).toBe(400);
+    expect(((await q.json()) as { error: { message: string } }).error.message).toMatch(/querystring\.limit/);
     const j = await fetch(`${market.url}/v1/jobs/missing-job`);
     expect(j.status).toBe(404);
     expect(((await j.json()) as { error: { code: string } }).error.code).toBe('ERR_UNKNOWN_JOB');

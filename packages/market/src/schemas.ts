@@ -58,3 +58,12 @@ export const SubmitJobBody = Type.Object(
   },
   strict,
 );
+
+export const JobListQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Union(['bidding', 'assigned', 'committed', 'auditing', 'disputed', 'settled', 'failed'].map((v) => Type.Literal(v)))),
+    client: Type.Optional(Address),
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'at most 1000' })),
+  },
+  strict,
+);

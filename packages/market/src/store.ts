@@ -54,6 +54,10 @@ export interface MarketStore {
   /** Job rows not yet finished plus the extras of all jobs (ttft, receipts), keyed by id. */
   jobRows(): Map<string, JobRow>;
   job(id: string): JobRow | undefined;
+  /** Jobs from the materialised view, newest first, optionally by status and client. */
+  listJobs(filter: { status?: string; client?: string; limit: number }): JobRow[];
+  /** The audit-seed epochs begun so far, oldest first: `seq` order of their `epoch.begin` events. */
+  epochs(): { atMs: number; seed: string }[];
   counts(): { events: number; journal: number; jobs: number; payloads: number };
   close(): void;
 }
@@ -223,6 +227,28 @@ export function openStore(path: string): MarketStore {
     job(id) {
       const r = getJob.get(id);
       return r ? fromRaw(r) : undefined;
+    },
+    listJobs(f) {
+      const where: string[] = [];
+      const args: (string | number)[] = [];
+      if (f.status) {
+        where.push('status = ?');
+        args.push(f.status);
+      }
+      if (f.client) {
+        where.push('client = ?');
+        args.push(f.client);
+      }
+      args.push(f.limit);
+      const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY submitted_at_ms DESC, id LIMIT ?`;
+      return (db.prepare(sql).all(...args) as RawJob[]).map(fromRaw);
+    },
+    epochs() {
+      const rows = db.prepare<[], { body: string }>("SELECT body FROM events WHERE type = 'epoch.begin' ORDER BY seq").all();
+      return rows.map((r) => {
+        const ev = decodeJson<{ atMs: number; seed: string }>(r.body);
+        return { atMs: ev.atMs, seed: ev.seed };
+      });
     },
     counts() {
       const c = (t: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n;

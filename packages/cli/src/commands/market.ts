@@ -12,6 +12,8 @@ interface MarketFlags {
   modelsDir: string;
   json?: boolean;
   logLevel: string;
+  tlsKey?: string;
+  tlsCert?: string;
 }
 
 /** `--params '{"auditRate":1}'` or `--params @file.json` → overrides. */
@@ -50,10 +52,15 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the market signing key, recorded in outputs', '1')
     .option('--params <json|@file>', 'protocol parameter overrides as JSON, or @path to a JSON file')
     .option('--models-dir <dir>', 'directory with the models manifest.json', 'models')
+    .option('--tls-key <file>', 'serve HTTPS/WSS with this PEM private key (with --tls-cert)')
+    .option('--tls-cert <file>', 'PEM certificate for --tls-key')
     .option('--json', 'print machine-readable JSON (the listening line is always JSON)')
     .option('--log-level <level>', 'pino log level on stderr: fatal, error, warn, info, debug, trace, silent', 'info')
     .addHelpText('after', '\nExample:\n  infermarket market --port 8080 --db market.db --params \'{"auditRate":0.2}\'\n')
     .action(async (flags: MarketFlags) => {
+      if ((flags.tlsKey === undefined) !== (flags.tlsCert === undefined)) {
+        throw new InfermarketError('ERR_VALIDATION', '"--tls-key" and "--tls-cert" must be given together');
+      }
       const market = await createMarket({
         dbPath: flags.db,
         host: flags.host,
@@ -62,6 +69,7 @@ export function register(program: Command): void {
         modelsDir: flags.modelsDir,
         logLevel: flags.logLevel,
         ...(flags.params !== undefined ? { params: readParams(flags.params) ?? {} } : {}),
+        ...(flags.tlsKey && flags.tlsCert ? { tls: { key: readFileSync(flags.tlsKey), cert: readFileSync(flags.tlsCert) } } : {}),
       });
       process.stdout.write(
         `${JSON.stringify({ event: 'listening', url: market.url, wsUrl: market.wsUrl, dashboard: market.dashboardUrl, marketKey: market.marketKey })}\n`,
