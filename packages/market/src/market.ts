@@ -87,7 +87,8 @@ const PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>infermarket</ti
  * @example const m = await createMarket({ dbPath: 'market.db', port: 0 }); console.log(m.url); await m.close();
  */
 export async function createMarket(options: MarketOptions): Promise<Market> {
-  const logger = options.logger ?? pino({ level: options.logLevel ?? 'silent' }, pino.destination(2));
+  const level = options.logLevel ?? 'silent';
+  const logger = options.logger ?? (level === 'silent' ? pino({ level }) : pino({ level }, pino.destination(2)));
   const loaded = options.models ? { specs: new Map(options.models.map((m) => [m.id, m])), source: 'options' } : loadModelSpecs(options.modelsDir);
   if (loaded.source === 'fallback') logger.warn({ modelsDir: options.modelsDir, models: FALLBACK_MODELS.map((m) => m.id) }, 'no models manifest; using built-in model specs');
   const store = openStore(options.dbPath);
