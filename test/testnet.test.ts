@@ -1,4 +1,6 @@
 import { describe, expect, it, beforeAll } from 'vitest';
+import { parseScenario } from '@infermarket/protocol';
+import { runSimulation } from '@infermarket/sim';
 import { describeRun, runScenario } from './testnet-helpers.js';
 
 // One live testnet of real processes (market, miners, validators, load generator) exercises three
@@ -80,5 +82,22 @@ describe('live testnet (real processes)', () => {
     const victimAddress = victim.address;
     const rescued = run.jobs.filter((j) => j.status === 'settled' && Number(j.attempt) >= 2 && j.miner !== victimAddress);
     expect(rescued.length, JSON.stringify(run.jobs.filter((j) => Number(j.attempt) >= 2))).toBeGreaterThan(0);
+  });
+
+  it('agrees with the simulator run on the same scenario file', () => {
+    // same rules, two clocks: the qualitative outcome must match (who is paid, who is slashed, who misses)
+    const sim = runSimulation(parseScenario(SCENARIO), { checkInvariants: true });
+    const live = run.report;
+    for (const r of [live, sim]) {
+      expect(r.ledger.conserved).toBe(true);
+      expect(r.invariants.violations).toEqual([]);
+      const byId = new Map(r.miners.map((m) => [m.id, m]));
+      expect(BigInt(byId.get('lazy-0')!.slashedMicro), r.kind).toBeGreaterThan(0n);
+      for (const id of ['honest-0', 'honest-1']) expect(byId.get(id)!.slashedMicro, `${r.kind} ${id}`).toBe('0');
+      expect(BigInt(byId.get('honest-0')!.earnedMicro) + BigInt(byId.get('honest-1')!.earnedMicro), r.kind).toBeGreaterThan(0n);
+      expect(byId.get('victim-0')!.missed, r.kind).toBeGreaterThan(0);
+    }
+    expect(sim.miners.map((m) => m.id)).toEqual(live.miners.map((m) => m.id));
+    expect(Math.abs(sim.successRate - live.successRate)).toBeLessThan(0.25);
   });
 });
