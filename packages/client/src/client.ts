@@ -7,6 +7,7 @@ import {
   sealEnvelope,
   type Canonical,
   type JobInput,
+  type JobOutput,
   type JobStreamMessage,
   type JobView,
   type KeyPair,
@@ -76,7 +77,16 @@ export interface Client {
   /** Poll until the job is settled or failed. */
   wait(jobId: string, options?: { timeoutMs?: number; pollMs?: number }): Promise<JobView>;
   /** Receive the job's tokens as the miner streams them, then the finished job. */
-  stream(jobId: string, options?: { onToken?: (t: StreamedToken) => void; onRestart?: (attempt: number) => void; timeoutMs?: number }): Promise<JobView>;
+  stream(
+    jobId: string,
+    options?: {
+      onToken?: (t: StreamedToken) => void;
+      onRestart?: (attempt: number) => void;
+      /** The miner's committed output, as soon as the market has it (before settlement); `atMs` is local wall time. */
+      onResult?: (r: { output: JobOutput; atMs: number }) => void;
+      timeoutMs?: number;
+    },
+  ): Promise<JobView>;
   /** The market's clock now (it signs expiries against it). */
   marketNow(): Promise<number>;
 }
@@ -188,6 +198,9 @@ export function createClient(options: ClientOptions): Client {
               return;
             case 'restart':
               o.onRestart?.(m.attempt);
+              return;
+            case 'result':
+              o.onResult?.({ output: m.output, atMs: Date.now() });
               return;
             case 'done':
               final = m.job;

@@ -1,6 +1,7 @@
 import type { BenchRow } from './harness.js';
 import { ledgerSuite } from './ledger-suite.js';
 import { modelsSuite } from './models-suite.js';
+import { overheadSuite } from './overhead-suite.js';
 import { protocolSuite } from './protocol-suite.js';
 import { simSuite } from './sim-suite.js';
 
@@ -17,4 +18,5 @@ export const SUITES: Record<string, Suite> = {
   simulator: (ctx) => simSuite(ctx),
   ledger: (ctx) => ledgerSuite(ctx),
   models: (ctx) => modelsSuite(ctx),
+  overhead: (ctx) => overheadSuite(ctx),
 };
