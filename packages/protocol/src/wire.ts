@@ -129,7 +129,17 @@ export type ServerMessage =
   | { type: 'job.assign'; jobId: string; model: string; input: JobInput; inputHash: string; priceMicro: string; deadlineAtMs: number; private: boolean; clientKey?: string }
   | { type: 'job.settled'; jobId: string; paidMicro: string }
   | { type: 'job.lost'; jobId: string; reason: string }
-  | { type: 'audit.task'; jobId: string; model: string; input: JobInput; inputHash: string; deadlineAtMs: number; purpose: 'audit' | 'dispute' }
+  | {
+      type: 'audit.task';
+      jobId: string;
+      model: string;
+      input: JobInput;
+      inputHash: string;
+      deadlineAtMs: number;
+      purpose: 'audit' | 'dispute';
+      /** The variant the job's miner claimed at registration: what the validator must re-execute (optional; added). */
+      variant?: string;
+    }
   | { type: 'slashed'; jobId: string; amountMicro: string; reason: string }
   | { type: 'ack'; ref: string }
   | { type: 'error'; code: string; message: string; ref?: string }

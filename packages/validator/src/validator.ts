@@ -1,4 +1,4 @@
-import { hashPayload, type JobOutput, type JobView, type KeyPair, type ServerMessage, type ValidatorStrategy } from '@infermarket/protocol';
+import { hashPayload, type JobOutput, type JobView, type MarketStatsView, type KeyPair, type ServerMessage, type ValidatorStrategy } from '@infermarket/protocol';
 import { createNodeConnection, ensureRegistered, httpUrlOf, type Executor, type NodeConnection } from '@infermarket/miner';
 import { cheapClaim } from './lazy.js';
 
@@ -75,14 +75,34 @@ export function createValidator(options: ValidatorOptions): Validator {
     }
   };
 
+  /** Variants miners claimed, from the market's public node list (when the task does not say). */
+  const variants = new Map<string, string>();
+  let variantsAt = 0;
+  const claimedVariant = async (jobId: string): Promise<string | null> => {
+    try {
+      const res = await fetch(`${httpUrl}/v1/jobs/${encodeURIComponent(jobId)}`, { signal: AbortSignal.timeout(5_000) });
+      const miner = res.ok ? ((await res.json()) as JobView).miner : null;
+      if (!miner) return null;
+      if (!variants.has(miner) && Date.now() - variantsAt > 1_000) {
+        variantsAt = Date.now();
+        const s = (await (await fetch(`${httpUrl}/v1/stats`, { signal: AbortSignal.timeout(5_000) })).json()) as MarketStatsView;
+        for (const n of s.nodes) if (n.variant) variants.set(n.address, n.variant);
+      }
+      return variants.get(miner) ?? null;
+    } catch {
+      return null;
+    }
+  };
+
   const onTask = async (msg: Extract<ServerMessage, { type: 'audit.task' }>): Promise<void> => {
     stats.tasks++;
     if (msg.purpose === 'dispute') stats.disputes++;
     else stats.audits++;
-    const claimed = (msg as { variant?: string }).variant ?? variant;
+    const claimed = msg.variant ?? (await claimedVariant(msg.jobId)) ?? variant;
     try {
       let output: JobOutput | null = null;
       let how = 'reexecuted';
+      let ms = 0;
       if (strategy === 'colluding' && colluded.size > 0) {
         output = await minersClaim(msg.jobId);
         if (output) {
@@ -96,14 +116,17 @@ export function createValidator(options: ValidatorOptions): Validator {
         stats.lazyClaims++;
       }
       if (!output) {
-        output = (await options.executor.execute({ model: msg.model, variant: claimed, input: msg.input, reference: true })).output;
+        const r = await options.executor.execute({ model: msg.model, variant: claimed, input: msg.input, reference: true });
+        output = r.output;
+        ms = r.ms;
         stats.reexecuted++;
         lastOutput.set(msg.model, output);
       }
       const claim: JobOutput = output;
       const envelope = conn.seal('audit.output', { jobId: msg.jobId, outputHash: hashPayload(claim) });
       await conn.request({ type: 'audit.output', envelope: envelope as never, output: claim });
-      log({ event: 'audit.sent', jobId: msg.jobId, purpose: msg.purpose, how });
+      // ms: compute spent re-executing (0 when it did not), for the verification-cost benchmark
+      log({ event: 'audit.sent', jobId: msg.jobId, model: msg.model, purpose: msg.purpose, how, ms: Math.round(ms * 100) / 100 });
     } catch (e) {
       stats.refused++;
       log({ event: 'audit.error', jobId: msg.jobId, error: (e as Error).message });
