@@ -280,5 +280,21 @@ export function parseScenario(json: unknown): Scenario {
     const weights = Object.values(c.models);
     if (weights.length === 0 || !weights.some((w) => w > 0)) bad(`clients[${i}].models must give at least one model a positive weight`, `clients[${i}].models`);
   });
+  // cross-references name node instances: `${group name}-${index}`
+  const instances = (list: { name?: string; strategy?: string; count: number }[]): string[] =>
+    list.flatMap((g) => Array.from({ length: g.count }, (_, i) => `${g.name ?? g.strategy}-${i}`));
+  const minerNames = instances(s.miners);
+  const nodeNames = new Set([...minerNames, ...instances(s.validators)]);
+  const sample = (names: Iterable<string>): string => [...names].slice(0, 8).join(', ') || 'none';
+  s.validators.forEach((v, i) => {
+    (v.colludeWith ?? []).forEach((n, j) => {
+      if (!minerNames.includes(n)) bad(`validators[${i}].colludeWith[${j}] "${n}" is not a miner instance; miners are ${sample(minerNames)}`, `validators[${i}].colludeWith[${j}]`);
+    });
+  });
+  (s.faults ?? []).forEach((f, i) => {
+    if (f.target !== 'market' && !nodeNames.has(f.target)) {
+      bad(`faults[${i}].target "${f.target}" is not "market" or a node instance; nodes are ${sample(nodeNames)}`, `faults[${i}].target`);
+    }
+  });
   return s;
 }

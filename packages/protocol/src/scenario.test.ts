@@ -69,6 +69,14 @@ describe('parseScenario', () => {
     expect(errorOf(json).message).toMatch(/^miners\[1\]\.name "honest" is already used by miners\[0\]/);
   });
 
+  it('error: collusion partners and fault targets must name node instances', () => {
+    const v = { ...base(), validators: [{ count: 1, strategy: 'colluding', colludeWith: ['cheat-0', 'cheat-1'] }] };
+    expect(errorOf(v).message).toMatch(/^validators\[0\]\.colludeWith\[1\] "cheat-1" is not a miner instance; miners are honest-0, honest-1, cheat-0/);
+    const f = { ...base(), faults: [{ atMs: 5, action: 'kill', target: 'market' }, { atMs: 9, action: 'kill', target: 'honest-2' }] };
+    expect(errorOf(f).message).toMatch(/^faults\[1\]\.target "honest-2" is not "market" or a node instance/);
+    expect(() => parseScenario({ ...base(), faults: [{ atMs: 5, action: 'kill', target: 'cheat-0', restartAfterMs: 10 }] })).not.toThrow();
+  });
+
   it('accepts pricing as one amount or per model', () => {
     const json = base();
     (json.miners[0] as Record<string, unknown>).pricing = { priceMicro: { digits: '100', charlm: '300' } };

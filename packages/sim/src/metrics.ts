@@ -7,6 +7,8 @@ export interface SimMetrics {
   /** Master seed of the sweep (or the run's seed for a single run) and this run's own seed. */
   masterSeed: number;
   runSeed: number;
+  /** Overrides applied to the scenario for this run (sweep point or `--set`). */
+  overrides: Record<string, string | number | boolean>;
   /** The compute-cost model used: CPU-ms per job for each model:variant the run can execute, and the price of a CPU-second. */
   calibration: { msPerJob: Record<string, number>; costPerCpuSecondMicro: number; downgradeMismatchRate: number; honestDivergenceRate: number };
   /** Virtual time simulated (wall time is left out so a report is byte-identical across runs). */

@@ -889,6 +889,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   const simMetrics: SimMetrics = {
     masterSeed,
     runSeed: seed,
+    overrides: { ...options.overrides },
     calibration: {
       msPerJob: Object.fromEntries(
         allModels.flatMap((m) => ['fp32', 'fp16', 'int8', 'int4'].map((v) => [`${m}:${v}`, Math.round(computeMs(m, v, 1, costOverrides) * 1e6) / 1e6])),
