@@ -27,7 +27,7 @@ export interface MinerOptions {
   /** `flaky`: chance per accepted offer to drop the connection for `flakyDownMs` (default 0). */
   disconnectProbability?: number;
   flakyDownMs?: number;
-  /** `adaptive`: compute cost per CPU-second (micro-mUSD) counted against profit (default 1,000,000). */
+  /** `adaptive`: compute cost per CPU-second (micro-mUSD) counted against profit (default 1,000, as the simulator). */
   costPerCpuSecondMicro?: number;
   /** Seeds every random choice of this miner. */
   seed?: number | string;
@@ -146,7 +146,7 @@ export function createMiner(options: MinerOptions): Miner {
         output = plan.kind === 'replay' ? lastOutput.get(msg.model)! : fakeOutput(input, options.executor.outputDims(msg.model, input), fakeRng);
         if (output.kind === 'tokens') output.tokens.forEach((t, i) => stream(i, t, String.fromCharCode(t + 31)));
       }
-      if (bandit) played.set(msg.jobId, { arm, costMicro: (ms / 1000) * (options.costPerCpuSecondMicro ?? 1_000_000) });
+      if (bandit) played.set(msg.jobId, { arm, costMicro: (ms / 1000) * (options.costPerCpuSecondMicro ?? 1_000) });
       const delay = injectedDelay(options.latencyMs ?? 0, options.jitterMs ?? 0, delayRng) + plan.extraDelayMs;
       if (delay > 0) await sleep(delay);
       if (stopped) return;

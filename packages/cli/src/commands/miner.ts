@@ -27,6 +27,7 @@ interface MinerCliOptions {
   ep?: string;
   threads?: string;
   statsEveryMs?: string;
+  costPerCpuSecond?: string;
   json?: boolean;
 }
 
@@ -56,6 +57,7 @@ export function register(program: Command): void {
     .option('--models-dir <dir>', 'models directory (default: the repo models/)')
     .option('--ep <list>', 'execution providers in order, e.g. cpu or cuda,cpu', 'cpu')
     .option('--threads <n>', 'intra-op threads', '1')
+    .option('--cost-per-cpu-second <micro>', 'adaptive: compute cost per CPU-second counted against profit', '1000')
     .option('--stats-every-ms <ms>', 'print a stats line this often (0 = never)', '0')
     .option('--json', 'print events as JSON lines on stdout')
     .action(async (o: MinerCliOptions) => {
@@ -100,6 +102,7 @@ export function register(program: Command): void {
         ...(o.cheatProbability !== undefined ? { cheatProbability: parseNumber('--cheat-probability', o.cheatProbability, 1, 0, 1) } : {}),
         ...(o.slowExtraMs !== undefined ? { slowExtraMs: parseNumber('--slow-extra-ms', o.slowExtraMs, 0) } : {}),
         disconnectProbability: parseNumber('--disconnect-probability', o.disconnectProbability, 0, 0, 1),
+        costPerCpuSecondMicro: parseNumber('--cost-per-cpu-second', o.costPerCpuSecond, 1000, 0),
         seed: o.seed ?? '0',
         log: out,
       });

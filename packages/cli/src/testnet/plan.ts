@@ -73,6 +73,7 @@ export function planTestnet(s: Scenario, opts: { durationMs: number; wsUrlPlaceh
         '--threads', String(g.threads ?? 1),
         '--key-seed', keySeed,
         '--seed', `${s.seed}/${gi}/${i}`,
+        '--cost-per-cpu-second', s.sim?.costPerCpuSecondMicro ?? '1000',
         '--json',
       ];
       if (typeof pricing.priceMicro === 'string') args.push('--price', pricing.priceMicro);

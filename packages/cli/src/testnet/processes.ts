@@ -24,6 +24,9 @@ export interface ManagedProcess {
   start(): void;
   /** SIGKILL (a crash). */
   kill(): void;
+  /** SIGSTOP / SIGCONT: the process freezes with its sockets open (a partition), then resumes. */
+  pause(): void;
+  resume(): void;
   /** Write a line to the child's stdin (only with `stdin: true`). */
   send(line: string): void;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when it exited. */
@@ -97,6 +100,9 @@ export function createManagedProcess(options: { name: string; args: string[]; lo
       const slim = entry === NODE_MAIN;
       const child = spawn(process.execPath, [entry, ...options.args], {
         stdio: [options.stdin || slim ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        // own process group: a terminal's Ctrl-C reaches only the orchestrator, which then stops the
+        // children in order (load, nodes, market) and still reads the market's final numbers
+        detached: true,
         env: { ...process.env, ...options.env, ...(slim ? { INFERMARKET_EXIT_WITH_PARENT: '1' } : {}) },
       });
       p.child = child;
@@ -146,12 +152,19 @@ export function createManagedProcess(options: { name: string; args: string[]; lo
     kill() {
       p.child?.kill('SIGKILL');
     },
+    pause() {
+      p.child?.kill('SIGSTOP');
+    },
+    resume() {
+      p.child?.kill('SIGCONT');
+    },
     send(line) {
       p.child?.stdin?.write(`${line}\n`);
     },
     async stop(graceMs = 3_000) {
       const c = p.child;
       if (!c) return;
+      c.kill('SIGCONT');
       c.kill('SIGTERM');
       const t = setTimeout(() => c.kill('SIGKILL'), graceMs);
       await exited;

@@ -142,8 +142,13 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
               proc.kill();
               timers.push(setTimeout(() => proc.start(), 200));
             } else proc.start();
+          } else if (f.action === 'partition') {
+            // a frozen process keeps its sockets open but answers nothing: the market sees it go silent
+            print(`fault     ${((Date.now() - loadStart) / 1000).toFixed(1)} s: partition ${f.target} (SIGSTOP)`);
+            proc.pause();
           } else {
-            print(`fault     ${f.action} ${f.target}: not supported on the live testnet (simulator only); skipped`);
+            print(`fault     ${((Date.now() - loadStart) / 1000).toFixed(1)} s: heal ${f.target} (SIGCONT)`);
+            proc.resume();
           }
         }, f.atMs),
       );
