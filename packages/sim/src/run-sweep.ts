@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { hashHex, InfermarketError, type Scenario } from '@infermarket/protocol';
 import { runSimulation } from './run-simulation.js';
@@ -8,6 +9,8 @@ import { renderSweepHtml, type SweepMarker } from './sweep-html.js';
 import { planSweep, type SweepParam, type SweepPlan, type SweepRun } from './sweep-plan.js';
 import { csvColumns, parseJsonl, rowOf, rowToCsv, csvLine, type SweepRow } from './sweep-row.js';
 import { summarise, summaryCsv, type SweepSummaryPoint } from './sweep-summary.js';
+
+const WORKER_URL = new URL('./sweep-worker.js', import.meta.url);
 
 /** `sweep.json`: what a sweep directory holds; `sweep merge` and `--resume` check it matches. */
 export interface SweepMeta {
@@ -150,7 +153,9 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
     o.onProgress?.({ done: skipped + finished, total: mine.length, skipped });
   };
   o.onProgress?.({ done: skipped, total: mine.length, skipped });
-  const workers = Math.min(o.workers ?? availableParallelism(), todo.length);
+  // the worker is the built JS beside this file; run from sources (vitest) there is none: stay in-thread
+  const hasWorkerFile = existsSync(fileURLToPath(WORKER_URL));
+  const workers = hasWorkerFile ? Math.min(o.workers ?? availableParallelism(), todo.length) : 0;
   if (workers <= 0) {
     for (const run of todo) {
       try {
@@ -190,7 +195,7 @@ function runInWorkers(
       if (active === 0) resolve();
     };
     for (let i = 0; i < count; i++) {
-      const w = new Worker(new URL('./sweep-worker.js', import.meta.url), { workerData: { scenario, masterSeed } });
+      const w = new Worker(WORKER_URL, { workerData: { scenario, masterSeed } });
       active++;
       pool.push(w);
       w.on('message', (m: { ok: true; row: SweepRow } | { ok: false; key: string; code: string; message: string }) => {

@@ -117,6 +117,14 @@ Examples:
         if (Object.keys(opts.set).length) scenario = applyOverrides(scenario, opts.set);
         const out = resolve(opts.out ?? `runs/sweep-${scenario.name}`);
         const bar = progress(opts.json === true);
+        // rows are appended as runs finish, so an interrupted sweep can be finished with --resume
+        let finished = 0;
+        const onInterrupt = (): void => {
+          bar.stop();
+          process.stderr.write(`\ninterrupted after ${finished} runs; rows so far are in ${out}/results.jsonl — run the same command with --resume to finish\n`);
+          process.exit(130);
+        };
+        process.once('SIGINT', onInterrupt);
         const result = await runSweep({
           scenario,
           params: opts.param,
@@ -128,8 +136,12 @@ Examples:
           ...(opts.shard ? { shard: parseShard(opts.shard) } : {}),
           ...(opts.resume ? { resume: true } : {}),
           markers: opts.mark,
-          onProgress: (p) => bar.update(p.done, p.total),
+          onProgress: (p) => {
+            finished = p.done - p.skipped;
+            bar.update(p.done, p.total);
+          },
         });
+        process.off('SIGINT', onInterrupt);
         bar.stop();
         if (opts.json) {
           process.stdout.write(`${JSON.stringify({ out, ran: result.ran, skipped: result.skipped, failed: result.failed, masterSeed: result.plan.masterSeed, points: result.summary }, null, 2)}\n`);
