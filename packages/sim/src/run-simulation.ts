@@ -635,7 +635,8 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
         }
         case 'node.slashed': {
           const job = jobs.get(e.jobId);
-          slashes.push({
+          // the report keeps the first 10,000 slashes (memory stays bounded on long runs)
+          if (slashes.length < 10_000) slashes.push({
             tMs: now,
             node: (byAddress.get(e.address) ?? validatorsByAddress.get(e.address))?.id ?? e.address,
             role: e.role,
@@ -976,7 +977,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
       conserved: totals.conserved,
     },
     invariants: { checks: invariantChecks, violations },
-    slashes: slashes.slice(0, 10_000),
+    slashes,
     series,
     samples: { latencyMs: latRes.slice(0, SIM_DEFAULTS.reportSamples).map((x) => round(x)!), ttftMs: ttftRes.slice(0, SIM_DEFAULTS.reportSamples).map((x) => round(x)!) },
     regions,
