@@ -60,4 +60,29 @@ describe('testnet on Ctrl-C', () => {
     expect(survivors, `still running: ${survivors.join(', ')}`).toEqual([]);
     expect(existsSync(join(out, 'report.json'))).toBe(true);
   }, 90_000);
+
+  it('leaves no orphan even when the orchestrator itself is killed with SIGKILL', async () => {
+    const dir = tempDir('sigkill');
+    const file = join(dir, 'scenario.json');
+    writeFileSync(file, JSON.stringify(SCENARIO));
+    const child = spawn(process.execPath, [CLI, 'testnet', '--scenario', file, '--out', join(dir, 'out')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`testnet did not come up:\n${stderr}`)), 60_000);
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (/nodes .* ready/.test(stderr)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const kids = childrenOf(child.pid!);
+    expect(kids.length, stderr).toBe(4);
+    child.kill('SIGKILL');
+    // each child watches a pipe from the orchestrator and shuts down when it closes
+    const until = Date.now() + 10_000;
+    while (kids.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect(kids.filter(alive)).toEqual([]);
+  }, 90_000);
 });

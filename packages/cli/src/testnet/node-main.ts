@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// A slim entry for the processes a testnet starts (miners, validators, load): the same command modules
-// as `infermarket`, without loading the market, simulator and benchmark code each node does not run.
-// It starts faster, which matters when a laptop boots a dozen nodes at once.
+// A slim entry for the processes a testnet starts (market, miners, validators, load): the same command
+// modules as `infermarket`, each process loading only the one it runs (a miner does not load the market's
+// server code, nor anyone the simulator's). It starts faster, which matters when a laptop boots a dozen
+// nodes at once.
 import { Command } from 'commander';
 import { InfermarketError } from '@infermarket/protocol';
 import * as miner from '../commands/miner.js';
@@ -19,6 +20,7 @@ const program = new Command('infermarket').description('infermarket node process
 miner.register(program);
 validator.register(program);
 registerLoad(program);
+if (process.argv[2] === 'market') (await import('../commands/market.js')).register(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof InfermarketError) process.stderr.write(`error ${err.code}: ${err.message}\n`);

@@ -90,7 +90,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
   const url = `http://127.0.0.1:${port}`;
   const wsUrl = `ws://127.0.0.1:${port}/v1/nodes`;
   const marketArgs = ['market', '--host', '127.0.0.1', '--port', String(port), '--db', join(outDir, 'market.db'), '--seed', String(scenario.seed), '--params', JSON.stringify(scenario.params ?? {}), '--json'];
-  const market = createManagedProcess({ name: 'market', args: marketArgs, logDir: outDir });
+  const market = createManagedProcess({ name: 'market', args: marketArgs, logDir: outDir, entry: NODE_MAIN });
   procs.set('market', market);
   try {
     market.start();
