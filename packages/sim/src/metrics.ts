@@ -44,6 +44,8 @@ export interface SimMetrics {
   /** Modelled compute spent by miners and by validators (re-execution), micro-mUSD. */
   minerComputeMicro: number;
   validatorComputeMicro: number;
+  /** Mean profit per validator (fees and slash shares earned, less slashes and re-execution compute). */
+  validatorProfitMicro: number | null;
   /** What clients paid per 1,000 settled jobs, micro-mUSD (number copy of the report's string). */
   costPerThousandMicro: number;
   successRate: number;
@@ -75,6 +77,7 @@ export const METRIC_COLUMNS = [
   'jobsAudited',
   'minerSlashes',
   'throughputPerSec',
+  'validatorProfitMicro',
 ] as const;
 
 export type MetricName = (typeof METRIC_COLUMNS)[number];

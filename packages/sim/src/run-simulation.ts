@@ -921,6 +921,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     validatorSlashes,
     minerComputeMicro: round(miners.reduce((a, m) => a + m.computeMicro, 0))!,
     validatorComputeMicro: round(validators.reduce((a, v) => a + v.computeMicro, 0))!,
+    validatorProfitMicro: validators.length ? round(validators.reduce((a, v) => a + Number(heldBy(v.address) - v.funded) - v.computeMicro, 0) / validators.length) : null,
     costPerThousandMicro: Number(costPerThousand),
     successRate: round(finished ? stats.settled / finished : 0)!,
     throughputPerSec: round((finished / duration) * 1000)!,

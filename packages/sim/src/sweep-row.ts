@@ -37,6 +37,7 @@ export function metricsOf(r: SimReport): Record<MetricName, number | null> {
     jobsAudited: r.jobs.audited,
     minerSlashes: r.jobs.slashed - s.validatorSlashes,
     throughputPerSec: s.throughputPerSec,
+    validatorProfitMicro: s.validatorProfitMicro,
   };
 }
 
