@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { InfermarketError, openEnvelope, paramsToJson, type Effect, type Job, type JobInput, type MarketEvent, type Role, type ServerMessage } from '@infermarket/protocol';
+import { InfermarketError, paramsToJson, type Effect, type Envelope, type Job, type JobInput, type MarketEvent, type Role, type ServerMessage } from '@infermarket/protocol';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { MarketCore } from './core.js';
+import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
 import { handleNodeMessage, type NodeMessageSinks } from './node-messages.js';
 
 /** Tunables of the node gateway; the defaults suit a local testnet. */
@@ -196,7 +197,7 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
   };
 
   const onLogin = (s: NodeSession, msg: Record<string, unknown>): void => {
-    const env = msg.envelope as Parameters<typeof openEnvelope>[0];
+    const env = msg.envelope as Envelope;
     if (typeof env !== 'object' || env === null || env.type !== 'auth.login') {
       throw new InfermarketError('ERR_VALIDATION', '"envelope" must be an "auth.login" envelope over the challenge', { details: { field: 'envelope' } });
     }

@@ -2,7 +2,6 @@ import {
   InfermarketError,
   hashHex,
   hashPayload,
-  openEnvelope,
   paramsToJson,
   type Envelope,
   type JobInput,
@@ -10,6 +9,7 @@ import {
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { MarketCore } from './core.js';
+import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
 import type { MarketMetrics } from './metrics.js';
 import { validateInput } from './models.js';
 import { AddressParams, FaucetBody, JobListQuery, JobParams, SubmitJobBody } from './schemas.js';

@@ -1,4 +1,5 @@
-import { InfermarketError, openEnvelope, type Envelope, type JobOutput, type MarketEvent, type Role } from '@infermarket/protocol';
+import { InfermarketError, type Envelope, type JobOutput, type MarketEvent, type Role } from '@infermarket/protocol';
+import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
 import { outputsAgree } from './compare.js';
 import { minerOutput, type MarketCore } from './core.js';
 import { bodyOf, checkOutput, checkPayloadHash, parseAmount } from './wire-checks.js';
