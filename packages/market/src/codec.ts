@@ -36,8 +36,3 @@ export function decodeJson<T>(text: string): T {
     return v;
   }) as T;
 }
-
-/** JSON-safe copy for the wire: bigints become decimal strings. */
-export function toWire<T>(value: T): unknown {
-  return JSON.parse(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
-}

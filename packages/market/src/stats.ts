@@ -13,7 +13,7 @@ export interface StatsSource {
   subscribe(fn: (events: FeedEvent[]) => void): () => void;
   /** Record a node going online or offline. */
   nodeStatus(address: string, online: boolean): void;
-  /** Settlement latencies (submit → settled) seen so far, for metrics. */
+  /** Stop the feed flush and series sampling timers. */
   close(): void;
 }
 
