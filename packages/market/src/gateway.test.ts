@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { MarketStatsView } from '@infermarket/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMarket, type Market } from './market.js';
-import { connectNode, keysOf, registerAndBond, submitRequest, until, type TestNode } from './test-node.js';
+import { hashPayload } from '@infermarket/protocol';
+import { connectNode, digitsInput, fakeInference, keysOf, registerAndBond, submitRequest, until, type TestNode } from './test-node.js';
 
 let dir: string;
 let market: Market;
@@ -65,5 +66,42 @@ describe('gateway', () => {
     const stats = (await (await fetch(`${market.url}/v1/stats`)).json()) as MarketStatsView;
     expect(stats.nodes.find((n) => n.address === again.address)).toMatchObject({ variant: 'fp32', online: true, role: 'miner' });
     expect(stats.feed.map((e) => e.kind)).toEqual(expect.arrayContaining(['node-online', 'node-offline', 'assigned']));
+  });
+
+  it('error: a result from a miner that bid but was not assigned → ERR_NOT_ASSIGNED, ledger unchanged', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'im-gw-'));
+    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { bidWindowMs: 300, jobDeadlineMs: 10_000, auditRate: 0 } });
+    const [winner, loser] = [await connectNode(market.wsUrl, 'gw/winner'), await connectNode(market.wsUrl, 'gw/loser')];
+    nodes.push(winner, loser);
+    for (const [n, price] of [[winner, '1000'], [loser, '2000']] as const) {
+      await post('/v1/faucet', { address: n.address, amountMicro: '500000000' });
+      await registerAndBond(n, 'miner');
+      n.onFrame((f) => {
+        if (f.type === 'job.offer') n.raw({ type: 'job.bid', envelope: n.sign('job.bid', { jobId: (f as { jobId: string }).jobId, priceMicro: price }) });
+      });
+    }
+    const client = keysOf('gw/client2');
+    await post('/v1/faucet', { address: client.address, amountMicro: '1000000' });
+    const input = digitsInput(3);
+    expect((await post('/v1/jobs', submitRequest(client, { jobId: 'gw-steal', input }))).status).toBe(202);
+    await winner.waitFor((f) => f.type === 'job.assign');
+    await loser.waitFor((f) => f.type === 'job.lost');
+    const output = fakeInference(input);
+    const before = JSON.stringify([...market.core.state.ledger].map(([k, v]) => [k, v.toString()]));
+    const stolen = (await loser.request({
+      type: 'job.result',
+      envelope: loser.sign('job.result', { jobId: 'gw-steal', inputHash: hashPayload(input), outputHash: hashPayload(output) }),
+      output,
+    })) as { type: string; code?: string };
+    expect(stolen).toMatchObject({ type: 'error', code: 'ERR_NOT_ASSIGNED' });
+    expect(JSON.stringify([...market.core.state.ledger].map(([k, v]) => [k, v.toString()]))).toBe(before);
+    const ok = await winner.request({
+      type: 'job.result',
+      envelope: winner.sign('job.result', { jobId: 'gw-steal', inputHash: hashPayload(input), outputHash: hashPayload(output) }),
+      output,
+    });
+    expect(ok.type).toBe('ack');
+    await until(() => market.core.state.jobs.get('gw-steal')?.status === 'settled', 5_000, 'settled');
+    expect(market.core.state.jobs.get('gw-steal')?.miner).toBe(winner.address);
   });
 });
