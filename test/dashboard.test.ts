@@ -296,7 +296,7 @@ function startMiniMarket(seed: number): MiniMarket {
   return { source, state, addLazyMiner: () => join(lazy, now()), stop: () => clearInterval(tick) };
 }
 
-async function startServer(source: DashboardSource): Promise<{ app: FastifyInstance; url: string }> {
+async function startServer(source: DashboardSource, port = 0): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify();
   registerDashboard(app, source);
   const wss = new WebSocketServer({ noServer: true });
@@ -304,11 +304,12 @@ async function startServer(source: DashboardSource): Promise<{ app: FastifyInsta
     if (req.url !== '/v1/dashboard') return socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => attachDashboardSocket(ws, source, { snapshotIntervalMs: 250 }));
   });
-  app.addHook('onClose', async () => {
+  // Upgraded sockets are not fastify's: end them before it waits for the HTTP server to close.
+  app.addHook('preClose', async () => {
     for (const c of wss.clients) c.terminate();
     wss.close();
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host: '127.0.0.1', port });
   return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
 }
 
@@ -502,6 +503,20 @@ describe('live dashboard on a driven protocol state', () => {
     }
     expect(errors).toEqual([]);
     await page.screenshot({ path: join(OUT_DIR, 'dashboard.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('reconnects by itself when the market goes away and comes back', async () => {
+    const page = await context.newPage();
+    await page.goto(server.url + '/');
+    await page.waitForSelector('[data-testid="connection"][data-state="live"]');
+    const port = Number(new URL(server.url).port);
+    await server.app.close();
+    await page.waitForSelector('[data-testid="connection"][data-state="closed"]');
+    const before = await page.evaluate(() => Number(document.body.dataset.snapshots));
+    server = await startServer(market.source, port);
+    await page.waitForSelector('[data-testid="connection"][data-state="live"]', { timeout: 15_000 });
+    await page.waitForFunction((n) => Number(document.body.dataset.snapshots) > n, before);
     await page.close();
   });
 

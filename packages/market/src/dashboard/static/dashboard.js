@@ -102,9 +102,15 @@
   }
   function push(arr, v) { arr.push(v); if (arr.length > HISTORY_POINTS) arr.shift(); }
   function onSnapshot(s) {
+    var t = (s.nowMs - s.startedAtMs) / 1000;
+    // A different market (restarted with a new start time) or a clock that went back: start the
+    // page's own history over rather than draw a line back in time.
+    if (latest && (s.startedAtMs !== latest.startedAtMs || t + 2 < hist.t[hist.t.length - 1])) {
+      hist = { t: [], thr: [], p50: [], p95: [], ttft: [] };
+      stakeHist = { t: [], by: {} };
+    }
     latest = s;
     snapshots++;
-    var t = (s.nowMs - s.startedAtMs) / 1000;
     if (!hist.t.length || t > hist.t[hist.t.length - 1]) {
       push(hist.t, t); push(hist.thr, s.throughputPerSec); push(hist.p50, s.latencyMs.p50); push(hist.p95, s.latencyMs.p95); push(hist.ttft, s.ttftMs.p50);
       push(stakeHist.t, t);
