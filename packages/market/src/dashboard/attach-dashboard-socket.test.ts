@@ -12,6 +12,7 @@ interface TestSource extends DashboardSource {
   listeners(): number;
   calls: number;
   failing: boolean;
+  bigint: boolean;
 }
 
 function testSource(): TestSource {
@@ -19,9 +20,11 @@ function testSource(): TestSource {
   const src: TestSource = {
     calls: 0,
     failing: false,
+    bigint: false,
     snapshot() {
       src.calls++;
       if (src.failing) throw new Error('store busy');
+      if (src.bigint) return { nowMs: 1000 + src.calls, startedAtMs: 1000, seed: 9, clientPaidMicro: 5n } as unknown as MarketStatsView;
       return { nowMs: 1000 + src.calls, startedAtMs: 1000, seed: 9 } as MarketStatsView;
     },
     subscribe(fn) {
@@ -112,6 +115,20 @@ describe('attachDashboardSocket', () => {
     stop();
     expect(src.listeners()).toBe(1); // only the closing socket's, about to go
     await until(() => src.listeners() === 0, 'unsubscribe');
+    wss.close();
+  });
+
+  it('error: skips a snapshot that cannot be encoded (a bigint) without crashing, and recovers', async () => {
+    const src = testSource();
+    src.bigint = true;
+    const { url, wss } = await serve(src, { snapshotIntervalMs: 15 });
+    const ws = new WebSocket(url);
+    const got = collect(ws);
+    await until(() => src.calls >= 3, 'several snapshot attempts');
+    expect(got).toHaveLength(0);
+    src.bigint = false;
+    await until(() => got.length > 0, 'a snapshot after recovery');
+    ws.close();
     wss.close();
   });
 

@@ -29,6 +29,7 @@ const OPEN = 1;
  * from the browser are ignored.
  * @param ws an open (or opening) `ws` socket, e.g. from the market's `/v1/dashboard` upgrade
  * @param source the market's live view
+ * @param options timings and the backpressure limit; see {@link DASHBOARD_SOCKET_DEFAULTS}
  */
 export function attachDashboardSocket(ws: WebSocket, source: DashboardSource, options: DashboardSocketOptions = {}): void {
   const opts = { ...DASHBOARD_SOCKET_DEFAULTS, ...options };
@@ -38,7 +39,13 @@ export function attachDashboardSocket(ws: WebSocket, source: DashboardSource, op
 
   const send = (msg: DashboardMessage): void => {
     if (closed || ws.readyState !== OPEN) return;
-    ws.send(JSON.stringify(msg));
+    let text: string;
+    try {
+      text = JSON.stringify(msg);
+    } catch {
+      return; // e.g. a bigint where the view promises a string: skip it, never crash the market
+    }
+    ws.send(text);
   };
   const sendSnapshot = (): void => {
     // A browser that cannot keep up gets fewer snapshots rather than an ever-growing buffer.
@@ -56,6 +63,9 @@ export function attachDashboardSocket(ws: WebSocket, source: DashboardSource, op
     if (pending.length === 0) return;
     const events = pending;
     pending = [];
+    // A browser this far behind loses routine events (the next snapshot's feed covers the recent ones;
+    // slashes reach it again on reconnect) rather than growing the market's memory.
+    if (ws.bufferedAmount > opts.maxBufferedBytes) return;
     send({ type: 'feed', events });
   };
 
