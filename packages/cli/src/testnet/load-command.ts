@@ -3,6 +3,7 @@ import { InfermarketError, keyPairFromSeed, seedFromLabel } from '@infermarket/p
 import { createClient, runLoad, type LoadJobResult } from '@infermarket/client';
 import { list, parseAmount, parseNumber } from './keys.js';
 import { sampleJobInput } from './inputs.js';
+import { bundledDigitInput, DIGIT_SAMPLE_COUNT } from './digit-samples.js';
 
 interface LoadCliOptions {
   market: string;
@@ -90,15 +91,13 @@ export function registerLoad(program: Command): void {
     .action(async (o: LoadCliOptions) => {
       const n = parseNumber('--clients', o.clients, 1, 1, 1000);
       const clients = Array.from({ length: n }, (_, i) => createClient({ url: o.market, key: keyPairFromSeed(seedFromLabel(`${o.keyPrefix}-${i}`)) }));
+      const maxTokens = parseNumber('--max-tokens', o.maxTokens, 16, 1, 4096);
+      const mix = parseMix(o.models);
       await waitForMarket(o.market, 30_000);
       if (o.faucet) {
         const amount = parseAmount('--faucet', o.faucet, 0n);
         await Promise.all(clients.map((c) => c.faucet(amount)));
       }
-      const maxTokens = parseNumber('--max-tokens', o.maxTokens, 16, 1, 4096);
-      const mix = parseMix(o.models);
-      // load the sample sets now (MNIST parsing takes a second) so the first job goes out at once
-      for (const m of Object.keys(mix)) sampleJobInput(m, 0, { maxTokens });
       const ac = new AbortController();
       process.once('SIGTERM', () => ac.abort());
       process.once('SIGINT', () => ac.abort());
@@ -118,7 +117,8 @@ export function registerLoad(program: Command): void {
         drainMs: 10_000,
         signal: ac.signal,
         ...(o.regions ? { regions: list(o.regions) } : {}),
-        makeInput: (model, rng) => sampleJobInput(model, rng.int(1_000_000), { maxTokens }).input,
+        // digits come from the bundled held-out images (no MNIST parsing at start-up), the rest from samples
+        makeInput: (model, rng) => (model === 'digits' ? bundledDigitInput(rng.int(DIGIT_SAMPLE_COUNT)).input : sampleJobInput(model, rng.int(1_000_000), { maxTokens }).input),
         onJob: (r: LoadJobResult) =>
           emit({
             event: 'job',

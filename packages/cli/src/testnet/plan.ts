@@ -7,6 +7,8 @@ export interface PlannedNode {
   role: 'miner' | 'validator';
   strategy: string;
   address: string;
+  /** Models it serves (miners) or re-executes (validators). */
+  models: string[];
   keySeed: string;
   stakeMicro: string;
   region: string;
@@ -81,7 +83,7 @@ export function planTestnet(s: Scenario, opts: { durationMs: number; wsUrlPlaceh
       if (pricing.spreadBps !== undefined) args.push('--spread-bps', String(pricing.spreadBps));
       if (g.cheatProbability !== undefined) args.push('--cheat-probability', String(g.cheatProbability));
       if (g.slowExtraMs !== undefined) args.push('--slow-extra-ms', String(g.slowExtraMs));
-      nodes.push({ id, role: 'miner', strategy: g.strategy, address, keySeed, stakeMicro: stake, region: g.region ?? 'local', args });
+      nodes.push({ id, role: 'miner', strategy: g.strategy, address, models: g.models ?? models, keySeed, stakeMicro: stake, region: g.region ?? 'local', args });
       names.set(address, id);
     }
   });
@@ -102,7 +104,7 @@ export function planTestnet(s: Scenario, opts: { durationMs: number; wsUrlPlaceh
         '--json',
       ];
       if (collude.length) args.push('--collude-with', collude.join(','));
-      nodes.push({ id, role: 'validator', strategy: g.strategy, address, keySeed, stakeMicro: stake, region: g.region ?? 'local', args });
+      nodes.push({ id, role: 'validator', strategy: g.strategy, address, models: g.models ?? models, keySeed, stakeMicro: stake, region: g.region ?? 'local', args });
       names.set(address, id);
     }
   });

@@ -15,7 +15,10 @@ export interface TestnetExtras {
     load: Record<string, unknown>[];
     /** Time from start to the first settled job (ms), or null. */
     firstSettledMs: number | null;
+    /** Time from start until every node was ready. */
     startupMs: number;
+    /** Time from start until the market and enough nodes to serve every model were ready (the load starts then). */
+    servableMs: number;
   };
 }
 
@@ -146,7 +149,7 @@ export function formatSummary(r: RunReport & TestnetExtras): string {
   out.push(
     `success ${(r.successRate * 100).toFixed(1)}%   latency p50 ${r.latencyMs.p50} ms p95 ${r.latencyMs.p95} ms p99 ${r.latencyMs.p99} ms   ttft p50 ${r.ttftMs.p50} ms p95 ${r.ttftMs.p95} ms   cost/1k ${musd(r.costPerThousandMicro)} mUSD`,
   );
-  if (r.testnet.firstSettledMs !== null) out.push(`first job settled ${r.testnet.firstSettledMs} ms after start (processes up in ${r.testnet.startupMs} ms)`);
+  if (r.testnet.firstSettledMs !== null) out.push(`first job settled ${r.testnet.firstSettledMs} ms after start (load started at ${r.testnet.servableMs} ms, all nodes up at ${r.testnet.startupMs} ms)`);
   out.push('');
   out.push(
     table(

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import * as sim from '@infermarket/sim';
 import { InfermarketError, parseScenario, resolveParams, type FeedEvent, type MarketStatsView, type RunReport, type Scenario } from '@infermarket/protocol';
 import { createManagedProcess, killAllChildren, NODE_MAIN, type ManagedProcess } from './processes.js';
-import { planTestnet, type TestnetPlan } from './plan.js';
+import { clientModels, planTestnet, type TestnetPlan } from './plan.js';
 import { buildReport, formatSummary, type TestnetExtras } from './report.js';
 
 /** Options for `runTestnet`. */
@@ -112,9 +112,30 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     print(`dashboard ${dashboard}`);
     print(`logs      ${outDir}`);
 
-    await Promise.all([...plan.nodes.map((n) => procs.get(n.id)!), ...plan.loads.map((l) => procs.get(`load-${l.id}`)!)].map((p) => p.waitFor('ready', 30_000)));
-    const startupMs = Date.now() - t0;
-    print(`nodes     ${plan.nodes.length} ready in ${startupMs} ms: ${plan.nodes.map((n) => `${n.id} (${n.role}, ${n.strategy})`).join(', ')}`);
+    // Start the load as soon as the network can serve it: every load generator funded, a miner up for
+    // each model the clients use and a validator (when audits are on). The other nodes join as they come.
+    const ready = new Set<string>();
+    let startupMs: number | null = null;
+    const nodesReady = Promise.all(
+      plan.nodes.map((n) =>
+        procs
+          .get(n.id)!
+          .waitFor('ready', 30_000)
+          .then(() => void ready.add(n.id))
+          .catch((e: Error) => print(`warning   ${e.message}`)),
+      ),
+    ).then(() => {
+      startupMs = Date.now() - t0;
+      print(`nodes     ${ready.size}/${plan.nodes.length} ready in ${startupMs} ms: ${plan.nodes.map((n) => `${n.id} (${n.role}, ${n.strategy})`).join(', ')}`);
+    });
+    const models = clientModels(scenario);
+    const servable = (): boolean =>
+      models.every((m) => plan.nodes.some((n) => n.role === 'miner' && ready.has(n.id) && n.models.includes(m))) &&
+      (params.auditRate === 0 || !plan.nodes.some((n) => n.role === 'validator') || plan.nodes.some((n) => n.role === 'validator' && ready.has(n.id)));
+    await Promise.all(plan.loads.map((l) => procs.get(`load-${l.id}`)!.waitFor('ready', 30_000)));
+    while (!servable() && startupMs === null) await sleep(20);
+    const servableMs = Date.now() - t0;
+    print(`ready     market and enough nodes to serve every model in ${servableMs} ms; starting the load`);
     for (const l of plan.loads) print(`accounts  ${l.id}: ${l.addresses.map((a) => `${a} (${(Number(l.fundMicro) / 1e6).toFixed(0)} mUSD)`).join(', ')}`);
 
     const loadStart = Date.now();
@@ -186,6 +207,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     }, 100);
 
     await sleep(durationMs, options.signal);
+    await nodesReady;
     clearInterval(fastPoll);
     for (const t of timers) clearTimeout(t);
     // let the load finish: it stops submitting at the duration and waits for its jobs
@@ -228,7 +250,8 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
         processes: plan.nodes.map((n) => ({ id: n.id, role: n.role, strategy: n.strategy, address: n.address, starts: procs.get(n.id)!.starts, log: join(outDir, `${n.id}.log`) })),
         load: loadLines,
         firstSettledMs,
-        startupMs,
+        startupMs: startupMs ?? servableMs,
+        servableMs,
       },
     });
     writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
