@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MarketStatsView } from '@infermarket/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { createMarket, type Market } from './market.js';
 import { hashPayload } from '@infermarket/protocol';
 import { connectNode, digitsInput, fakeInference, keysOf, registerAndBond, submitRequest, until, type TestNode } from './test-node.js';
@@ -103,5 +104,23 @@ describe('gateway', () => {
     expect(ok.type).toBe('ack');
     await until(() => market.core.state.jobs.get('gw-steal')?.status === 'settled', 5_000, 'settled');
     expect(market.core.state.jobs.get('gw-steal')?.miner).toBe(winner.address);
+  });
+
+  it('closes a connection that never logs in, and refuses connections over the limit', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'im-gw-'));
+    market = await createMarket({ dbPath: join(dir, 'm.db'), gateway: { heartbeatMs: 50, loginTimeoutMs: 200, maxConnections: 1 } });
+    const anon = await connectNode(market.wsUrl, 'gw/anon', { login: false });
+    nodes.push(anon);
+    const code = await new Promise<number>((r) => anon.ws.on('close', (c) => r(c)));
+    expect(code).toBe(4001);
+    const one = await connectNode(market.wsUrl, 'gw/one');
+    nodes.push(one);
+    const refused = await new Promise<string>((resolve) => {
+      const ws = new WebSocket(market.wsUrl);
+      ws.on('error', (e) => resolve(e.message));
+      ws.on('open', () => resolve('opened'));
+    });
+    expect(refused).toMatch(/503/);
+    expect((await fetch(`${market.url}/v1/health`)).status).toBe(200);
   });
 });

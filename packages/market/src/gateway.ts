@@ -22,6 +22,10 @@ export interface GatewayOptions {
   maxBufferedBytes?: number;
   /** Above this many unsent bytes the node is not reading at all and is disconnected. */
   killBufferedBytes?: number;
+  /** A connection that has not logged in by then is closed. */
+  loginTimeoutMs?: number;
+  /** Most simultaneous node connections; more are refused at the upgrade. */
+  maxConnections?: number;
 }
 
 /** Defaults of `GatewayOptions`. */
@@ -32,6 +36,8 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   maxMessagesPerSec: 2_000,
   maxBufferedBytes: 1 << 20,
   killBufferedBytes: 16 << 20,
+  loginTimeoutMs: 10_000,
+  maxConnections: 4_096,
 });
 
 /** One node connection. */
@@ -39,6 +45,7 @@ export interface NodeSession {
   ws: WebSocket;
   challenge: string;
   address: string | null;
+  connectedAtMs: number;
   lastSeenMs: number;
   tokens: number;
   lastRefillMs: number;
@@ -261,7 +268,7 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
   };
 
   wss.on('connection', (ws: WebSocket) => {
-    const s: NodeSession = { ws, challenge: randomBytes(32).toString('hex'), address: null, lastSeenMs: Date.now(), tokens: o.maxMessagesPerSec * 2, lastRefillMs: Date.now() };
+    const s: NodeSession = { ws, challenge: randomBytes(32).toString('hex'), address: null, connectedAtMs: Date.now(), lastSeenMs: Date.now(), tokens: o.maxMessagesPerSec * 2, lastRefillMs: Date.now() };
     sessions.add(s);
     ws.on('message', (d) => onMessage(s, d));
     ws.on('pong', () => {
@@ -275,7 +282,10 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
   const heartbeat = setInterval(() => {
     const now = Date.now();
     for (const s of sessions) {
-      if (now - s.lastSeenMs > o.offlineAfterMs) {
+      if (!s.address && now - s.connectedAtMs > o.loginTimeoutMs) {
+        setOffline(s);
+        s.ws.close(4001, 'log in within the login timeout');
+      } else if (now - s.lastSeenMs > o.offlineAfterMs) {
         log.info({ address: s.address }, 'node silent; marking offline');
         setOffline(s);
         s.ws.terminate();
@@ -292,6 +302,11 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
     handleUpgrade(req, socket, head) {
       const path = (req.url ?? '').split('?')[0];
       if (path === '/v1/nodes') {
+        if (sessions.size >= o.maxConnections) {
+          socket.write('HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"ERR_RATE_LIMITED","message":"too many node connections"}}');
+          socket.destroy();
+          return;
+        }
         wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
         return;
       }
