@@ -403,7 +403,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   function joinMiner(m: MinerAgent): void {
     const cap = P.faucetCapMicro;
     const fund = cap < m.stakeTarget * 10n ? cap : m.stakeTarget * 10n;
-    mustSend({ type: 'account.faucet', atMs: now, address: m.address, amountMicro: fund });
+    if (fund > 0n) mustSend({ type: 'account.faucet', atMs: now, address: m.address, amountMicro: fund });
     m.funded = fund;
     mustSend({ type: 'node.register', atMs: now, role: 'miner', models: m.models, region: m.region, encryptionKey: hashHex(`enc/${m.address}`), ...signed(m, now) });
     const stake = m.stakeTarget < fund ? m.stakeTarget : fund;
@@ -676,7 +676,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     for (let i = 0; i < g.count; i++, vi++) {
       const v = validators[vi]!;
       const fund = faucetCap < stakeTarget * 2n ? faucetCap : stakeTarget * 2n;
-      mustSend({ type: 'account.faucet', atMs: 0, address: v.address, amountMicro: fund });
+      if (fund > 0n) mustSend({ type: 'account.faucet', atMs: 0, address: v.address, amountMicro: fund });
       v.funded = fund;
       mustSend({
         type: 'node.register',
@@ -692,7 +692,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     }
   }
   for (const c of clients) {
-    mustSend({ type: 'account.faucet', atMs: 0, address: c.address, amountMicro: faucetCap });
+    if (faucetCap > 0n) mustSend({ type: 'account.faucet', atMs: 0, address: c.address, amountMicro: faucetCap });
     if (c.rate > 0) queue.push(Math.ceil(rng.exp(1000 / c.rate)), { k: 'arrive', client: c });
   }
   if (P.epochMs < duration) queue.push(P.epochMs, { k: 'epoch' });
