@@ -73,6 +73,16 @@ describe('renderReportHtml', () => {
     expect(html).toContain('m2 <span class="tag lazy">lazy</span>');
   });
 
+  it('shows extra sections (sim metrics, testnet processes) generically', () => {
+    const r = { ...report(), sim: { cheatRate: 0.0125, calibration: { msPerJob: { 'digits:int8': 0.03 } }, rejected: {} }, testnet: { faults: [{ atMs: 2000, action: 'kill', target: 'honest-1' }] } };
+    const html = renderReportHtml(r as RunReport);
+    expect(html).toContain('data-testid="extra-sim"');
+    expect(html).toMatch(/<code>cheatRate<\/code><\/td><td class="num">0\.0125</);
+    expect(html).toContain('<code>calibration.msPerJob.digits:int8</code>');
+    expect(html).toContain('data-testid="extra-testnet-faults"');
+    expect(html).toMatch(/<td>2000<\/td><td>kill<\/td><td>honest-1<\/td>/);
+  });
+
   it('flags a broken ledger and lists invariant violations', () => {
     const html = renderReportHtml(report({
       ledger: { ...report().ledger, conserved: false },
