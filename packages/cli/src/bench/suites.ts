@@ -2,8 +2,10 @@ import type { BenchRow } from './harness.js';
 import { ledgerSuite } from './ledger-suite.js';
 import { modelsSuite } from './models-suite.js';
 import { overheadSuite } from './overhead-suite.js';
+import { verificationSuite } from './verification-suite.js';
 import { protocolSuite } from './protocol-suite.js';
 import { simSuite } from './sim-suite.js';
+import { startupSuite } from './startup-suite.js';
 
 export interface SuiteContext {
   quick: boolean;
@@ -19,4 +21,6 @@ export const SUITES: Record<string, Suite> = {
   ledger: (ctx) => ledgerSuite(ctx),
   models: (ctx) => modelsSuite(ctx),
   overhead: (ctx) => overheadSuite(ctx),
+  verification: (ctx) => verificationSuite(ctx),
+  startup: (ctx) => startupSuite(ctx),
 };

@@ -1,0 +1,104 @@
+import { createClient } from '@infermarket/client';
+import { keyPairFromSeed, seedFromLabel, type MarketStatsView } from '@infermarket/protocol';
+import { sampleJobInput } from '../testnet/inputs.js';
+import { closedLoop, marketJob } from './closed-loop.js';
+import { median, type BenchRow } from './harness.js';
+import { startLiveNet } from './live-net.js';
+
+/** Settings of the verification-cost suite. */
+export const VERIFICATION_SETTINGS = Object.freeze({
+  rates: [0.01, 0.05, 0.1] as const,
+  /** One model so per-job compute is comparable on both sides; heavy's run time is well above timer noise. */
+  model: 'heavy',
+  variant: 'int8',
+  /** Two in flight: the miner rarely runs two jobs at once, so each job's wall `ms` is its own compute. */
+  inFlight: 2,
+  seed: 9,
+});
+
+const sumMs = (lines: Record<string, unknown>[], event: string): { ms: number; n: number; median: number } => {
+  const all: number[] = [];
+  for (const l of lines) if (l.event === event && typeof l.ms === 'number' && l.ms > 0) all.push(l.ms);
+  return { ms: all.reduce((a, b) => a + b, 0), n: all.length, median: all.length ? median(all) : 0 };
+};
+
+async function stats(url: string): Promise<MarketStatsView | null> {
+  try {
+    const res = await fetch(`${url}/v1/stats`, { signal: AbortSignal.timeout(3_000) });
+    return res.ok ? ((await res.json()) as MarketStatsView) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Verification cost in a live run: honest miner and honest validator processes, closed-loop client load,
+ * at audit rates 1%, 5%, 10%. Compute is what each side actually spent in onnxruntime: the sum of the
+ * executor's `ms` over the miner's `job.committed` lines and the validator's `audit.sent` lines (its
+ * re-executions on the reference session). Reports validator ÷ miner compute against the audit rate.
+ */
+export async function verificationSuite(ctx: { quick: boolean; log: (m: string) => void }): Promise<BenchRow[]> {
+  const S = VERIFICATION_SETTINGS;
+  const jobs = ctx.quick ? 150 : 900;
+  const rows: BenchRow[] = [];
+  for (const rate of S.rates) {
+    const net = await startLiveNet({
+      seed: S.seed,
+      params: { auditRate: rate, bidWindowMs: 50, challengeWindowMs: 50, auditWindowMs: 5_000, jobDeadlineMs: 10_000, disputeQuorum: 1, epochMs: 60_000 },
+      miners: [{ models: [S.model], variant: S.variant, concurrency: S.inFlight * 2, priceMicro: '1000' }],
+      validators: 1,
+      validatorModels: [S.model],
+    });
+    let audited = 0;
+    let failed = 0;
+    try {
+      const client = createClient({ url: net.url, key: keyPairFromSeed(seedFromLabel(`bench/${S.seed}/client`)) });
+      await client.faucet(1_000_000_000n);
+      const inputs = Array.from({ length: jobs }, (_, i) => sampleJobInput(S.model, i).input);
+      ctx.log(`verification ${rate * 100}%: ${jobs} ${S.model} jobs`);
+      const r = await closedLoop({ jobs, inFlight: S.inFlight, job: (i) => marketJob(client, { model: S.model, input: inputs[i]!, maxPriceMicro: 5_000n }) });
+      failed = r.failed;
+      // drain: audits of the last jobs finish after their results
+      const until = Date.now() + 15_000;
+      for (;;) {
+        const s = await stats(net.url);
+        if (s) audited = s.stats.audited;
+        if ((s && BigInt(s.ledger.escrowMicro) === 0n) || Date.now() > until) break;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    } finally {
+      await net.stop().catch(() => undefined);
+    }
+    // every stdout JSON line each process printed (the per-job lines are far below the buffer's cap)
+    const miner = sumMs(net.miners.flatMap((p) => p.lines), 'job.committed');
+    const validator = sumMs(net.validators.flatMap((p) => p.lines), 'audit.sent');
+    const ratio = validator.ms / miner.ms;
+    const perAudit = validator.n ? validator.ms / validator.n / (miner.ms / miner.n) : 0;
+    const realized = miner.n ? validator.n / miner.n : 0;
+    // binomial spread of the number of audits: the cost ratio cannot be steadier than the sample it re-executes
+    const sd = Math.sqrt((rate * (1 - rate)) / Math.max(1, miner.n));
+    rows.push({
+      suite: 'verification',
+      name: `validator ÷ miner compute at audit rate ${rate * 100}%`,
+      value: ratio * 100,
+      unit: '%',
+      min: (realized - 2 * sd) * perAudit * 100,
+      max: (realized + 2 * sd) * perAudit * 100,
+      repeats: 1,
+      target: { op: '<=', value: rate * 110, met: ratio * 100 <= rate * 110 },
+      note: `${miner.n} jobs, ${validator.n} re-executions (${(realized * 100).toFixed(2)}%; market audited ${audited})${failed ? `, ${failed} without result` : ''}; spread = ±2σ of the audit sample`,
+    });
+    rows.push({
+      suite: 'verification',
+      name: `re-execution ÷ execution compute per job at ${rate * 100}%`,
+      value: perAudit,
+      unit: '×',
+      min: perAudit,
+      max: perAudit,
+      repeats: validator.n,
+      note: `mean: miner ${(miner.ms / Math.max(1, miner.n)).toFixed(3)} ms/job, validator ${(validator.ms / Math.max(1, validator.n)).toFixed(3)} ms/re-execution; median: ${miner.median.toFixed(3)} vs ${validator.median.toFixed(3)} ms`,
+    });
+    ctx.log(`verification ${rate * 100}%: validator/miner compute ${(ratio * 100).toFixed(2)}% (${validator.n}/${miner.n} re-executed)`);
+  }
+  return rows;
+}
