@@ -39,7 +39,7 @@ export async function runScenario(scenario: Record<string, unknown>, prefix: str
   const file = join(dir, 'scenario.json');
   writeFileSync(file, JSON.stringify(scenario));
   const out = join(dir, 'out');
-  const r = await runCli(['testnet', '--scenario', file, '--out', out], { timeoutMs: 120_000 });
+  const r = await runCli(['testnet', '--scenario', file, '--out', out, '--wait-all'], { timeoutMs: 120_000 });
   let report: RunReport & { testnet: Record<string, unknown> };
   try {
     report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as typeof report;

@@ -8,6 +8,7 @@ interface TestnetCliOptions {
   scenario: string;
   duration?: string;
   out?: string;
+  waitAll?: boolean;
   json?: boolean;
 }
 
@@ -19,6 +20,7 @@ export function register(program: Command): void {
     .requiredOption('--scenario <file>', 'scenario JSON file (see scenarios/)')
     .option('--duration <seconds>', 'run time of the load (overrides the scenario)')
     .option('--out <dir>', 'output directory for logs, market.db and the report (default runs/<name>-<seed>-<time>)')
+    .option('--wait-all', 'start the load only when every node is ready (default: once every model can be served)')
     .option('--json', 'print report.json on stdout instead of the summary table')
     .action(async (o: TestnetCliOptions) => {
       const ac = new AbortController();
@@ -40,6 +42,7 @@ export function register(program: Command): void {
         ...(durationMs !== undefined ? { durationMs } : {}),
         ...(o.out ? { outDir: o.out } : {}),
         signal: ac.signal,
+        waitAll: o.waitAll === true,
       });
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

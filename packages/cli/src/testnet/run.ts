@@ -20,6 +20,8 @@ export interface RunTestnetOptions {
   progressEveryMs?: number;
   /** Stop early (Ctrl-C). */
   signal?: AbortSignal;
+  /** Start the load only when every node is ready (default: as soon as every model can be served). */
+  waitAll?: boolean;
 }
 
 /** What a run returns. */
@@ -133,7 +135,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
       models.every((m) => plan.nodes.some((n) => n.role === 'miner' && ready.has(n.id) && n.models.includes(m))) &&
       (params.auditRate === 0 || !plan.nodes.some((n) => n.role === 'validator') || plan.nodes.some((n) => n.role === 'validator' && ready.has(n.id)));
     await Promise.all(plan.loads.map((l) => procs.get(`load-${l.id}`)!.waitFor('ready', 30_000)));
-    while (!servable() && startupMs === null) await sleep(20);
+    while ((options.waitAll || !servable()) && startupMs === null) await sleep(20);
     const servableMs = Date.now() - t0;
     print(`ready     market and enough nodes to serve every model in ${servableMs} ms; starting the load`);
     for (const l of plan.loads) print(`accounts  ${l.id}: ${l.addresses.map((a) => `${a} (${(Number(l.fundMicro) / 1e6).toFixed(0)} mUSD)`).join(', ')}`);
