@@ -400,6 +400,11 @@ describe('live dashboard on a real testnet', () => {
     await page.waitForSelector('[data-testid="slash-event"]', { timeout: 20_000 });
     const slashed = await page.getAttribute('[data-testid="slash-event"] code', 'title');
     expect((await page.textContent('[data-testid="slash-reason"]'))!.trim().length).toBeGreaterThan(3);
+    // Its row: stake below the 500 it bonded, and jailed (or ejected).
+    await page.waitForFunction((a) => {
+      const row = document.querySelector(`[data-testid="miner-row"][data-address="${a}"]`);
+      return row && Number(row.querySelector('[data-testid="miner-stake"]')?.textContent?.replace(/,/g, '')) < 500 && /jailed|ejected/.test(row.textContent ?? '');
+    }, slashed);
     expect(await page.$$eval('[data-testid="miner-row"]', (r) => r.length)).toBe(3);
     expect(await page.$$eval('[data-testid="validator-row"]', (r) => r.length)).toBe(2);
     expect(await page.textContent('[data-testid="conservation"]')).toContain('✔');
