@@ -112,6 +112,15 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
     return { type: 'error', code: err.code, message: err.message, ...(ref !== undefined ? { ref } : {}) };
   };
 
+  /** The variant a node claimed at registration (kept in the file, so it survives a restart). */
+  const variantOf = (a: string): string | null => {
+    let v = variants.get(a);
+    if (v === undefined) {
+      v = core.store.getMeta(`variant:${a}`) ?? '';
+      variants.set(a, v);
+    }
+    return v || null;
+  };
   const inputOf = (jobId: string): JobInput | undefined => core.store.payload(jobId, 'input') as JobInput | undefined;
   const assignMsg = (job: Job): ServerMessage | null => {
     const input = inputOf(job.id);
@@ -121,8 +130,10 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
   const auditMsg = (job: Job, purpose: 'audit' | 'dispute', deadlineAtMs: number): ServerMessage | null => {
     const input = inputOf(job.id);
     if (!input) return null;
-    // input only: a validator re-executes blind, it never receives the miner's output
-    return { type: 'audit.task', jobId: job.id, model: job.model, input, inputHash: job.inputHash, deadlineAtMs, purpose };
+    // input only: a validator re-executes blind, it never receives the miner's output; it replays the
+    // variant the miner claimed, so an honest int8 miner is compared with int8
+    const variant = job.miner ? variantOf(job.miner) : null;
+    return { type: 'audit.task', jobId: job.id, model: job.model, input, inputHash: job.inputHash, deadlineAtMs, purpose, ...(variant ? { variant } : {}) };
   };
 
   /** After a (re)login, send the node what it still owes: its assignments, audits and dispute votes. */
@@ -259,6 +270,7 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
             variants.set(a, v);
             core.store.setMeta(`variant:${a}`, v);
           },
+          variant: variantOf,
           token: opts.onToken,
         });
       if (ref !== undefined) send(s, { type: 'ack', ref });
@@ -323,15 +335,7 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
       for (const a of byAddress.keys()) if (core.state.nodes.get(a)?.role === role) n++;
       return n;
     },
-    variant: (a) => {
-      let v = variants.get(a);
-      if (v === undefined) {
-        // claimed at registration, possibly before a restart
-        v = core.store.getMeta(`variant:${a}`) ?? '';
-        variants.set(a, v);
-      }
-      return v || null;
-    },
+    variant: variantOf,
     onNodeStatus(fn) {
       statusListeners.push(fn);
     },

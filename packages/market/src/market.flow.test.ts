@@ -82,6 +82,7 @@ describe('market: jobs end to end over real HTTP and WebSocket', () => {
     // the validator re-executed from the input alone: its task carried no output of the miner
     const task = await validator.waitFor((f) => f.type === 'audit.task');
     expect(Object.keys(task)).not.toContain('output');
+    expect(task).toMatchObject({ purpose: 'audit', variant: 'fp32' }); // the variant the miner claimed
     const stats = (await (await fetch(`${market.url}/v1/stats`)).json()) as MarketStatsView;
     expect(stats.ledger.conserved).toBe(true);
     expect(stats.invariantViolations).toEqual([]);

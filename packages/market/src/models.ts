@@ -21,6 +21,8 @@ export interface ModelSpec {
   /** Comparator for generated tokens. */
   generationComparator: Record<string, unknown> | null;
   variants: string[];
+  /** Per-variant comparators where the manifest calibrates them separately (else `comparator` applies). */
+  variantComparators?: Record<string, { comparator: Record<string, unknown>; generationComparator: Record<string, unknown> | null }>;
 }
 
 /** Limits the market puts on inputs, whatever the model. */
@@ -85,6 +87,9 @@ export function loadModelSpecs(modelsDir?: string): { specs: Map<string, ModelSp
       comparator: first?.comparator ?? { kind: 'exact' },
       generationComparator: first?.generationComparator ?? null,
       variants: Object.keys(variants),
+      variantComparators: Object.fromEntries(
+        Object.entries(variants).map(([v, e]) => [v, { comparator: e.comparator ?? { kind: 'exact' }, generationComparator: e.generationComparator ?? null }]),
+      ),
     });
   }
   return { specs, source: path };

@@ -12,6 +12,7 @@ export interface NodeIdentity {
 /** Where node-message side data goes (variants claimed at registration, streamed tokens). */
 export interface NodeMessageSinks {
   setVariant(address: string, variant: string, role: Role): void;
+  variant(address: string): string | null;
   token(jobId: string, index: number, token: number, text: string): void;
 }
 
@@ -120,7 +121,7 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       const job = core.state.jobs.get(typeof jobId === 'string' ? jobId : '');
       const mined: JobOutput | undefined = job ? minerOutput(core, job.id) : undefined;
       // the validator never sees the miner's output: the market compares the two with the model's comparator
-      const agree = mined !== undefined && outputsAgree(core.specs.get(job?.model ?? ''), mined, output);
+      const agree = mined !== undefined && outputsAgree(core.specs.get(job?.model ?? ''), mined, output, job?.miner ? sinks.variant(job.miner) : null);
       const common = { atMs: at, by, nonce: b.nonce as string, expiresAtMs: b.expiresAtMs as number, jobId };
       const payloads = [{ jobId, kind: `audit:${by}`, body: output }];
       if (job?.status === 'disputed') core.step({ type: 'dispute.vote', ...common, minerCorrect: agree }, { payloads });
