@@ -331,13 +331,13 @@ header { padding:16px 24px 8px; }
 h1 { margin:0; font-size:22px; } h1 .kind { color:var(--muted); font-weight:500; }
 .meta { color:var(--muted); margin-top:4px; } .meta b { color:var(--ink); }
 main { padding:8px 24px 24px; display:flex; flex-direction:column; gap:16px; }
-.kpis { display:grid; grid-template-columns:repeat(auto-fill,minmax(250px,1fr)); gap:12px; }
+.kpis { display:grid; grid-template-columns:repeat(auto-fill,minmax(min(250px,100%),1fr)); gap:12px; }
 .kpi { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:10px 14px; border-left:4px solid var(--accent); }
 .kpi.good { border-left-color:var(--good); } .kpi.bad { border-left-color:var(--bad); } .kpi.warn { border-left-color:var(--warn); }
 .kpi .label { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.04em; }
 .kpi .value { font-size:22px; font-weight:600; font-variant-numeric:tabular-nums; white-space:nowrap; }
 .kpi .sub { color:var(--muted); font-size:12px; }
-.grid2 { display:grid; grid-template-columns:repeat(auto-fit,minmax(480px,1fr)); gap:16px; }
+.grid2 { display:grid; grid-template-columns:repeat(auto-fit,minmax(min(480px,100%),1fr)); gap:16px; }
 .card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:12px 16px; min-width:0; }
 .card h2 { margin:0 0 8px; font-size:15px; } .card h2 small { color:var(--muted); font-weight:400; margin-left:6px; }
 .plot { min-height:240px; }
