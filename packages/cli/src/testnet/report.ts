@@ -45,13 +45,14 @@ export function buildReport(opts: {
   stats: MarketStatsView;
   feed: FeedEvent[];
   durationMs: number;
+  /** Wall-clock ms the run's times count from (the start of the load). */
+  originMs: number;
   checks: number;
   violations: string[];
   extras: TestnetExtras['testnet'];
 }): RunReport & TestnetExtras {
   const { stats, plan } = opts;
   const names = plan.names;
-  const startMs = stats.startedAtMs;
   const byAddress = new Map(stats.nodes.map((n) => [n.address, n]));
   const stakeEnd = (a: string): string => {
     const n = byAddress.get(a);
@@ -84,7 +85,8 @@ export function buildReport(opts: {
   const slashes = opts.feed
     .filter((e) => e.kind === 'slashed')
     .map((e) => ({
-      tMs: Math.max(0, e.tMs - (e.tMs > 1e12 ? startMs : 0)),
+      // the market's clock is the wall clock; report times count from the start of the load
+      tMs: Math.max(0, e.tMs > 1e12 ? e.tMs - opts.originMs : e.tMs),
       node: names.get(e.node ?? '') ?? e.node ?? '?',
       role: (e.role ?? (plan.nodes.find((n) => n.address === e.node)?.role ?? 'miner')) as 'miner' | 'validator',
       amountMicro: e.amountMicro ?? '0',

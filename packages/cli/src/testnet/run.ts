@@ -241,6 +241,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
       stats: final,
       feed: [...feed.values()].sort((a, b) => a.tMs - b.tMs),
       durationMs: runMs,
+      originMs: loadStart,
       checks,
       violations,
       extras: {
