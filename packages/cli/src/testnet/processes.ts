@@ -68,7 +68,16 @@ export function killAllChildren(): void {
  * A CLI child process (`node dist/main.js <args>`) whose stdout and stderr go to `DIR/<name>.log`, and
  * whose stdout JSON lines are also parsed so the orchestrator can wait for `listening`/`ready` events.
  */
-export function createManagedProcess(options: { name: string; args: string[]; logDir: string; env?: Record<string, string>; stdin?: boolean; entry?: string }): ManagedProcess {
+export function createManagedProcess(options: {
+  name: string;
+  args: string[];
+  logDir: string;
+  env?: Record<string, string>;
+  stdin?: boolean;
+  entry?: string;
+  /** Every stdout JSON line, as it arrives (`lines` keeps only the recent ones). */
+  onLine?: (line: Record<string, unknown>) => void;
+}): ManagedProcess {
   const entry = options.entry ?? CLI_MAIN;
   hookExit();
   let log: WriteStream | null = null;
@@ -120,6 +129,7 @@ export function createManagedProcess(options: { name: string; args: string[]; lo
           try {
             const j = JSON.parse(line) as Record<string, unknown>;
             j.__start = start;
+            options.onLine?.(j);
             p.lines.push(j);
             if (p.lines.length > 2000) p.lines.splice(0, 1000);
             for (const w of [...waiters]) {

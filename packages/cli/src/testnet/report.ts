@@ -49,6 +49,8 @@ export function buildReport(opts: {
   originMs: number;
   checks: number;
   violations: string[];
+  /** What clients paid per settled job, from their verified receipts (survives a market restart, unlike the market's in-memory totals). */
+  clientPaid?: { settled: number; paidMicro: bigint };
   extras: TestnetExtras['testnet'];
 }): RunReport & TestnetExtras {
   const { stats, plan } = opts;
@@ -114,7 +116,12 @@ export function buildReport(opts: {
     latencyMs: { p50: stats.latencyMs.p50, p95: stats.latencyMs.p95, p99: percentile(stats.samples.latencyMs, 99) },
     ttftMs: { p50: stats.ttftMs.p50, p95: stats.ttftMs.p95 },
     successRate: stats.successRate,
-    costPerThousandMicro: settled > 0 ? ((paid * 1000n) / BigInt(settled)).toString() : '0',
+    costPerThousandMicro:
+      opts.clientPaid && opts.clientPaid.settled > 0
+        ? ((opts.clientPaid.paidMicro * 1000n) / BigInt(opts.clientPaid.settled)).toString()
+        : settled > 0
+          ? ((paid * 1000n) / BigInt(settled)).toString()
+          : '0',
     miners,
     validators,
     ledger: stats.ledger,

@@ -102,8 +102,15 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
       p.start();
     }
     // load generators boot (keys, faucet, sample inputs) alongside the nodes, then wait for "go"
+    let clientSettled = 0;
+    let clientPaidMicro = 0n;
+    const onLoadLine = (j: Record<string, unknown>): void => {
+      if (j.event !== 'job' || j.status !== 'settled' || typeof j.paidMicro !== 'string') return;
+      clientSettled++;
+      clientPaidMicro += BigInt(j.paidMicro);
+    };
     for (const l of plan.loads) {
-      const p = createManagedProcess({ name: `load-${l.id}`, args: [...l.args(url), '--wait-stdin'], logDir: outDir, stdin: true, entry: NODE_MAIN });
+      const p = createManagedProcess({ name: `load-${l.id}`, args: [...l.args(url), '--wait-stdin'], logDir: outDir, stdin: true, entry: NODE_MAIN, onLine: onLoadLine });
       procs.set(`load-${l.id}`, p);
       p.start();
     }
@@ -242,6 +249,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
       feed: [...feed.values()].sort((a, b) => a.tMs - b.tMs),
       durationMs: runMs,
       originMs: loadStart,
+      clientPaid: { settled: clientSettled, paidMicro: clientPaidMicro },
       checks,
       violations,
       extras: {
