@@ -1,6 +1,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { canonicalEncode, toHex, fromHex, type Canonical } from './canonical.js';
+import { nativeEd25519 } from './ed25519-native.js';
 import { InfermarketError } from './errors.js';
 
 /** An ed25519 key pair; `secretKey` is the 32-byte seed. */
@@ -59,13 +60,18 @@ export function signingBytes(type: string, body: Canonical): Uint8Array {
 
 /** Sign `type` + canonical `body`; returns the signature as hex. */
 export function signMessage(secretKey: Uint8Array, type: string, body: Canonical): string {
-  return toHex(ed25519.sign(signingBytes(type, body), secretKey));
+  // the native backend gives the same deterministic RFC 8032 signature, much faster (see ed25519-native.ts)
+  const native = nativeEd25519();
+  return toHex(native ? native.sign(signingBytes(type, body), secretKey) : ed25519.sign(signingBytes(type, body), secretKey));
 }
 
 /** Verify a hex signature by a hex public key over `type` + canonical `body`. Never throws on bad input. */
 export function verifyMessage(publicKeyHex: string, type: string, body: Canonical, sigHex: string): boolean {
   try {
-    return ed25519.verify(fromHex(sigHex), signingBytes(type, body), fromHex(publicKeyHex));
+    const native = nativeEd25519();
+    const sig = fromHex(sigHex);
+    const pub = fromHex(publicKeyHex);
+    return native ? native.verify(sig, signingBytes(type, body), pub) : ed25519.verify(sig, signingBytes(type, body), pub);
   } catch {
     return false;
   }
