@@ -88,8 +88,8 @@ export interface SessionInfo {
 export interface Runtime {
   readonly manifest: Manifest;
   readonly modelsDir: string;
-  /** Loads (sha256-checked) and caches a session; returns how it was loaded. */
-  load(model: ModelId, variant: Variant): Promise<SessionInfo>;
+  /** Loads (sha256-checked) and caches a session; returns how it was loaded. `reference: true` loads the reference session (validators warm it). */
+  load(model: ModelId, variant: Variant, opts?: { reference?: boolean }): Promise<SessionInfo>;
   /** Runs one batch. @throws InferenceError ERR_BAD_INPUT | ERR_MODEL_TAMPERED | ERR_UNKNOWN_MODEL | ERR_EP_UNAVAILABLE */
   run(model: ModelId, variant: Variant, input: ModelInput, opts?: RunOptions): Promise<RunResult>;
   /** Runs several inputs as one batch (concatenated on dim 0) and splits the results back. */
@@ -264,8 +264,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const runtime: Runtime = {
     manifest,
     modelsDir,
-    async load(model, variant) {
-      return (await get(model, variant)).info;
+    async load(model, variant, opts) {
+      return (await get(model, variant, opts?.reference ?? false)).info;
     },
     run: (model, variant, input, opts) => runWith(model, variant, input, opts, false),
     reference: (model, variant, input, opts) => runWith(model, variant, input, opts, true),

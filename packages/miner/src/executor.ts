@@ -23,8 +23,8 @@ export interface Executor {
   execute(req: ExecRequest): Promise<{ output: JobOutput; ms: number }>;
   /** Output shape of a model (batch dimension as in the manifest), for strategies that fake outputs. */
   outputDims(model: string, input: JobInput): number[];
-  /** Load the model variants ahead of the first job (startup latency). */
-  warm(models: { model: string; variant: string }[]): Promise<void>;
+  /** Load the model variants ahead of the first job (startup latency); `reference` warms the reference session validators replay on. */
+  warm(models: { model: string; variant: string; reference?: boolean }[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -82,7 +82,7 @@ export function createInferenceExecutor(options: InferenceExecutorOptions = {}):
       return out.shape.map((d) => (typeof d === 'number' ? d : batch));
     },
     async warm(list) {
-      for (const { model, variant } of list) await runtime.load(model as Parameters<Runtime['load']>[0], variant as Parameters<Runtime['load']>[1]);
+      for (const { model, variant, reference } of list) await runtime.load(model as Parameters<Runtime['load']>[0], variant as Parameters<Runtime['load']>[1], { reference: reference ?? false });
     },
     close: () => runtime.close(),
   };

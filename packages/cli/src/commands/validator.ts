@@ -48,7 +48,8 @@ export function register(program: Command): void {
       const out = (e: Record<string, unknown>): void => {
         (o.json ? process.stdout : process.stderr).write(`${JSON.stringify({ t: Date.now(), ...e })}\n`);
       };
-      void executor.warm(models.map((model) => ({ model, variant: o.variant }))).catch((e: Error) => {
+      // honest validators re-execute on the reference session: load that one, or the first audit pays for it
+      void executor.warm(models.map((model) => ({ model, variant: o.variant, reference: true }))).catch((e: Error) => {
         process.stderr.write(`error: cannot load models ${models.join(',')}: ${e.message}\n`);
         process.exit(1);
       });
