@@ -1,23 +1,31 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { InfermarketError } from '@infermarket/protocol';
-import * as models from './commands/models.js';
-import * as market from './commands/market.js';
-import * as miner from './commands/miner.js';
-import * as validator from './commands/validator.js';
-import * as submit from './commands/submit.js';
-import * as probe from './commands/probe.js';
-import * as testnet from './commands/testnet.js';
-import * as sim from './commands/sim.js';
-import * as sweep from './commands/sweep.js';
-import * as bench from './commands/bench.js';
 
 const program = new Command('infermarket')
   .description('A decentralized inference market on your own machines: live testnet, simulator, sweeps.')
   .version('0.1.0')
   .showHelpAfterError();
 
-for (const cmd of [models, market, miner, validator, submit, probe, testnet, sim, sweep, bench]) cmd.register(program);
+/** Each command's module, loaded on demand: `infermarket market` need not load the simulator, nor `testnet` the market server. */
+const COMMANDS: Record<string, () => Promise<{ register: (p: Command) => void }>> = {
+  models: () => import('./commands/models.js'),
+  market: () => import('./commands/market.js'),
+  miner: () => import('./commands/miner.js'),
+  validator: () => import('./commands/validator.js'),
+  submit: () => import('./commands/submit.js'),
+  probe: () => import('./commands/probe.js'),
+  testnet: () => import('./commands/testnet.js'),
+  sim: () => import('./commands/sim.js'),
+  sweep: () => import('./commands/sweep.js'),
+  bench: () => import('./commands/bench.js'),
+};
+
+// a known command name first loads just that module (startup time of every spawned process); anything
+// else (help, `load`, typos) loads them all so help and error messages list every command
+const first = process.argv[2];
+const chosen = first !== undefined && Object.hasOwn(COMMANDS, first) ? [COMMANDS[first]!] : Object.values(COMMANDS);
+for (const mod of await Promise.all(chosen.map((load) => load()))) mod.register(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof InfermarketError) {
