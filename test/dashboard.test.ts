@@ -164,8 +164,7 @@ function startMiniMarket(seed: number): MiniMarket {
     const full = { ...ev, atMs, nonce: `n${nonce++}`, expiresAtMs: atMs + 10_000 } as MarketEvent;
     try {
       onEffects(apply(state, full), atMs);
-    } catch (err) {
-      if (process.env.DEBUG_DASH) console.log('refused', ev.type, String(err));
+    } catch {
       // refused by the rules (e.g. a jailed miner bidding): nothing changed, as in the market
     }
   }
