@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { keyPairFromSeed, sealEnvelope, seedFromLabel, hashPayload, type Canonical, type JobView, type MarketStatsView } from '@infermarket/protocol';
 import { createClient, verifyReceipt, float32Tensor } from '@infermarket/client';
 import { createInferenceExecutor, createMiner, createNodeConnection, ensureRegistered, httpUrlOf, type Miner, type Executor } from '@infermarket/miner';
-import { startMarket, tempDir } from './testnet-helpers.js';
+import { runCli, startMarket, tempDir } from './testnet-helpers.js';
 import { join } from 'node:path';
 
 // A real market process on 127.0.0.1, a real miner (in this process, on the real ONNX runtime) over a
@@ -32,7 +32,7 @@ async function ledgerNow(): Promise<MarketStatsView['ledger']> {
 
 beforeAll(async () => {
   const dir = tempDir('hostile');
-  market = await startMarket(['--db', join(dir, 'market.db'), '--params', JSON.stringify({ challengeWindowMs: 300, auditRate: 0 })]);
+  market = await startMarket(['--db', join(dir, 'market.db'), '--params', JSON.stringify({ challengeWindowMs: 300, auditRate: 0, bidWindowMs: 250 })]);
   executor = createInferenceExecutor({});
   miner = createMiner({ wsUrl: market.wsUrl, keys: keyPairFromSeed(seedFromLabel('e2e/hostile/miner')), executor, models: ['digits', 'charlm'], log: () => {} });
   await miner.ready();
@@ -73,6 +73,27 @@ describe('receipts from a real market', () => {
     const forged = { ...sealEnvelope(mallory, 'job.receipt', receipt.body), signer: market.marketKey };
     expect(() => verifyReceipt(forged, market.marketKey)).toThrow(expect.objectContaining({ code: 'ERR_BAD_SIGNATURE' }));
     expect(() => verifyReceipt(sealEnvelope(mallory, 'job.receipt', receipt.body), market.marketKey)).toThrow(/not by the market key/);
+  });
+});
+
+describe('client commands against the real market', () => {
+  it('submit: sends a digit, waits, and verifies the receipt against the pinned market key', async () => {
+    const r = await runCli(['submit', '--market', market.url, '--model', 'digits', '--digit', '3', '--faucet', '1000000', '--key-seed', 'e2e/submit', '--market-key', market.marketKey, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const { job, receipt } = JSON.parse(r.stdout) as { job: JobView; receipt: { verified: boolean; pinned: boolean } };
+    expect(job.status).toBe('settled');
+    expect(receipt).toMatchObject({ verified: true, pinned: true });
+  });
+
+  it('probe: every result agrees with the local reference run, with receipts verified and costs counted', async () => {
+    const r = await runCli(['probe', '--market', market.url, '--model', 'digits', '--n', '6', '--concurrency', '1', '--market-key', market.marketKey, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const p = JSON.parse(r.stdout) as { n: number; settled: number; agreement: { checked: number; rate: number }; receipts: { verified: number; rejected: number }; costMicro: { total: string }; latencyMs: { p50: number } };
+    expect(p.settled).toBe(6);
+    expect(p.agreement).toMatchObject({ checked: 6, rate: 1 });
+    expect(p.receipts).toEqual({ verified: 6, rejected: 0 });
+    expect(BigInt(p.costMicro.total)).toBeGreaterThan(0n);
+    expect(p.latencyMs.p50).toBeGreaterThan(0);
   });
 });
 

@@ -10,7 +10,7 @@ const SCENARIO = {
   name: 'e2e-market-restart',
   seed: 11,
   durationMs: 6_000,
-  params: { auditRate: 0.3, jobDeadlineMs: 1_500, challengeWindowMs: 400, auditWindowMs: 2_000, disputeWindowMs: 2_000, disputeQuorum: 0, epochMs: 5_000 },
+  params: { auditRate: 0.3, bidWindowMs: 200, jobDeadlineMs: 1_500, challengeWindowMs: 400, auditWindowMs: 2_000, disputeWindowMs: 2_000, disputeQuorum: 0, epochMs: 5_000 },
   miners: [{ name: 'honest', count: 2, strategy: 'honest', models: ['digits', 'charlm'], pricing: { priceMicro: '10000', spreadBps: 1000 }, latencyMs: 150, concurrency: 3 }],
   validators: [{ name: 'validator', count: 1, strategy: 'honest', models: ['digits', 'charlm'] }],
   clients: [{ name: 'client', count: 2, ratePerSec: 4, models: { digits: 1, charlm: 1 }, maxPriceMicro: '100000', concurrency: 4, maxTokens: 8 }],

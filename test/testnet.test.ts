@@ -12,6 +12,7 @@ const SCENARIO = {
   durationMs: 6_000,
   params: {
     auditRate: 1,
+    bidWindowMs: 200,
     jobDeadlineMs: 1_200,
     challengeWindowMs: 300,
     auditWindowMs: 3_000,
