@@ -34,7 +34,7 @@ const M = 1_000_000;
  * A realistic 2-minute testnet run: three honest miners, a lazy one caught twice, a downgrading one
  * caught once, two validators; series sampled every second.
  */
-export function sampleReport(): RunReport {
+function sampleReport(): RunReport {
   const rnd = mulberry32(42);
   const miners = [
     { id: 'm1', strategy: 'honest', region: 'eu' },
