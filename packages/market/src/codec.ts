@@ -20,7 +20,11 @@ export function encodeEvent(event: object): string {
       copy ??= { ...(event as Record<string, unknown>) };
       copy[k] = { $n: v.toString() };
     } else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      return encodeJson(event); // nested objects (timers) carry no bigints today, but stay exact if one ever does
+      // nested objects (timers) are flat and carry no bigints today; anything else takes the exact slow path
+      for (const kk in v as Record<string, unknown>) {
+        const vv = (v as Record<string, unknown>)[kk];
+        if (typeof vv === 'bigint' || (vv !== null && typeof vv === 'object')) return encodeJson(event);
+      }
     }
   }
   return JSON.stringify(copy ?? event);

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MarketEvent } from '@infermarket/protocol';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createScheduler } from './scheduler.js';
 import { openStore } from './store.js';
@@ -29,7 +30,9 @@ describe('store', () => {
     const store = openStore(join(dir, 's.db'));
     const ev: MarketEvent = { type: 'epoch.begin', atMs: 1, seed: 'ab'.repeat(32) };
     store.commit([{ seq: 1, event: ev, effects: [] }]);
-    expect(() => store.commit([{ seq: 2, event: ev, effects: [], payloads: [{ jobId: 'j', kind: 'input', body: { x: 1 } }] }, { seq: 1, event: ev, effects: [] }])).toThrow();
+    // seq 1 is already in the log: the whole commit, its payload included, is rolled back
+    expect(() => store.commit([{ seq: 1, event: ev, effects: [], payloads: [{ jobId: 'j', kind: 'input', body: { x: 1 } }] }, { seq: 2, event: ev, effects: [] }])).toThrow();
+    expect(() => store.commit([{ seq: 2, event: ev, effects: [] }, { seq: 4, event: ev, effects: [] }])).toThrow(/consecutive/);
     expect(store.counts()).toMatchObject({ events: 1, payloads: 0 });
     store.close();
   });
@@ -77,5 +80,31 @@ describe('outputsAgree', () => {
     const tok = (xs: number[]) => ({ kind: 'tokens' as const, tokens: xs, text: '' });
     expect(outputsAgree(spec, tok([1, 2, 3]), tok([1, 2, 3]))).toBe(true);
     expect(outputsAgree(spec, tok([1, 2, 3]), tok([1, 2, 4]))).toBe(false);
+  });
+});
+
+describe('codec', () => {
+  it('encodeEvent writes what encodeJson writes, nested timers and odd strings included', async () => {
+    const { decodeJson, encodeEvent, encodeJson } = await import('./codec.js');
+    const evs: unknown[] = [
+      { type: 'timer.fire', atMs: 3, timer: { kind: 'deadline', jobId: 'j"1', attempt: 2 } },
+      { type: 'job.bid', atMs: 4, by: 'im00', nonce: 'n\u2028"x', expiresAtMs: 9, jobId: 'j', priceMicro: 12n },
+      { type: 'node.register', atMs: 5, by: 'im00', nonce: 'n', expiresAtMs: 9, role: 'miner', models: ['digits'], region: 'local', encryptionKey: null },
+      { type: 'weird', atMs: 1, nested: { deep: { amount: 5n } } },
+    ];
+    for (const ev of evs) {
+      expect(encodeEvent(ev as object)).toBe(encodeJson(ev));
+      expect(decodeJson(encodeEvent(ev as object))).toEqual(ev);
+    }
+  });
+
+  it('journal lines with characters that need escaping still round-trip through the journal view', () => {
+    const store = openStore(join(dir, 'j.db'));
+    const ref = 'odd"ref\\';
+    store.commit([{ seq: 1, event: { type: 'epoch.begin', atMs: 1, seed: 'ab'.repeat(32) }, effects: [{ type: 'ledger.entry', entry: { from: 'mint', to: 'burn', amountMicro: 7n, reason: 'faucet', ref, atMs: 1 } }] }]);
+    store.close();
+    const db = new Database(join(dir, 'j.db'), { readonly: true });
+    expect(db.prepare('SELECT ref, amount_micro FROM journal').all()).toEqual([{ ref, amount_micro: '7' }]);
+    db.close();
   });
 });

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { Effect, MarketEvent } from '@infermarket/protocol';
+import { InfermarketError, type Effect, type MarketEvent } from '@infermarket/protocol';
 import { decodeJson, encodeEvent, encodeJson } from './codec.js';
 
 /** A row of the `jobs` table: the materialised view of a job for queries, plus what only the driver knows. */
@@ -62,13 +62,20 @@ export interface MarketStore {
   close(): void;
 }
 
+// The log is written one row per commit: `events.body` holds the commit's events (seq … last_seq) as a JSON
+// array and `journal_log.entries` their journal lines, so a batch of thousands of events is two rows,
+// not thousands (row inserts were most of the write cost). `journal` is a view with one row per line.
+const SAFE = /^[A-Za-z0-9._:-]*$/;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, at_ms INTEGER NOT NULL, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS journal (
-  id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, from_acct TEXT NOT NULL, to_acct TEXT NOT NULL,
-  amount_micro TEXT NOT NULL, reason TEXT NOT NULL, ref TEXT NOT NULL, at_ms INTEGER NOT NULL);
--- no index on journal(ref): it would cost ~40% of the log's write throughput; queries by job scan
+CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS journal_log (seq INTEGER PRIMARY KEY, entries TEXT NOT NULL);
+CREATE VIEW IF NOT EXISTS journal AS
+  SELECT json_extract(e.value, '$[0]') AS seq, json_extract(e.value, '$[1]') AS from_acct, json_extract(e.value, '$[2]') AS to_acct,
+         json_extract(e.value, '$[3]') AS amount_micro, json_extract(e.value, '$[4]') AS reason, json_extract(e.value, '$[5]') AS ref,
+         json_extract(e.value, '$[6]') AS at_ms
+  FROM journal_log l, json_each(l.entries) e;
 CREATE TABLE IF NOT EXISTS jobs (
   id TEXT PRIMARY KEY, client TEXT NOT NULL, model TEXT NOT NULL, status TEXT NOT NULL, failure TEXT,
   miner TEXT, price_micro TEXT NOT NULL, max_price_micro TEXT NOT NULL, audited INTEGER NOT NULL,
@@ -127,6 +134,11 @@ export function openStore(path: string): MarketStore {
   db.pragma('cache_size = -32768'); // 32 MiB of page cache: the log's indexes stay in memory
   // checkpoint (and fsync, under synchronous=NORMAL) every ~32 MiB of WAL rather than every 4 MiB
   db.pragma('wal_autocheckpoint = 8192');
+  const cols = (db.prepare("SELECT name FROM pragma_table_info('events')").all() as { name: string }[]).map((c) => c.name);
+  if (cols.length && !cols.includes('last_seq')) {
+    db.close();
+    throw new InfermarketError('ERR_VALIDATION', `"${path}" was written by an older market (one row per event); start with a new --db file`, { details: { field: 'db' } });
+  }
   db.exec(SCHEMA);
   // many rows per statement: fewer statement executions than one per row (the log's hot path); rows are
   // written as each chunk fills, so a large batch never holds all its arguments at once
@@ -156,8 +168,8 @@ export function openStore(path: string): MarketStore {
       },
     };
   };
-  const insEvents = writer('INSERT INTO events (seq, type, at_ms, body) VALUES', 4);
-  const insEntries = writer('INSERT INTO journal (seq, from_acct, to_acct, amount_micro, reason, ref, at_ms) VALUES', 7);
+  const insEvents = db.prepare('INSERT INTO events (seq, last_seq, body) VALUES (?, ?, ?)');
+  const insEntries = db.prepare('INSERT INTO journal_log (seq, entries) VALUES (?, ?)');
   const insPayload = db.prepare('INSERT OR REPLACE INTO payloads (job_id, kind, body) VALUES (?, ?, ?)');
   const upJobs = writer(`INSERT OR REPLACE INTO jobs (id, client, model, status, failure, miner, price_micro, max_price_micro, audited,
     submitted_at_ms, finished_at_ms, ttft_ms, latency_ms, result, receipt) VALUES`, 15);
@@ -167,18 +179,28 @@ export function openStore(path: string): MarketStore {
   const getJob = db.prepare<[string], RawJob>('SELECT * FROM jobs WHERE id = ?');
 
   const commitTx = db.transaction((items: readonly CommitItem[]) => {
+    const evs: string[] = [];
+    const lines: string[] = [];
     for (const item of items) {
-      const ev = item.event;
-      insEvents.row(item.seq, ev.type, ev.atMs, encodeEvent(ev));
+      evs.push(encodeEvent(item.event));
       for (const fx of item.effects) {
         if (fx.type !== 'ledger.entry') continue;
         const e = fx.entry;
-        insEntries.row(item.seq, e.from, e.to, e.amountMicro.toString(), e.reason, e.ref, e.atMs);
+        // account names, reasons and refs are addresses and job ids ([A-Za-z0-9._:-]): no JSON escaping needed
+        lines.push(
+          SAFE.test(e.from) && SAFE.test(e.to) && SAFE.test(e.ref)
+            ? `[${item.seq},"${e.from}","${e.to}","${e.amountMicro}","${e.reason}","${e.ref}",${e.atMs}]`
+            : JSON.stringify([item.seq, e.from, e.to, e.amountMicro.toString(), e.reason, e.ref, e.atMs]),
+        );
       }
       for (const p of item.payloads ?? []) insPayload.run(p.jobId, p.kind, encodeJson(p.body));
     }
-    insEvents.flush();
-    insEntries.flush();
+    const first = items[0]!.seq;
+    if (items[items.length - 1]!.seq - first + 1 !== items.length) {
+      throw new InfermarketError('ERR_INTERNAL', `a commit must hold consecutive events, got seq ${first}…${items[items.length - 1]!.seq} for ${items.length} events`);
+    }
+    insEvents.run(first, items[items.length - 1]!.seq, `[${evs.join(',')}]`);
+    if (lines.length) insEntries.run(first, `[${lines.join(',')}]`);
     // a job touched by several events of the batch is written once, in its latest form
     const latest = new Map<string, JobRow>();
     for (const item of items) for (const j of item.jobs ?? []) latest.set(j.id, j);
@@ -193,8 +215,6 @@ export function openStore(path: string): MarketStore {
       commitTx(items);
     } catch (e) {
       // rolled back: drop half-filled chunks so the next commit starts clean
-      insEvents.reset();
-      insEntries.reset();
       upJobs.reset();
       throw e;
     }
@@ -207,7 +227,7 @@ export function openStore(path: string): MarketStore {
     },
     *events() {
       const it = db.prepare<[], { body: string }>('SELECT body FROM events ORDER BY seq').iterate();
-      for (const row of it) yield decodeJson<MarketEvent>(row.body);
+      for (const row of it) yield* decodeJson<MarketEvent[]>(row.body);
     },
     getMeta(key) {
       return getMeta.get(key)?.value;
@@ -244,7 +264,9 @@ export function openStore(path: string): MarketStore {
       return (db.prepare(sql).all(...args) as RawJob[]).map(fromRaw);
     },
     epochs() {
-      const rows = db.prepare<[], { body: string }>("SELECT body FROM events WHERE type = 'epoch.begin' ORDER BY seq").all();
+      const rows = db
+        .prepare<[], { body: string }>("SELECT e.value AS body FROM events, json_each(events.body) e WHERE json_extract(e.value, '$.type') = 'epoch.begin' ORDER BY events.seq, e.key")
+        .all();
       return rows.map((r) => {
         const ev = decodeJson<{ atMs: number; seed: string }>(r.body);
         return { atMs: ev.atMs, seed: ev.seed };
@@ -252,7 +274,9 @@ export function openStore(path: string): MarketStore {
     },
     counts() {
       const c = (t: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n;
-      return { events: c('events'), journal: c('journal'), jobs: c('jobs'), payloads: c('payloads') };
+      const events = (db.prepare('SELECT COALESCE(SUM(last_seq - seq + 1), 0) AS n FROM events').get() as { n: number }).n;
+      const journal = (db.prepare('SELECT COALESCE(SUM(json_array_length(entries)), 0) AS n FROM journal_log').get() as { n: number }).n;
+      return { events, journal, jobs: c('jobs'), payloads: c('payloads') };
     },
     close() {
       if (db.open) db.close();
