@@ -5,6 +5,7 @@ import { keyPairFromSeed, percentile, seedFromLabel } from '@infermarket/protoco
 import { sampleJobInput } from '../testnet/inputs.js';
 import { closedLoop, marketJob, type LoopResult } from './closed-loop.js';
 import type { DirectSpec } from './direct-worker.js';
+import { machineLoadNote } from './machine-load.js';
 import { median, type BenchRow } from './harness.js';
 import { startLiveNet } from './live-net.js';
 
@@ -64,6 +65,7 @@ export async function overheadSuite(ctx: { quick: boolean; log: (m: string) => v
   const windows = ctx.quick ? 2 : 4;
   const windowJobs = ctx.quick ? 40 : 120;
   const warmup = ctx.quick ? 10 : 30;
+  const load = machineLoadNote();
   const rows: BenchRow[] = [];
   const net = await startLiveNet({
     seed: S.seed,
@@ -129,5 +131,6 @@ export async function overheadSuite(ctx: { quick: boolean; log: (m: string) => v
   } finally {
     await net.stop();
   }
+  if (rows[0]) rows[0].note = `${rows[0].note ?? ''}; ${load}`;
   return rows;
 }

@@ -2,6 +2,7 @@ import { createClient } from '@infermarket/client';
 import { keyPairFromSeed, seedFromLabel, type MarketStatsView } from '@infermarket/protocol';
 import { sampleJobInput } from '../testnet/inputs.js';
 import { closedLoop, marketJob } from './closed-loop.js';
+import { machineLoadNote } from './machine-load.js';
 import { median, type BenchRow } from './harness.js';
 import { startLiveNet } from './live-net.js';
 
@@ -40,6 +41,7 @@ async function stats(url: string): Promise<MarketStatsView | null> {
 export async function verificationSuite(ctx: { quick: boolean; log: (m: string) => void }): Promise<BenchRow[]> {
   const S = VERIFICATION_SETTINGS;
   const jobs = ctx.quick ? 150 : 900;
+  const load = machineLoadNote();
   const rows: BenchRow[] = [];
   for (const rate of S.rates) {
     const net = await startLiveNet({
@@ -100,5 +102,6 @@ export async function verificationSuite(ctx: { quick: boolean; log: (m: string) 
     });
     ctx.log(`verification ${rate * 100}%: validator/miner compute ${(ratio * 100).toFixed(2)}% (${validator.n}/${miner.n} re-executed)`);
   }
+  if (rows[0]) rows[0].note = `${rows[0].note ?? ''}; ${load}`;
   return rows;
 }
