@@ -420,6 +420,9 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     joinMiner(m);
   }
 
+  // price → its bigint and worst-case cost to the client (params are fixed for a run)
+  const quotes = new Map<number, { priceMicro: bigint; worst: bigint }>();
+
   function onOpened(jobId: string, closesAtMs: number, eligible: string[]): void {
     const job = jobs.get(jobId);
     if (!job) return;
@@ -432,8 +435,14 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
       if (free > now + P.jobDeadlineMs / 2) continue;
       let price = m.price[job.model] ?? SIM_DEFAULTS.minerPriceMicro;
       if (m.spreadBps > 0) price = Math.max(1, Math.round(price * (1 + ((rng.next() * 2 - 1) * m.spreadBps) / 10_000)));
-      const priceMicro = BigInt(price);
-      if (worstCaseCost(state, priceMicro) > job.client.maxPrice) continue;
+      let quote = quotes.get(price);
+      if (!quote) {
+        const priceMicro = BigInt(price);
+        quote = { priceMicro, worst: worstCaseCost(state, priceMicro) };
+        quotes.set(price, quote);
+      }
+      if (quote.worst > job.client.maxPrice) continue;
+      const priceMicro = quote.priceMicro;
       const at = Math.ceil(now + net());
       if (at >= closesAtMs) continue;
       queue.push(at, { type: 'job.bid', atMs: at, jobId, priceMicro, by: m.address, nonce: `n${m.nonce++}`, expiresAtMs: at + ttl });
@@ -574,6 +583,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   function handle(fx: Effect[]): void {
     for (let i = 0; i < fx.length; i++) {
       const e = fx[i]!;
+      if (e.type === 'ledger.entry') continue; // the most frequent effect; the ledger is read from the state
       switch (e.type) {
         case 'timer.set':
           queue.push(e.atMs, { type: 'timer.fire', atMs: e.atMs, timer: e.timer });
