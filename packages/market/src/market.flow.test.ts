@@ -132,6 +132,31 @@ describe('market: jobs end to end over real HTTP and WebSocket', () => {
     expect(checkInvariants(s)).toEqual([]);
   });
 
+  it('slashes a validator whose audit falsely accuses an honest miner, and pays the miner', async () => {
+    // two referees outvote the accuser (with one, it is a tie: nobody is slashed and the miner is paid)
+    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { ...FAST, auditRate: 1, disputeQuorum: 2 } });
+    const miner = await node('accuse/miner', 'miner');
+    // whichever validator audits lies; the others, asked as referees, re-execute honestly
+    const validators = [await node('accuse/v1', 'validator'), await node('accuse/v2', 'validator'), await node('accuse/v3', 'validator')];
+    actAsMiner(miner);
+    for (const v of validators) actAsValidator(v, { lieAsAuditor: true });
+    const client = keysOf('accuse/client');
+    await faucet(client.address, '1000000');
+
+    await submit('accuse/client', 'job-accused');
+    const done = await finished('job-accused');
+
+    expect(done.status).toBe('settled');
+    expect(done.miner).toBe(miner.address);
+    const s = market.core.state;
+    expect(s.stats.validatorSlashes).toBe(1);
+    expect(s.stats.minerSlashes).toBe(0);
+    const auditor = validators.find((v) => v.frames.some((f) => f.type === 'audit.task' && (f as { purpose: string }).purpose === 'audit'))!;
+    expect(s.nodes.get(auditor.address)!.slashes).toBe(1);
+    await auditor.waitFor((f) => f.type === 'slashed');
+    expect(checkInvariants(s)).toEqual([]);
+  });
+
   it('streams tokens to the client over /v1/jobs/:id/stream and records time to first token', async () => {
     market = await createMarket({ dbPath: join(dir, 'm.db'), params: { ...FAST, auditRate: 0 } });
     const miner = await node('stream/miner', 'miner');

@@ -147,12 +147,12 @@ export function actAsMiner(node: TestNode, opts: { priceMicro?: string; lie?: bo
   });
 }
 
-/** Make a node act as an honest validator: re-execute every audit task blind and submit its output. */
-export function actAsValidator(node: TestNode): void {
+/** Make a node act as a validator: re-execute every audit task blind and submit its output (or lie as an auditor). */
+export function actAsValidator(node: TestNode, opts: { lieAsAuditor?: boolean } = {}): void {
   node.onFrame((f) => {
     if (f.type !== 'audit.task') return;
     const t = f as Extract<ServerMessage, { type: 'audit.task' }>;
-    const output = fakeInference(t.input);
+    const output = fakeInference(t.input, opts.lieAsAuditor === true && t.purpose === 'audit');
     node.raw({ type: 'audit.output', ref: `aud-${t.jobId}`, envelope: node.sign('audit.output', { jobId: t.jobId, outputHash: hashPayload(output) }), output });
   });
 }
