@@ -49,6 +49,8 @@ export interface CoreOptions {
   logger: Logger;
   /** Wall clock, absolute ms. Default `Date.now`. */
   now?: () => number;
+  /** Source of the epoch seeds (32 random bytes as hex). Default `crypto.randomBytes`: the market is the driver. */
+  randomSeed?: () => string;
 }
 
 /** The driver of the rules: applies events, persists them, schedules timers, signs receipts, tells listeners. */
@@ -100,6 +102,7 @@ function touchedJobs(event: MarketEvent, fx: readonly Effect[]): Set<string> {
 export function createCore(options: CoreOptions): MarketCore {
   const { store, specs, logger } = options;
   const wall = options.now ?? Date.now;
+  const randomSeed = options.randomSeed ?? ((): string => randomBytes(32).toString('hex'));
   const storedParams = store.getMeta('params');
   const params = storedParams ? resolveParams(decodeJson<Record<string, unknown>>(storedParams)) : resolveParams(options.params ?? {});
   if (storedParams && options.params && Object.keys(options.params).length) {
@@ -269,7 +272,7 @@ export function createCore(options: CoreOptions): MarketCore {
       const begin = (): void => {
         if (stopped) return;
         try {
-          core.step({ type: 'epoch.begin', atMs: now(), seed: randomBytes(32).toString('hex') });
+          core.step({ type: 'epoch.begin', atMs: now(), seed: randomSeed() });
         } catch (err) {
           logger.error({ err }, 'epoch.begin rejected');
         }

@@ -5,7 +5,7 @@ import type { MarketStatsView } from '@infermarket/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createMarket, type Market } from './market.js';
-import { hashPayload } from '@infermarket/protocol';
+import { hashHex, hashPayload } from '@infermarket/protocol';
 import { connectNode, digitsInput, fakeInference, keysOf, registerAndBond, submitRequest, until, type TestNode } from './test-node.js';
 
 let dir: string;
@@ -122,5 +122,22 @@ describe('gateway', () => {
     });
     expect(refused).toMatch(/503/);
     expect((await fetch(`${market.url}/v1/health`)).status).toBe(200);
+  });
+});
+
+describe('epochs', () => {
+  it('publishes each audit seed as a hash first and reveals it when the next epoch begins', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'im-ep-'));
+    let n = 0;
+    const seeds = ['a', 'b', 'c', 'd', 'e', 'f'].map((c) => c.repeat(64));
+    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { epochMs: 150 }, randomSeed: () => seeds[n++ % seeds.length]! });
+    type Epochs = { epochs: { index: number; seed: string | null; seedHash: string }[] };
+    const got = await until(async () => {
+      const e = (await (await fetch(`${market.url}/v1/epochs`)).json()) as Epochs;
+      return e.epochs.length >= 2 ? e : null;
+    }, 5_000, 'two epochs');
+    expect(got.epochs[0]).toMatchObject({ index: 0, seed: seeds[0], seedHash: hashHex(seeds[0]!) });
+    expect(got.epochs.at(-1)!.seed).toBeNull();
+    expect(got.epochs.at(-1)!.seedHash).toBe(hashHex(seeds[got.epochs.length - 1]!));
   });
 });

@@ -37,6 +37,8 @@ export interface MarketOptions {
   gateway?: GatewayOptions;
   /** Wall clock (absolute ms); default `Date.now`. */
   now?: () => number;
+  /** Source of epoch seeds (64 hex chars); default `crypto.randomBytes(32)`. Tests may pin it. */
+  randomSeed?: () => string;
 }
 
 /** A running market coordinator. */
@@ -94,7 +96,7 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
   const store = openStore(options.dbPath);
   let core: MarketCore;
   try {
-    core = createCore({ store, specs: loaded.specs, ...(options.params ? { params: options.params } : {}), seed: options.seed ?? 1, logger, ...(options.now ? { now: options.now } : {}) });
+    core = createCore({ store, specs: loaded.specs, ...(options.params ? { params: options.params } : {}), seed: options.seed ?? 1, logger, ...(options.now ? { now: options.now } : {}), ...(options.randomSeed ? { randomSeed: options.randomSeed } : {}) });
   } catch (e) {
     store.close();
     throw e;
