@@ -84,6 +84,7 @@ export function createMiner(options: MinerOptions): Miner {
   let active = 0;
   const queue: (() => void)[] = [];
   let registered = false;
+  let setupDone = false;
   let stopped = false;
   let readyResolve: () => void = () => {};
   const readyP = new Promise<void>((r) => (readyResolve = r));
@@ -218,8 +219,10 @@ export function createMiner(options: MinerOptions): Miner {
         variant,
         region: options.region ?? 'local',
         encryptionKey: null,
-        stakeMicro: options.stakeMicro ?? 500_000_000n,
+        // bond up to the target once; after a reconnect the stake is what the market left (slashes stay visible)
+        stakeMicro: setupDone ? 0n : (options.stakeMicro ?? 500_000_000n),
       });
+      setupDone = true;
       registered = true;
       log({ event: 'ready', address: options.keys.address, strategy, variant, stakeMicro: stakeMicro.toString() });
       readyResolve();

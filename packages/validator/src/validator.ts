@@ -59,6 +59,7 @@ export function createValidator(options: ValidatorOptions): Validator {
   const colluded = new Set(options.colludeWith ?? []);
   const lastOutput = new Map<string, JobOutput>();
   const stats: ValidatorStats = { tasks: 0, audits: 0, disputes: 0, reexecuted: 0, lazyClaims: 0, colludedClaims: 0, refused: 0, slashes: 0, slashedMicro: 0n };
+  let setupDone = false;
   let readyResolve: () => void = () => {};
   const readyP = new Promise<void>((r) => (readyResolve = r));
 
@@ -152,8 +153,10 @@ export function createValidator(options: ValidatorOptions): Validator {
         variant,
         region: options.region ?? 'local',
         encryptionKey: null,
-        stakeMicro: options.stakeMicro ?? 500_000_000n,
+        // bond up to the target once; after a reconnect the stake is what the market left (slashes stay visible)
+        stakeMicro: setupDone ? 0n : (options.stakeMicro ?? 500_000_000n),
       });
+      setupDone = true;
       log({ event: 'ready', address: options.keys.address, strategy, stakeMicro: stakeMicro.toString() });
       readyResolve();
     },
