@@ -18,6 +18,8 @@ export interface MinerOptions {
   variant?: string;
   region?: string;
   stakeMicro?: bigint;
+  /** Ask the market's faucet for what the stake needs (default true; off for markets without a faucet). */
+  useFaucet?: boolean;
   pricing?: { priceMicro: string | Record<string, string>; spreadBps?: number };
   concurrency?: number;
   latencyMs?: number;
@@ -221,6 +223,7 @@ export function createMiner(options: MinerOptions): Miner {
         encryptionKey: null,
         // bond up to the target once; after a reconnect the stake is what the market left (slashes stay visible)
         stakeMicro: setupDone ? 0n : (options.stakeMicro ?? 500_000_000n),
+        useFaucet: options.useFaucet !== false,
       });
       setupDone = true;
       registered = true;

@@ -13,6 +13,8 @@ export interface ValidatorOptions {
   variant?: string;
   region?: string;
   stakeMicro?: bigint;
+  /** Ask the market's faucet for what the stake needs (default true; off for markets without a faucet). */
+  useFaucet?: boolean;
   /** `colluding`: addresses of the miners it never reports. */
   colludeWith?: string[];
   log?: (entry: Record<string, unknown>) => void;
@@ -155,6 +157,7 @@ export function createValidator(options: ValidatorOptions): Validator {
         encryptionKey: null,
         // bond up to the target once; after a reconnect the stake is what the market left (slashes stay visible)
         stakeMicro: setupDone ? 0n : (options.stakeMicro ?? 500_000_000n),
+        useFaucet: options.useFaucet !== false,
       });
       setupDone = true;
       log({ event: 'ready', address: options.keys.address, strategy, stakeMicro: stakeMicro.toString() });

@@ -21,6 +21,7 @@ interface MinerCliOptions {
   slowExtraMs?: string;
   disconnectProbability?: string;
   keySeed?: string;
+  faucet: boolean;
   keyFile?: string;
   seed?: string;
   modelsDir?: string;
@@ -51,6 +52,7 @@ export function register(program: Command): void {
     .option('--cheat-probability <p>', 'flaky: drop chance (0.3); lazy/downgrade/replay: cheat chance (1)')
     .option('--slow-extra-ms <ms>', 'slow: extra delay per job (default 1.5 × job deadline)')
     .option('--disconnect-probability <p>', 'flaky: chance per offer to drop the connection for a while', '0')
+    .option('--no-faucet', 'do not ask the faucet for the stake; bond from the existing balance')
     .option('--key-seed <label>', 'derive the key from a label (reproducible testnets)')
     .option('--key-file <file>', 'key file (created with a random key if missing)', '.infermarket/miner-key.json')
     .option('--seed <n>', 'seed for latency jitter, bid spread and strategy coin flips', '0')
@@ -95,6 +97,7 @@ export function register(program: Command): void {
         variant: o.variant,
         region: o.region,
         stakeMicro: parseAmount('--stake', o.stake, 500_000_000n),
+        useFaucet: o.faucet,
         pricing,
         concurrency: parseNumber('--concurrency', o.concurrency, 2, 1, 1024),
         latencyMs: parseNumber('--latency-ms', o.latencyMs, 0),

@@ -14,6 +14,7 @@ interface ValidatorCliOptions {
   stake?: string;
   colludeWith?: string;
   keySeed?: string;
+  faucet: boolean;
   keyFile?: string;
   modelsDir?: string;
   threads?: string;
@@ -32,6 +33,7 @@ export function register(program: Command): void {
     .option('--region <name>', 'region declared to the market', 'local')
     .option('--stake <micro>', 'stake to bond in micro-mUSD', '500000000')
     .option('--collude-with <addresses>', 'colluding: comma-separated miner addresses it never reports')
+    .option('--no-faucet', 'do not ask the faucet for the stake; bond from the existing balance')
     .option('--key-seed <label>', 'derive the key from a label (reproducible testnets)')
     .option('--key-file <file>', 'key file (created with a random key if missing)', '.infermarket/validator-key.json')
     .option('--models-dir <dir>', 'models directory (default: the repo models/)')
@@ -62,6 +64,7 @@ export function register(program: Command): void {
         variant: o.variant,
         region: o.region,
         stakeMicro: parseAmount('--stake', o.stake, 500_000_000n),
+        useFaucet: o.faucet,
         colludeWith: list(o.colludeWith),
         log: out,
       });
