@@ -9,6 +9,8 @@ interface TestnetCliOptions {
   duration?: string;
   out?: string;
   waitAll?: boolean;
+  host: string;
+  port?: string;
   json?: boolean;
 }
 
@@ -20,6 +22,8 @@ export function register(program: Command): void {
     .requiredOption('--scenario <file>', 'scenario JSON file (see scenarios/)')
     .option('--duration <seconds>', 'run time of the load (overrides the scenario)')
     .option('--out <dir>', 'output directory for logs, market.db and the report (default runs/<name>-<seed>-<time>)')
+    .option('--host <addr>', 'address the market binds; 0.0.0.0 lets miners on other machines join', '127.0.0.1')
+    .option('--port <n>', 'market port (default: the scenario\'s testnet.port, else a free one)')
     .option('--wait-all', 'start the load only when every node is ready (default: once every model can be served)')
     .option('--json', 'print report.json on stdout instead of the summary table')
     .action(async (o: TestnetCliOptions) => {
@@ -43,6 +47,8 @@ export function register(program: Command): void {
         ...(o.out ? { outDir: o.out } : {}),
         signal: ac.signal,
         waitAll: o.waitAll === true,
+        host: o.host,
+        ...(o.port !== undefined ? { port: parseNumber('--port', o.port, 0, 1, 65_535) } : {}),
       });
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

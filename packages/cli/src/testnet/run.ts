@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as sim from '@infermarket/sim';
 import { InfermarketError, parseScenario, resolveParams, type FeedEvent, type MarketStatsView, type RunReport, type Scenario } from '@infermarket/protocol';
@@ -22,6 +23,10 @@ export interface RunTestnetOptions {
   signal?: AbortSignal;
   /** Start the load only when every node is ready (default: as soon as every model can be served). */
   waitAll?: boolean;
+  /** Address the market binds (default 127.0.0.1; 0.0.0.0 lets miners on other machines join). */
+  host?: string;
+  /** Market port (default: the scenario's `testnet.port`, else a free one). */
+  port?: number;
 }
 
 /** What a run returns. */
@@ -88,10 +93,11 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
   const procs = new Map<string, ManagedProcess>();
 
   // choose the port up front so the nodes boot while the market does (they retry until it listens)
-  const port = scenario.testnet?.port ?? (await freePort());
+  const port = options.port ?? scenario.testnet?.port ?? (await freePort());
+  const host = options.host ?? '127.0.0.1';
   const url = `http://127.0.0.1:${port}`;
   const wsUrl = `ws://127.0.0.1:${port}/v1/nodes`;
-  const marketArgs = ['market', '--host', '127.0.0.1', '--port', String(port), '--db', join(outDir, 'market.db'), '--seed', String(scenario.seed), '--params', JSON.stringify(scenario.params ?? {}), '--json'];
+  const marketArgs = ['market', '--host', host, '--port', String(port), '--db', join(outDir, 'market.db'), '--seed', String(scenario.seed), '--params', JSON.stringify(scenario.params ?? {}), '--json'];
   const market = createManagedProcess({ name: 'market', args: marketArgs, logDir: outDir, entry: NODE_MAIN });
   procs.set('market', market);
   try {
@@ -115,11 +121,13 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
       p.start();
     }
     const listening = await market.waitFor('listening', 20_000);
-    const dashboard = String(listening.dashboard ?? `${url}/`);
+    const dashboard = String(listening.dashboard ?? `${url}/`).replace(/\/\/(0\.0\.0\.0|\[::\]):/, '//127.0.0.1:');
     const marketKey = String(listening.marketKey ?? '');
     print(`market    ${url}  (key ${marketKey})`);
     print(`dashboard ${dashboard}`);
     print(`logs      ${outDir}`);
+    const joinHost = host === '0.0.0.0' || host === '::' ? hostname() : host;
+    print(`join      infermarket miner --market ws://${joinHost}:${port} --model ${clientModels(scenario).join(',')} --strategy honest`);
 
     // Start the load as soon as the network can serve it: every load generator funded, a miner up for
     // each model the clients use and a validator (when audits are on). The other nodes join as they come.
