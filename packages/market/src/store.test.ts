@@ -45,6 +45,16 @@ describe('store', () => {
     expect(c.events).toBe(r.events);
     expect(c.journal).toBe(r.journalEntries);
     expect(c.jobs).toBe(2_000);
+    // batched commits are stored deflated; replay reads them back in order
+    let n = 0;
+    let last = -1;
+    for (const ev of store.events()) {
+      expect(ev.atMs).toBeGreaterThanOrEqual(last);
+      last = ev.atMs;
+      n++;
+    }
+    expect(n).toBe(r.events);
+    expect(store.epochs().length).toBeGreaterThanOrEqual(1);
     // submit, bid, bid window, result, challenge window for each job
     expect(r.events).toBeGreaterThanOrEqual(5 * 2_000);
     store.close();

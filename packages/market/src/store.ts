@@ -1,3 +1,4 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { InfermarketError, type Effect, type MarketEvent } from '@infermarket/protocol';
 import { decodeJson, encodeEvent, encodeJson } from './codec.js';
@@ -63,13 +64,17 @@ export interface MarketStore {
 }
 
 // The log is written one row per commit: `events.body` holds the commit's events (seq … last_seq) as a JSON
-// array and `journal_log.entries` their journal lines, so a batch of thousands of events is two rows,
-// not thousands (row inserts were most of the write cost). `journal` is a view with one row per line.
+// array (raw-deflated when large: a batch of events compresses ~5-10×, and bytes written are the cost that
+// remains once rows are few) and `journal_log.entries` their journal lines, so a batch of thousands of
+// events is two rows, not thousands. `journal` is a view with one row per line; `epochs` lists the seeds.
 const SAFE = /^[A-Za-z0-9._:-]*$/;
+/** Bodies larger than this (batched commits) are stored deflated. */
+const COMPRESS_ABOVE = 16 * 1024;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS epochs (seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, seed TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal_log (seq INTEGER PRIMARY KEY, entries TEXT NOT NULL);
 CREATE VIEW IF NOT EXISTS journal AS
   SELECT json_extract(e.value, '$[0]') AS seq, json_extract(e.value, '$[1]') AS from_acct, json_extract(e.value, '$[2]') AS to_acct,
@@ -170,6 +175,7 @@ export function openStore(path: string): MarketStore {
   };
   const insEvents = db.prepare('INSERT INTO events (seq, last_seq, body) VALUES (?, ?, ?)');
   const insEntries = db.prepare('INSERT INTO journal_log (seq, entries) VALUES (?, ?)');
+  const insEpoch = db.prepare('INSERT INTO epochs (seq, at_ms, seed) VALUES (?, ?, ?)');
   const insPayload = db.prepare('INSERT OR REPLACE INTO payloads (job_id, kind, body) VALUES (?, ?, ?)');
   const upJobs = writer(`INSERT OR REPLACE INTO jobs (id, client, model, status, failure, miner, price_micro, max_price_micro, audited,
     submitted_at_ms, finished_at_ms, ttft_ms, latency_ms, result, receipt) VALUES`, 15);
@@ -183,6 +189,7 @@ export function openStore(path: string): MarketStore {
     const lines: string[] = [];
     for (const item of items) {
       evs.push(encodeEvent(item.event));
+      if (item.event.type === 'epoch.begin') insEpoch.run(item.seq, item.event.atMs, item.event.seed);
       for (const fx of item.effects) {
         if (fx.type !== 'ledger.entry') continue;
         const e = fx.entry;
@@ -199,7 +206,8 @@ export function openStore(path: string): MarketStore {
     if (items[items.length - 1]!.seq - first + 1 !== items.length) {
       throw new InfermarketError('ERR_INTERNAL', `a commit must hold consecutive events, got seq ${first}…${items[items.length - 1]!.seq} for ${items.length} events`);
     }
-    insEvents.run(first, items[items.length - 1]!.seq, `[${evs.join(',')}]`);
+    const body = `[${evs.join(',')}]`;
+    insEvents.run(first, items[items.length - 1]!.seq, body.length > COMPRESS_ABOVE ? deflateRawSync(body, { level: 1 }) : body);
     if (lines.length) insEntries.run(first, `[${lines.join(',')}]`);
     // a job touched by several events of the batch is written once, in its latest form
     const latest = new Map<string, JobRow>();
@@ -226,8 +234,8 @@ export function openStore(path: string): MarketStore {
       if (items.length) commit(items);
     },
     *events() {
-      const it = db.prepare<[], { body: string }>('SELECT body FROM events ORDER BY seq').iterate();
-      for (const row of it) yield* decodeJson<MarketEvent[]>(row.body);
+      const it = db.prepare<[], { body: string | Buffer }>('SELECT body FROM events ORDER BY seq').iterate();
+      for (const row of it) yield* decodeJson<MarketEvent[]>(typeof row.body === 'string' ? row.body : inflateRawSync(row.body).toString('utf8'));
     },
     getMeta(key) {
       return getMeta.get(key)?.value;
@@ -264,13 +272,7 @@ export function openStore(path: string): MarketStore {
       return (db.prepare(sql).all(...args) as RawJob[]).map(fromRaw);
     },
     epochs() {
-      const rows = db
-        .prepare<[], { body: string }>("SELECT e.value AS body FROM events, json_each(events.body) e WHERE json_extract(e.value, '$.type') = 'epoch.begin' ORDER BY events.seq, e.key")
-        .all();
-      return rows.map((r) => {
-        const ev = decodeJson<{ atMs: number; seed: string }>(r.body);
-        return { atMs: ev.atMs, seed: ev.seed };
-      });
+      return db.prepare<[], { atMs: number; seed: string }>('SELECT at_ms AS atMs, seed FROM epochs ORDER BY seq').all();
     },
     counts() {
       const c = (t: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n;
