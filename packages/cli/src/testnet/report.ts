@@ -49,7 +49,7 @@ export function buildReport(opts: {
   originMs: number;
   checks: number;
   violations: string[];
-  /** What clients paid per settled job, from their verified receipts (survives a market restart, unlike the market's in-memory totals). */
+  /** What clients paid for settled jobs, from the receipts their load generators received (survives a market restart, unlike the market's in-memory totals). */
   clientPaid?: { settled: number; paidMicro: bigint };
   extras: TestnetExtras['testnet'];
 }): RunReport & TestnetExtras {
