@@ -27,9 +27,11 @@ describe('planJob', () => {
     expect(drops / 2_000).toBeGreaterThan(0.25);
     expect(drops / 2_000).toBeLessThan(0.35);
   });
-  it('delays past the deadline when slow', () => {
+  it('delays by 2/3 of the deadline when slow, or by what it is told', () => {
     const p = planJob({ strategy: 'slow', variant: 'int8' }, ctx, createNodeRng(1, 'a'));
-    expect(p.kind === 'run' && p.extraDelayMs).toBeGreaterThan(ctx.deadlineMs);
+    expect(p.kind === 'run' && p.extraDelayMs).toBe(667);
+    const q = planJob({ strategy: 'slow', variant: 'int8', slowExtraMs: 5_000 }, ctx, createNodeRng(1, 'a'));
+    expect(q.kind === 'run' && q.extraDelayMs).toBe(5_000);
   });
   it('cheats with the probability its bandit chose when adaptive', () => {
     expect(planJob({ strategy: 'adaptive', variant: 'int8' }, { ...ctx, adaptiveP: 0 }, createNodeRng(1, 'a')).kind).toBe('run');

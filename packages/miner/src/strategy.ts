@@ -16,7 +16,7 @@ export interface StrategyConfig {
   variant: string;
   /** `flaky`: chance to drop a job; `lazy`/`downgrade`/`replay`: chance to cheat (default 1). */
   cheatProbability?: number;
-  /** `slow`: extra delay per job (default 1.5 × the job deadline, so it misses). */
+  /** `slow`: extra delay per job (default 2/3 of the job deadline, as the scenario format and the simulator say). */
   slowExtraMs?: number;
 }
 
@@ -27,7 +27,8 @@ export interface StrategyConfig {
  * - `downgrade` runs `int4` while claiming another variant;
  * - `replay` returns its last output for the model (runs honestly when it has none);
  * - `flaky` drops the job (no result: it misses its deadline and is reassigned) with `cheatProbability` (0.3);
- * - `slow` runs honestly but adds `slowExtraMs`, missing its deadline;
+ * - `slow` runs honestly but adds `slowExtraMs` (default 2/3 of the deadline: late, and past the deadline
+ *   once latency and jitter add up; set it above the deadline for a miner that always misses);
  * - `adaptive` cheats like `lazy` with probability `adaptiveP`, which its bandit learns.
  */
 export function planJob(cfg: StrategyConfig, ctx: { deadlineMs: number; hasReplay: boolean; adaptiveP?: number }, rng: NodeRng): JobPlan {
@@ -45,7 +46,7 @@ export function planJob(cfg: StrategyConfig, ctx: { deadlineMs: number; hasRepla
     case 'flaky':
       return rng.next() < (p ?? 0.3) ? { kind: 'drop' } : honest;
     case 'slow':
-      return { ...honest, extraDelayMs: cfg.slowExtraMs ?? Math.round(ctx.deadlineMs * 1.5) };
+      return { ...honest, extraDelayMs: cfg.slowExtraMs ?? Math.round((2 * ctx.deadlineMs) / 3) };
     case 'adaptive':
       return rng.next() < (ctx.adaptiveP ?? 0) ? { kind: 'fake', extraDelayMs: 0 } : honest;
   }

@@ -50,7 +50,7 @@ export function register(program: Command): void {
     .option('--latency-ms <ms>', 'latency added to every job', '0')
     .option('--jitter-ms <ms>', 'half-width of a uniform jitter around the latency', '0')
     .option('--cheat-probability <p>', 'flaky: drop chance (0.3); lazy/downgrade/replay: cheat chance (1)')
-    .option('--slow-extra-ms <ms>', 'slow: extra delay per job (default 1.5 × job deadline)')
+    .option('--slow-extra-ms <ms>', 'slow: extra delay per job (default 2/3 of the job deadline)')
     .option('--disconnect-probability <p>', 'flaky: chance per offer to drop the connection for a while', '0')
     .option('--no-faucet', 'do not ask the faucet for the stake; bond from the existing balance')
     .option('--key-seed <label>', 'derive the key from a label (reproducible testnets)')
