@@ -37,6 +37,7 @@ export function measureStoreThroughput(options: { dbPath: string; settlements: n
   let events = 0;
   let journal = 0;
   let batch: CommitItem[] = [];
+  // `jobId` is given on a job's last event of the batch: the view keeps only a job's latest row per commit
   const step = (ev: MarketEvent, jobId?: string): Effect[] => {
     const fx = apply(state, ev);
     events++;
@@ -71,11 +72,11 @@ export function measureStoreThroughput(options: { dbPath: string; settlements: n
   const output = hashHex('output');
   for (let i = 0; i < options.settlements; i++) {
     const jobId = `b${i}`;
-    step({ type: 'job.submit', atMs: now, ...signed(client), jobId, model: 'digits', inputHash: input, maxPriceMicro: 3_000n }, jobId);
-    step({ type: 'job.bid', atMs: now, ...signed(miner), jobId, priceMicro: 1_000n }, jobId);
+    step({ type: 'job.submit', atMs: now, ...signed(client), jobId, model: 'digits', inputHash: input, maxPriceMicro: 3_000n });
+    step({ type: 'job.bid', atMs: now, ...signed(miner), jobId, priceMicro: 1_000n });
     now += 1;
-    step({ type: 'timer.fire', atMs: now, timer: { kind: 'bid-window', jobId, attempt: 0 } }, jobId);
-    step({ type: 'job.result', atMs: now, ...signed(miner), jobId, outputHash: output }, jobId);
+    step({ type: 'timer.fire', atMs: now, timer: { kind: 'bid-window', jobId, attempt: 0 } });
+    step({ type: 'job.result', atMs: now, ...signed(miner), jobId, outputHash: output });
     now += 1;
     step({ type: 'timer.fire', atMs: now, timer: { kind: 'challenge', jobId } }, jobId);
     if (state.jobs.get(jobId)?.status !== 'settled') throw new Error(`bench job ${jobId} did not settle`);
