@@ -1,4 +1,5 @@
 import { keyPairFromSeed, seedFromLabel, type Scenario } from '@infermarket/protocol';
+import { SIM_DEFAULTS } from '@infermarket/sim';
 
 /** One node of a testnet as planned from the scenario. */
 export interface PlannedNode {
@@ -33,6 +34,8 @@ export interface TestnetPlan {
 }
 
 const DEFAULT_STAKE = '500000000';
+/** charlm tokens per job when the scenario does not say (the simulator's default). */
+const DEFAULT_MAX_TOKENS = 32;
 
 /** The key label of an instance: the scenario seed and its name (reproducible addresses). */
 export function keyLabel(seed: number, id: string): string {
@@ -61,14 +64,15 @@ export function planTestnet(s: Scenario, opts: { durationMs: number; wsUrlPlaceh
       const keySeed = keyLabel(s.seed, id);
       const address = addrOf(keySeed);
       const stake = g.stakeMicro ?? DEFAULT_STAKE;
-      const pricing = g.pricing ?? { priceMicro: '10000', spreadBps: 1_500 };
+      // defaults are the simulator's, so one scenario file means the same in both
+      const pricing = g.pricing ?? { priceMicro: String(SIM_DEFAULTS.minerPriceMicro) };
       const args = [
         '--model', (g.models ?? models).join(','),
         '--strategy', g.strategy,
         '--variant', g.variant ?? 'int8',
         '--region', g.region ?? 'local',
         '--stake', stake,
-        '--concurrency', String(g.concurrency ?? 2),
+        '--concurrency', String(g.concurrency ?? SIM_DEFAULTS.minerConcurrency),
         '--latency-ms', String(g.latencyMs ?? 0),
         '--jitter-ms', String(g.jitterMs ?? 0),
         '--ep', (g.ep ?? ['cpu']).join(','),
@@ -115,7 +119,7 @@ export function planTestnet(s: Scenario, opts: { durationMs: number; wsUrlPlaceh
     const prefix = keyLabel(s.seed, id);
     const addresses = Array.from({ length: c.count }, (_, i) => addrOf(`${prefix}-${i}`));
     addresses.forEach((a, i) => names.set(a, `${id}-${i}`));
-    const maxPrice = c.maxPriceMicro ?? '100000';
+    const maxPrice = c.maxPriceMicro ?? String(SIM_DEFAULTS.clientMaxPriceMicro);
     // enough for every arrival at the max price, with margin; the faucet cap bounds it
     const expected = Math.ceil(c.ratePerSec * (opts.durationMs / 1000) * 2 + 20);
     const fund = (BigInt(maxPrice) * BigInt(expected)).toString();
@@ -131,12 +135,12 @@ export function planTestnet(s: Scenario, opts: { durationMs: number; wsUrlPlaceh
           '--rate', String(c.ratePerSec),
           '--models', JSON.stringify(c.models),
           '--max-price', maxPrice,
-          '--concurrency', String(c.concurrency ?? 4),
+          '--concurrency', String(c.concurrency ?? SIM_DEFAULTS.clientConcurrency),
           '--duration-ms', String(opts.durationMs),
           '--seed', `${s.seed}${gi ? `/${gi}` : ''}`,
           '--key-prefix', prefix,
           '--faucet', fund,
-          '--max-tokens', String(c.maxTokens ?? 16),
+          '--max-tokens', String(c.maxTokens ?? DEFAULT_MAX_TOKENS),
           '--json',
         ];
         if (c.regions?.length) a.push('--regions', c.regions.join(','));
