@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMarket, type Market } from './market.js';
 import { actAsMiner, connectNode, keysOf, registerAndBond, submitRequest, until, type TestNode } from './test-node.js';
 
-const PARAMS = { bidWindowMs: 300, challengeWindowMs: 60, jobDeadlineMs: 600, maxAttempts: 1, auditRate: 0, unbondingPeriodMs: 20_000 };
+const PARAMS = { bidWindowMs: 500, challengeWindowMs: 60, jobDeadlineMs: 800, maxAttempts: 1, auditRate: 0, unbondingPeriodMs: 20_000 };
 
 let dir: string;
 const open: (Market | TestNode)[] = [];
