@@ -109,7 +109,11 @@ export function createCore(options: CoreOptions): MarketCore {
     logger.warn({ db: store.path }, 'the database already has parameters; the given overrides are ignored');
   }
   const storedSeed = store.getMeta('seed');
+  // the file keeps its seed, hence its signing key: receipts signed before a restart still verify after it
   const seed = storedSeed !== undefined ? Number(storedSeed) : options.seed;
+  if (storedSeed !== undefined && Number(storedSeed) !== options.seed) {
+    logger.warn({ db: store.path, seed, given: options.seed }, 'the database already has a seed; keeping it (and its market key)');
+  }
   const storedModels = decodeJson<string[]>(store.getMeta('models') ?? '[]');
   const models = [...new Set([...storedModels, ...specs.keys()])];
   if (!storedParams) store.setMeta('params', encodeJson(params));
