@@ -3,7 +3,7 @@ import { createCheatBandit, type CheatBandit } from './bandit.js';
 import { createNodeConnection, type NodeConnection } from './connection.js';
 import type { Executor } from './executor.js';
 import { createNodeRng } from './prng.js';
-import { ensureRegistered, httpUrlOf } from './setup.js';
+import { accountOf, ensureRegistered, httpUrlOf } from './setup.js';
 import { bidPrice, fakeOutput, injectedDelay, planJob } from './strategy.js';
 
 /** Options for `createMiner` (the scenario's `MinerGroup` fields plus where and who). */
@@ -176,6 +176,21 @@ export function createMiner(options: MinerOptions): Miner {
     bandit.reward(p.arm, profitMicro - p.costMicro);
   };
 
+  /** After a slash, bond from the balance back toward the target stake (no faucet), as the simulator's miners do. */
+  const restake = async (): Promise<void> => {
+    try {
+      const target = options.stakeMicro ?? 500_000_000n;
+      const acct = await accountOf(httpUrl, options.keys.address);
+      const need = target - acct.stakeMicro;
+      const amount = acct.balanceMicro < need ? acct.balanceMicro : need;
+      if (amount <= 0n) return;
+      await conn.request({ type: 'stake.bond', envelope: conn.seal('stake.bond', { amountMicro: amount }) as never });
+      log({ event: 'restaked', amountMicro: amount.toString() });
+    } catch (e) {
+      log({ event: 'restake.failed', error: (e as Error).message });
+    }
+  };
+
   const onMessage = (msg: ServerMessage): void => {
     switch (msg.type) {
       case 'job.offer':
@@ -198,6 +213,7 @@ export function createMiner(options: MinerOptions): Miner {
         stats.slashedMicro += BigInt(msg.amountMicro);
         learn(msg.jobId, -Number(msg.amountMicro));
         log({ event: 'slashed', jobId: msg.jobId, amountMicro: msg.amountMicro, reason: msg.reason });
+        void restake();
         return;
       default:
         return;
