@@ -135,6 +135,9 @@ export function createMiner(options: MinerOptions): Miner {
         log({ event: 'job.dropped', jobId: msg.jobId });
         return;
       }
+      // injected network/queue latency comes first, so the client sees it in time to first token too
+      const latency = injectedDelay(options.latencyMs ?? 0, options.jitterMs ?? 0, delayRng);
+      if (latency > 0) await sleep(latency);
       const input: JobInput = msg.input;
       const stream = (index: number, token: number, text: string): void => void conn.send({ type: 'job.token', jobId: msg.jobId, index, token, text });
       let output: JobOutput;
@@ -150,8 +153,7 @@ export function createMiner(options: MinerOptions): Miner {
         if (output.kind === 'tokens') output.tokens.forEach((t, i) => stream(i, t, String.fromCharCode(t + 31)));
       }
       if (bandit) played.set(msg.jobId, { arm, costMicro: (ms / 1000) * (options.costPerCpuSecondMicro ?? 1_000) });
-      const delay = injectedDelay(options.latencyMs ?? 0, options.jitterMs ?? 0, delayRng) + plan.extraDelayMs;
-      if (delay > 0) await sleep(delay);
+      if (plan.extraDelayMs > 0) await sleep(plan.extraDelayMs);
       if (stopped) return;
       lastOutput.set(msg.model, output);
       const envelope = conn.seal('job.result', { jobId: msg.jobId, inputHash: msg.inputHash, outputHash: hashPayload(output) });
