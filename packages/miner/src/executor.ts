@@ -82,7 +82,25 @@ export function createInferenceExecutor(options: InferenceExecutorOptions = {}):
       return out.shape.map((d) => (typeof d === 'number' ? d : batch));
     },
     async warm(list) {
-      for (const { model, variant, reference } of list) await runtime.load(model as Parameters<Runtime['load']>[0], variant as Parameters<Runtime['load']>[1], { reference: reference ?? false });
+      for (const { model, variant, reference } of list) {
+        const m = model as Parameters<Runtime['load']>[0];
+        const v = variant as Parameters<Runtime['load']>[1];
+        await runtime.load(m, v, { reference: reference ?? false });
+        // one throw-away run on zeros: onnxruntime's first run plans memory and packs weights, and the
+        // first job (or a validator's first audit) would otherwise pay for it
+        const input = Object.fromEntries(
+          entry(model).inputs.map((spec) => {
+            const dims = spec.shape.map((d) => (typeof d === 'number' ? d : 1));
+            const n = dims.reduce((a, b) => a * b, 1);
+            return [spec.name, spec.dtype === 'int32' ? { dtype: 'int32' as const, dims, data: new Int32Array(n) } : { dtype: 'float32' as const, dims, data: new Float32Array(n) }];
+          }),
+        );
+        try {
+          await (reference ? runtime.reference(m, v, input) : runtime.run(m, v, input));
+        } catch {
+          // a model that refuses zeros still works for real inputs: the warm-up is only an optimisation
+        }
+      }
     },
     close: () => runtime.close(),
   };
