@@ -1,6 +1,7 @@
 import { InfermarketError, type JobInput, type JobOutput } from '@infermarket/protocol';
 import { sampleInput, type ModelId } from '@infermarket/inference';
 import { toWireTensor } from '@infermarket/miner';
+import { bundledDigitInput, DIGIT_SAMPLE_COUNT } from './digit-samples.js';
 
 /** A job input from a deterministic sample (digits: held-out MNIST image `seed`; charlm: a prompt). */
 export function sampleJobInput(model: string, seed: number, opts: { maxTokens?: number; temperature?: number } = {}): { input: JobInput; label?: number } {
@@ -16,8 +17,9 @@ export function sampleJobInput(model: string, seed: number, opts: { maxTokens?: 
 /** A digits input showing digit `digit` (the first held-out image with that label). */
 export function digitInput(digit: number): JobInput {
   if (!Number.isInteger(digit) || digit < 0 || digit > 9) throw new InfermarketError('ERR_VALIDATION', `"--digit" must be an integer 0-9, got ${digit}`);
-  for (let seed = 0; seed < 2_000; seed++) {
-    const s = sampleJobInput('digits', seed);
+  // the bundled held-out images hold every digit: no need to load the MNIST set
+  for (let i = 0; i < DIGIT_SAMPLE_COUNT; i++) {
+    const s = bundledDigitInput(i);
     if (s.label === digit) return s.input;
   }
   throw new InfermarketError('ERR_INTERNAL', `no held-out image of digit ${digit}`);
