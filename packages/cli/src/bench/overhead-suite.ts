@@ -126,7 +126,7 @@ export async function overheadSuite(ctx: { quick: boolean; log: (m: string) => v
         }
       }
       if (failed > 0) rows[tpRow]!.note += `; ${failed} jobs through the market ended without a result`;
-      ctx.log(`overhead ${model}: ratio ${round(median(ratios))}, added p50 ${round(rows[rows.length - 3]!.value)} ms`);
+      ctx.log(`overhead ${model}: ratio ${round(median(ratios))}, added p50 excl. bid window ${round(rows[rows.length - 2]!.value)} ms`);
     }
   } finally {
     await net.stop();
