@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { runTestnet } from '../testnet/run.js';
 import { killAllChildren } from '../testnet/processes.js';
@@ -53,7 +55,10 @@ export function register(program: Command): void {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-      else process.stdout.write(`\n${summary}\n\nreport: ${outDir}/report.json\n`);
+      else {
+        const html = existsSync(join(outDir, 'report.html')) ? `\n        ${join(outDir, 'report.html')} (open in a browser)` : '';
+        process.stdout.write(`\n${summary}\n\nreport: ${join(outDir, 'report.json')}${html}\nlogs:   ${outDir}/*.log\n`);
+      }
       if (!report.ledger.conserved || report.invariants.violations.length) process.exitCode = 3;
     });
 
