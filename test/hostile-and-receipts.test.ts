@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { keyPairFromSeed, sealEnvelope, seedFromLabel, hashPayload, type Canonical, type JobView, type MarketStatsView } from '@infermarket/protocol';
 import { createClient, verifyReceipt, float32Tensor } from '@infermarket/client';
 import { createInferenceExecutor, createMiner, createNodeConnection, ensureRegistered, httpUrlOf, type Miner, type Executor } from '@infermarket/miner';
-import { runCli, startMarket, tempDir } from './testnet-helpers.js';
+import { removeRun, runCli, startMarket, tempDir } from './testnet-helpers.js';
 import { join } from 'node:path';
 
 // A real market process on 127.0.0.1, a real miner (in this process, on the real ONNX runtime) over a
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 // hostile inputs: every one is refused with a coded 4xx or ws error frame, and the ledger does not move.
 
 let market: Awaited<ReturnType<typeof startMarket>>;
+let dir: string;
 let miner: Miner;
 let executor: Executor;
 const client = () => createClient({ url: market.url, key: seedFromLabel('e2e/hostile/client') });
@@ -31,7 +32,7 @@ async function ledgerNow(): Promise<MarketStatsView['ledger']> {
 }
 
 beforeAll(async () => {
-  const dir = tempDir('hostile');
+  dir = tempDir('hostile');
   market = await startMarket(['--db', join(dir, 'market.db'), '--params', JSON.stringify({ challengeWindowMs: 300, auditRate: 0, bidWindowMs: 250 })]);
   executor = createInferenceExecutor({});
   miner = createMiner({ wsUrl: market.wsUrl, keys: keyPairFromSeed(seedFromLabel('e2e/hostile/miner')), executor, models: ['digits', 'charlm'], log: () => {} });
@@ -42,6 +43,7 @@ afterAll(async () => {
   await miner?.stop();
   await executor?.close();
   await market?.stop();
+  removeRun(dir);
 });
 
 describe('receipts from a real market', () => {

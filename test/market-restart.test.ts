@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeRun, runScenario } from './testnet-helpers.js';
+import { describeRun, removeRun, runScenario } from './testnet-helpers.js';
 
 // The market is killed with SIGKILL mid-run and restarted on the same SQLite file and port: the nodes
 // reconnect, in-flight jobs resume (or are refunded when their deadline passed), and afterwards no token
@@ -44,5 +44,6 @@ describe('market SIGKILL and restart on the same database', () => {
     const earned = report.miners.reduce((s, m) => s + BigInt(m.earnedMicro), 0n);
     expect(earned).toBeGreaterThan(0n);
     expect(report.miners.reduce((s, m) => s + m.settled, 0)).toBe(report.jobs.settled);
+    removeRun(run.dir);
   }, 120_000);
 });

@@ -1,7 +1,8 @@
 // Helpers for the cross-process tests: run the built CLI (`node packages/cli/dist/main.js`) as real OS
 // processes on 127.0.0.1 and read what they wrote.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,12 @@ export const CLI = fileURLToPath(new URL('../packages/cli/dist/main.js', import.
 /** A fresh temporary directory. */
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `infermarket-${prefix}-`));
+}
+
+/** Remove a run's temporary directory (set INFERMARKET_KEEP_TEST_RUNS=1 to keep logs and reports for a look). */
+export function removeRun(dir: string | undefined): void {
+  if (!dir || process.env.INFERMARKET_KEEP_TEST_RUNS === '1') return;
+  rmSync(dir.endsWith('/out') ? dirname(dir) : dir, { recursive: true, force: true });
 }
 
 /** Run `infermarket <args>` to completion; resolves with its exit code and output. */

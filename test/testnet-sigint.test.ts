@@ -2,7 +2,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, tempDir } from './testnet-helpers.js';
+import { CLI, removeRun, tempDir } from './testnet-helpers.js';
 
 const SCENARIO = {
   name: 'e2e-sigint',
@@ -59,6 +59,7 @@ describe('testnet on Ctrl-C', () => {
     const survivors = kids.filter(alive);
     expect(survivors, `still running: ${survivors.join(', ')}`).toEqual([]);
     expect(existsSync(join(out, 'report.json'))).toBe(true);
+    removeRun(dir);
   }, 90_000);
 
   it('leaves no orphan even when the orchestrator itself is killed with SIGKILL', async () => {
@@ -84,5 +85,6 @@ describe('testnet on Ctrl-C', () => {
     const until = Date.now() + 10_000;
     while (kids.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     expect(kids.filter(alive)).toEqual([]);
+    removeRun(dir);
   }, 90_000);
 });

@@ -1,7 +1,7 @@
-import { describe, expect, it, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseScenario } from '@infermarket/protocol';
 import { runSimulation } from '@infermarket/sim';
-import { describeRun, runScenario } from './testnet-helpers.js';
+import { describeRun, removeRun, runScenario } from './testnet-helpers.js';
 
 // One live testnet of real processes (market, miners, validators, load generator) exercises three
 // behaviours at once: honest miners get paid with the ledger conserved, a lazy miner's audited job is
@@ -37,6 +37,7 @@ describe('live testnet (real processes)', () => {
   beforeAll(async () => {
     run = await runScenario(SCENARIO, 'mixed');
   }, 120_000);
+  afterAll(() => removeRun(run?.dir));
 
   it('settles jobs, pays honest miners and conserves the ledger', () => {
     const { report } = run;
