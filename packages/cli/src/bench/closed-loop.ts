@@ -13,11 +13,13 @@ export interface LoopResult {
   elapsedMs: number;
   /** Jobs that ended without a result (failed, refused, timed out). */
   failed: number;
+  /** Job ids of the finished jobs (market side only), in finishing order. */
+  jobIds: string[];
 }
 
 /** Closed loop: `inFlight` workers, each starting its next job as soon as its last one returned, until `jobs` started. */
-export async function closedLoop(opts: { jobs: number; inFlight: number; job: (i: number) => Promise<{ ms: number; ttftMs?: number; tokens?: number } | null> }): Promise<LoopResult> {
-  const res: LoopResult = { latencies: [], ttfts: [], tokens: 0, elapsedMs: 0, failed: 0 };
+export async function closedLoop(opts: { jobs: number; inFlight: number; job: (i: number) => Promise<{ ms: number; ttftMs?: number; tokens?: number; jobId?: string } | null> }): Promise<LoopResult> {
+  const res: LoopResult = { latencies: [], ttfts: [], tokens: 0, elapsedMs: 0, failed: 0, jobIds: [] };
   let next = 0;
   const t0 = performance.now();
   const worker = async (): Promise<void> => {
@@ -31,6 +33,7 @@ export async function closedLoop(opts: { jobs: number; inFlight: number; job: (i
       res.latencies.push(r.ms);
       if (r.ttftMs !== undefined) res.ttfts.push(r.ttftMs);
       res.tokens += r.tokens ?? 0;
+      if (r.jobId !== undefined) res.jobIds.push(r.jobId);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.inFlight) }, worker));
@@ -43,12 +46,12 @@ export async function closedLoop(opts: { jobs: number; inFlight: number; job: (i
  * clock at the miner's result (the `result` stream message at commit — not settlement, which waits the
  * protocol's challenge window on purpose). Resolves null when the job ends without a result.
  */
-export function marketJob(client: Client, opts: { model: string; input: JobInput; maxPriceMicro: bigint; timeoutMs?: number }): Promise<{ ms: number; ttftMs?: number; tokens?: number } | null> {
+export function marketJob(client: Client, opts: { model: string; input: JobInput; maxPriceMicro: bigint; timeoutMs?: number }): Promise<{ ms: number; ttftMs?: number; tokens?: number; jobId: string } | null> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     let done = false;
     let first: number | undefined;
-    const finish = (v: { ms: number; ttftMs?: number; tokens?: number } | null): void => {
+    const finish = (v: { ms: number; ttftMs?: number; tokens?: number; jobId: string } | null): void => {
       if (done) return;
       done = true;
       resolve(v);
@@ -61,7 +64,7 @@ export function marketJob(client: Client, opts: { model: string; input: JobInput
           onToken: () => void (first ??= performance.now() - t0),
           onResult: ({ output }) => {
             const ms = performance.now() - t0;
-            finish({ ms, ...(first !== undefined ? { ttftMs: first } : {}), ...(output.kind === 'tokens' ? { tokens: output.tokens.length } : {}) });
+            finish({ ms, jobId, ...(first !== undefined ? { ttftMs: first } : {}), ...(output.kind === 'tokens' ? { tokens: output.tokens.length } : {}) });
           },
         }),
       )
