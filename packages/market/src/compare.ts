@@ -18,3 +18,9 @@ export function outputsAgree(spec: ModelSpec | undefined, miner: JobOutput, othe
   }
   return compareOutputs(comparator, miner, other).match;
 }
+
+/** The comparators a validator applies itself to a private job (the market never sees its plaintext). */
+export function comparatorsFor(spec: ModelSpec | undefined, variant?: string | null): { comparator: unknown; generationComparator: unknown } {
+  const c = (variant && spec?.variantComparators?.[variant]) || spec;
+  return { comparator: c?.comparator ?? { kind: 'exact' }, generationComparator: c?.generationComparator ?? { kind: 'tokens' } };
+}

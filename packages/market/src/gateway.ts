@@ -7,6 +7,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { MarketCore } from './core.js';
 import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
 import { handleNodeMessage, type NodeMessageSinks } from './node-messages.js';
+import { createPrivateJobs, type PrivateJobs } from './private-jobs.js';
 
 /** Tunables of the node gateway; the defaults suit a local testnet. */
 export interface GatewayOptions {
@@ -77,8 +78,9 @@ export interface Gateway {
 }
 
 /** Create the gateway on a core; `sinks.token` receives relayed tokens for client streams. */
-export function createGateway(core: MarketCore, opts: { logger: Logger; onToken: NodeMessageSinks['token'] } & GatewayOptions): Gateway {
+export function createGateway(core: MarketCore, opts: { logger: Logger; onToken: NodeMessageSinks['token']; privateJobs?: PrivateJobs } & GatewayOptions): Gateway {
   const o = { ...GATEWAY_DEFAULTS, ...stripUndefined(opts) };
+  const pj = opts.privateJobs ?? createPrivateJobs(core);
   const log = opts.logger;
   const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxPayloadBytes });
   const sessions = new Set<NodeSession>();
@@ -125,15 +127,20 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
   const assignMsg = (job: Job): ServerMessage | null => {
     const input = inputOf(job.id);
     if (!input) return null;
-    return { type: 'job.assign', jobId: job.id, model: job.model, input, inputHash: job.inputHash, priceMicro: job.priceMicro.toString(), deadlineAtMs: job.deadlineAtMs, private: job.private };
+    // a private job's miner gets the job only with its key, which the client seals to it after the assignment
+    const jobKey = job.private && job.miner ? pj.key(job.id, job.miner) : undefined;
+    if (job.private && !jobKey) return null;
+    return { type: 'job.assign', jobId: job.id, model: job.model, input, inputHash: job.inputHash, priceMicro: job.priceMicro.toString(), deadlineAtMs: job.deadlineAtMs, private: job.private, ...(jobKey ? { jobKey } : {}) };
   };
-  const auditMsg = (job: Job, purpose: 'audit' | 'dispute', deadlineAtMs: number): ServerMessage | null => {
+  const auditMsg = (job: Job, purpose: 'audit' | 'dispute', deadlineAtMs: number, to: string): ServerMessage | null => {
     const input = inputOf(job.id);
     if (!input) return null;
+    const jobKey = job.private ? pj.key(job.id, to) : undefined;
+    if (job.private && !jobKey) return null;
     // input only: a validator re-executes blind, it never receives the miner's output; it replays the
     // variant the miner claimed, so an honest int8 miner is compared with int8
     const variant = job.miner ? variantOf(job.miner) : null;
-    return { type: 'audit.task', jobId: job.id, model: job.model, input, inputHash: job.inputHash, deadlineAtMs, purpose, ...(variant ? { variant } : {}) };
+    return { type: 'audit.task', jobId: job.id, model: job.model, input, inputHash: job.inputHash, deadlineAtMs, purpose, ...(variant ? { variant } : {}), ...(jobKey ? { jobKey } : {}) };
   };
 
   /** After a (re)login, send the node what it still owes: its assignments, audits and dispute votes. */
@@ -144,14 +151,26 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
         const m = assignMsg(job);
         if (m) sendTo(address, m);
       } else if (job.status === 'auditing' && job.validator === address) {
-        const m = auditMsg(job, 'audit', job.committedAtMs + p.auditWindowMs);
+        const m = auditMsg(job, 'audit', job.committedAtMs + p.auditWindowMs, address);
         if (m) sendTo(address, m);
       } else if (job.status === 'disputed' && job.dispute?.referees.includes(address) && !job.dispute.votes.has(address)) {
-        const m = auditMsg(job, 'dispute', job.dispute.openedAtMs + p.disputeWindowMs);
+        const m = auditMsg(job, 'dispute', job.dispute.openedAtMs + p.disputeWindowMs, address);
         if (m) sendTo(address, m);
       }
     }
   };
+
+  // a private job's key arrived from the client: hand the party the work it was waiting for
+  pj.onKey((jobId, party) => {
+    const job = core.state.jobs.get(jobId);
+    if (!job) return;
+    const p = core.params;
+    let m: ServerMessage | null = null;
+    if (job.status === 'assigned' && job.miner === party) m = assignMsg(job);
+    else if (job.status === 'auditing' && job.validator === party) m = auditMsg(job, 'audit', job.committedAtMs + p.auditWindowMs, party);
+    else if (job.status === 'disputed' && job.dispute) m = auditMsg(job, 'dispute', job.dispute.openedAtMs + p.disputeWindowMs, party);
+    if (m) sendTo(party, m);
+  });
 
   core.onEffects((fx: readonly Effect[], _event: MarketEvent) => {
     for (const e of fx) {
@@ -174,14 +193,14 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
         }
         case 'audit.requested': {
           const job = core.state.jobs.get(e.jobId);
-          const m = job && auditMsg(job, 'audit', e.deadlineAtMs);
+          const m = job && auditMsg(job, 'audit', e.deadlineAtMs, e.validator);
           if (m) sendTo(e.validator, m);
           break;
         }
         case 'dispute.opened': {
           const job = core.state.jobs.get(e.jobId);
           for (const r of e.referees) {
-            const m = job && auditMsg(job, 'dispute', e.deadlineAtMs);
+            const m = job && auditMsg(job, 'dispute', e.deadlineAtMs, r);
             if (m) sendTo(r, m);
           }
           break;
@@ -190,9 +209,11 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
           sendTo(e.miner, { type: 'job.lost', jobId: e.jobId, reason: 'missed-deadline' });
           break;
         case 'job.settled':
+          pj.forget(e.jobId);
           sendTo(e.miner, { type: 'job.settled', jobId: e.jobId, paidMicro: e.priceMicro.toString() });
           break;
         case 'job.failed': {
+          pj.forget(e.jobId);
           const job = core.state.jobs.get(e.jobId);
           if (job?.miner && e.reason === 'miner-slashed') sendTo(job.miner, { type: 'job.lost', jobId: e.jobId, reason: e.reason });
           break;
@@ -272,6 +293,8 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
           },
           variant: variantOf,
           token: opts.onToken,
+          send: (a, m) => sendTo(a, m),
+          privateJobs: pj,
         });
       if (ref !== undefined) send(s, { type: 'ack', ref });
     } catch (e) {

@@ -12,7 +12,8 @@ import type { MarketCore } from './core.js';
 import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
 import type { MarketMetrics } from './metrics.js';
 import { validateInput } from './models.js';
-import { AddressParams, FaucetBody, JobListQuery, JobParams, SubmitJobBody } from './schemas.js';
+import type { PrivateJobs } from './private-jobs.js';
+import { AddressParams, FaucetBody, JobKeyBodySchema, JobListQuery, JobParams, SubmitJobBody } from './schemas.js';
 import type { StatsSource } from './stats.js';
 import { jobView } from './views.js';
 
@@ -64,7 +65,7 @@ export function installErrorHandling(app: FastifyInstance): void {
 }
 
 /** The `/v1` HTTP API and `/metrics`. */
-export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; stats: StatsSource; metrics: MarketMetrics }): void {
+export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; stats: StatsSource; metrics: MarketMetrics; privateJobs?: PrivateJobs }): void {
   const app = appIn.withTypeProvider<TypeBoxTypeProvider>();
   const { core, stats, metrics } = ctx;
 
@@ -168,6 +169,31 @@ export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; 
   });
 
   app.get('/v1/jobs/:id', { schema: { params: JobParams } }, async (req) => jobView(core, req.params.id));
+
+  // a node's signed registration: anyone checks the binding between its address and its encryption key
+  app.get('/v1/nodes/:address', { schema: { params: AddressParams } }, async (req) => {
+    const a = req.params.address;
+    const node = core.state.nodes.get(a);
+    if (!node) throw new InfermarketError('ERR_NOT_FOUND', `"address": no registered node ${a}`, { details: { field: 'address' } });
+    return { address: a, role: node.role, region: node.region, encryptionKey: node.encryptionKey, registration: ctx.privateJobs?.registration(a) ?? null };
+  });
+
+  // private jobs: the client seals the job key to a party's signed encryption key; the market keeps and
+  // forwards the box and cannot open it
+  app.post('/v1/jobs/:id/keys', { schema: { params: JobParams, body: JobKeyBodySchema } }, async (req, reply) => {
+    const env = req.body.envelope;
+    const { address } = openEnvelope(env as unknown as Envelope);
+    const b = env.body;
+    if (b.jobId !== req.params.id) throw new InfermarketError('ERR_VALIDATION', `"envelope.body.jobId" must be ${req.params.id}, got ${b.jobId}`, { details: { field: 'jobId' } });
+    const job = core.state.jobs.get(b.jobId);
+    if (!job) throw new InfermarketError('ERR_UNKNOWN_JOB', `"jobId": no job ${b.jobId}`, { details: { field: 'jobId' } });
+    if (address !== job.client) throw new InfermarketError('ERR_UNAUTHENTICATED', `only the job's client may hand out its key; signed by ${address}`, { details: { field: 'envelope.signer' } });
+    if (b.expiresAtMs < core.now()) throw new InfermarketError('ERR_REPLAY', '"envelope.body.expiresAtMs" has passed', { details: { field: 'expiresAtMs' } });
+    if (!ctx.privateJobs) throw new InfermarketError('ERR_VALIDATION', 'this market does not take private jobs');
+    ctx.privateJobs.putKey(job, b.to, b.sealed);
+    reply.status(202);
+    return { jobId: job.id, to: b.to };
+  });
 
   app.get('/v1/stats', async () => stats.snapshot());
 

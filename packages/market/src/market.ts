@@ -11,6 +11,7 @@ import { FALLBACK_MODELS, loadModelSpecs, type ModelSpec } from './models.js';
 import { createStatsSource, type StatsSource } from './stats.js';
 import { openStore } from './store.js';
 import { createStreamHub, type StreamHub } from './stream.js';
+import { createPrivateJobs } from './private-jobs.js';
 
 /** Options for `createMarket`. */
 export interface MarketOptions {
@@ -101,8 +102,9 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
     store.close();
     throw e;
   }
-  const streams = createStreamHub(core);
-  const gateway = createGateway(core, { logger, onToken: streams.token, ...options.gateway });
+  const privateJobs = createPrivateJobs(core);
+  const streams = createStreamHub(core, privateJobs);
+  const gateway = createGateway(core, { logger, onToken: streams.token, privateJobs, ...options.gateway });
   const stats = createStatsSource(core, { online: gateway.online, variant: gateway.variant });
   gateway.onNodeStatus((a, online) => stats.nodeStatus(a, online));
   const metrics = createMetrics(core, gateway);
@@ -117,7 +119,7 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
     ...(options.tls ? { https: { key: options.tls.key, cert: options.tls.cert } } : {}),
   }) as unknown as FastifyInstance;
   installErrorHandling(app);
-  registerRoutes(app, { core, stats, metrics });
+  registerRoutes(app, { core, stats, metrics, privateJobs });
   gateway.addRoute(streams.route);
   const dashboard = await loadDashboard();
   if (dashboard) {

@@ -1,6 +1,7 @@
-import { InfermarketError, type Envelope, type JobOutput, type MarketEvent, type Role } from '@infermarket/protocol';
+import { InfermarketError, type Envelope, type JobOutput, type MarketEvent, type Role, type ServerMessage } from '@infermarket/protocol';
 import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
-import { outputsAgree } from './compare.js';
+import { comparatorsFor, outputsAgree } from './compare.js';
+import type { PrivateJobs } from './private-jobs.js';
 import { minerOutput, type MarketCore } from './core.js';
 import { bodyOf, checkOutput, checkPayloadHash, parseAmount } from './wire-checks.js';
 
@@ -14,6 +15,10 @@ export interface NodeMessageSinks {
   setVariant(address: string, variant: string, role: Role): void;
   variant(address: string): string | null;
   token(jobId: string, index: number, token: number, text: string): void;
+  /** Send a message to a node (private jobs: the reveal after a validator's commitment). */
+  send?(address: string, msg: ServerMessage): void;
+  /** Registrations, job keys and commitments of private jobs. */
+  privateJobs?: PrivateJobs;
 }
 
 function envelopeOf(msg: Record<string, unknown>): Envelope {
@@ -36,6 +41,17 @@ const AMOUNT_KEYS = ['amountMicro', 'nonce', 'expiresAtMs'] as const;
 const BID_KEYS = ['jobId', 'priceMicro', 'nonce', 'expiresAtMs'] as const;
 const RESULT_KEYS = ['jobId', 'inputHash', 'outputHash', 'nonce', 'expiresAtMs'] as const;
 const AUDIT_KEYS = ['jobId', 'outputHash', 'nonce', 'expiresAtMs'] as const;
+const VERDICT_KEYS = ['jobId', 'match', 'nonce', 'expiresAtMs'] as const;
+
+/** The job a private audit message refers to, with `by` its current auditor or a referee yet to vote. */
+function privateAuditJob(core: MarketCore, jobId: unknown, by: string) {
+  const job = typeof jobId === 'string' ? core.state.jobs.get(jobId) : undefined;
+  if (!job) throw new InfermarketError('ERR_UNKNOWN_JOB', `"envelope.body.jobId": no job ${JSON.stringify(jobId)}`, { details: { field: 'envelope.body.jobId' } });
+  const auditing = job.status === 'auditing' && job.validator === by;
+  const refereeing = job.status === 'disputed' && !!job.dispute?.referees.includes(by) && !job.dispute.votes.has(by);
+  if (!auditing && !refereeing) throw new InfermarketError('ERR_NOT_ELIGIBLE', `${by} is not auditing job ${job.id} now (it is ${job.status})`, { details: { field: 'envelope.body.jobId' } });
+  return job;
+}
 
 /**
  * Turn one message of a logged-in node into a protocol event and apply it through the core.
@@ -60,6 +76,8 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
         encryptionKey: (b.encryptionKey as string | null | undefined) ?? null,
       });
       sinks.setVariant(by, typeof b.variant === 'string' ? b.variant.slice(0, 32) : '', b.role as Role);
+      // kept signed, so clients check the address ↔ encryption key binding themselves (GET /v1/nodes/:address)
+      sinks.privateJobs?.setRegistration(by, env);
       return;
     }
     case 'stake.bond':
@@ -90,8 +108,12 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       const b = bodyOf(env, 'job.result', RESULT_KEYS);
       const by = signedBy(node, env);
       const output = checkOutput(msg.output);
-      checkPayloadHash('output', output, b.outputHash, 'envelope.body.outputHash');
       const job = core.state.jobs.get(String(b.jobId));
+      // a private job's output is sealed to the client and committed by the hash of its plaintext, which the
+      // market cannot check: the client (on opening it) and an auditing validator (on the reveal) do
+      if (job?.private) {
+        if (output.kind !== 'sealed') throw new InfermarketError('ERR_VALIDATION', `"output.kind" must be "sealed" for private job ${job.id}`, { details: { field: 'output.kind' } });
+      } else checkPayloadHash('output', output, b.outputHash, 'envelope.body.outputHash');
       if (job && b.inputHash !== job.inputHash) {
         throw new InfermarketError('ERR_VALIDATION', `"envelope.body.inputHash" must be the job's input hash ${job.inputHash}, got ${JSON.stringify(b.inputHash)}`, {
           details: { field: 'envelope.body.inputHash' },
@@ -116,6 +138,20 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       const b = bodyOf(env, 'audit.output', AUDIT_KEYS);
       const by = signedBy(node, env);
       const output = checkOutput(msg.output);
+      if (core.state.jobs.get(String(b.jobId))?.private && sinks.privateJobs) {
+        // commit, then reveal: the validator's output hash is fixed before it sees the miner's output
+        const pj = sinks.privateJobs;
+        const job = privateAuditJob(core, b.jobId, by);
+        if (output.kind !== 'sealed') throw new InfermarketError('ERR_VALIDATION', `"output.kind" must be "sealed" for private job ${job.id}`, { details: { field: 'output.kind' } });
+        if (typeof b.outputHash !== 'string' || !/^[0-9a-f]{64}$/.test(b.outputHash)) throw new InfermarketError('ERR_VALIDATION', '"envelope.body.outputHash" must be a sha256 hex', { details: { field: 'envelope.body.outputHash' } });
+        if (pj.commit(job.id, by)) throw new InfermarketError('ERR_DUPLICATE', `${by} already committed its output for job ${job.id}`, { details: { field: 'envelope' } });
+        const mined = minerOutput(core, job.id);
+        if (!mined || !job.outputHash) throw new InfermarketError('ERR_UNKNOWN_JOB', `job ${job.id} has no committed output`);
+        pj.setCommit(job.id, by, { outputHash: b.outputHash, output });
+        const c = comparatorsFor(core.specs.get(job.model), job.miner ? sinks.variant(job.miner) : null);
+        sinks.send?.(by, { type: 'audit.reveal', jobId: job.id, output: mined, outputHash: job.outputHash, ...c });
+        return;
+      }
       checkPayloadHash('output', output, b.outputHash, 'envelope.body.outputHash');
       const jobId = b.jobId as string;
       const job = core.state.jobs.get(typeof jobId === 'string' ? jobId : '');
@@ -128,10 +164,25 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       else core.step({ type: 'audit.report', ...common, outputHash: b.outputHash as string, match: agree }, { payloads });
       return;
     }
+    case 'audit.verdict': {
+      const env = envelopeOf(msg);
+      const b = bodyOf(env, 'audit.verdict', VERDICT_KEYS);
+      const by = signedBy(node, env);
+      const job = privateAuditJob(core, b.jobId, by);
+      if (typeof b.match !== 'boolean') throw new InfermarketError('ERR_VALIDATION', '"envelope.body.match" must be true or false', { details: { field: 'envelope.body.match' } });
+      const c = sinks.privateJobs?.commit(job.id, by);
+      if (!c) throw new InfermarketError('ERR_VALIDATION', `commit your output ("audit.output") for job ${job.id} before the verdict`, { details: { field: 'envelope' } });
+      const common = { atMs: at, by, nonce: b.nonce as string, expiresAtMs: b.expiresAtMs as number, jobId: job.id };
+      const payloads = [{ jobId: job.id, kind: `audit:${by}`, body: c.output }];
+      if (job.status === 'disputed') core.step({ type: 'dispute.vote', ...common, minerCorrect: b.match }, { payloads });
+      else core.step({ type: 'audit.report', ...common, outputHash: c.outputHash, match: b.match }, { payloads });
+      return;
+    }
     case 'job.token': {
       const jobId = msg.jobId;
       const job = typeof jobId === 'string' ? core.state.jobs.get(jobId) : undefined;
       if (!job) throw new InfermarketError('ERR_UNKNOWN_JOB', `"jobId": no job ${JSON.stringify(jobId)}`, { details: { field: 'jobId' } });
+      if (job.private) throw new InfermarketError('ERR_VALIDATION', `job ${job.id} is private: its tokens are not streamed through the market`, { details: { field: 'jobId' } });
       if (job.miner !== node.address || job.status !== 'assigned') {
         throw new InfermarketError('ERR_NOT_ASSIGNED', `${node.address} is not streaming job ${job.id} (it is ${job.status}, assigned to ${job.miner})`);
       }
@@ -145,7 +196,7 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       return;
     }
     default:
-      throw new InfermarketError('ERR_VALIDATION', `"type" must be a node message type (node.register, stake.bond, stake.unbond, job.bid, job.token, job.result, audit.output, pong), got ${JSON.stringify(msg.type)}`, {
+      throw new InfermarketError('ERR_VALIDATION', `"type" must be a node message type (node.register, stake.bond, stake.unbond, job.bid, job.token, job.result, audit.output, audit.verdict, pong), got ${JSON.stringify(msg.type)}`, {
         details: { field: 'type' },
       });
   }

@@ -67,3 +67,28 @@ export const JobListQuery = Type.Object(
   },
   strict,
 );
+
+/** POST /v1/jobs/:id/keys: the client's signed job key for one party of a private job (`JobKeyBody`). */
+export const JobKeyBodySchema = Type.Object(
+  {
+    envelope: Type.Object(
+      {
+        type: Type.Literal('job.key'),
+        body: Type.Object(
+          {
+            jobId: JobId,
+            to: Address,
+            sealed: SealedBox,
+            nonce: Type.String({ minLength: 1, maxLength: 128 }),
+            expiresAtMs: Type.Integer(),
+          },
+          strict,
+        ),
+        signer: Type.String({ maxLength: 64 }),
+        sig: Type.String({ maxLength: 128 }),
+      },
+      strict,
+    ),
+  },
+  strict,
+);

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Effect, JobOutput, JobStreamMessage } from '@infermarket/protocol';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { minerOutput, type MarketCore } from './core.js';
+import type { PrivateJobs } from './private-jobs.js';
 import { jobView } from './views.js';
 
 const PATH = /^\/v1\/jobs\/([A-Za-z0-9][A-Za-z0-9._:-]{0,127})\/stream$/;
@@ -19,7 +20,7 @@ export interface StreamHub {
 }
 
 /** Create the hub and subscribe it to the core's effects (result and end of each job). */
-export function createStreamHub(core: MarketCore): StreamHub {
+export function createStreamHub(core: MarketCore, privateJobs?: PrivateJobs): StreamHub {
   const watchers = new Map<string, Set<WebSocket>>();
   const tokens = new Map<string, JobStreamMessage[]>();
 
@@ -39,8 +40,16 @@ export function createStreamHub(core: MarketCore): StreamHub {
     tokens.delete(jobId);
   };
 
+  /** Private jobs: ask the client's stream for the job key of each party that needs it (with its signed registration). */
+  const keyRequests = (jobId: string): JobStreamMessage[] => {
+    const job = core.state.jobs.get(jobId);
+    if (!job || !privateJobs) return [];
+    return privateJobs.pending(job).map((r) => ({ type: 'key.request', jobId, party: r.party, purpose: r.purpose, registration: privateJobs.registration(r.party) }));
+  };
+
   core.onEffects((fx: readonly Effect[]) => {
     for (const e of fx) {
+      if (e.type === 'job.assigned' || e.type === 'audit.requested' || e.type === 'dispute.opened') for (const m of keyRequests(e.jobId)) broadcast(e.jobId, m);
       if (e.type === 'job.committed') {
         const output = minerOutput(core, e.jobId);
         if (output) broadcast(e.jobId, { type: 'result', jobId: e.jobId, output });
@@ -73,6 +82,7 @@ export function createStreamHub(core: MarketCore): StreamHub {
           return;
         }
         for (const t of tokens.get(jobId) ?? []) send(ws, t);
+        for (const k of keyRequests(jobId)) send(ws, k);
         if (job.outputHash && job.status !== 'assigned') {
           const output: JobOutput | undefined = minerOutput(core, jobId);
           if (output && job.failure !== 'miner-slashed') send(ws, { type: 'result', jobId, output });

@@ -23,3 +23,4 @@ export * from './wire.js';
 export { paramTableMarkdown, errorTableMarkdown } from './doc-tables.js';
 export * from './sealed.js';
 export * from './comparators.js';
+export * from './private-job.js';

@@ -66,6 +66,10 @@ export interface RegisterBody {
   nonce: string;
   expiresAtMs: number;
 }
+/** Private jobs: a validator's (or referee's) verdict after the reveal; the market feeds it to the rules. */
+export interface AuditVerdictBody { jobId: string; match: boolean; nonce: string; expiresAtMs: number }
+/** Private jobs: the client hands the job key, sealed to a party's signed encryption key (POST /v1/jobs/:id/keys). */
+export interface JobKeyBody { jobId: string; to: string; sealed: SealedBox; nonce: string; expiresAtMs: number }
 export interface BondBody { amountMicro: bigint; nonce: string; expiresAtMs: number }
 export interface LoginBody { challenge: string; nonce: string; expiresAtMs: number }
 
@@ -126,7 +130,19 @@ export type ServerMessage =
   | { type: 'auth.challenge'; challenge: string; marketKey: string }
   | { type: 'auth.ok'; address: string; nowMs: number; params: Record<string, string | number> }
   | { type: 'job.offer'; jobId: string; model: string; maxPriceMicro: string; closesAtMs: number; private: boolean; clientKey?: string }
-  | { type: 'job.assign'; jobId: string; model: string; input: JobInput; inputHash: string; priceMicro: string; deadlineAtMs: number; private: boolean; clientKey?: string }
+  | {
+      type: 'job.assign';
+      jobId: string;
+      model: string;
+      input: JobInput;
+      inputHash: string;
+      priceMicro: string;
+      deadlineAtMs: number;
+      private: boolean;
+      clientKey?: string;
+      /** Private jobs: the job key (seed of the x25519 pair the input is sealed to), sealed by the client to this node. */
+      jobKey?: SealedBox;
+    }
   | { type: 'job.settled'; jobId: string; paidMicro: string }
   | { type: 'job.lost'; jobId: string; reason: string }
   | {
@@ -139,7 +155,11 @@ export type ServerMessage =
       purpose: 'audit' | 'dispute';
       /** The variant the job's miner claimed at registration: what the validator must re-execute (optional; added). */
       variant?: string;
+      /** Private jobs: the job key sealed by the client to this validator (see `job.assign`). */
+      jobKey?: SealedBox;
     }
+  /** Private jobs, after the validator committed its own output: the miner's output (sealed to the job key) to judge. */
+  | { type: 'audit.reveal'; jobId: string; output: JobOutput; outputHash: string; comparator: unknown; generationComparator: unknown }
   | { type: 'slashed'; jobId: string; amountMicro: string; reason: string }
   | { type: 'ack'; ref: string }
   | { type: 'error'; code: string; message: string; ref?: string }
@@ -155,6 +175,8 @@ export type NodeMessage =
   | { type: 'job.token'; jobId: string; index: number; token: number; text: string }
   | { type: 'job.result'; ref?: string; envelope: Envelope<'job.result'>; output: JobOutput }
   | { type: 'audit.output'; ref?: string; envelope: Envelope<'audit.output'>; output: JobOutput }
+  /** Private jobs: the validator's signed verdict on the revealed miner output (`AuditVerdictBody`). */
+  | { type: 'audit.verdict'; ref?: string; envelope: Envelope<'audit.verdict'> }
   | { type: 'pong'; t: number };
 
 // ---- observation: GET /v1/stats, the dashboard feed (/v1/dashboard WebSocket), testnet reports ----
@@ -260,4 +282,6 @@ export type JobStreamMessage =
   | { type: 'restart'; jobId: string; attempt: number }
   | { type: 'result'; jobId: string; output: JobOutput }
   | { type: 'done'; jobId: string; job: JobView }
+  /** Private jobs: `party` needs the job key; the client checks `registration` and posts the key sealed to it. */
+  | { type: 'key.request'; jobId: string; party: string; purpose: 'miner' | 'audit' | 'dispute'; registration: Envelope | null }
   | { type: 'error'; code: string; message: string };
