@@ -22,6 +22,8 @@ export interface LiveNetOptions {
   validatorModels?: string[];
   /** Seeds the market key and the node keys. */
   seed: number;
+  /** Wait after every node reported ready, for their model sessions to finish loading (default 1,500 ms). */
+  settleMs?: number;
   /** Keep the logs directory after `stop` (default: removed). */
   keepLogs?: boolean;
 }
@@ -85,6 +87,9 @@ export async function startLiveNet(options: LiveNetOptions): Promise<LiveNet> {
     all.push(...miners, ...validators);
     for (const p of [...miners, ...validators]) p.start();
     await Promise.all([...miners, ...validators].map((p) => p.waitFor('ready', 60_000)));
+    // a node prints "ready" once registered and bonded, while its sessions may still be loading (that
+    // blocks its event loop, and bids sent meanwhile miss the bid window): give the warm-up time to end
+    await new Promise((r) => setTimeout(r, options.settleMs ?? 1_500));
     return {
       url,
       wsUrl,
