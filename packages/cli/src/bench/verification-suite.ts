@@ -90,16 +90,19 @@ export async function verificationSuite(ctx: { quick: boolean; log: (m: string) 
       target: { op: '<=', value: rate * 110, met: ratio * 100 <= rate * 110 },
       note: `${miner.n} jobs, ${validator.n} re-executions (${(realized * 100).toFixed(2)}%; market audited ${audited})${failed ? `, ${failed} without result` : ''}; spread = ±2σ of the audit sample`,
     });
-    rows.push({
-      suite: 'verification',
-      name: `re-execution ÷ execution compute per job at ${rate * 100}%`,
-      value: perAudit,
-      unit: '×',
-      min: perAudit,
-      max: perAudit,
-      repeats: validator.n,
-      note: `mean: miner ${(miner.ms / Math.max(1, miner.n)).toFixed(3)} ms/job, validator ${(validator.ms / Math.max(1, validator.n)).toFixed(3)} ms/re-execution; median: ${miner.median.toFixed(3)} vs ${validator.median.toFixed(3)} ms`,
-    });
+    // no audit in the sample: nothing to say about the cost of one
+    if (validator.n > 0) {
+      rows.push({
+        suite: 'verification',
+        name: `re-execution ÷ execution compute per job at ${rate * 100}%`,
+        value: perAudit,
+        unit: '×',
+        min: perAudit,
+        max: perAudit,
+        repeats: validator.n,
+        note: `mean: miner ${(miner.ms / Math.max(1, miner.n)).toFixed(3)} ms/job, validator ${(validator.ms / Math.max(1, validator.n)).toFixed(3)} ms/re-execution; median: ${miner.median.toFixed(3)} vs ${validator.median.toFixed(3)} ms`,
+      });
+    }
     ctx.log(`verification ${rate * 100}%: validator/miner compute ${(ratio * 100).toFixed(2)}% (${validator.n}/${miner.n} re-executed)`);
   }
   if (rows[0]) rows[0].note = `${rows[0].note ?? ''}; ${load}`;
