@@ -27,10 +27,15 @@ describe('canonical encoding', () => {
     expect(canonicalJson({ amount: 2n ** 64n + 1n })).toBe('{"amount":"18446744073709551617"}');
   });
 
-  it('error: refuses floats, naming the path', () => {
-    expect(() => canonicalJson({ a: [1, 2.5] })).toThrowError(/\$\.a\[1\] must be a safe integer/);
+  it('writes non-integer numbers in ECMAScript shortest form (RFC 8785), e.g. a sampling temperature', () => {
+    expect(canonicalJson({ temperature: 0.8, tiny: 1e-7, big: 1e21, negZero: -0 })).toBe('{"big":1e+21,"negZero":0,"temperature":0.8,"tiny":1e-7}');
+  });
+
+  it('error: refuses NaN and infinities, naming the path', () => {
+    expect(() => canonicalJson({ a: [1, Number.NaN] })).toThrowError(/\$\.a\[1\] must be a finite number/);
     try {
-      canonicalJson({ a: 0.1 });
+      canonicalJson({ a: Number.POSITIVE_INFINITY });
+      expect.unreachable();
     } catch (e) {
       expect((e as InfermarketError).code).toBe('ERR_BAD_ENCODING');
     }

@@ -1,6 +1,6 @@
 import { InfermarketError } from './errors.js';
 
-/** A value that can be canonically encoded: JSON without floats, plus bigint and byte arrays. */
+/** A value that can be canonically encoded: JSON (finite numbers), plus bigint and byte arrays. */
 export type Canonical =
   | null
   | boolean
@@ -36,9 +36,10 @@ function encodeInto(v: Canonical, path: string, seen: Set<object>): string {
     case 'boolean':
       return v ? 'true' : 'false';
     case 'number':
-      // floats have no canonical decimal form across languages; amounts are bigint, times are integers
-      if (!Number.isSafeInteger(v)) {
-        throw new InfermarketError('ERR_BAD_ENCODING', `${path} must be a safe integer to be signed, got ${v}`);
+      // numbers are written as RFC 8785 (JCS) does: ECMAScript's shortest round-trip form; amounts are
+      // bigint (exact), so a float here is a knob such as a sampling temperature, never money
+      if (!Number.isFinite(v)) {
+        throw new InfermarketError('ERR_BAD_ENCODING', `${path} must be a finite number to be signed, got ${v}`);
       }
       return Object.is(v, -0) ? '0' : String(v);
     case 'bigint':
@@ -69,9 +70,10 @@ function encodeInto(v: Canonical, path: string, seen: Set<object>): string {
 
 /**
  * Canonical text of a value: JSON with keys sorted by code unit, no whitespace, strings NFC-normalised,
- * bigints as decimal strings, bytes as "0x…" hex, only safe-integer numbers, `undefined` properties dropped.
+ * bigints as decimal strings, bytes as "0x…" hex, finite numbers in ECMAScript's shortest round-trip form
+ * (as RFC 8785 JCS), `undefined` properties dropped.
  * Equal values always give equal text, so signatures over it are stable across processes and languages.
- * @throws InfermarketError `ERR_BAD_ENCODING` naming the path of a float, a cycle or an unsupported type.
+ * @throws InfermarketError `ERR_BAD_ENCODING` naming the path of a NaN or infinity, a cycle or an unsupported type.
  * @example canonicalJson({ b: 1n, a: [true, null] }) // '{"a":[true,null],"b":"1"}'
  */
 export function canonicalJson(value: Canonical): string {
