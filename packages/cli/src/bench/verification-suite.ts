@@ -40,10 +40,11 @@ async function stats(url: string): Promise<MarketStatsView | null> {
  */
 export async function verificationSuite(ctx: { quick: boolean; log: (m: string) => void }): Promise<BenchRow[]> {
   const S = VERIFICATION_SETTINGS;
-  const jobs = ctx.quick ? 150 : 900;
   const load = machineLoadNote();
   const rows: BenchRow[] = [];
   for (const rate of S.rates) {
+    // at least ~20 expected audits per rate (2,000 jobs at 1%), else the audit sample's noise hides the cost
+    const jobs = ctx.quick ? 150 : Math.max(900, Math.ceil(20 / rate));
     const net = await startLiveNet({
       seed: S.seed,
       params: { auditRate: rate, bidWindowMs: 50, challengeWindowMs: 50, auditWindowMs: 5_000, jobDeadlineMs: 10_000, disputeQuorum: 1, epochMs: 60_000 },
