@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { benchTableMarkdown, machineInfo, median, repeat } from './harness.js';
 import { protocolSuite } from './protocol-suite.js';
 import { SUITES } from './suites.js';
-import { percentile } from '@infermarket/protocol';
+import { parseScenario, percentile } from '@infermarket/protocol';
+import { startupScenario } from './startup-suite.js';
 import { closedLoop } from './closed-loop.js';
 
 describe('bench harness', () => {
@@ -54,5 +55,11 @@ describe('bench harness', () => {
     expect(r.latencies).toHaveLength(16);
     expect(r.tokens).toBe(32);
     expect(percentile(r.latencies, 50)).toBeGreaterThan(0);
+  });
+
+  it('the startup suite boots a scenario the testnet accepts', () => {
+    const s = parseScenario(JSON.parse(JSON.stringify(startupScenario(45_678))));
+    expect(s.testnet?.port).toBe(45_678);
+    expect(s.miners[0]?.count).toBe(1);
   });
 });
