@@ -1,10 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import {
+  encryptionKeyPairFromSeed,
   hashPayload,
   InfermarketError,
   keyPairFromSeed,
+  seal,
   sealEnvelope,
+  sealJson,
+  unsealJson,
+  verifyRegistration,
+  type EncryptionKeyPair,
   type Canonical,
   type JobInput,
   type JobOutput,
@@ -23,14 +29,25 @@ export interface ClientOptions {
   key: KeyPair | Uint8Array;
   /** How long signed messages stay valid (default 20 s; the market refuses more than `messageTtlMs`). */
   ttlMs?: number;
+  /**
+   * Private jobs: called when a party's job key cannot be handed out (e.g. `ERR_KEY_MISMATCH`, a registration
+   * whose signature or signer does not check out: the key is then NOT sent). Default: ignored.
+   */
+  onPrivacyError?: (e: InfermarketError, jobId: string) => void;
 }
 
 /** A job to submit. */
 export interface SubmitRequest {
   model: string;
+  /** The plaintext input; for a private job the SDK seals it before it leaves (docs/privacy.md). */
   input: JobInput;
   maxPriceMicro: bigint;
   regions?: string[];
+  /**
+   * Private job: the input is sealed to a fresh per-job key; the SDK hands that key, sealed, only to the
+   * parties the market names (the assigned miner, an auditing validator, referees) after checking their
+   * signed registrations, and opens the sealed output for you (`wait`, `stream`, `openOutput`).
+   */
   private?: boolean;
   /** Defaults to a fresh random id. */
   jobId?: string;
@@ -89,6 +106,12 @@ export interface Client {
   ): Promise<JobView>;
   /** The market's clock now (it signs expiries against it). */
   marketNow(): Promise<number>;
+  /**
+   * Open the sealed output of one of this client's private jobs and check it against the hash the miner
+   * signed (`expectedHash`, when given). Plaintext outputs are returned as they are.
+   * @throws InfermarketError `ERR_DECRYPT` when it cannot be opened or does not match the hash.
+   */
+  openOutput(jobId: string, output: JobOutput, expectedHash?: string | null): JobOutput;
 }
 
 const FINISHED = new Set(['settled', 'failed']);
@@ -108,6 +131,8 @@ export function createClient(options: ClientOptions): Client {
   const url = options.url.replace(/\/+$/, '');
   const ttlMs = options.ttlMs ?? 20_000;
   let clockOffset: number | null = null;
+  /** Private jobs of this client: the job key (seed and pair) each one's input is sealed to. */
+  const jobKeys = new Map<string, { seed: Uint8Array; keys: EncryptionKeyPair }>();
 
   const marketNow = async (): Promise<number> => {
     if (clockOffset === null) {
@@ -120,15 +145,79 @@ export function createClient(options: ClientOptions): Client {
     return Date.now() + clockOffset;
   };
 
-  const getJob = (jobId: string): Promise<JobView> => requestJson<JobView>(url, `/v1/jobs/${encodeURIComponent(jobId)}`);
+  const openOutput: Client['openOutput'] = (jobId, output, expectedHash) => {
+    if (output.kind !== 'sealed') return output;
+    const k = jobKeys.get(jobId);
+    if (!k) throw new InfermarketError('ERR_DECRYPT', `job ${jobId} is not a private job of this client: no key to open its output`);
+    const plain = unsealJson<JobOutput>(k.keys, output.sealed);
+    if (expectedHash && hashPayload(plain) !== expectedHash) {
+      throw new InfermarketError('ERR_DECRYPT', `the opened output of job ${jobId} hashes to ${hashPayload(plain)}, not the ${expectedHash} the miner signed`);
+    }
+    return plain;
+  };
+  /** The job view with a private job's output opened (checked against the miner's signed output hash). */
+  const opened = (view: JobView): JobView => {
+    if (!view.output || view.output.kind !== 'sealed' || !jobKeys.has(view.id)) return view;
+    const signed = (view.result?.body as { outputHash?: string } | undefined)?.outputHash ?? null;
+    return { ...view, output: openOutput(view.id, view.output, signed) };
+  };
 
-  const wait: Client['wait'] = async (jobId, o = {}) => {
+  const getJob = async (jobId: string): Promise<JobView> => opened(await requestJson<JobView>(url, `/v1/jobs/${encodeURIComponent(jobId)}`));
+
+  /**
+   * Private jobs: watch the job's stream for key requests; check each party's signed registration and post the
+   * job key sealed to its encryption key. Reconnects until the job is finished.
+   */
+  const serveKeys = (jobId: string): void => {
+    const k = jobKeys.get(jobId)!;
+    const served = new Set<string>();
+    const wsUrl = `${url.replace(/^http/, 'ws')}/v1/jobs/${encodeURIComponent(jobId)}/stream`;
+    let finished = false;
+    const give = async (m: Extract<JobStreamMessage, { type: 'key.request' }>): Promise<void> => {
+      const slot = `${m.party}/${m.purpose}`;
+      if (served.has(slot)) return;
+      served.add(slot);
+      try {
+        const reg = verifyRegistration(m.registration as never, m.party);
+        const sealed = seal(reg.encryptionKey, k.seed, randomBytes(56));
+        const body = { jobId, to: m.party, sealed, nonce: randomBytes(12).toString('hex'), expiresAtMs: (await marketNow()) + ttlMs };
+        await requestJson(url, `/v1/jobs/${encodeURIComponent(jobId)}/keys`, { body: { envelope: sealEnvelope(keys, 'job.key', body as unknown as Canonical) } });
+      } catch (e) {
+        served.delete(slot);
+        const err = e instanceof InfermarketError ? e : new InfermarketError('ERR_INTERNAL', (e as Error).message, { cause: e });
+        if (err.code === 'ERR_KEY_MISMATCH') served.add(slot); // never retry a key that does not check out
+        options.onPrivacyError?.(err, jobId);
+      }
+    };
+    const connect = (attempt: number): void => {
+      const ws = new WebSocket(wsUrl);
+      ws.on('message', (data) => {
+        let m: JobStreamMessage;
+        try {
+          m = JSON.parse(String(data)) as JobStreamMessage;
+        } catch {
+          return;
+        }
+        if (m.type === 'key.request') void give(m);
+        else if (m.type === 'done' || m.type === 'error') finished = true;
+      });
+      ws.on('error', () => undefined);
+      ws.on('close', () => {
+        if (finished || attempt > 200) return jobKeys.size > 1000 ? void jobKeys.delete(jobId) : undefined;
+        setTimeout(() => connect(attempt + 1), 250).unref();
+      });
+    };
+    connect(0);
+  };
+
+  const wait: Client['wait'] = async (jobId, o = {}) => opened(await waitRaw(jobId, o));
+  const waitRaw: Client['wait'] = async (jobId, o = {}) => {
     const deadline = Date.now() + (o.timeoutMs ?? 60_000);
     const pollMs = o.pollMs ?? 50;
     let status = 'unknown';
     for (;;) {
       try {
-        const job = await getJob(jobId);
+        const job = await requestJson<JobView>(url, `/v1/jobs/${encodeURIComponent(jobId)}`);
         status = job.status;
         if (FINISHED.has(job.status)) return job;
       } catch (e) {
@@ -156,7 +245,15 @@ export function createClient(options: ClientOptions): Client {
     account,
     async submit(req) {
       const jobId = req.jobId ?? `j${randomBytes(8).toString('hex')}`;
-      const inputHash = hashPayload(req.input);
+      let input = req.input;
+      if (req.private) {
+        // a fresh key per job: the input is sealed to it now; the key itself goes only to the parties that need it
+        const seed = new Uint8Array(randomBytes(32));
+        const jk = encryptionKeyPairFromSeed(seed);
+        jobKeys.set(jobId, { seed, keys: jk });
+        input = input.kind === 'sealed' ? input : { kind: 'sealed', sealed: sealJson(jk.publicKey, input as unknown as Canonical, randomBytes(56)) };
+      }
+      const inputHash = hashPayload(input);
       const body: SubmitBody = {
         jobId,
         model: req.model,
@@ -169,7 +266,13 @@ export function createClient(options: ClientOptions): Client {
       };
       const envelope = sealEnvelope(keys, 'job.submit', body as unknown as Canonical);
       const sentAtMs = Date.now();
-      await requestJson(url, '/v1/jobs', { body: { envelope, input: req.input } });
+      try {
+        await requestJson(url, '/v1/jobs', { body: { envelope, input } });
+      } catch (e) {
+        jobKeys.delete(jobId);
+        throw e;
+      }
+      if (req.private) serveKeys(jobId);
       return { jobId, inputHash, sentAtMs };
     },
     job: getJob,
@@ -200,10 +303,14 @@ export function createClient(options: ClientOptions): Client {
               o.onRestart?.(m.attempt);
               return;
             case 'result':
-              o.onResult?.({ output: m.output, atMs: Date.now() });
+              try {
+                o.onResult?.({ output: openOutput(jobId, m.output), atMs: Date.now() });
+              } catch {
+                // a sealed output that does not open is not this client's result: the receipt will tell
+              }
               return;
             case 'done':
-              final = m.job;
+              final = opened(m.job);
               ws.close();
               return;
             case 'error':
@@ -219,5 +326,6 @@ export function createClient(options: ClientOptions): Client {
       return final ?? wait(jobId, { timeoutMs });
     },
     marketNow,
+    openOutput,
   };
 }

@@ -19,6 +19,8 @@ export interface LoadOptions {
   /** Makes a job input (default `syntheticInput`). */
   makeInput?: (model: string, rng: Rng) => JobInput;
   regions?: string[];
+  /** Submit every job as private (sealed input and output; docs/privacy.md). */
+  private?: boolean;
   /** Stream tokens for generation jobs (measures client-side time to first token). */
   stream?: boolean;
   /** Called after each job finishes (or fails to submit). */
@@ -87,7 +89,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     const t0 = Date.now();
     let jobId: string | null = null;
     try {
-      const sub = await client.submit({ model, input, maxPriceMicro: options.maxPriceMicro, ...(options.regions ? { regions: options.regions } : {}) });
+      const sub = await client.submit({ model, input, maxPriceMicro: options.maxPriceMicro, ...(options.regions ? { regions: options.regions } : {}), ...(options.private ? { private: true } : {}) });
       jobId = sub.jobId;
       summary.submitted++;
       let first: number | null = null;

@@ -1,4 +1,5 @@
-import { hashPayload, type JobInput, type JobOutput, type KeyPair, type MinerStrategy, type ServerMessage } from '@infermarket/protocol';
+import { randomBytes } from 'node:crypto';
+import { hashPayload, nodeEncryptionKeys, openJobKey, sealJson, unsealJson, type Canonical, type EncryptionKeyPair, type JobInput, type JobOutput, type KeyPair, type MinerStrategy, type ServerMessage } from '@infermarket/protocol';
 import { createCheatBandit, type CheatBandit } from './bandit.js';
 import { createNodeConnection, type NodeConnection } from './connection.js';
 import type { Executor } from './executor.js';
@@ -82,6 +83,8 @@ export function createMiner(options: MinerOptions): Miner {
   const pricing = options.pricing ?? { priceMicro: '10000' };
   const stats: MinerStats = { offers: 0, bids: 0, bidsRefused: 0, assigned: 0, committed: 0, dropped: 0, settled: 0, lost: 0, slashes: 0, earnedMicro: 0n, slashedMicro: 0n, cheated: 0 };
   const lastOutput = new Map<string, JobOutput>();
+  // x25519 key for private jobs, derived from the signing key and published in the signed registration
+  const encKeys = nodeEncryptionKeys(options.keys);
   const played = new Map<string, { arm: number; costMicro: number }>();
   let active = 0;
   const queue: (() => void)[] = [];
@@ -138,8 +141,18 @@ export function createMiner(options: MinerOptions): Miner {
       // injected network/queue latency comes first, so the client sees it in time to first token too
       const latency = injectedDelay(options.latencyMs ?? 0, options.jitterMs ?? 0, delayRng);
       if (latency > 0) await sleep(latency);
-      const input: JobInput = msg.input;
-      const stream = (index: number, token: number, text: string): void => void conn.send({ type: 'job.token', jobId: msg.jobId, index, token, text });
+      // a private job: open the job key the client sealed to us, then the input sealed to the job key
+      let jobKeys: EncryptionKeyPair | null = null;
+      let input: JobInput = msg.input;
+      if (msg.input.kind === 'sealed') {
+        if (!msg.jobKey) throw new Error(`private job ${msg.jobId} came without its job key`);
+        jobKeys = openJobKey(encKeys, msg.jobKey, msg.input.sealed.to);
+        input = unsealJson<JobInput>(jobKeys, msg.input.sealed);
+      }
+      // private jobs stream no tokens: they would pass the market in the clear
+      const stream = (index: number, token: number, text: string): void => {
+        if (!jobKeys) void conn.send({ type: 'job.token', jobId: msg.jobId, index, token, text });
+      };
       let output: JobOutput;
       let ms = 0;
       if (plan.kind === 'run') {
@@ -157,8 +170,10 @@ export function createMiner(options: MinerOptions): Miner {
       if (stopped) return;
       lastOutput.set(msg.model, output);
       const envelope = conn.seal('job.result', { jobId: msg.jobId, inputHash: msg.inputHash, outputHash: hashPayload(output) });
+      // private: the signed hash is of the plaintext; the output itself goes sealed to the job key (the client's)
+      const sent: JobOutput = jobKeys ? { kind: 'sealed', sealed: sealJson(jobKeys.publicKey, output as unknown as Canonical, randomBytes(56)) } : output;
       try {
-        await conn.request({ type: 'job.result', envelope: envelope as never, output });
+        await conn.request({ type: 'job.result', envelope: envelope as never, output: sent });
         stats.committed++;
         log({ event: 'job.committed', jobId: msg.jobId, model: msg.model, plan: plan.kind, ms: Math.round(ms * 100) / 100 });
       } catch (e) {
@@ -238,7 +253,7 @@ export function createMiner(options: MinerOptions): Miner {
         models: options.models,
         variant,
         region: options.region ?? 'local',
-        encryptionKey: null,
+        encryptionKey: encKeys.publicKey,
         // bond up to the target once; after a reconnect the stake is what the market left (slashes stay visible)
         stakeMicro: setupDone ? 0n : (options.stakeMicro ?? 500_000_000n),
         useFaucet: options.useFaucet !== false,

@@ -1,4 +1,22 @@
-import { hashPayload, type JobOutput, type JobView, type MarketStatsView, type KeyPair, type ServerMessage, type ValidatorStrategy } from '@infermarket/protocol';
+import { randomBytes } from 'node:crypto';
+import {
+  compareOutputs,
+  hashPayload,
+  nodeEncryptionKeys,
+  openJobKey,
+  parseComparatorSpec,
+  sealJson,
+  unsealJson,
+  type Canonical,
+  type EncryptionKeyPair,
+  type JobInput,
+  type JobOutput,
+  type JobView,
+  type MarketStatsView,
+  type KeyPair,
+  type ServerMessage,
+  type ValidatorStrategy,
+} from '@infermarket/protocol';
 import { createNodeConnection, ensureRegistered, httpUrlOf, type Executor, type NodeConnection } from '@infermarket/miner';
 import { cheapClaim } from './lazy.js';
 
@@ -62,6 +80,10 @@ export function createValidator(options: ValidatorOptions): Validator {
   const lastOutput = new Map<string, JobOutput>();
   const stats: ValidatorStats = { tasks: 0, audits: 0, disputes: 0, reexecuted: 0, lazyClaims: 0, colludedClaims: 0, refused: 0, slashes: 0, slashedMicro: 0n };
   let setupDone = false;
+  // x25519 key for private jobs, derived from the signing key and published in the signed registration
+  const encKeys = nodeEncryptionKeys(options.keys);
+  /** Private audits committed and awaiting the reveal of the miner's output. */
+  const awaiting = new Map<string, { own: JobOutput; jobKeys: EncryptionKeyPair; colluded: boolean }>();
   let readyResolve: () => void = () => {};
   const readyP = new Promise<void>((r) => (readyResolve = r));
 
@@ -103,23 +125,32 @@ export function createValidator(options: ValidatorOptions): Validator {
     else stats.audits++;
     const claimed = msg.variant ?? (await claimedVariant(msg.jobId)) ?? variant;
     try {
+      // a private job: the client sealed the job key to us; it opens the input (and later the miner's output)
+      let jobKeys: EncryptionKeyPair | null = null;
+      let input: JobInput = msg.input;
+      if (msg.input.kind === 'sealed') {
+        if (!msg.jobKey) throw new Error(`private job ${msg.jobId} came without its job key`);
+        jobKeys = openJobKey(encKeys, msg.jobKey, msg.input.sealed.to);
+        input = unsealJson<JobInput>(jobKeys, msg.input.sealed);
+      }
       let output: JobOutput | null = null;
       let how = 'reexecuted';
       let ms = 0;
       if (strategy === 'colluding' && colluded.size > 0) {
         output = await minersClaim(msg.jobId);
+        if (output?.kind === 'sealed') output = jobKeys ? unsealJson<JobOutput>(jobKeys, output.sealed) : null;
         if (output) {
           how = 'colluded';
           stats.colludedClaims++;
         }
       }
       if (!output && strategy === 'lazy') {
-        output = cheapClaim(msg.input, lastOutput.get(msg.model) ?? null, options.executor.outputDims(msg.model, msg.input));
+        output = cheapClaim(input, lastOutput.get(msg.model) ?? null, options.executor.outputDims(msg.model, input));
         how = 'lazy';
         stats.lazyClaims++;
       }
       if (!output) {
-        const r = await options.executor.execute({ model: msg.model, variant: claimed, input: msg.input, reference: true });
+        const r = await options.executor.execute({ model: msg.model, variant: claimed, input, reference: true });
         output = r.output;
         ms = r.ms;
         stats.reexecuted++;
@@ -127,12 +158,45 @@ export function createValidator(options: ValidatorOptions): Validator {
       }
       const claim: JobOutput = output;
       const envelope = conn.seal('audit.output', { jobId: msg.jobId, outputHash: hashPayload(claim) });
-      await conn.request({ type: 'audit.output', envelope: envelope as never, output: claim });
+      if (jobKeys) {
+        // commit first (hash of the plaintext, the output sealed to the job key); the verdict follows the reveal
+        awaiting.set(msg.jobId, { own: claim, jobKeys, colluded: how === 'colluded' });
+        const sealed: JobOutput = { kind: 'sealed', sealed: sealJson(jobKeys.publicKey, claim as unknown as Canonical, randomBytes(56)) };
+        await conn.request({ type: 'audit.output', envelope: envelope as never, output: sealed });
+      } else await conn.request({ type: 'audit.output', envelope: envelope as never, output: claim });
       // ms: compute spent re-executing (0 when it did not), for the verification-cost benchmark
       log({ event: 'audit.sent', jobId: msg.jobId, model: msg.model, purpose: msg.purpose, how, ms: Math.round(ms * 100) / 100 });
     } catch (e) {
       stats.refused++;
       log({ event: 'audit.error', jobId: msg.jobId, error: (e as Error).message });
+    }
+  };
+
+  /** Private audit, after the commit: open the miner's output, check it against its signed hash, compare, sign the verdict. */
+  const onReveal = async (msg: Extract<ServerMessage, { type: 'audit.reveal' }>): Promise<void> => {
+    const a = awaiting.get(msg.jobId);
+    if (!a) return;
+    awaiting.delete(msg.jobId);
+    let match = false;
+    try {
+      const mined = msg.output.kind === 'sealed' ? unsealJson<JobOutput>(a.jobKeys, msg.output.sealed) : msg.output;
+      // a miner whose sealed output is not the one it signed is wrong, whatever the output says
+      if (hashPayload(mined) === msg.outputHash) {
+        if (a.colluded) match = true;
+        else if (mined.kind !== 'sealed' && a.own.kind !== 'sealed') {
+          const spec = parseComparatorSpec(mined.kind === 'tokens' ? msg.generationComparator : msg.comparator);
+          match = compareOutputs(spec, mined, a.own).match;
+        }
+      }
+    } catch (e) {
+      log({ event: 'reveal.error', jobId: msg.jobId, error: (e as Error).message });
+    }
+    try {
+      await conn.request({ type: 'audit.verdict', envelope: conn.seal('audit.verdict', { jobId: msg.jobId, match }) as never });
+      log({ event: 'audit.verdict', jobId: msg.jobId, match });
+    } catch (e) {
+      stats.refused++;
+      log({ event: 'verdict.error', jobId: msg.jobId, error: (e as Error).message });
     }
   };
 
@@ -142,6 +206,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     log: (line) => log({ event: 'conn', msg: line }),
     onMessage: (msg) => {
       if (msg.type === 'audit.task') void onTask(msg);
+      else if (msg.type === 'audit.reveal') void onReveal(msg);
       else if (msg.type === 'slashed') {
         stats.slashes++;
         stats.slashedMicro += BigInt(msg.amountMicro);
@@ -154,7 +219,7 @@ export function createValidator(options: ValidatorOptions): Validator {
         models: options.models,
         variant,
         region: options.region ?? 'local',
-        encryptionKey: null,
+        encryptionKey: encKeys.publicKey,
         // bond up to the target once; after a reconnect the stake is what the market left (slashes stay visible)
         stakeMicro: setupDone ? 0n : (options.stakeMicro ?? 500_000_000n),
         useFaucet: options.useFaucet !== false,

@@ -18,6 +18,7 @@ interface LoadCliOptions {
   faucet?: string;
   maxTokens?: string;
   regions?: string;
+  private?: boolean;
   waitStdin?: boolean;
   json?: boolean;
 }
@@ -86,6 +87,7 @@ export function registerLoad(program: Command): void {
     .option('--faucet <micro>', 'first ask the faucet for this much per client')
     .option('--max-tokens <n>', 'charlm tokens per job', '16')
     .option('--regions <list>', 'regions jobs may run in')
+    .option('--private', 'submit private jobs: inputs and outputs sealed end to end (docs/privacy.md)')
     .option('--wait-stdin', 'after funding, wait for a line "go" on stdin before submitting (used by testnet)')
     .option('--json', 'JSON lines on stdout')
     .action(async (o: LoadCliOptions) => {
@@ -117,6 +119,7 @@ export function registerLoad(program: Command): void {
         drainMs: 10_000,
         signal: ac.signal,
         ...(o.regions ? { regions: list(o.regions) } : {}),
+        ...(o.private ? { private: true } : {}),
         // digits come from the bundled held-out images (no MNIST parsing at start-up), the rest from samples
         makeInput: (model, rng) => (model === 'digits' ? bundledDigitInput(rng.int(DIGIT_SAMPLE_COUNT)).input : sampleJobInput(model, rng.int(1_000_000), { maxTokens }).input),
         onJob: (r: LoadJobResult) =>

@@ -144,6 +144,7 @@ export function planTestnet(s: Scenario, opts: { durationMs: number; wsUrlPlaceh
           '--json',
         ];
         if (c.regions?.length) a.push('--regions', c.regions.join(','));
+        if (c.private) a.push('--private');
         return a;
       },
     };
