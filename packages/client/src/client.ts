@@ -19,7 +19,7 @@ import {
   type KeyPair,
   type SubmitBody,
 } from '@infermarket/protocol';
-import { requestJson } from './wire-json.js';
+import { requestJson as requestJsonPlain, type RequestOptions } from './wire-json.js';
 
 /** Options for `createClient`. */
 export interface ClientOptions {
@@ -29,6 +29,8 @@ export interface ClientOptions {
   key: KeyPair | Uint8Array;
   /** How long signed messages stay valid (default 20 s; the market refuses more than `messageTtlMs`). */
   ttlMs?: number;
+  /** PEM certificate to trust for an https/wss market (`infermarket market --tls` writes it): explicit trust, verification stays on. */
+  ca?: string | Buffer;
   /**
    * Private jobs: called when a party's job key cannot be handed out (e.g. `ERR_KEY_MISMATCH`, a registration
    * whose signature or signer does not check out: the key is then NOT sent). Default: ignored.
@@ -131,6 +133,9 @@ export function createClient(options: ClientOptions): Client {
   const url = options.url.replace(/\/+$/, '');
   const ttlMs = options.ttlMs ?? 20_000;
   let clockOffset: number | null = null;
+  // every call to this market trusts the given CA (if any), explicitly
+  const requestJson = <T>(base: string, path: string, o: RequestOptions = {}): Promise<T> => requestJsonPlain<T>(base, path, options.ca !== undefined ? { ...o, ca: options.ca } : o);
+  const wsOptions = options.ca !== undefined ? { ca: options.ca } : {};
   /** Private jobs of this client: the job key (seed and pair) each one's input is sealed to. */
   const jobKeys = new Map<string, { seed: Uint8Array; keys: EncryptionKeyPair }>();
 
@@ -190,7 +195,7 @@ export function createClient(options: ClientOptions): Client {
       }
     };
     const connect = (attempt: number): void => {
-      const ws = new WebSocket(wsUrl);
+      const ws = new WebSocket(wsUrl, wsOptions);
       ws.on('message', (data) => {
         let m: JobStreamMessage;
         try {
@@ -282,7 +287,7 @@ export function createClient(options: ClientOptions): Client {
       const timeoutMs = o.timeoutMs ?? 60_000;
       let final: JobView | null = null;
       await new Promise<void>((resolve) => {
-        const ws = new WebSocket(wsUrl);
+        const ws = new WebSocket(wsUrl, wsOptions);
         const timer = setTimeout(() => ws.terminate(), timeoutMs);
         const done = (): void => {
           clearTimeout(timer);

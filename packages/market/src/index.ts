@@ -31,3 +31,4 @@ export { loadModelSpecs, validateInput, FALLBACK_MODELS, INPUT_LIMITS, type Mode
 export { outputsAgree } from './compare.js';
 export { measureStoreThroughput, type StoreThroughput } from './throughput.js';
 export { encodeJson, decodeJson } from './codec.js';
+export { createTestnetCert, type TestnetCert } from './testnet-cert.js';

@@ -6,6 +6,7 @@ import { verificationSuite } from './verification-suite.js';
 import { protocolSuite } from './protocol-suite.js';
 import { simSuite } from './sim-suite.js';
 import { startupSuite } from './startup-suite.js';
+import { privacySuite } from './privacy-suite.js';
 
 export interface SuiteContext {
   quick: boolean;
@@ -23,4 +24,5 @@ export const SUITES: Record<string, Suite> = {
   overhead: (ctx) => overheadSuite(ctx),
   verification: (ctx) => verificationSuite(ctx),
   startup: (ctx) => startupSuite(ctx),
+  privacy: (ctx) => privacySuite(ctx),
 };

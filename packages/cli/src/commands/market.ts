@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { InfermarketError } from '@infermarket/protocol';
-import { createMarket } from '@infermarket/market';
+import { createMarket, createTestnetCert } from '@infermarket/market';
 import type { Command } from 'commander';
 
 interface MarketFlags {
@@ -14,6 +14,23 @@ interface MarketFlags {
   logLevel: string;
   tlsKey?: string;
   tlsCert?: string;
+  tls?: boolean;
+  tlsNames?: string;
+}
+
+/**
+ * `--tls`: the testnet certificate beside the database (`<db>.cert.pem`, `<db>.key.pem`), made on first use
+ * and kept, so clients that trust it (`--ca <db>.cert.pem`) still do after a restart.
+ */
+function testnetTls(db: string, names: string | undefined): { key: string; cert: string; certFile: string } {
+  const certFile = `${db}.cert.pem`;
+  const keyFile = `${db}.key.pem`;
+  if (!existsSync(certFile) || !existsSync(keyFile)) {
+    const c = createTestnetCert({ names: (names ?? '').split(',').map((n) => n.trim()).filter(Boolean) });
+    writeFileSync(keyFile, c.keyPem, { mode: 0o600 });
+    writeFileSync(certFile, c.certPem);
+  }
+  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
 }
 
 /** `--params '{"auditRate":1}'` or `--params @file.json` → overrides. */
@@ -54,6 +71,8 @@ export function register(program: Command): void {
     .option('--models-dir <dir>', 'directory with the models manifest.json', 'models')
     .option('--tls-key <file>', 'serve HTTPS/WSS with this PEM private key (with --tls-cert)')
     .option('--tls-cert <file>', 'PEM certificate for --tls-key')
+    .option('--tls', 'serve HTTPS/WSS with a self-signed testnet certificate for 127.0.0.1/localhost, made once and kept at <db>.cert.pem; clients trust it with --ca <db>.cert.pem')
+    .option('--tls-names <list>', 'with --tls: extra DNS names or IPs the certificate is valid for (e.g. a LAN address)')
     .option('--json', 'print machine-readable JSON (the listening line is always JSON)')
     .option('--log-level <level>', 'pino log level on stderr: fatal, error, warn, info, debug, trace, silent', 'info')
     .addHelpText('after', '\nExample:\n  infermarket market --port 8080 --db market.db --params \'{"auditRate":0.2}\'\n')
@@ -61,6 +80,8 @@ export function register(program: Command): void {
       if ((flags.tlsKey === undefined) !== (flags.tlsCert === undefined)) {
         throw new InfermarketError('ERR_VALIDATION', '"--tls-key" and "--tls-cert" must be given together');
       }
+      if (flags.tls && flags.tlsKey) throw new InfermarketError('ERR_VALIDATION', '"--tls" makes its own certificate: give it or "--tls-key"/"--tls-cert", not both');
+      const generated = flags.tls ? testnetTls(flags.db, flags.tlsNames) : null;
       const market = await createMarket({
         dbPath: flags.db,
         host: flags.host,
@@ -70,9 +91,10 @@ export function register(program: Command): void {
         logLevel: flags.logLevel,
         ...(flags.params !== undefined ? { params: readParams(flags.params) ?? {} } : {}),
         ...(flags.tlsKey && flags.tlsCert ? { tls: { key: readFileSync(flags.tlsKey), cert: readFileSync(flags.tlsCert) } } : {}),
+        ...(generated ? { tls: { key: generated.key, cert: generated.cert } } : {}),
       });
       process.stdout.write(
-        `${JSON.stringify({ event: 'listening', url: market.url, wsUrl: market.wsUrl, dashboard: market.dashboardUrl, marketKey: market.marketKey })}\n`,
+        `${JSON.stringify({ event: 'listening', url: market.url, wsUrl: market.wsUrl, dashboard: market.dashboardUrl, marketKey: market.marketKey, ...(generated ? { ca: generated.certFile } : {}) })}\n`,
       );
       let stopping = false;
       const stop = (signal: string): void => {

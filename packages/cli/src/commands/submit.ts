@@ -23,16 +23,29 @@ interface SubmitCliOptions {
   timeoutMs?: string;
   stream?: boolean;
   json?: boolean;
+  private?: boolean;
+  ca?: string;
 }
 
 /** Market key for receipt checks: the option, else what the market announces on /v1/health (weaker: same channel). */
-export async function resolveMarketKey(url: string, given: string | undefined): Promise<{ key: string | null; pinned: boolean }> {
+export async function resolveMarketKey(url: string, given: string | undefined, ca?: string | Buffer): Promise<{ key: string | null; pinned: boolean }> {
   if (given) return { key: given, pinned: true };
   try {
-    const h = await requestJson<Record<string, unknown>>(url, '/v1/health');
+    const h = await requestJson<Record<string, unknown>>(url, '/v1/health', ca !== undefined ? { ca } : {});
     return { key: typeof h.marketKey === 'string' ? h.marketKey : null, pinned: false };
   } catch {
     return { key: null, pinned: false };
+  }
+}
+
+/** `--ca FILE` → the PEM text. @throws ERR_VALIDATION naming the flag. */
+export function readCa(file: string): string {
+  try {
+    const pem = readFileSync(file, 'utf8');
+    if (!pem.includes('BEGIN CERTIFICATE')) throw new Error('no PEM certificate in it');
+    return pem;
+  } catch (e) {
+    throw new InfermarketError('ERR_VALIDATION', `"--ca" ${file} must be a readable PEM certificate: ${(e as Error).message}`);
   }
 }
 
@@ -57,10 +70,12 @@ export function register(program: Command): void {
     .option('--key-file <file>', 'client key file (created if missing)', '.infermarket/client-key.json')
     .option('--timeout-ms <ms>', 'give up waiting after this long', '60000')
     .option('--stream', 'print generated tokens as they arrive')
+    .option('--private', 'private job: the input is sealed end to end, only the assigned miner (and an auditing validator) can open it, and the output comes back sealed to you (docs/privacy.md)')
+    .option('--ca <file>', 'PEM certificate to trust for an https market (infermarket market --tls prints its path)')
     .option('--json', 'print the finished job, receipt check included, as JSON')
     .action(async (o: SubmitCliOptions) => {
       const { keys } = loadKey({ ...(o.keySeed ? { keySeed: o.keySeed } : {}), ...(o.keyFile ? { keyFile: o.keyFile } : {}), defaultFile: '.infermarket/client-key.json' });
-      const client = createClient({ url: o.market, key: keys });
+      const client = createClient({ url: o.market, key: keys, ...(o.ca ? { ca: readCa(o.ca) } : {}) });
       let input: JobInput;
       if (o.input) {
         try {
@@ -76,7 +91,7 @@ export function register(program: Command): void {
         input = sampleJobInput(o.model, parseNumber('--sample', o.sample, 0), { maxTokens: parseNumber('--max-tokens', o.maxTokens, 24, 1, 4096) }).input;
       }
       if (o.faucet) await client.faucet(parseAmount('--faucet', o.faucet, 0n));
-      const sub = await client.submit({ model: o.model, input, maxPriceMicro: parseAmount('--max-price', o.maxPrice, 100_000n), ...(o.region ? { regions: o.region.split(',') } : {}) });
+      const sub = await client.submit({ model: o.model, input, maxPriceMicro: parseAmount('--max-price', o.maxPrice, 100_000n), ...(o.region ? { regions: o.region.split(',') } : {}), ...(o.private ? { private: true } : {}) });
       if (!o.json) process.stderr.write(`submitted ${sub.jobId} (${o.model}) as ${client.address}\n`);
       const timeoutMs = parseNumber('--timeout-ms', o.timeoutMs, 60_000, 1);
       const job =
@@ -84,7 +99,7 @@ export function register(program: Command): void {
           ? await client.stream(sub.jobId, { timeoutMs, onToken: (t) => !o.json && process.stdout.write(t.text) })
           : await client.wait(sub.jobId, { timeoutMs });
       if (o.stream && !o.json) process.stdout.write('\n');
-      const { key, pinned } = await resolveMarketKey(client.url, o.marketKey);
+      const { key, pinned } = await resolveMarketKey(client.url, o.marketKey, o.ca ? readCa(o.ca) : undefined);
       let receipt: { verified: boolean; pinned: boolean; error?: string; paidMicro?: string } = { verified: false, pinned };
       if (job.receipt && key) {
         try {
