@@ -23,7 +23,7 @@ import {
   type JobStreamMessage,
   type JobView,
 } from '@infermarket/protocol';
-import { CLI, describeRun, removeRun, runScenario, startMarket, tempDir } from './testnet-helpers.js';
+import { CLI, describeRun, removeRun, runCli, runScenario, startMarket, tempDir } from './testnet-helpers.js';
 
 // Private jobs (docs/privacy.md) with real processes. Part 1: a market, a miner and a validator (CLI
 // processes), and an SDK client, every byte between them and the market passing through a TCP proxy in
@@ -266,6 +266,8 @@ describe('private jobs on a testnet with mixed regions and a lazy miner', () => 
       {
         name: 'e2e-privacy',
         seed: 21,
+        // the whole testnet over TLS: every process trusts exactly the run's certificate
+        testnet: { tls: true },
         durationMs: 4_000,
         params: PARAMS,
         miners: [
@@ -293,6 +295,11 @@ describe('private jobs on a testnet with mixed regions and a lazy miner', () => 
     expect(run.jobs.filter((j) => j.status === 'settled').length, describeRun(run)).toBeGreaterThan(0);
   });
 
+  it('runs the whole testnet over HTTPS/WSS with the run\'s own certificate', () => {
+    expect(String(run.report.testnet.marketUrl)).toMatch(/^https:\/\/127\.0\.0\.1:/);
+    expect(readFileSync(join(run.dir, 'market.cert.pem'), 'utf8')).toContain('BEGIN CERTIFICATE');
+  });
+
   it('never runs a job outside its allowed regions, and the report says where jobs ran', () => {
     const us = run.report.miners.find((m) => m.id === 'us-0')!;
     expect(us.jobs).toBe(0);
@@ -302,5 +309,37 @@ describe('private jobs on a testnet with mixed regions and a lazy miner', () => 
     // the validators' logs show they judged private jobs through the reveal (a signed verdict), not in the clear
     const verdicts = readFileSync(join(run.dir, 'validator-0.log'), 'utf8') + readFileSync(join(run.dir, 'validator-1.log'), 'utf8');
     expect(verdicts).toContain('"event":"audit.verdict"');
+  });
+});
+
+describe('market --tls', () => {
+  const dir = tempDir('privacy-tls');
+  let market: Awaited<ReturnType<typeof startMarket>>;
+  beforeAll(async () => {
+    market = await startMarket(['--tls', '--db', join(dir, 'm.db')]);
+  }, 30_000);
+  afterAll(async () => {
+    await market?.stop();
+    removeRun(dir);
+  });
+
+  it('serves HTTPS with a certificate the SDK and the CLI trust only when told to (--ca / ca)', async () => {
+    expect(market.url).toMatch(/^https:/);
+    const ca = readFileSync(join(dir, 'm.db.cert.pem'), 'utf8');
+    const trusting = createClient({ url: market.url, key: seedFromLabel('tls-client'), ca });
+    expect(await trusting.balance()).toBe(0n);
+    const faucet = await trusting.faucet(1_000n);
+    expect(faucet.balanceMicro).toBe('1000');
+    const untrusting = createClient({ url: market.url, key: seedFromLabel('tls-client') });
+    const err = await untrusting.faucet(1_000n).then(() => null, (e: Error) => e);
+    expect(err?.message).toMatch(/cannot reach the market/);
+    expect(String((err?.cause as Error | undefined)?.cause ?? err?.cause)).toMatch(/certificate|self[- ]signed/i);
+    const ok = await runCli(['submit', '--market', market.url, '--ca', join(dir, 'm.db.cert.pem'), '--model', 'digits', '--private', '--key-seed', 'tls-cli', '--faucet', '500000', '--timeout-ms', '300', '--json']);
+    expect(ok.stderr).not.toMatch(/certificate/i);
+    // submitted and escrowed over TLS (no miner here, so it does not settle: exit 2, not a failure to connect)
+    expect(ok.code, ok.stderr).toBe(2);
+    const refused = await runCli(['submit', '--market', market.url, '--model', 'digits', '--key-seed', 'tls-cli', '--timeout-ms', '300']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.code).not.toBe(2);
   });
 });

@@ -3,6 +3,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as sim from '@infermarket/sim';
+import { requestJson } from '@infermarket/client';
+import { createTestnetCert } from '@infermarket/market';
 import { InfermarketError, parseScenario, resolveParams, type FeedEvent, type MarketStatsView, type RunReport, type Scenario } from '@infermarket/protocol';
 import { createManagedProcess, killAllChildren, NODE_MAIN, type ManagedProcess } from './processes.js';
 import { clientModels, planTestnet, type TestnetPlan } from './plan.js';
@@ -54,8 +56,9 @@ function freePort(): Promise<number> {
   });
 }
 
-async function fetchStats(url: string): Promise<MarketStatsView | null> {
+async function fetchStats(url: string, ca?: string): Promise<MarketStatsView | null> {
   try {
+    if (ca !== undefined) return await requestJson<MarketStatsView>(url, '/v1/stats', { ca, timeoutMs: 3_000 });
     const res = await fetch(`${url}/v1/stats`, { signal: AbortSignal.timeout(3_000) });
     if (!res.ok) return null;
     return (await res.json()) as MarketStatsView;
@@ -95,15 +98,29 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
   // choose the port up front so the nodes boot while the market does (they retry until it listens)
   const port = options.port ?? scenario.testnet?.port ?? (await freePort());
   const host = options.host ?? '127.0.0.1';
-  const url = `http://127.0.0.1:${port}`;
-  const wsUrl = `ws://127.0.0.1:${port}/v1/nodes`;
+  // testnet.tls: a certificate made here for this run; every process trusts exactly it (NODE_EXTRA_CA_CERTS
+  // for the node and load processes, the `ca` option here), none turns verification off
+  const tls = scenario.testnet?.tls === true;
+  const certFile = join(outDir, 'market.cert.pem');
+  const keyFile = join(outDir, 'market.key.pem');
+  let caPem: string | undefined;
+  if (tls) {
+    const c = createTestnetCert({ names: host !== '127.0.0.1' && host !== '0.0.0.0' ? [host] : [] });
+    writeFileSync(keyFile, c.keyPem, { mode: 0o600 });
+    writeFileSync(certFile, c.certPem);
+    caPem = c.certPem;
+  }
+  const childEnv: Record<string, string> = tls ? { NODE_EXTRA_CA_CERTS: certFile } : {};
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const wsUrl = `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}/v1/nodes`;
   const marketArgs = ['market', '--host', host, '--port', String(port), '--db', join(outDir, 'market.db'), '--seed', String(scenario.seed), '--params', JSON.stringify(scenario.params ?? {}), '--json'];
+  if (tls) marketArgs.push('--tls-key', keyFile, '--tls-cert', certFile);
   const market = createManagedProcess({ name: 'market', args: marketArgs, logDir: outDir, entry: NODE_MAIN });
   procs.set('market', market);
   try {
     market.start();
     for (const n of plan.nodes) {
-      const p = createManagedProcess({ name: n.id, args: [n.role, '--market', wsUrl, ...n.args], logDir: outDir, entry: NODE_MAIN });
+      const p = createManagedProcess({ name: n.id, args: [n.role, '--market', wsUrl, ...n.args], logDir: outDir, entry: NODE_MAIN, env: childEnv });
       procs.set(n.id, p);
       p.start();
     }
@@ -116,7 +133,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
       clientPaidMicro += BigInt(j.paidMicro);
     };
     for (const l of plan.loads) {
-      const p = createManagedProcess({ name: `load-${l.id}`, args: [...l.args(url), '--wait-stdin'], logDir: outDir, stdin: true, entry: NODE_MAIN, onLine: onLoadLine });
+      const p = createManagedProcess({ name: `load-${l.id}`, args: [...l.args(url), '--wait-stdin'], logDir: outDir, stdin: true, entry: NODE_MAIN, onLine: onLoadLine, env: childEnv });
       procs.set(`load-${l.id}`, p);
       p.start();
     }
@@ -199,7 +216,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     let firstSettledMs: number | null = null;
     let last: MarketStatsView | null = null;
     const poll = async (): Promise<MarketStatsView | null> => {
-      const s = await fetchStats(url);
+      const s = await fetchStats(url, caPem);
       if (!s) return null;
       checks++;
       last = s;
