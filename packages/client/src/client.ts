@@ -176,11 +176,12 @@ export function createClient(options: ClientOptions): Client {
   const serveKeys = (jobId: string): void => {
     const k = jobKeys.get(jobId)!;
     const served = new Set<string>();
+    const refused = new Set<string>();
     const wsUrl = `${url.replace(/^http/, 'ws')}/v1/jobs/${encodeURIComponent(jobId)}/stream`;
     let finished = false;
     const give = async (m: Extract<JobStreamMessage, { type: 'key.request' }>): Promise<void> => {
       const slot = `${m.party}/${m.purpose}`;
-      if (served.has(slot)) return;
+      if (served.has(slot) || refused.has(slot)) return;
       served.add(slot);
       try {
         const reg = verifyRegistration(m.registration as never, m.party);
@@ -190,12 +191,14 @@ export function createClient(options: ClientOptions): Client {
       } catch (e) {
         served.delete(slot);
         const err = e instanceof InfermarketError ? e : new InfermarketError('ERR_INTERNAL', (e as Error).message, { cause: e });
-        if (err.code === 'ERR_KEY_MISMATCH') served.add(slot); // never retry a key that does not check out
+        if (err.code === 'ERR_KEY_MISMATCH') refused.add(slot); // never retry a key that does not check out
         options.onPrivacyError?.(err, jobId);
       }
     };
     const connect = (attempt: number): void => {
       const ws = new WebSocket(wsUrl, wsOptions);
+      // a restarted market forgets the keys it held and asks again on the new connection
+      ws.on('open', () => served.clear());
       ws.on('message', (data) => {
         let m: JobStreamMessage;
         try {
