@@ -60,7 +60,7 @@ describe('validator strategies on a live testnet', () => {
   });
 
   it('lets the colluding validator pass every lazy job it audits, while honest auditors catch them', () => {
-    const colluded = logLines(run.dir, 'colluder-0').filter((l) => l.event === 'audit.sent' && l.how === 'colluded' && l.purpose === 'audit');
+    const colluded = logLines(run.dir, 'colluder-0').filter((l) => l.event === 'audit.silent' && l.how === 'colluded' && l.purpose === 'audit');
     expect(colluded.length, describeRun(run)).toBeGreaterThan(0);
     const byId = new Map(run.jobs.map((j) => [j.jobId, j]));
     const seen = colluded.map((c) => byId.get(c.jobId as string)).filter((j) => j !== undefined);

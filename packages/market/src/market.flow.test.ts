@@ -101,6 +101,27 @@ describe('market: jobs end to end over real HTTP and WebSocket', () => {
     expect(epochs.epochs.at(-1)?.seedHash).toBe(market.core.state.epoch?.seedHash);
   });
 
+  it('shows nobody the miner\'s output while its audit is pending, so a validator cannot copy it', async () => {
+    market = await createMarket({ dbPath: join(dir, 'm-pending.db'), params: { ...FAST, auditRate: 1, auditWindowMs: 1_500 } });
+    const miner = await node('pending/miner', 'miner');
+    await node('pending/validator', 'validator'); // logs in but never answers its audit task
+    actAsMiner(miner, { priceMicro: '1000' });
+    await faucet(keysOf('pending/client').address, '1000000');
+    await submit('pending/client', 'job-pending');
+    let view = await job('job-pending');
+    for (let i = 0; i < 100 && view.status !== 'auditing'; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      view = await job('job-pending');
+    }
+    expect(view.status).toBe('auditing');
+    expect(view.result).not.toBeNull(); // the signed commitment (a hash) is public
+    expect(view.output).toBeNull();
+    // once the audit window lapses unanswered, the job settles and the client gets its output
+    const done = await finished('job-pending');
+    expect(done.status).toBe('settled');
+    expect(done.output && hashPayload(done.output)).toBe((done.result!.body as { outputHash: string }).outputHash);
+  });
+
   it('slashes a lying miner caught by the audit and a referee, and refunds the client', async () => {
     market = await createMarket({ dbPath: join(dir, 'm.db'), params: { ...FAST, auditRate: 1, disputeQuorum: 1 } });
     const liar = await node('lie/miner', 'miner');

@@ -4,7 +4,7 @@ import type { Effect, JobOutput, JobStreamMessage } from '@infermarket/protocol'
 import type { WebSocket, WebSocketServer } from 'ws';
 import { minerOutput, type MarketCore } from './core.js';
 import type { PrivateJobs } from './private-jobs.js';
-import { jobView } from './views.js';
+import { auditPending, jobView } from './views.js';
 
 const PATH = /^\/v1\/jobs\/([A-Za-z0-9][A-Za-z0-9._:-]{0,127})\/stream$/;
 const MAX_BUFFERED_TOKENS = 1024;
@@ -51,7 +51,8 @@ export function createStreamHub(core: MarketCore, privateJobs?: PrivateJobs): St
     for (const e of fx) {
       if (e.type === 'job.assigned' || e.type === 'audit.requested' || e.type === 'dispute.opened') for (const m of keyRequests(e.jobId)) broadcast(e.jobId, m);
       if (e.type === 'job.committed') {
-        const output = minerOutput(core, e.jobId);
+        // an audited result reaches the client in `done`, after the audit: nobody sees it while it is pending
+        const output = e.audited ? undefined : minerOutput(core, e.jobId);
         if (output) broadcast(e.jobId, { type: 'result', jobId: e.jobId, output });
       } else if (e.type === 'job.settled' || e.type === 'job.failed') {
         end(e.jobId);
@@ -83,7 +84,7 @@ export function createStreamHub(core: MarketCore, privateJobs?: PrivateJobs): St
         }
         for (const t of tokens.get(jobId) ?? []) send(ws, t);
         for (const k of keyRequests(jobId)) send(ws, k);
-        if (job.outputHash && job.status !== 'assigned') {
+        if (job.outputHash && job.status !== 'assigned' && !auditPending(job.status)) {
           const output: JobOutput | undefined = minerOutput(core, jobId);
           if (output && job.failure !== 'miner-slashed') send(ws, { type: 'result', jobId, output });
         }

@@ -2,15 +2,23 @@ import { InfermarketError, type Envelope, type JobOutput, type JobView } from '@
 import { minerOutput, type MarketCore } from './core.js';
 
 /**
- * The client's view of a job (`GET /v1/jobs/:id`): the output once the miner committed it (withheld if
- * the miner was slashed for it) and the market's signed receipt once it finished.
+ * While an audit or dispute is open the miner's output is shown to nobody: this view is public, and a
+ * validator that could read it would copy it instead of re-executing blind.
+ */
+export function auditPending(status: string): boolean {
+  return status === 'auditing' || status === 'disputed';
+}
+
+/**
+ * The client's view of a job (`GET /v1/jobs/:id`): the output once the miner committed it (withheld
+ * while an audit is pending, and if the miner was slashed for it) and the market's signed receipt once it finished.
  * @throws InfermarketError `ERR_UNKNOWN_JOB`
  */
 export function jobView(core: MarketCore, id: string): JobView {
   const job = core.state.jobs.get(id);
   if (!job) throw new InfermarketError('ERR_UNKNOWN_JOB', `no job with id ${JSON.stringify(id)}`, { details: { field: 'id' } });
   const x = core.extra(id);
-  const output: JobOutput | null = job.outputHash && job.failure !== 'miner-slashed' ? (minerOutput(core, id) ?? null) : null;
+  const output: JobOutput | null = job.outputHash && job.failure !== 'miner-slashed' && !auditPending(job.status) ? (minerOutput(core, id) ?? null) : null;
   return {
     id: job.id,
     model: job.model,

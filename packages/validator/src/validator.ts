@@ -67,9 +67,10 @@ export interface Validator {
  * - `lazy` does not re-execute: it claims its last re-executed output for the model, or zeros of the right
  *   shape (see `cheapClaim`). Blind to the miner's answer, it mismatches honest miners, opens disputes it
  *   loses, and is slashed for false accusations: laziness is visible;
- * - `colluding` re-executes honestly, except for jobs of the miners in `colludeWith`: for those it returns
- *   the miner's own claimed output, learned through a side channel (the market's public job view, read
- *   after the miner committed), so the comparator always matches and the colluder is never reported.
+ * - `colluding` re-executes honestly, except on audits of the miners in `colludeWith`: for those it stays
+ *   silent, so the audit window lapses and the job settles as if unaudited — the partner is never
+ *   reported (it cannot copy the miner's output instead: the market shows it to nobody while an audit is
+ *   pending). It forgoes the audit fee and its reputation drops; it is not slashed.
  */
 export function createValidator(options: ValidatorOptions): Validator {
   const strategy = options.strategy ?? 'honest';
@@ -83,18 +84,15 @@ export function createValidator(options: ValidatorOptions): Validator {
   // x25519 key for private jobs, derived from the signing key and published in the signed registration
   const encKeys = nodeEncryptionKeys(options.keys);
   /** Private audits committed and awaiting the reveal of the miner's output. */
-  const awaiting = new Map<string, { own: JobOutput; jobKeys: EncryptionKeyPair; colluded: boolean }>();
+  const awaiting = new Map<string, { own: JobOutput; jobKeys: EncryptionKeyPair }>();
   let readyResolve: () => void = () => {};
   const readyP = new Promise<void>((r) => (readyResolve = r));
 
-  /** The side channel of a colluding validator: the job's miner and its claimed output, if the market shows them. */
-  const minersClaim = async (jobId: string): Promise<JobOutput | null> => {
+  /** Whose job is this? (public metadata: the assigned miner) — a colluding validator stays silent on its partners' jobs. */
+  const minerOf = async (jobId: string): Promise<string | null> => {
     try {
       const res = await fetch(`${httpUrl}/v1/jobs/${encodeURIComponent(jobId)}`, { signal: AbortSignal.timeout(5_000) });
-      if (!res.ok) return null;
-      const job = (await res.json()) as JobView;
-      if (!job.miner || !colluded.has(job.miner)) return null;
-      return job.output ?? null;
+      return res.ok ? ((await res.json()) as JobView).miner : null;
     } catch {
       return null;
     }
@@ -136,12 +134,14 @@ export function createValidator(options: ValidatorOptions): Validator {
       let output: JobOutput | null = null;
       let how = 'reexecuted';
       let ms = 0;
-      if (strategy === 'colluding' && colluded.size > 0) {
-        output = await minersClaim(msg.jobId);
-        if (output?.kind === 'sealed') output = jobKeys ? unsealJson<JobOutput>(jobKeys, output.sealed) : null;
-        if (output) {
-          how = 'colluded';
+      if (strategy === 'colluding' && colluded.size > 0 && msg.purpose === 'audit') {
+        const miner = await minerOf(msg.jobId);
+        if (miner && colluded.has(miner)) {
+          // never report a partner: say nothing, so the audit window lapses and the job settles unaudited
+          // (the market shows nobody the miner's output while an audit is pending, so it cannot be copied)
           stats.colludedClaims++;
+          log({ event: 'audit.silent', jobId: msg.jobId, model: msg.model, purpose: msg.purpose, how: 'colluded' });
+          return;
         }
       }
       if (!output && strategy === 'lazy') {
@@ -160,7 +160,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       const envelope = conn.seal('audit.output', { jobId: msg.jobId, outputHash: hashPayload(claim) });
       if (jobKeys) {
         // commit first (hash of the plaintext, the output sealed to the job key); the verdict follows the reveal
-        awaiting.set(msg.jobId, { own: claim, jobKeys, colluded: how === 'colluded' });
+        awaiting.set(msg.jobId, { own: claim, jobKeys });
         const sealed: JobOutput = { kind: 'sealed', sealed: sealJson(jobKeys.publicKey, claim as unknown as Canonical, randomBytes(56)) };
         await conn.request({ type: 'audit.output', envelope: envelope as never, output: sealed });
       } else await conn.request({ type: 'audit.output', envelope: envelope as never, output: claim });
@@ -182,8 +182,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       const mined = msg.output.kind === 'sealed' ? unsealJson<JobOutput>(a.jobKeys, msg.output.sealed) : msg.output;
       // a miner whose sealed output is not the one it signed is wrong, whatever the output says
       if (hashPayload(mined) === msg.outputHash) {
-        if (a.colluded) match = true;
-        else if (mined.kind !== 'sealed' && a.own.kind !== 'sealed') {
+        if (mined.kind !== 'sealed' && a.own.kind !== 'sealed') {
           const spec = parseComparatorSpec(mined.kind === 'tokens' ? msg.generationComparator : msg.comparator);
           match = compareOutputs(spec, mined, a.own).match;
         }
