@@ -35,6 +35,8 @@ export interface LiveNet {
   dir: string;
   miners: ManagedProcess[];
   validators: ManagedProcess[];
+  /** Every JSON line a node printed on stdout since it started (not capped), e.g. every `job.committed`. */
+  lines(p: ManagedProcess): Record<string, unknown>[];
   /** Parsed JSON lines of a process's log file (its stdout), e.g. every `job.committed`. */
   logLines(p: ManagedProcess): Record<string, unknown>[];
   /** SIGTERM everything, wait for exit, remove the directory unless `keepLogs`. */
@@ -85,7 +87,28 @@ export async function startLiveNet(options: LiveNetOptions): Promise<LiveNet> {
       }),
     );
     all.push(...miners, ...validators);
-    for (const p of [...miners, ...validators]) p.start();
+    // every stdout JSON line of each node, uncapped (the managed process keeps only its recent lines)
+    const collected = new Map<ManagedProcess, Record<string, unknown>[]>();
+    for (const p of [...miners, ...validators]) {
+      p.start();
+      const out: Record<string, unknown>[] = [];
+      collected.set(p, out);
+      let buf = '';
+      p.child?.stdout?.on('data', (d: Buffer) => {
+        buf += d.toString('utf8');
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl).trim();
+          buf = buf.slice(nl + 1);
+          if (!line.startsWith('{')) continue;
+          try {
+            out.push(JSON.parse(line) as Record<string, unknown>);
+          } catch {
+            // not JSON
+          }
+        }
+      });
+    }
     await Promise.all([...miners, ...validators].map((p) => p.waitFor('ready', 60_000)));
     // a node prints "ready" once registered and bonded, while its sessions may still be loading (that
     // blocks its event loop, and bids sent meanwhile miss the bid window): give the warm-up time to end
@@ -96,6 +119,7 @@ export async function startLiveNet(options: LiveNetOptions): Promise<LiveNet> {
       dir,
       miners,
       validators,
+      lines: (p) => collected.get(p) ?? [],
       logLines(p) {
         const out: Record<string, unknown>[] = [];
         for (const line of readFileSync(join(dir, `${p.name}.log`), 'utf8').split('\n')) {

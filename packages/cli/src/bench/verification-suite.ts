@@ -72,9 +72,8 @@ export async function verificationSuite(ctx: { quick: boolean; log: (m: string) 
     } finally {
       await net.stop().catch(() => undefined);
     }
-    // every stdout JSON line each process printed (the per-job lines are far below the buffer's cap)
-    const miner = sumMs(net.miners.flatMap((p) => p.lines), 'job.committed');
-    const validator = sumMs(net.validators.flatMap((p) => p.lines), 'audit.sent');
+    const miner = sumMs(net.miners.flatMap((p) => net.lines(p)), 'job.committed');
+    const validator = sumMs(net.validators.flatMap((p) => net.lines(p)), 'audit.sent');
     const ratio = validator.ms / miner.ms;
     const perAudit = validator.n ? validator.ms / validator.n / (miner.ms / miner.n) : 0;
     const realized = miner.n ? validator.n / miner.n : 0;
