@@ -69,7 +69,8 @@ export function marketJob(client: Client, opts: { model: string; input: JobInput
         }),
       )
       .then(
-        () => finish(null),
+        // an audited job's output may be held back until it settles: then the finished job carries it
+        (job) => finish(job.status === 'settled' && job.output ? { ms: performance.now() - t0, jobId: job.id } : null),
         () => finish(null),
       );
   });
