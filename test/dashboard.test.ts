@@ -485,6 +485,8 @@ describe('live dashboard on a driven protocol state', () => {
     expect(await slash.getAttribute('class')).toContain('slashed');
     expect((await page.textContent('[data-testid="slash-reason"]'))!.length).toBeGreaterThan(3);
     expect(await page.getAttribute('[data-testid="slash-event"] code', 'title')).toBe(lazy);
+    // the feed event arrives at once; the slash counter with the next snapshot (every 500 ms)
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="kpi-slashes"] .value')?.textContent) >= 1);
     expect(Number(await page.textContent('[data-testid="kpi-slashes"] .value'))).toBeGreaterThanOrEqual(1);
     // Its row shows the reduced stake (500 bonded) and a jailed (or, after maxSlashes, ejected) badge.
     await page.waitForFunction((a) => {
