@@ -27,7 +27,7 @@ import {
   type Timer,
 } from '@infermarket/protocol';
 // Imported from the dashboard's own entry (the market's public entry is being written concurrently).
-import { attachDashboardSocket, registerDashboard, type DashboardSource } from '../packages/market/src/dashboard/index.js';
+import { attachDashboardSocket, nodeView, registerDashboard, type DashboardSource } from '@infermarket/market';
 
 // The dashboard in a real browser (Debian's Chromium):
 // 1. on a real testnet (`infermarket testnet`: market, miners, validators and a load generator as OS
@@ -234,28 +234,9 @@ function startMiniMarket(seed: number): MiniMarket {
     snapshot(): MarketStatsView {
       const t = now();
       const totals = ledgerTotals(state);
-      const nodes: NodeView[] = [...state.nodes.values()].map((n) => ({
-        address: n.address,
-        role: n.role,
-        region: n.region,
-        models: n.models,
-        variant: n.role === 'miner' ? (n.address === lazy ? 'int4' : 'int8') : null,
-        online: online.has(n.address),
-        stakeMicro: n.stakeMicro.toString(),
-        unbondingMicro: n.unbonding.reduce((a, c) => a + c.amountMicro, 0n).toString(),
-        balanceMicro: (state.ledger.get(`balance:${n.address}`) ?? 0n).toString(),
-        reputation: n.reputation,
-        jailedUntilMs: n.jailedUntilMs,
-        jailed: n.jailedUntilMs > t,
-        slashes: n.slashes,
-        ejected: n.ejected,
-        jobsAssigned: n.jobsAssigned,
-        jobsSettled: n.jobsSettled,
-        jobsMissed: n.jobsMissed,
-        audits: n.audits,
-        earnedMicro: n.earnedMicro.toString(),
-        slashedMicro: n.slashedMicro.toString(),
-      }));
+      const nodes: NodeView[] = [...state.nodes.values()].map((n) =>
+        nodeView(state, n, t, { variant: n.role === 'miner' ? (n.address === lazy ? 'int4' : 'int8') : null, online: online.has(n.address) }),
+      );
       const finished = state.stats.settled + state.stats.failed;
       return {
         nowMs: startedAtMs + t,

@@ -32,3 +32,5 @@ export { outputsAgree } from './compare.js';
 export { measureStoreThroughput, type StoreThroughput } from './throughput.js';
 export { encodeJson, decodeJson } from './codec.js';
 export { createTestnetCert, type TestnetCert } from './testnet-cert.js';
+export { nodeView } from './stats.js';
+export { registerDashboard, attachDashboardSocket, type DashboardSource } from './dashboard/index.js';

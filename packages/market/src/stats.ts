@@ -1,4 +1,4 @@
-import { checkInvariants, ledgerTotals, paramsToJson, type Effect, type FeedEvent, type MarketStatsView, type NodeView } from '@infermarket/protocol';
+import { checkInvariants, ledgerTotals, paramsToJson, type Effect, type FeedEvent, type MarketState, type MarketStatsView, type NodeRecord, type NodeView } from '@infermarket/protocol';
 import type { MarketCore } from './core.js';
 
 const FEED_CAP = 200;
@@ -23,6 +23,34 @@ export interface StatsOptions {
   variant(address: string): string | null;
   cacheMs?: number;
   seriesEveryMs?: number;
+}
+
+/** A node as observers see it (`/v1/stats`, the dashboard): amounts as decimal strings, jailed as of `nowMs`. */
+export function nodeView(state: MarketState, n: NodeRecord, nowMs: number, extra: { variant: string | null; online: boolean }): NodeView {
+  let unbonding = 0n;
+  for (const c of n.unbonding) unbonding += c.amountMicro;
+  return {
+    address: n.address,
+    role: n.role,
+    region: n.region,
+    models: n.models,
+    variant: extra.variant,
+    online: extra.online,
+    stakeMicro: n.stakeMicro.toString(),
+    unbondingMicro: unbonding.toString(),
+    balanceMicro: (state.ledger.get(`balance:${n.address}`) ?? 0n).toString(),
+    reputation: n.reputation,
+    jailedUntilMs: n.jailedUntilMs,
+    jailed: n.jailedUntilMs > nowMs,
+    slashes: n.slashes,
+    ejected: n.ejected,
+    jobsAssigned: n.jobsAssigned,
+    jobsSettled: n.jobsSettled,
+    jobsMissed: n.jobsMissed,
+    audits: n.audits,
+    earnedMicro: n.earnedMicro.toString(),
+    slashedMicro: n.slashedMicro.toString(),
+  };
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -138,33 +166,7 @@ export function createStatsSource(core: MarketCore, opts: StatsOptions): StatsSo
     const s = core.state;
     const now = core.now();
     const totals = ledgerTotals(s);
-    const nodes: NodeView[] = [];
-    for (const n of s.nodes.values()) {
-      let unb = 0n;
-      for (const c of n.unbonding) unb += c.amountMicro;
-      nodes.push({
-        address: n.address,
-        role: n.role,
-        region: n.region,
-        models: n.models,
-        variant: opts.variant(n.address),
-        online: opts.online(n.address),
-        stakeMicro: n.stakeMicro.toString(),
-        unbondingMicro: unb.toString(),
-        balanceMicro: (s.ledger.get(`balance:${n.address}`) ?? 0n).toString(),
-        reputation: n.reputation,
-        jailedUntilMs: n.jailedUntilMs,
-        jailed: n.jailedUntilMs > now,
-        slashes: n.slashes,
-        ejected: n.ejected,
-        jobsAssigned: n.jobsAssigned,
-        jobsSettled: n.jobsSettled,
-        jobsMissed: n.jobsMissed,
-        audits: n.audits,
-        earnedMicro: n.earnedMicro.toString(),
-        slashedMicro: n.slashedMicro.toString(),
-      });
-    }
+    const nodes = [...s.nodes.values()].map((n) => nodeView(s, n, now, { variant: opts.variant(n.address), online: opts.online(n.address) }));
     while (settledTimes.length && settledTimes[0]! < now - 10_000) settledTimes.shift();
     const lat = [...latency].sort((a, b) => a - b);
     const tt = [...ttft].sort((a, b) => a - b);
