@@ -12,6 +12,13 @@ function findJobId(prefix: string, seed: string, auditRate: number, audited: boo
   for (let i = 0; ; i++) if (isAudited(seed, `${prefix}${i}`, auditRate) === audited) return `${prefix}${i}`;
 }
 
+/** Submit a digits job (max price 10 mUSD), one bid, and close the bid window: the miner is assigned. */
+function assignOne(h: ReturnType<typeof createHarness>, client: string, jobId: string, miner: string, priceMicro: bigint): void {
+  h.send({ type: 'job.submit', by: client, jobId, model: 'digits', inputHash: H('a'), maxPriceMicro: 10n * MUSD });
+  h.send({ type: 'job.bid', by: miner, jobId, priceMicro });
+  h.advance(h.state.params.bidWindowMs);
+}
+
 function codeOf(f: () => unknown): string {
   try {
     f();
@@ -85,9 +92,7 @@ describe('job lifecycle', () => {
     const val = addNode(h, 'v1', 'validator');
     const client = fund(h, 'c1');
     const jobId = findJobId('job', h.state.epoch!.seed, 0.5, true);
-    h.send({ type: 'job.submit', by: client, jobId, model: 'digits', inputHash: H('a'), maxPriceMicro: 10n * MUSD });
-    h.send({ type: 'job.bid', by: miner, jobId, priceMicro: 2n * MUSD });
-    h.advance(h.state.params.bidWindowMs);
+    assignOne(h, client, jobId, miner, 2n * MUSD);
     const fx = h.send({ type: 'job.result', by: miner, jobId, outputHash: H('b') });
     expect(fx).toContainEqual<Effect>(expect.objectContaining({ type: 'audit.requested', validator: val }));
     h.send({ type: 'audit.report', by: val, jobId, outputHash: H('c'), match: false });
@@ -110,9 +115,7 @@ describe('job lifecycle', () => {
     const vs = ['v1', 'v2', 'v3'].map((l) => addNode(h, l, 'validator'));
     const client = fund(h, 'c1');
     const jobId = findJobId('job', h.state.epoch!.seed, 0.5, true);
-    h.send({ type: 'job.submit', by: client, jobId, model: 'digits', inputHash: H('a'), maxPriceMicro: 10n * MUSD });
-    h.send({ type: 'job.bid', by: miner, jobId, priceMicro: 2n * MUSD });
-    h.advance(h.state.params.bidWindowMs);
+    assignOne(h, client, jobId, miner, 2n * MUSD);
     h.send({ type: 'job.result', by: miner, jobId, outputHash: H('b') });
     const auditor = h.state.jobs.get(jobId)!.validator!;
     const fx = h.send({ type: 'audit.report', by: auditor, jobId, outputHash: H('c'), match: false });
@@ -135,9 +138,7 @@ describe('job lifecycle', () => {
     const val = addNode(h, 'v1', 'validator');
     const client = fund(h, 'c1');
     const jobId = findJobId('job', h.state.epoch!.seed, 0.5, true);
-    h.send({ type: 'job.submit', by: client, jobId, model: 'digits', inputHash: H('a'), maxPriceMicro: 10n * MUSD });
-    h.send({ type: 'job.bid', by: miner, jobId, priceMicro: 2n * MUSD });
-    h.advance(h.state.params.bidWindowMs);
+    assignOne(h, client, jobId, miner, 2n * MUSD);
     h.send({ type: 'job.result', by: miner, jobId, outputHash: H('b') });
     h.send({ type: 'stake.unbond', by: miner, amountMicro: 500n * MUSD });
     expect(h.state.nodes.get(miner)!.stakeMicro).toBe(0n);
@@ -164,9 +165,7 @@ describe('hostile events', () => {
     const m1 = addNode(h, 'm1', 'miner');
     const m2 = addNode(h, 'm2', 'miner');
     const client = fund(h, 'c1');
-    h.send({ type: 'job.submit', by: client, jobId: 'j1', model: 'digits', inputHash: H('a'), maxPriceMicro: 10n * MUSD });
-    h.send({ type: 'job.bid', by: m1, jobId: 'j1', priceMicro: 1n * MUSD });
-    h.advance(h.state.params.bidWindowMs);
+    assignOne(h, client, 'j1', m1, 1n * MUSD);
     const seq = h.state.seq;
     expect(codeOf(() => h.send({ type: 'job.result', by: m2, jobId: 'j1', outputHash: H('b') }))).toBe('ERR_NOT_ASSIGNED');
     expect(h.state.seq).toBe(seq);
@@ -178,9 +177,7 @@ describe('hostile events', () => {
     const h = createHarness({ auditRate: 0 });
     const m1 = addNode(h, 'm1', 'miner');
     const client = fund(h, 'c1');
-    h.send({ type: 'job.submit', by: client, jobId: 'j1', model: 'digits', inputHash: H('a'), maxPriceMicro: 10n * MUSD });
-    h.send({ type: 'job.bid', by: m1, jobId: 'j1', priceMicro: 1n * MUSD });
-    h.advance(h.state.params.bidWindowMs);
+    assignOne(h, client, 'j1', m1, 1n * MUSD);
     const deadline = h.state.jobs.get('j1')!.deadlineAtMs;
     expect(codeOf(() => h.send({ type: 'job.result', by: m1, jobId: 'j1', outputHash: H('b'), atMs: deadline + 1 }))).toBe('ERR_LATE');
   });
