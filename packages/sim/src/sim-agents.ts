@@ -1,0 +1,291 @@
+import { worstCaseCost, type Scenario } from '@infermarket/protocol';
+import { createBandit, DEFAULT_CHEAT_LEVELS, DEFAULT_DECAY, DEFAULT_EPSILON } from './bandit.js';
+import { computeCostMicro, computeMs, DEFAULT_MAX_TOKENS } from './cost-model.js';
+import { createRng } from './rng.js';
+import { SIM_DEFAULTS } from './sim-defaults.js';
+import { hashOf, netDelay, signedBy, type ClientAgent, type MinerAgent, type OutClass, type SimJob, type SimWorld, type ValidatorAgent } from './sim-world.js';
+
+/**
+ * The simulator's agent adapters: they build the modelled miners, validators and clients of a
+ * scenario and turn the protocol's notifications (`job.opened`, `job.assigned`, `audit.requested`,
+ * `dispute.opened`, outcomes) into the agents' next messages, queued at virtual times.
+ */
+
+function amount(v: string | undefined, dflt: bigint): bigint {
+  return v === undefined ? dflt : BigInt(v);
+}
+
+/** The scenario's agents, with addresses derived from the run seed. */
+export function buildAgents(
+  scenario: Scenario,
+  ctx: { seed: number; allModels: string[]; P: SimWorld['P']; addressOf: (name: string) => string },
+): Pick<SimWorld, 'miners' | 'validators' | 'clients' | 'byAddress' | 'validatorsByAddress' | 'byName'> {
+  const { seed, allModels, P, addressOf } = ctx;
+  const simS = scenario.sim ?? {};
+  const adaptive = simS.adaptive ?? {};
+  const byAddress = new Map<string, MinerAgent>();
+  const validatorsByAddress = new Map<string, ValidatorAgent>();
+  const miners: MinerAgent[] = [];
+  const validators: ValidatorAgent[] = [];
+  const clients: ClientAgent[] = [];
+  const byName = new Map<string, MinerAgent | ValidatorAgent>();
+  for (const g of scenario.miners) {
+    const name = g.name ?? g.strategy;
+    const priceSpec = g.pricing?.priceMicro;
+    const price: Record<string, number> = {};
+    for (const m of allModels) {
+      const p = typeof priceSpec === 'string' ? priceSpec : priceSpec?.[m];
+      price[m] = Number(p ?? SIM_DEFAULTS.minerPriceMicro * (m === 'charlm' ? 4 : m === 'heavy' ? 20 : 1));
+    }
+    const stakeTarget = amount(g.stakeMicro, P.minMinerStakeMicro);
+    for (let i = 0; i < g.count; i++) {
+      const id = `${name}-${i}`;
+      const cheatDefault = g.strategy === 'flaky' ? SIM_DEFAULTS.flakyDropProbability : 1;
+      const agent: MinerAgent = {
+        id,
+        address: addressOf(`miner/${id}`),
+        strategy: g.strategy,
+        region: g.region ?? 'local',
+        models: g.models ?? allModels,
+        variant: g.variant ?? 'int8',
+        latencyMs: g.latencyMs ?? 0,
+        jitterMs: g.jitterMs ?? 0,
+        slots: new Array<number>(g.concurrency ?? SIM_DEFAULTS.minerConcurrency).fill(0),
+        cheatP: g.cheatProbability ?? cheatDefault,
+        slowExtraMs: g.slowExtraMs ?? Math.round((2 * P.jobDeadlineMs) / 3),
+        price,
+        spreadBps: g.pricing?.spreadBps ?? 0,
+        stakeTarget,
+        funded: 0n,
+        past: [],
+        online: true,
+        incarnation: 0,
+        bandit:
+          g.strategy === 'adaptive'
+            ? createBandit({
+                levels: adaptive.cheatLevels ?? DEFAULT_CHEAT_LEVELS,
+                epsilon: adaptive.epsilon ?? DEFAULT_EPSILON,
+                decay: adaptive.decay ?? DEFAULT_DECAY,
+                rng: createRng(seed ^ Math.imul(miners.length + 1, 0x27d4eb2d)),
+              })
+            : null,
+        lastOutput: null,
+        computeMicro: 0,
+        commits: 0,
+        cheats: 0,
+        lateCommits: 0,
+        lateCheats: 0,
+        nonce: 0,
+        stakeStart: 0n,
+      };
+      miners.push(agent);
+      byAddress.set(agent.address, agent);
+      byName.set(id, agent);
+    }
+  }
+  for (const g of scenario.validators) {
+    const name = g.name ?? g.strategy;
+    for (let i = 0; i < g.count; i++) {
+      const id = `${name}-${i}`;
+      const v: ValidatorAgent = { id, address: addressOf(`validator/${id}`), strategy: g.strategy, collude: new Set(), online: true, nonce: 0, computeMicro: 0, funded: 0n };
+      validators.push(v);
+      validatorsByAddress.set(v.address, v);
+      if (!byName.has(id)) byName.set(id, v);
+    }
+  }
+  // collusion names miner instances; resolve after all miners exist
+  {
+    let vi = 0;
+    for (const g of scenario.validators) {
+      for (let i = 0; i < g.count; i++, vi++) {
+        for (const n of g.colludeWith ?? []) {
+          const m = byName.get(n);
+          if (m && 'slots' in m) validators[vi]!.collude.add(m.address);
+        }
+      }
+    }
+  }
+  for (const g of scenario.clients) {
+    const name = g.name ?? 'client';
+    const entries = Object.entries(g.models).filter(([, w]) => w > 0);
+    const total = entries.reduce((a, [, w]) => a + w, 0);
+    let acc = 0;
+    const cum = entries.map(([, w]) => (acc += w / total));
+    for (let i = 0; i < g.count; i++) {
+      clients.push({
+        id: `${name}-${i}`,
+        address: addressOf(`client/${name}-${i}`),
+        inflight: 0,
+        concurrency: g.concurrency ?? SIM_DEFAULTS.clientConcurrency,
+        rate: g.ratePerSec,
+        models: entries.map(([m]) => m),
+        cum,
+        maxPrice: amount(g.maxPriceMicro, BigInt(SIM_DEFAULTS.clientMaxPriceMicro)),
+        private: g.private === true,
+        regions: g.regions ?? [],
+        tokens: g.maxTokens ?? DEFAULT_MAX_TOKENS,
+        nonce: 0,
+      });
+    }
+  }
+  return { miners, validators, clients, byAddress, validatorsByAddress, byName };
+}
+
+/** What an outcome teaches an adaptive miner about the arm its job played (profit net of the job's compute cost). */
+export function learnOutcome(m: MinerAgent, job: SimJob, profit: number): void {
+  if (m.bandit && job.arm >= 0) m.bandit.update(job.arm, profit - job.costMicro);
+}
+
+// price → its bigint and worst-case cost to the client (params are fixed for a run)
+const quotesOf = new WeakMap<SimWorld, Map<number, { priceMicro: bigint; worst: bigint }>>();
+
+/** `job.opened`: each eligible, online miner with a free slot soon bids its price, if the client can afford it. */
+export function minersBid(w: SimWorld, jobId: string, closesAtMs: number, eligible: string[]): void {
+  const job = w.jobs.get(jobId);
+  if (!job) return;
+  let quotes = quotesOf.get(w);
+  if (!quotes) quotesOf.set(w, (quotes = new Map()));
+  const { rng, P, now } = w;
+  for (const a of eligible) {
+    const m = w.byAddress.get(a);
+    if (!m || !m.online) continue;
+    let free = Infinity;
+    for (const s of m.slots) if (s < free) free = s;
+    // a busy miner does not bid on work it could not start soon
+    if (free > now + P.jobDeadlineMs / 2) continue;
+    let price = m.price[job.model] ?? SIM_DEFAULTS.minerPriceMicro;
+    if (m.spreadBps > 0) price = Math.max(1, Math.round(price * (1 + ((rng.next() * 2 - 1) * m.spreadBps) / 10_000)));
+    let quote = quotes.get(price);
+    if (!quote) {
+      const priceMicro = BigInt(price);
+      quote = { priceMicro, worst: worstCaseCost(w.state, priceMicro) };
+      quotes.set(price, quote);
+    }
+    if (quote.worst > job.client.maxPrice) continue;
+    const priceMicro = quote.priceMicro;
+    const at = Math.ceil(now + netDelay(w));
+    if (at >= closesAtMs) continue;
+    w.queue.push(at, { type: 'job.bid', atMs: at, jobId, priceMicro, by: m.address, nonce: `n${m.nonce++}`, expiresAtMs: at + w.ttl });
+  }
+}
+
+/** `job.assigned`: the miner decides how to handle the job (its strategy), spends compute and queues its result. */
+export function minerRuns(w: SimWorld, jobId: string, minerAddr: string, deadlineAtMs: number): void {
+  const job = w.jobs.get(jobId);
+  const m = w.byAddress.get(minerAddr);
+  if (!job || !m) return;
+  const { rng, now } = w;
+  job.miner = m;
+  job.arm = -1;
+  if (!m.online) return; // assigned while it went down: it will miss the deadline
+  let run = m.variant;
+  let cls: OutClass = 0;
+  let cheated = false;
+  let cpu = true;
+  let extra = 0;
+  switch (m.strategy) {
+    case 'lazy':
+      if (rng.next() < m.cheatP) {
+        cls = 1;
+        cheated = true;
+        cpu = false;
+      }
+      break;
+    case 'replay':
+      if (rng.next() < m.cheatP) {
+        cls = 4;
+        cheated = true;
+        cpu = false;
+      }
+      break;
+    case 'downgrade':
+      if (rng.next() < m.cheatP) {
+        run = 'int4';
+        cheated = true;
+        cls = rng.next() < w.downgradeMismatch ? 2 : 0;
+      }
+      break;
+    case 'flaky':
+      if (rng.next() < m.cheatP) return; // dropped: the deadline will pass
+      break;
+    case 'slow':
+      extra = m.slowExtraMs;
+      break;
+    case 'adaptive': {
+      const arm = m.bandit!.choose();
+      job.arm = arm;
+      if (rng.next() < m.bandit!.levels[arm]!) {
+        cls = 1;
+        cheated = true;
+        cpu = false;
+      }
+      break;
+    }
+  }
+  const ms = cpu ? computeMs(job.model, run, job.tokens, w.costOverrides) : 0;
+  const cost = computeCostMicro(ms, w.costPerCpuSec);
+  m.computeMicro += cost;
+  job.costMicro = cost;
+  // execution: the earliest free slot
+  let si = 0;
+  for (let i = 1; i < m.slots.length; i++) if (m.slots[i]! < m.slots[si]!) si = i;
+  const start = Math.max(now, m.slots[si]!);
+  const jitter = m.jitterMs > 0 ? (rng.next() * 2 - 1) * m.jitterMs : 0;
+  const doneAt = start + ms + Math.max(0, m.latencyMs + jitter) + extra;
+  m.slots[si] = doneAt;
+  const at = Math.ceil(doneAt + netDelay(w));
+  if (at > deadlineAtMs) return; // too late: the miner abandons it and the deadline fires
+  job.out = cls;
+  job.cheated = cheated;
+  const outputHash = cls === 4 ? (m.lastOutput ?? hashOf(job, 1)) : hashOf(job, cls);
+  job.outHash = outputHash;
+  if (cls === 0) m.lastOutput = outputHash;
+  w.queue.push(at, { k: 'result', miner: m, inc: m.incarnation, ev: { type: 'job.result', atMs: at, jobId, outputHash, by: m.address, nonce: `n${m.nonce++}`, expiresAtMs: at + w.ttl } });
+}
+
+/** What a validator's re-execution yields, as an output class (honest validators may diverge). */
+function reexecute(w: SimWorld, v: ValidatorAgent, job: SimJob): OutClass {
+  const cpu = computeMs(job.model, job.miner?.variant ?? 'int8', job.tokens, w.costOverrides);
+  v.computeMicro += computeCostMicro(cpu, w.costPerCpuSec);
+  return w.divergence > 0 && w.rng.next() < w.divergence ? 3 : 0;
+}
+
+/** `audit.requested`: the chosen validator re-executes (or not, by its strategy) and reports. */
+export function validatorAudits(w: SimWorld, jobId: string, vAddr: string): void {
+  const job = w.jobs.get(jobId);
+  const v = w.validatorsByAddress.get(vAddr);
+  if (!job || !v || !v.online || !job.miner) return;
+  let hash: string;
+  let match: boolean;
+  if (v.strategy === 'colluding' && v.collude.has(job.miner.address)) {
+    hash = job.outHash;
+    match = true;
+  } else if (v.strategy === 'lazy') {
+    // no re-execution: a guessed output, which the comparator finds different
+    hash = hashOf(job, 1).slice(0, 62) + 'ff';
+    match = hash === job.outHash;
+  } else {
+    const cls = reexecute(w, v, job);
+    hash = hashOf(job, cls);
+    match = cls === 0 && job.out === 0 && job.outHash === hashOf(job, 0);
+  }
+  const at = Math.ceil(w.now + netDelay(w) * 2 + computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides));
+  if (at > w.state.nowMs + w.P.auditWindowMs) return;
+  w.queue.push(at, { type: 'audit.report', atMs: at, jobId, outputHash: hash, match, ...signedBy(w, v, at) });
+}
+
+/** `dispute.opened`: each referee re-executes (or not, by its strategy) and votes. */
+export function refereesVote(w: SimWorld, jobId: string, referees: string[], deadlineAtMs: number): void {
+  const job = w.jobs.get(jobId);
+  if (!job || !job.miner) return;
+  for (const r of referees) {
+    const v = w.validatorsByAddress.get(r);
+    if (!v || !v.online || v.strategy === 'lazy') continue;
+    let minerCorrect: boolean;
+    if (v.strategy === 'colluding' && v.collude.has(job.miner.address)) minerCorrect = true;
+    else minerCorrect = reexecute(w, v, job) === 0 && job.outHash === hashOf(job, 0);
+    const at = Math.ceil(w.now + netDelay(w) * 2 + computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides));
+    if (at > deadlineAtMs) continue;
+    w.queue.push(at, { type: 'dispute.vote', atMs: at, jobId, minerCorrect, ...signedBy(w, v, at) });
+  }
+}

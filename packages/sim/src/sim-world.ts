@@ -1,0 +1,204 @@
+import type { MarketEvent, MarketState, Params, RunReport, Timer } from '@infermarket/protocol';
+import type { Bandit } from './bandit.js';
+import type { EventQueue } from './event-queue.js';
+import type { Rng } from './rng.js';
+
+/**
+ * The simulator's world: the agents it models, the jobs in flight, the virtual clock and the
+ * accumulators the report reads. Shared by the event loop (`run-simulation.ts`), the agent adapters
+ * (`sim-agents.ts`) and the report (`sim-report.ts`).
+ */
+
+/** What an output is, as a class: 0 honest, 1 garbage (lazy), 2 downgraded, 3 diverged honest, 4 replayed. */
+export type OutClass = 0 | 1 | 2 | 3 | 4;
+
+export interface MinerAgent {
+  id: string;
+  address: string;
+  strategy: string;
+  region: string;
+  models: string[];
+  variant: string;
+  latencyMs: number;
+  jitterMs: number;
+  slots: number[];
+  cheatP: number;
+  slowExtraMs: number;
+  price: Record<string, number>;
+  spreadBps: number;
+  stakeTarget: bigint;
+  funded: bigint;
+  /** Earlier identities (addresses) of this agent, when it re-joined after an ejection. */
+  past: { address: string; funded: bigint; stakeStart: bigint }[];
+  online: boolean;
+  incarnation: number;
+  bandit: Bandit | null;
+  lastOutput: string | null;
+  computeMicro: number;
+  commits: number;
+  cheats: number;
+  lateCommits: number;
+  lateCheats: number;
+  nonce: number;
+  stakeStart: bigint;
+}
+
+export interface ValidatorAgent {
+  id: string;
+  address: string;
+  strategy: string;
+  collude: Set<string>;
+  online: boolean;
+  nonce: number;
+  computeMicro: number;
+  funded: bigint;
+}
+
+export interface ClientAgent {
+  id: string;
+  address: string;
+  inflight: number;
+  concurrency: number;
+  rate: number;
+  models: string[];
+  cum: number[];
+  maxPrice: bigint;
+  private: boolean;
+  regions: string[];
+  tokens: number;
+  nonce: number;
+}
+
+export interface SimJob {
+  client: ClientAgent;
+  model: string;
+  tokens: number;
+  submittedAtMs: number;
+  base: string;
+  miner: MinerAgent | null;
+  out: OutClass;
+  outHash: string;
+  cheated: boolean;
+  arm: number;
+  costMicro: number;
+  committedAtMs: number;
+}
+
+// protocol events go into the queue as they are (one allocation per event); the simulator's own items carry `k`
+export type SimItem =
+  | { k: 'result'; miner: MinerAgent; inc: number; ev: MarketEvent }
+  | { k: 'arrive'; client: ClientAgent }
+  | { k: 'epoch' }
+  | { k: 'sample' }
+  | { k: 'churn'; miner: MinerAgent; up: boolean }
+  | { k: 'fault'; target: string; up: boolean };
+export type Item = MarketEvent | SimItem;
+
+/** Counters and samples the report is built from. */
+export interface Tally {
+  rejected: Record<string, number>;
+  events: number;
+  applied: number;
+  throttled: number;
+  invariantChecks: number;
+  violations: string[];
+  slashes: RunReport['slashes'];
+  cheatedCommits: number;
+  commits: number;
+  cheatedSlashed: number;
+  detectionSum: number;
+  falseSlashes: number;
+  validatorSlashes: number;
+  clientSpend: bigint;
+  settledCount: number;
+  latRes: number[];
+  ttftRes: number[];
+  latSeen: number;
+  regions: Record<string, number>;
+}
+
+export function createTally(): Tally {
+  return {
+    rejected: {},
+    events: 0,
+    applied: 0,
+    throttled: 0,
+    invariantChecks: 0,
+    violations: [],
+    slashes: [],
+    cheatedCommits: 0,
+    commits: 0,
+    cheatedSlashed: 0,
+    detectionSum: 0,
+    falseSlashes: 0,
+    validatorSlashes: 0,
+    clientSpend: 0n,
+    settledCount: 0,
+    latRes: [],
+    ttftRes: [],
+    latSeen: 0,
+    regions: {},
+  };
+}
+
+/** The world one run works on. `now` is the virtual clock, advanced by the event loop only. */
+export interface SimWorld {
+  readonly seed: number;
+  readonly state: MarketState;
+  readonly P: Params;
+  readonly queue: EventQueue<Item>;
+  /** The run's main generator (network jitter, arrivals, strategy coin flips). */
+  readonly rng: Rng;
+  now: number;
+  /** Signed messages expire this long after they are made. */
+  readonly ttl: number;
+  readonly netMs: number;
+  readonly netJitter: number;
+  readonly divergence: number;
+  readonly downgradeMismatch: number;
+  readonly costOverrides: Readonly<Record<string, number>> | undefined;
+  readonly costPerCpuSec: number;
+  readonly allModels: string[];
+  readonly miners: MinerAgent[];
+  readonly validators: ValidatorAgent[];
+  readonly clients: ClientAgent[];
+  readonly byAddress: Map<string, MinerAgent>;
+  readonly validatorsByAddress: Map<string, ValidatorAgent>;
+  readonly byName: Map<string, MinerAgent | ValidatorAgent>;
+  readonly jobs: Map<string, SimJob>;
+  readonly tally: Tally;
+}
+
+/** Network delay of one message: `netMs` ± uniform `netJitter`, never negative. */
+export function netDelay(w: SimWorld): number {
+  return Math.max(0, w.netMs + (w.rng.next() * 2 - 1) * w.netJitter);
+}
+
+/** The `by`/`nonce`/`expiresAtMs` of a signed action by an agent at `atMs`. */
+export function signedBy(w: SimWorld, who: { address: string; nonce: number }, atMs: number): { by: string; nonce: string; expiresAtMs: number } {
+  return { by: who.address, nonce: `n${who.nonce++}`, expiresAtMs: atMs + w.ttl };
+}
+
+/** The output hash of a job's output class (outputs are modelled by class, not computed). */
+export function hashOf(job: SimJob, cls: OutClass): string {
+  return cls === 0 ? `${job.base}00` : `${job.base}0${cls}`;
+}
+
+/** True when the rules would ignore this timer (its job moved on): the driver need not fire it. Mirrors `fireTimer`. */
+export function staleTimer(state: MarketState, t: Timer): boolean {
+  if (t.kind === 'unbond') return false;
+  const j = state.jobs.get(t.jobId);
+  if (!j) return true;
+  switch (t.kind) {
+    case 'bid-window':
+      return !(j.status === 'bidding' && j.attempt === t.attempt);
+    case 'deadline':
+      return !(j.status === 'assigned' && j.attempt === t.attempt);
+    case 'audit':
+      return j.status !== 'auditing';
+    case 'dispute':
+      return j.status !== 'disputed';
+    case 'challenge':
+      return j.status !== 'committed';
+  }
+}
