@@ -1,7 +1,7 @@
 import { InfermarketError } from './errors.js';
 import { resolveParams } from './params.js';
 import type { Scenario } from './scenario.js';
-import { MINER_STRATEGIES, VALIDATOR_STRATEGIES } from './types.js';
+import { ADAPTIVE_LEARNERS, MINER_STRATEGIES, VALIDATOR_STRATEGIES } from './types.js';
 
 /** The subset of JSON Schema (draft 2020-12) that `SCENARIO_SCHEMA` uses and `parseScenario` interprets. */
 export interface JsonSchema {
@@ -142,6 +142,7 @@ export const SCENARIO_SCHEMA: JsonSchema = Object.freeze({
         seriesPoints: { type: 'integer', minimum: 2, maximum: 10_000 },
         rejoinEjected: { type: 'boolean' },
         adaptive: obj({
+          learner: { type: 'string', enum: ADAPTIVE_LEARNERS },
           cheatLevels: { type: 'array', items: FRACTION, minItems: 1 },
           epsilon: FRACTION,
           decay: FRACTION,

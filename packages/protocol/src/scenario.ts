@@ -114,6 +114,6 @@ export interface SimSettings {
   seriesPoints?: number;
   /** A miner ejected after `maxSlashes` comes back under a fresh key and stake (free identities, "whitewashing"); default false. */
   rejoinEjected?: boolean;
-  /** Learning of `adaptive` miners: the cheat probabilities they choose among, exploration rate, reward decay. */
-  adaptive?: { cheatLevels?: number[]; epsilon?: number; decay?: number };
+  /** Learning of `adaptive` miners, live and simulated: the learner (default epsilon-greedy), the cheat probabilities it chooses among, exploration rate, reward decay. */
+  adaptive?: { learner?: string; cheatLevels?: number[]; epsilon?: number; decay?: number };
 }

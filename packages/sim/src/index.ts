@@ -7,7 +7,7 @@ export { METRIC_COLUMNS, type MetricName, type SimMetrics } from './metrics.js';
 export { applyOverrides, OVERRIDE_NAMES_HELP } from './overrides.js';
 export { createRng, deriveSeed, type Rng } from './rng.js';
 export { createEventQueue, type EventQueue } from './event-queue.js';
-export { createBandit, DEFAULT_CHEAT_LEVELS, type Bandit, type BanditOptions } from './bandit.js';
+export { createLearner, ADAPTIVE_DEFAULTS, type AdaptiveSettings, type Learner, type JobOutcome } from '@infermarket/agents';
 export { COMPUTE_MS, DOWNGRADE_MISMATCH_RATE, computeMs, computeCostMicro, computeTableFromManifest } from './cost-model.js';
 export { runSweep, writeSweepOutputs, type RunSweepOptions, type SweepMeta, type SweepResult } from './run-sweep.js';
 export { mergeSweeps, type MergeResult } from './merge-sweeps.js';

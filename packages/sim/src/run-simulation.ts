@@ -223,7 +223,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           if (job) {
             tally.clientSpend += job.client.maxPrice - e.refundMicro;
             const m = byAddress.get(e.miner);
-            if (m) learnOutcome(m, job, Number(e.priceMicro));
+            if (m) learnOutcome(m, job, 'settled', Number(e.priceMicro));
           }
           break;
         }
@@ -233,10 +233,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
         case 'job.missed': {
           const job = jobs.get(e.jobId);
           const m = byAddress.get(e.miner);
-          if (job && m) {
-            learnOutcome(m, job, -Number(e.penaltyMicro));
-            job.arm = -1;
-          }
+          if (job && m) learnOutcome(m, job, 'missed', Number(e.penaltyMicro));
           break;
         }
         case 'node.slashed': {
@@ -258,8 +255,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
             } else tally.falseSlashes++;
             const m = byAddress.get(e.address);
             if (m) {
-              learnOutcome(m, job, -Number(e.amountMicro));
-              job.arm = -1;
+              learnOutcome(m, job, 'slashed', Number(e.amountMicro));
               if (e.ejected && rejoinEjected && m.address === e.address) rejoin(m);
               else restake(m);
             }

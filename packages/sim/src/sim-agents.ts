@@ -1,5 +1,5 @@
 import { worstCaseCost, type Scenario } from '@infermarket/protocol';
-import { createBandit, DEFAULT_CHEAT_LEVELS, DEFAULT_DECAY, DEFAULT_EPSILON } from './bandit.js';
+import { basePriceFor, bidPrice, createLearner, outcome, planJob, planTask, type JobOutcome } from '@infermarket/agents';
 import { computeCostMicro, computeMs, DEFAULT_MAX_TOKENS } from './cost-model.js';
 import { createRng } from './rng.js';
 import { SIM_DEFAULTS } from './sim-defaults.js';
@@ -8,7 +8,10 @@ import { hashOf, netDelay, signedBy, type ClientAgent, type MinerAgent, type Out
 /**
  * The simulator's agent adapters: they build the modelled miners, validators and clients of a
  * scenario and turn the protocol's notifications (`job.opened`, `job.assigned`, `audit.requested`,
- * `dispute.opened`, outcomes) into the agents' next messages, queued at virtual times.
+ * `dispute.opened`, outcomes) into the agents' next messages, queued at virtual times. Every decision
+ * (bid price, plan of a job, what a validator reports, what the learner learns) is made by
+ * `@infermarket/agents`, the functions the live miner and validator call; what is modelled here is
+ * only the physics: compute time and cost, network delay, and outputs as classes instead of tensors.
  */
 
 function amount(v: string | undefined, dflt: bigint): bigint {
@@ -22,7 +25,7 @@ export function buildAgents(
 ): Pick<SimWorld, 'miners' | 'validators' | 'clients' | 'byAddress' | 'validatorsByAddress' | 'byName'> {
   const { seed, allModels, P, addressOf } = ctx;
   const simS = scenario.sim ?? {};
-  const adaptive = simS.adaptive ?? {};
+  const adaptive = simS.adaptive;
   const byAddress = new Map<string, MinerAgent>();
   const validatorsByAddress = new Map<string, ValidatorAgent>();
   const miners: MinerAgent[] = [];
@@ -32,15 +35,14 @@ export function buildAgents(
   for (const g of scenario.miners) {
     const name = g.name ?? g.strategy;
     const priceSpec = g.pricing?.priceMicro;
-    const price: Record<string, number> = {};
+    const price: Record<string, bigint> = {};
     for (const m of allModels) {
-      const p = typeof priceSpec === 'string' ? priceSpec : priceSpec?.[m];
-      price[m] = Number(p ?? SIM_DEFAULTS.minerPriceMicro * (m === 'charlm' ? 4 : m === 'heavy' ? 20 : 1));
+      const base = priceSpec === undefined ? null : basePriceFor({ priceMicro: priceSpec }, m);
+      price[m] = base ?? BigInt(SIM_DEFAULTS.minerPriceMicro * (m === 'charlm' ? 4 : m === 'heavy' ? 20 : 1));
     }
     const stakeTarget = amount(g.stakeMicro, P.minMinerStakeMicro);
     for (let i = 0; i < g.count; i++) {
       const id = `${name}-${i}`;
-      const cheatDefault = g.strategy === 'flaky' ? SIM_DEFAULTS.flakyDropProbability : 1;
       const agent: MinerAgent = {
         id,
         address: addressOf(`miner/${id}`),
@@ -51,8 +53,12 @@ export function buildAgents(
         latencyMs: g.latencyMs ?? 0,
         jitterMs: g.jitterMs ?? 0,
         slots: new Array<number>(g.concurrency ?? SIM_DEFAULTS.minerConcurrency).fill(0),
-        cheatP: g.cheatProbability ?? cheatDefault,
-        slowExtraMs: g.slowExtraMs ?? Math.round((2 * P.jobDeadlineMs) / 3),
+        plan: {
+          strategy: g.strategy,
+          variant: g.variant ?? 'int8',
+          ...(g.cheatProbability !== undefined ? { cheatProbability: g.cheatProbability } : {}),
+          ...(g.slowExtraMs !== undefined ? { slowExtraMs: g.slowExtraMs } : {}),
+        },
         price,
         spreadBps: g.pricing?.spreadBps ?? 0,
         stakeTarget,
@@ -60,15 +66,7 @@ export function buildAgents(
         past: [],
         online: true,
         incarnation: 0,
-        bandit:
-          g.strategy === 'adaptive'
-            ? createBandit({
-                levels: adaptive.cheatLevels ?? DEFAULT_CHEAT_LEVELS,
-                epsilon: adaptive.epsilon ?? DEFAULT_EPSILON,
-                decay: adaptive.decay ?? DEFAULT_DECAY,
-                rng: createRng(seed ^ Math.imul(miners.length + 1, 0x27d4eb2d)),
-              })
-            : null,
+        learner: g.strategy === 'adaptive' ? createLearner(adaptive, createRng(seed ^ Math.imul(miners.length + 1, 0x27d4eb2d))) : null,
         lastOutput: null,
         computeMicro: 0,
         commits: 0,
@@ -131,20 +129,28 @@ export function buildAgents(
   return { miners, validators, clients, byAddress, validatorsByAddress, byName };
 }
 
-/** What an outcome teaches an adaptive miner about the arm its job played (profit net of the job's compute cost). */
-export function learnOutcome(m: MinerAgent, job: SimJob, profit: number): void {
-  if (m.bandit && job.arm >= 0) m.bandit.update(job.arm, profit - job.costMicro);
+/** An outcome of a job, taught to an adaptive miner's learner (on the arm the job played; once per job). */
+export function learnOutcome(m: MinerAgent, job: SimJob, kind: JobOutcome['kind'], amountMicro: number): void {
+  if (!m.learner || job.arm < 0) return;
+  m.learner.learn(job.arm, outcome[kind](amountMicro, job.costMicro));
+  job.arm = -1;
 }
 
-// price → its bigint and worst-case cost to the client (params are fixed for a run)
-const quotesOf = new WeakMap<SimWorld, Map<number, { priceMicro: bigint; worst: bigint }>>();
+// price → its worst-case cost to the client (params are fixed for a run)
+const quotesOf = new WeakMap<SimWorld, Map<bigint, bigint>>();
 
-/** `job.opened`: each eligible, online miner with a free slot soon bids its price, if the client can afford it. */
+/** `job.opened`: each eligible, online miner with a free slot soon bids (the agents' `bidPrice`), if the client can afford it. */
 export function minersBid(w: SimWorld, jobId: string, closesAtMs: number, eligible: string[]): void {
   const job = w.jobs.get(jobId);
   if (!job) return;
   let quotes = quotesOf.get(w);
   if (!quotes) quotesOf.set(w, (quotes = new Map()));
+  const q = quotes;
+  const worstCase = (p: bigint): bigint => {
+    let c = q.get(p);
+    if (c === undefined) q.set(p, (c = worstCaseCost(w.state, p)));
+    return c;
+  };
   const { rng, P, now } = w;
   for (const a of eligible) {
     const m = w.byAddress.get(a);
@@ -153,16 +159,9 @@ export function minersBid(w: SimWorld, jobId: string, closesAtMs: number, eligib
     for (const s of m.slots) if (s < free) free = s;
     // a busy miner does not bid on work it could not start soon
     if (free > now + P.jobDeadlineMs / 2) continue;
-    let price = m.price[job.model] ?? SIM_DEFAULTS.minerPriceMicro;
-    if (m.spreadBps > 0) price = Math.max(1, Math.round(price * (1 + ((rng.next() * 2 - 1) * m.spreadBps) / 10_000)));
-    let quote = quotes.get(price);
-    if (!quote) {
-      const priceMicro = BigInt(price);
-      quote = { priceMicro, worst: worstCaseCost(w.state, priceMicro) };
-      quotes.set(price, quote);
-    }
-    if (quote.worst > job.client.maxPrice) continue;
-    const priceMicro = quote.priceMicro;
+    const baseMicro = m.price[job.model] ?? BigInt(SIM_DEFAULTS.minerPriceMicro);
+    const priceMicro = bidPrice({ baseMicro, spreadBps: m.spreadBps, maxPriceMicro: job.client.maxPrice, worstCase, rng });
+    if (priceMicro === null) continue;
     const at = Math.ceil(now + netDelay(w));
     if (at >= closesAtMs) continue;
     w.queue.push(at, { type: 'job.bid', atMs: at, jobId, priceMicro, by: m.address, nonce: `n${m.nonce++}`, expiresAtMs: at + w.ttl });
@@ -178,49 +177,29 @@ export function minerRuns(w: SimWorld, jobId: string, minerAddr: string, deadlin
   job.miner = m;
   job.arm = -1;
   if (!m.online) return; // assigned while it went down: it will miss the deadline
+  let adaptiveP: number | undefined;
+  if (m.learner) {
+    job.arm = m.learner.choose();
+    adaptiveP = m.learner.levels[job.arm]!;
+  }
+  const plan = planJob(m.plan, { deadlineMs: w.P.jobDeadlineMs, hasReplay: m.lastOutput !== null, ...(adaptiveP !== undefined ? { adaptiveP } : {}) }, rng);
+  if (plan.kind === 'drop') return; // dropped: the deadline will pass
   let run = m.variant;
   let cls: OutClass = 0;
   let cheated = false;
   let cpu = true;
-  let extra = 0;
-  switch (m.strategy) {
-    case 'lazy':
-      if (rng.next() < m.cheatP) {
-        cls = 1;
-        cheated = true;
-        cpu = false;
-      }
-      break;
-    case 'replay':
-      if (rng.next() < m.cheatP) {
-        cls = 4;
-        cheated = true;
-        cpu = false;
-      }
-      break;
-    case 'downgrade':
-      if (rng.next() < m.cheatP) {
-        run = 'int4';
-        cheated = true;
-        cls = rng.next() < w.downgradeMismatch ? 2 : 0;
-      }
-      break;
-    case 'flaky':
-      if (rng.next() < m.cheatP) return; // dropped: the deadline will pass
-      break;
-    case 'slow':
-      extra = m.slowExtraMs;
-      break;
-    case 'adaptive': {
-      const arm = m.bandit!.choose();
-      job.arm = arm;
-      if (rng.next() < m.bandit!.levels[arm]!) {
-        cls = 1;
-        cheated = true;
-        cpu = false;
-      }
-      break;
+  const extra = plan.extraDelayMs;
+  if (plan.kind === 'run') {
+    run = plan.variant;
+    if (run !== m.variant) {
+      // a downgrade: whether int4 output falls outside the comparator's tolerance is the modelled part
+      cheated = true;
+      cls = rng.next() < w.downgradeMismatch ? 2 : 0;
     }
+  } else {
+    cls = plan.kind === 'fake' ? 1 : 4;
+    cheated = true;
+    cpu = false;
   }
   const ms = cpu ? computeMs(job.model, run, job.tokens, w.costOverrides) : 0;
   const cost = computeCostMicro(ms, w.costPerCpuSec);
@@ -237,7 +216,7 @@ export function minerRuns(w: SimWorld, jobId: string, minerAddr: string, deadlin
   if (at > deadlineAtMs) return; // too late: the miner abandons it and the deadline fires
   job.out = cls;
   job.cheated = cheated;
-  const outputHash = cls === 4 ? (m.lastOutput ?? hashOf(job, 1)) : hashOf(job, cls);
+  const outputHash = cls === 4 ? m.lastOutput! : hashOf(job, cls);
   job.outHash = outputHash;
   if (cls === 0) m.lastOutput = outputHash;
   w.queue.push(at, { k: 'result', miner: m, inc: m.incarnation, ev: { type: 'job.result', atMs: at, jobId, outputHash, by: m.address, nonce: `n${m.nonce++}`, expiresAtMs: at + w.ttl } });
@@ -250,41 +229,49 @@ function reexecute(w: SimWorld, v: ValidatorAgent, job: SimJob): OutClass {
   return w.divergence > 0 && w.rng.next() < w.divergence ? 3 : 0;
 }
 
-/** `audit.requested`: the chosen validator re-executes (or not, by its strategy) and reports. */
+/** `audit.requested`: the chosen validator handles the task as its strategy says (`planTask`) and reports. */
 export function validatorAudits(w: SimWorld, jobId: string, vAddr: string): void {
   const job = w.jobs.get(jobId);
   const v = w.validatorsByAddress.get(vAddr);
   if (!job || !v || !v.online || !job.miner) return;
+  const action = planTask(v.strategy, { purpose: 'audit', minerIsPartner: v.collude.has(job.miner.address) });
+  if (action === 'silent') return; // the audit window lapses; the job settles unaudited
   let hash: string;
   let match: boolean;
-  if (v.strategy === 'colluding' && v.collude.has(job.miner.address)) {
-    hash = job.outHash;
-    match = true;
-  } else if (v.strategy === 'lazy') {
-    // no re-execution: a guessed output, which the comparator finds different
+  let ms = 0;
+  if (action === 'cheap-claim') {
+    // no re-execution: an output it did not compute, which the comparator finds different
     hash = hashOf(job, 1).slice(0, 62) + 'ff';
     match = hash === job.outHash;
   } else {
     const cls = reexecute(w, v, job);
     hash = hashOf(job, cls);
     match = cls === 0 && job.out === 0 && job.outHash === hashOf(job, 0);
+    ms = computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides);
   }
-  const at = Math.ceil(w.now + netDelay(w) * 2 + computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides));
+  const at = Math.ceil(w.now + netDelay(w) * 2 + ms);
   if (at > w.state.nowMs + w.P.auditWindowMs) return;
   w.queue.push(at, { type: 'audit.report', atMs: at, jobId, outputHash: hash, match, ...signedBy(w, v, at) });
 }
 
-/** `dispute.opened`: each referee re-executes (or not, by its strategy) and votes. */
+/** `dispute.opened`: each referee handles the task as its strategy says (`planTask`) and votes. */
 export function refereesVote(w: SimWorld, jobId: string, referees: string[], deadlineAtMs: number): void {
   const job = w.jobs.get(jobId);
   if (!job || !job.miner) return;
   for (const r of referees) {
     const v = w.validatorsByAddress.get(r);
-    if (!v || !v.online || v.strategy === 'lazy') continue;
+    if (!v || !v.online) continue;
+    const action = planTask(v.strategy, { purpose: 'dispute', minerIsPartner: v.collude.has(job.miner.address) });
+    if (action === 'silent') continue;
     let minerCorrect: boolean;
-    if (v.strategy === 'colluding' && v.collude.has(job.miner.address)) minerCorrect = true;
-    else minerCorrect = reexecute(w, v, job) === 0 && job.outHash === hashOf(job, 0);
-    const at = Math.ceil(w.now + netDelay(w) * 2 + computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides));
+    let ms = 0;
+    // a cheap claim is not the miner's output: the market's comparison finds them different
+    if (action === 'cheap-claim') minerCorrect = false;
+    else {
+      minerCorrect = reexecute(w, v, job) === 0 && job.outHash === hashOf(job, 0);
+      ms = computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides);
+    }
+    const at = Math.ceil(w.now + netDelay(w) * 2 + ms);
     if (at > deadlineAtMs) continue;
     w.queue.push(at, { type: 'dispute.vote', atMs: at, jobId, minerCorrect, ...signedBy(w, v, at) });
   }

@@ -42,8 +42,8 @@ export function buildReport(
   };
   const honestG = group((m) => m.strategy === 'honest');
   const cheatG = group((m) => m.strategy === 'lazy' || m.strategy === 'downgrade' || m.strategy === 'replay');
-  const adaptiveMiners = miners.filter((m) => m.bandit);
-  const adaptG = group((m) => m.bandit !== null);
+  const adaptiveMiners = miners.filter((m) => m.learner);
+  const adaptG = group((m) => m.learner !== null);
   const lateCommits = adaptiveMiners.reduce((a, m) => a + m.lateCommits, 0);
   const lateCheats = adaptiveMiners.reduce((a, m) => a + m.lateCheats, 0);
   const costPerThousand = t.settledCount ? (t.clientSpend * 1000n) / BigInt(t.settledCount) : 0n;
@@ -69,7 +69,7 @@ export function buildReport(
     cheatRate: round(t.commits ? t.cheatedCommits / t.commits : 0)!,
     adaptiveCheatRate: adaptiveMiners.length ? round(lateCommits ? lateCheats / lateCommits : 0) : null,
     adaptiveLearnedLevel: adaptiveMiners.length
-      ? round(adaptiveMiners.reduce((a, m) => a + m.bandit!.levels[m.bandit!.best()]!, 0) / adaptiveMiners.length)
+      ? round(adaptiveMiners.reduce((a, m) => a + m.learner!.levels[m.learner!.best()]!, 0) / adaptiveMiners.length)
       : null,
     detectionRate: t.cheatedCommits ? round(t.cheatedSlashed / t.cheatedCommits) : null,
     detectionLatencyMs: t.cheatedSlashed ? round(t.detectionSum / t.cheatedSlashed) : null,

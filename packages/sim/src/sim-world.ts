@@ -1,5 +1,5 @@
-import type { MarketEvent, MarketState, Params, RunReport, Timer } from '@infermarket/protocol';
-import type { Bandit } from './bandit.js';
+import type { MarketEvent, MarketState, Params, RunReport, Timer, MinerStrategy, ValidatorStrategy } from '@infermarket/protocol';
+import type { Learner, StrategyConfig } from '@infermarket/agents';
 import type { EventQueue } from './event-queue.js';
 import type { Rng } from './rng.js';
 
@@ -15,16 +15,17 @@ export type OutClass = 0 | 1 | 2 | 3 | 4;
 export interface MinerAgent {
   id: string;
   address: string;
-  strategy: string;
+  strategy: MinerStrategy;
   region: string;
   models: string[];
   variant: string;
   latencyMs: number;
   jitterMs: number;
   slots: number[];
-  cheatP: number;
-  slowExtraMs: number;
-  price: Record<string, number>;
+  /** The strategy's knobs, as the agents' `planJob` takes them. */
+  plan: StrategyConfig;
+  /** Base price per model (the spread is applied per bid). */
+  price: Record<string, bigint>;
   spreadBps: number;
   stakeTarget: bigint;
   funded: bigint;
@@ -32,7 +33,8 @@ export interface MinerAgent {
   past: { address: string; funded: bigint; stakeStart: bigint }[];
   online: boolean;
   incarnation: number;
-  bandit: Bandit | null;
+  /** `adaptive`: its learner (the agents' `createLearner`). */
+  learner: Learner | null;
   lastOutput: string | null;
   computeMicro: number;
   commits: number;
@@ -46,7 +48,7 @@ export interface MinerAgent {
 export interface ValidatorAgent {
   id: string;
   address: string;
-  strategy: string;
+  strategy: ValidatorStrategy;
   collude: Set<string>;
   online: boolean;
   nonce: number;
