@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 import { fileURLToPath } from 'node:url';
 
-const pkgs = ['protocol', 'inference', 'market', 'miner', 'validator', 'client', 'sim', 'cli'];
+const pkgs = ['protocol', 'agents', 'node-runtime', 'inference', 'market', 'miner', 'validator', 'client', 'sim', 'cli'];
 
 export default defineConfig({
   resolve: {

@@ -1,22 +1,17 @@
-import { compareOutputs, hashPayload, parseComparatorSpec, type ComparatorSpec, type JobOutput } from '@infermarket/protocol';
+import { compareJobOutputs, hashPayload, type JobOutput } from '@infermarket/protocol';
 import type { ModelSpec } from './models.js';
 
 /**
  * Does a validator's re-execution agree with the miner's output, by the model's comparator (from the
- * manifest, for the variant the miner claimed when it has its own: `generationComparator` for generated
- * tokens, `comparator` for tensors)? Sealed outputs and models without a usable comparator fall back to
- * equal hashes.
+ * manifest, for the variant the miner claimed when it has its own)? The comparison is the protocol's
+ * `compareJobOutputs`, the one the validator and the testnet use. Sealed outputs (which the market
+ * cannot open) agree when their hashes are equal.
+ * @throws InfermarketError `ERR_BAD_COMPARATOR` when the model's comparator spec is malformed (never a
+ *   fallback to hash equality, which would slash honest float variance).
  */
 export function outputsAgree(spec: ModelSpec | undefined, miner: JobOutput, other: JobOutput, variant?: string | null): boolean {
   if (miner.kind === 'sealed' || other.kind === 'sealed') return hashPayload(miner) === hashPayload(other);
-  const c = (variant && spec?.variantComparators?.[variant]) || spec;
-  let comparator: ComparatorSpec;
-  try {
-    comparator = parseComparatorSpec(miner.kind === 'tokens' ? (c?.generationComparator ?? { kind: 'tokens' }) : (c?.comparator ?? { kind: 'exact' }));
-  } catch {
-    return hashPayload(miner) === hashPayload(other);
-  }
-  return compareOutputs(comparator, miner, other).match;
+  return compareJobOutputs(comparatorsFor(spec, variant), miner, other).match;
 }
 
 /** The comparators a validator applies itself to a private job (the market never sees its plaintext). */

@@ -206,7 +206,7 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
           break;
         }
         case 'job.missed':
-          sendTo(e.miner, { type: 'job.lost', jobId: e.jobId, reason: 'missed-deadline' });
+          sendTo(e.miner, { type: 'job.lost', jobId: e.jobId, reason: 'missed-deadline', penaltyMicro: e.penaltyMicro.toString() });
           break;
         case 'job.settled':
           pj.forget(e.jobId);

@@ -1,11 +1,23 @@
 /**
- * @infermarket/miner — the miner process: connection and login, registration and stake, bidding,
- * execution on the inference runtime, token streaming, and the strategies (honest and adversarial).
+ * @infermarket/miner — the miner process: the node runtime (`@infermarket/node-runtime`: connection,
+ * login, registration, stake, executor) plus the agents' miner strategies (`@infermarket/agents`:
+ * bidding, the plan of each job, the adaptive learner), token streaming and signed commits.
  */
 export { createMiner, type Miner, type MinerOptions, type MinerStats } from './miner.js';
-export { createNodeConnection, type NodeConnection, type NodeConnectionOptions } from './connection.js';
-export { createInferenceExecutor, fromWireTensor, toWireTensor, type Executor, type ExecRequest, type ExecToken, type InferenceExecutorOptions } from './executor.js';
-export { planJob, fakeOutput, bidPrice, injectedDelay, type JobPlan, type StrategyConfig } from './strategy.js';
-export { createCheatBandit, CHEAT_ARMS, type CheatBandit } from './bandit.js';
-export { createNodeRng, type NodeRng } from './prng.js';
-export { ensureRegistered, accountOf, httpUrlOf, nodeSocketUrl, type NodeSetup } from './setup.js';
+export { fakeOutput } from './fake-output.js';
+export type { AdaptiveSettings } from '@infermarket/agents';
+// the runtime pieces the miner's users have always imported from here
+export {
+  createInferenceExecutor,
+  createNodeConnection,
+  ensureRegistered,
+  fromWireTensor,
+  httpUrlOf,
+  nodeSocketUrl,
+  toWireTensor,
+  type ExecRequest,
+  type ExecToken,
+  type Executor,
+  type InferenceExecutorOptions,
+  type NodeConnection,
+} from '@infermarket/node-runtime';

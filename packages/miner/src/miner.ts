@@ -1,11 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { hashPayload, nodeEncryptionKeys, openJobKey, sealJson, unsealJson, type Canonical, type EncryptionKeyPair, type JobInput, type JobOutput, type KeyPair, type MinerStrategy, type ServerMessage } from '@infermarket/protocol';
-import { createCheatBandit, type CheatBandit } from './bandit.js';
-import { createNodeConnection, type NodeConnection } from './connection.js';
-import type { Executor } from './executor.js';
-import { createNodeRng } from './prng.js';
-import { accountOf, ensureRegistered, httpUrlOf } from './setup.js';
-import { bidPrice, fakeOutput, injectedDelay, planJob } from './strategy.js';
+import { hashPayload, openJobKey, resolveParams, sealJson, unsealJson, worstCaseCost, type Canonical, type EncryptionKeyPair, type JobInput, type JobOutput, type KeyPair, type MinerStrategy, type Params, type ServerMessage } from '@infermarket/protocol';
+import { basePriceFor, bidPrice, createLearner, injectedDelay, outcome, planJob, type AdaptiveSettings, type JobOutcome, type Learner, type Pricing } from '@infermarket/agents';
+import { accountOf, nodeRng, startNode, type Executor, type Node } from '@infermarket/node-runtime';
+import { fakeOutput } from './fake-output.js';
 
 /** Options for `createMiner` (the scenario's `MinerGroup` fields plus where and who). */
 export interface MinerOptions {
@@ -21,7 +18,7 @@ export interface MinerOptions {
   stakeMicro?: bigint;
   /** Ask the market's faucet for what the stake needs (default true; off for markets without a faucet). */
   useFaucet?: boolean;
-  pricing?: { priceMicro: string | Record<string, string>; spreadBps?: number };
+  pricing?: Pricing;
   concurrency?: number;
   latencyMs?: number;
   jitterMs?: number;
@@ -32,6 +29,8 @@ export interface MinerOptions {
   flakyDownMs?: number;
   /** `adaptive`: compute cost per CPU-second (micro-mUSD) counted against profit (default 1,000, as the simulator). */
   costPerCpuSecondMicro?: number;
+  /** `adaptive`: the learner and its knobs — the scenario's `sim.adaptive`, the same settings the simulator uses. */
+  adaptive?: AdaptiveSettings;
   /** Seeds every random choice of this miner. */
   seed?: number | string;
   /** One JSON object per line (default: stderr). */
@@ -60,7 +59,8 @@ export interface Miner {
   /** Resolves once connected, registered and bonded. */
   ready(): Promise<void>;
   stats(): MinerStats;
-  bandit(): CheatBandit | null;
+  /** `adaptive`: its learner (null for the other strategies). */
+  bandit(): Learner | null;
   stop(): Promise<void>;
 }
 
@@ -73,26 +73,34 @@ export function createMiner(options: MinerOptions): Miner {
   const variant = options.variant ?? 'int8';
   const concurrency = Math.max(1, options.concurrency ?? 2);
   const seed = options.seed ?? 0;
-  const rng = createNodeRng(seed, `miner/${options.keys.address}/plan`);
-  const bidRng = createNodeRng(seed, `miner/${options.keys.address}/bid`);
-  const delayRng = createNodeRng(seed, `miner/${options.keys.address}/delay`);
-  const fakeRng = createNodeRng(seed, `miner/${options.keys.address}/fake`);
-  const bandit = strategy === 'adaptive' ? createCheatBandit(createNodeRng(seed, `miner/${options.keys.address}/bandit`)) : null;
+  const address = options.keys.address;
+  const rng = nodeRng(seed, 'miner', address, 'plan');
+  const bidRng = nodeRng(seed, 'miner', address, 'bid');
+  const delayRng = nodeRng(seed, 'miner', address, 'delay');
+  const fakeRng = nodeRng(seed, 'miner', address, 'fake');
+  // the same learner, defaults and settings as the simulator's adaptive miners (a bad setting throws here)
+  const learner = strategy === 'adaptive' ? createLearner(options.adaptive, nodeRng(seed, 'miner', address, 'bandit')) : null;
   const log = options.log ?? ((e) => process.stderr.write(`${JSON.stringify({ t: Date.now(), role: 'miner', ...e })}\n`));
-  const httpUrl = httpUrlOf(options.wsUrl);
-  const pricing = options.pricing ?? { priceMicro: '10000' };
+  const pricing: Pricing = options.pricing ?? { priceMicro: '10000' };
+  const stakeTarget = options.stakeMicro ?? 500_000_000n;
   const stats: MinerStats = { offers: 0, bids: 0, bidsRefused: 0, assigned: 0, committed: 0, dropped: 0, settled: 0, lost: 0, slashes: 0, earnedMicro: 0n, slashedMicro: 0n, cheated: 0 };
   const lastOutput = new Map<string, JobOutput>();
-  // x25519 key for private jobs, derived from the signing key and published in the signed registration
-  const encKeys = nodeEncryptionKeys(options.keys);
   const played = new Map<string, { arm: number; costMicro: number }>();
   let active = 0;
   const queue: (() => void)[] = [];
-  let registered = false;
-  let setupDone = false;
   let stopped = false;
-  let readyResolve: () => void = () => {};
-  const readyP = new Promise<void>((r) => (readyResolve = r));
+
+  // the market's parameters as it announced them at login, resolved once per login
+  let paramsSrc: Record<string, string | number> | null = null;
+  let params: Params = resolveParams();
+  const marketParams = (): Params => {
+    const src = node.conn.params();
+    if (src !== paramsSrc) {
+      paramsSrc = src;
+      params = resolveParams(src);
+    }
+    return params;
+  };
 
   const acquire = (): Promise<void> =>
     active < concurrency ? (active++, Promise.resolve()) : new Promise((r) => queue.push(() => (active++, r())));
@@ -104,35 +112,39 @@ export function createMiner(options: MinerOptions): Miner {
 
   const onOffer = (msg: Extract<ServerMessage, { type: 'job.offer' }>): void => {
     stats.offers++;
-    if (!registered || active + queue.length >= concurrency) return;
+    if (!node.registered() || active + queue.length >= concurrency) return;
     if (!options.models.includes(msg.model)) return;
-    const p = conn.params();
-    const feeBps = Number(p.protocolFeeBps ?? 200) + Number(p.validatorFeeBps ?? 10_000);
-    const price = bidPrice({ pricing, model: msg.model, maxPriceMicro: BigInt(msg.maxPriceMicro), feeBps, rng: bidRng });
+    const baseMicro = basePriceFor(pricing, msg.model);
+    if (baseMicro === null) return;
+    const p = marketParams();
+    // the protocol's own worst-case cost (price + fees): a bid the market would refuse is not sent
+    const price = bidPrice({ baseMicro, ...(pricing.spreadBps !== undefined ? { spreadBps: pricing.spreadBps } : {}), maxPriceMicro: BigInt(msg.maxPriceMicro), worstCase: (pr) => worstCaseCost({ params: p }, pr), rng: bidRng });
     if (price === null) return;
     stats.bids++;
-    conn.request({ type: 'job.bid', envelope: conn.seal('job.bid', { jobId: msg.jobId, priceMicro: price }) as never }).catch((e: Error) => {
+    node.conn.request({ type: 'job.bid', envelope: node.conn.seal('job.bid', { jobId: msg.jobId, priceMicro: price }) as never }).catch((e: Error) => {
       stats.bidsRefused++;
       log({ event: 'bid.refused', jobId: msg.jobId, error: e.message });
     });
     if (strategy === 'flaky' && (options.disconnectProbability ?? 0) > 0 && rng.next() < options.disconnectProbability!) {
       log({ event: 'flaky.disconnect', downMs: options.flakyDownMs ?? 2_000 });
-      conn.drop();
+      node.conn.drop();
     }
   };
 
   const runJob = async (msg: Extract<ServerMessage, { type: 'job.assign' }>): Promise<void> => {
     stats.assigned++;
     await acquire();
+    const conn = node.conn;
     try {
-      const deadlineMs = Number(conn.params().jobDeadlineMs ?? 3_000);
+      const deadlineMs = marketParams().jobDeadlineMs;
       let adaptiveP: number | undefined;
       let arm = -1;
-      if (bandit) {
-        arm = bandit.choose();
-        adaptiveP = bandit.probability(arm);
+      if (learner) {
+        arm = learner.choose();
+        adaptiveP = learner.levels[arm];
       }
       const plan = planJob({ strategy, variant, ...(options.cheatProbability !== undefined ? { cheatProbability: options.cheatProbability } : {}), ...(options.slowExtraMs !== undefined ? { slowExtraMs: options.slowExtraMs } : {}) }, { deadlineMs, hasReplay: lastOutput.has(msg.model), ...(adaptiveP !== undefined ? { adaptiveP } : {}) }, rng);
+      if (learner) played.set(msg.jobId, { arm, costMicro: 0 });
       if (plan.kind === 'drop') {
         stats.dropped++;
         log({ event: 'job.dropped', jobId: msg.jobId });
@@ -146,7 +158,7 @@ export function createMiner(options: MinerOptions): Miner {
       let input: JobInput = msg.input;
       if (msg.input.kind === 'sealed') {
         if (!msg.jobKey) throw new Error(`private job ${msg.jobId} came without its job key`);
-        jobKeys = openJobKey(encKeys, msg.jobKey, msg.input.sealed.to);
+        jobKeys = openJobKey(node.encKeys, msg.jobKey, msg.input.sealed.to);
         input = unsealJson<JobInput>(jobKeys, msg.input.sealed);
       }
       // private jobs stream no tokens: they would pass the market in the clear
@@ -165,7 +177,8 @@ export function createMiner(options: MinerOptions): Miner {
         output = plan.kind === 'replay' ? lastOutput.get(msg.model)! : fakeOutput(input, options.executor.outputDims(msg.model, input), fakeRng);
         if (output.kind === 'tokens') output.tokens.forEach((t, i) => stream(i, t, String.fromCharCode(t + 31)));
       }
-      if (bandit) played.set(msg.jobId, { arm, costMicro: (ms / 1000) * (options.costPerCpuSecondMicro ?? 1_000) });
+      const pl = played.get(msg.jobId);
+      if (pl) pl.costMicro = (ms / 1000) * (options.costPerCpuSecondMicro ?? 1_000);
       if (plan.extraDelayMs > 0) await sleep(plan.extraDelayMs);
       if (stopped) return;
       lastOutput.set(msg.model, output);
@@ -186,22 +199,23 @@ export function createMiner(options: MinerOptions): Miner {
     }
   };
 
-  const learn = (jobId: string, profitMicro: number): void => {
+  /** Teach the learner what became of a job it played (once per job), as the agents define the outcome. */
+  const learn = (jobId: string, kind: JobOutcome['kind'], amountMicro: number): void => {
     const p = played.get(jobId);
-    if (!bandit || !p) return;
+    if (!learner || !p) return;
     played.delete(jobId);
-    bandit.reward(p.arm, profitMicro - p.costMicro);
+    learner.learn(p.arm, outcome[kind](amountMicro, p.costMicro));
+    log({ event: 'learned', jobId, outcome: kind, amountMicro, level: learner.levels[p.arm] });
   };
 
   /** After a slash, bond from the balance back toward the target stake (no faucet), as the simulator's miners do. */
   const restake = async (): Promise<void> => {
     try {
-      const target = options.stakeMicro ?? 500_000_000n;
-      const acct = await accountOf(httpUrl, options.keys.address);
-      const need = target - acct.stakeMicro;
+      const acct = await accountOf(node.httpUrl, address);
+      const need = stakeTarget - acct.stakeMicro;
       const amount = acct.balanceMicro < need ? acct.balanceMicro : need;
       if (amount <= 0n) return;
-      await conn.request({ type: 'stake.bond', envelope: conn.seal('stake.bond', { amountMicro: amount }) as never });
+      await node.conn.request({ type: 'stake.bond', envelope: node.conn.seal('stake.bond', { amountMicro: amount }) as never });
       log({ event: 'restaked', amountMicro: amount.toString() });
     } catch (e) {
       log({ event: 'restake.failed', error: (e as Error).message });
@@ -218,17 +232,22 @@ export function createMiner(options: MinerOptions): Miner {
       case 'job.settled':
         stats.settled++;
         stats.earnedMicro += BigInt(msg.paidMicro);
-        learn(msg.jobId, Number(msg.paidMicro));
+        learn(msg.jobId, 'settled', Number(msg.paidMicro));
         return;
       case 'job.lost':
         stats.lost++;
-        learn(msg.jobId, 0);
-        log({ event: 'job.lost', jobId: msg.jobId, reason: msg.reason });
+        // a missed deadline teaches minus the full penalty the rules took (as in the simulator); an outbid
+        // job was never played, and a slashed one is taught by the `slashed` message
+        if (msg.reason === 'missed-deadline') {
+          if (msg.penaltyMicro === undefined) log({ event: 'learn.error', jobId: msg.jobId, error: 'job.lost (missed-deadline) without penaltyMicro: the market is older than this miner' });
+          else learn(msg.jobId, 'missed', Number(msg.penaltyMicro));
+        }
+        log({ event: 'job.lost', jobId: msg.jobId, reason: msg.reason, ...(msg.penaltyMicro !== undefined ? { penaltyMicro: msg.penaltyMicro } : {}) });
         return;
       case 'slashed':
         stats.slashes++;
         stats.slashedMicro += BigInt(msg.amountMicro);
-        learn(msg.jobId, -Number(msg.amountMicro));
+        learn(msg.jobId, 'slashed', Number(msg.amountMicro));
         log({ event: 'slashed', jobId: msg.jobId, amountMicro: msg.amountMicro, reason: msg.reason });
         void restake();
         return;
@@ -237,42 +256,29 @@ export function createMiner(options: MinerOptions): Miner {
     }
   };
 
-  const conn: NodeConnection = createNodeConnection({
+  const node: Node = startNode({
     wsUrl: options.wsUrl,
     keys: options.keys,
-    onMessage,
+    role: 'miner',
+    models: options.models,
+    variant,
+    region: options.region ?? 'local',
+    stakeMicro: stakeTarget,
+    useFaucet: options.useFaucet !== false,
     reconnectMinMs: strategy === 'flaky' ? (options.flakyDownMs ?? 2_000) : 250,
-    log: (line) => log({ event: 'conn', msg: line }),
-    onClose: ({ willReconnect }) => {
-      registered = false;
-      log({ event: 'disconnected', willReconnect });
-    },
-    onReady: async () => {
-      const { stakeMicro } = await ensureRegistered(conn, options.keys, httpUrl, {
-        role: 'miner',
-        models: options.models,
-        variant,
-        region: options.region ?? 'local',
-        encryptionKey: encKeys.publicKey,
-        // bond up to the target once; after a reconnect the stake is what the market left (slashes stay visible)
-        stakeMicro: setupDone ? 0n : (options.stakeMicro ?? 500_000_000n),
-        useFaucet: options.useFaucet !== false,
-      });
-      setupDone = true;
-      registered = true;
-      log({ event: 'ready', address: options.keys.address, strategy, variant, stakeMicro: stakeMicro.toString() });
-      readyResolve();
-    },
+    onMessage,
+    log,
+    onRegistered: ({ stakeMicro }) => log({ event: 'ready', address, strategy, variant, stakeMicro: stakeMicro.toString(), ...(learner ? { learner: learner.name, cheatLevels: learner.levels } : {}) }),
   });
 
   return {
-    address: options.keys.address,
-    ready: () => readyP,
+    address,
+    ready: () => node.ready(),
     stats: () => ({ ...stats }),
-    bandit: () => bandit,
+    bandit: () => learner,
     async stop() {
       stopped = true;
-      await conn.close();
+      await node.stop();
     },
   };
 }

@@ -4,6 +4,7 @@
  * sit in the model manifest and in job records. Tolerances are calibrated per model × variant from
  * measured honest divergence (see docs/models.md).
  */
+import { InfermarketError } from './errors.js';
 
 /** Element types a compared tensor may carry. */
 export type TensorDtype = 'float32' | 'float16' | 'float64' | 'int32' | 'int64' | 'int8' | 'uint8';
@@ -52,15 +53,19 @@ export interface CompareResult {
 /** The comparator kinds, for validation and documentation. */
 export const COMPARATOR_KINDS = ['exact', 'argmax-maxabs', 'topk', 'tokens'] as const;
 
+function badSpec(field: string, message: string): never {
+  throw new InfermarketError('ERR_BAD_COMPARATOR', message, { details: { field } });
+}
+
 /**
  * Validates a comparator spec from untrusted JSON.
- * @throws Error naming the offending field, expected and received values.
+ * @throws InfermarketError `ERR_BAD_COMPARATOR` naming the offending field, expected and received values.
  */
 export function parseComparatorSpec(spec: unknown): ComparatorSpec {
-  if (spec === null || typeof spec !== 'object') throw new Error(`comparator spec must be an object, got ${JSON.stringify(spec)}`);
+  if (spec === null || typeof spec !== 'object') badSpec('comparator', `comparator spec must be an object, got ${JSON.stringify(spec)}`);
   const s = spec as Record<string, unknown>;
   const tol = (v: unknown, field: string): number => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`comparator "${field}" must be a finite number >= 0, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) badSpec(field, `comparator "${field}" must be a finite number >= 0, got ${JSON.stringify(v)}`);
     return v;
   };
   switch (s.kind) {
@@ -71,11 +76,11 @@ export function parseComparatorSpec(spec: unknown): ComparatorSpec {
     case 'argmax-maxabs':
       return { kind: 'argmax-maxabs', tolerance: tol(s.tolerance, 'tolerance') };
     case 'topk': {
-      if (typeof s.k !== 'number' || !Number.isInteger(s.k) || s.k < 1) throw new Error(`comparator "k" must be an integer >= 1, got ${JSON.stringify(s.k)}`);
+      if (typeof s.k !== 'number' || !Number.isInteger(s.k) || s.k < 1) badSpec('k', `comparator "k" must be an integer >= 1, got ${JSON.stringify(s.k)}`);
       return s.tolerance === undefined ? { kind: 'topk', k: s.k } : { kind: 'topk', k: s.k, tolerance: tol(s.tolerance, 'tolerance') };
     }
     default:
-      throw new Error(`comparator "kind" must be one of ${COMPARATOR_KINDS.join(', ')}, got ${JSON.stringify(s.kind)}`);
+      return badSpec('kind', `comparator "kind" must be one of ${COMPARATOR_KINDS.join(', ')}, got ${JSON.stringify(s.kind)}`);
   }
 }
 
@@ -222,4 +227,28 @@ export function compareOutputs(spec: ComparatorSpec, expected: ComparableOutput,
       return { match: true, reason: `top-${spec.k} sets equal on ${rows} row(s)`, maxAbsDiff: diff };
     }
   }
+}
+
+/** A model's comparators as the manifest (or a job record) carries them: raw JSON, checked when used. */
+export interface ModelComparators {
+  /** For tensor outputs; absent means `{ kind: 'exact' }`. */
+  comparator?: unknown;
+  /** For generated tokens; absent means `{ kind: 'tokens' }`. */
+  generationComparator?: unknown;
+}
+
+/**
+ * The one comparison that decides a slash: does a re-execution (`expected`) agree with the miner's
+ * output (`received`) under the model's comparator — `generationComparator` for generated tokens,
+ * `comparator` for tensors? Used by the market (audits and disputes), the validator (private jobs'
+ * verdicts) and the testnet's probe. A malformed spec is an error, never a fallback to another rule
+ * (exact hash equality would slash honest float variance).
+ * @throws InfermarketError `ERR_BAD_COMPARATOR` naming the field when the spec is malformed.
+ * @example compareJobOutputs({ comparator: { kind: 'argmax-maxabs', tolerance: 1e-4 } }, ref, mined).match
+ */
+export function compareJobOutputs(specs: ModelComparators, expected: ComparableOutput, received: ComparableOutput): CompareResult {
+  const isTokens = (x: ComparableOutput): boolean => !!x && typeof x === 'object' && 'kind' in x && x.kind === 'tokens';
+  const tokens = isTokens(expected) || isTokens(received);
+  const raw = tokens ? (specs.generationComparator ?? { kind: 'tokens' }) : (specs.comparator ?? { kind: 'exact' });
+  return compareOutputs(parseComparatorSpec(raw), expected, received);
 }

@@ -30,7 +30,7 @@ export function checkHash(field: string, v: unknown): string {
 }
 
 /** Most a client can be charged for a job won at `price`: price + protocol fee + validator fee (if audited). */
-export function worstCaseCost(state: MarketState, priceMicro: bigint): bigint {
+export function worstCaseCost(state: Pick<MarketState, 'params'>, priceMicro: bigint): bigint {
   return priceMicro + bpsOf(priceMicro, state.params.protocolFeeBps) + bpsOf(priceMicro, state.params.validatorFeeBps);
 }
 

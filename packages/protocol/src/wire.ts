@@ -144,7 +144,8 @@ export type ServerMessage =
       jobKey?: SealedBox;
     }
   | { type: 'job.settled'; jobId: string; paidMicro: string }
-  | { type: 'job.lost'; jobId: string; reason: string }
+  /** `reason` is `outbid`, `missed-deadline` (with the `penaltyMicro` the rules took) or `miner-slashed`. */
+  | { type: 'job.lost'; jobId: string; reason: string; penaltyMicro?: string }
   | {
       type: 'audit.task';
       jobId: string;

@@ -1,5 +1,5 @@
 import type { JobInput, JobOutput } from '@infermarket/protocol';
-import { toWireTensor } from '@infermarket/miner';
+import { toWireTensor } from '@infermarket/node-runtime';
 
 /**
  * What a lazy validator claims without re-executing: its last real output for the model (a "looks

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import {
-  compareOutputs,
+  compareJobOutputs,
   hashPayload,
-  nodeEncryptionKeys,
+  InfermarketError,
   openJobKey,
-  parseComparatorSpec,
   sealJson,
   unsealJson,
   type Canonical,
@@ -17,7 +16,8 @@ import {
   type ServerMessage,
   type ValidatorStrategy,
 } from '@infermarket/protocol';
-import { createNodeConnection, ensureRegistered, httpUrlOf, type Executor, type NodeConnection } from '@infermarket/miner';
+import { planTask } from '@infermarket/agents';
+import { startNode, type Executor, type Node } from '@infermarket/node-runtime';
 import { cheapClaim } from './lazy.js';
 
 /** Options for `createValidator`. */
@@ -67,31 +67,26 @@ export interface Validator {
  * - `lazy` does not re-execute: it claims its last re-executed output for the model, or zeros of the right
  *   shape (see `cheapClaim`). Blind to the miner's answer, it mismatches honest miners, opens disputes it
  *   loses, and is slashed for false accusations: laziness is visible;
- * - `colluding` re-executes honestly, except on audits of the miners in `colludeWith`: for those it stays
- *   silent, so the audit window lapses and the job settles as if unaudited — the partner is never
- *   reported (it cannot copy the miner's output instead: the market shows it to nobody while an audit is
- *   pending). It forgoes the audit fee and its reputation drops; it is not slashed.
+ * - `colluding` re-executes honestly, except on tasks (audits and disputes) about the miners in
+ *   `colludeWith`: for those it stays silent, so the audit window lapses and the job settles as if
+ *   unaudited — the partner is never reported (it cannot copy the miner's output instead: the market
+ *   shows it to nobody while an audit is pending). It forgoes the audit fee; it is not slashed.
+ * Which of these a task gets is decided by the agents' `planTask`, the function the simulator calls.
  */
 export function createValidator(options: ValidatorOptions): Validator {
   const strategy = options.strategy ?? 'honest';
   const variant = options.variant ?? 'int8';
   const log = options.log ?? ((e) => process.stderr.write(`${JSON.stringify({ t: Date.now(), role: 'validator', ...e })}\n`));
-  const httpUrl = httpUrlOf(options.wsUrl);
   const colluded = new Set(options.colludeWith ?? []);
   const lastOutput = new Map<string, JobOutput>();
   const stats: ValidatorStats = { tasks: 0, audits: 0, disputes: 0, reexecuted: 0, lazyClaims: 0, colludedClaims: 0, refused: 0, slashes: 0, slashedMicro: 0n };
-  let setupDone = false;
-  // x25519 key for private jobs, derived from the signing key and published in the signed registration
-  const encKeys = nodeEncryptionKeys(options.keys);
   /** Private audits committed and awaiting the reveal of the miner's output. */
   const awaiting = new Map<string, { own: JobOutput; jobKeys: EncryptionKeyPair }>();
-  let readyResolve: () => void = () => {};
-  const readyP = new Promise<void>((r) => (readyResolve = r));
 
   /** Whose job is this? (public metadata: the assigned miner) — a colluding validator stays silent on its partners' jobs. */
   const minerOf = async (jobId: string): Promise<string | null> => {
     try {
-      const res = await fetch(`${httpUrl}/v1/jobs/${encodeURIComponent(jobId)}`, { signal: AbortSignal.timeout(5_000) });
+      const res = await fetch(`${node.httpUrl}/v1/jobs/${encodeURIComponent(jobId)}`, { signal: AbortSignal.timeout(5_000) });
       return res.ok ? ((await res.json()) as JobView).miner : null;
     } catch {
       return null;
@@ -103,12 +98,12 @@ export function createValidator(options: ValidatorOptions): Validator {
   let variantsAt = 0;
   const claimedVariant = async (jobId: string): Promise<string | null> => {
     try {
-      const res = await fetch(`${httpUrl}/v1/jobs/${encodeURIComponent(jobId)}`, { signal: AbortSignal.timeout(5_000) });
+      const res = await fetch(`${node.httpUrl}/v1/jobs/${encodeURIComponent(jobId)}`, { signal: AbortSignal.timeout(5_000) });
       const miner = res.ok ? ((await res.json()) as JobView).miner : null;
       if (!miner) return null;
       if (!variants.has(miner) && Date.now() - variantsAt > 1_000) {
         variantsAt = Date.now();
-        const s = (await (await fetch(`${httpUrl}/v1/stats`, { signal: AbortSignal.timeout(5_000) })).json()) as MarketStatsView;
+        const s = (await (await fetch(`${node.httpUrl}/v1/stats`, { signal: AbortSignal.timeout(5_000) })).json()) as MarketStatsView;
         for (const n of s.nodes) if (n.variant) variants.set(n.address, n.variant);
       }
       return variants.get(miner) ?? null;
@@ -128,28 +123,27 @@ export function createValidator(options: ValidatorOptions): Validator {
       let input: JobInput = msg.input;
       if (msg.input.kind === 'sealed') {
         if (!msg.jobKey) throw new Error(`private job ${msg.jobId} came without its job key`);
-        jobKeys = openJobKey(encKeys, msg.jobKey, msg.input.sealed.to);
+        jobKeys = openJobKey(node.encKeys, msg.jobKey, msg.input.sealed.to);
         input = unsealJson<JobInput>(jobKeys, msg.input.sealed);
       }
-      let output: JobOutput | null = null;
+      // whose job is this? (public metadata) — only a colluding validator needs to know
+      const partner = strategy === 'colluding' && colluded.size > 0 ? colluded.has((await minerOf(msg.jobId)) ?? '') : false;
+      const action = planTask(strategy, { purpose: msg.purpose === 'dispute' ? 'dispute' : 'audit', minerIsPartner: partner });
+      if (action === 'silent') {
+        // never report a partner: say nothing, so the window lapses (the market shows nobody the miner's
+        // output while an audit is pending, so it cannot be copied to vouch for it)
+        stats.colludedClaims++;
+        log({ event: 'audit.silent', jobId: msg.jobId, model: msg.model, purpose: msg.purpose, how: 'colluded' });
+        return;
+      }
+      let output: JobOutput;
       let how = 'reexecuted';
       let ms = 0;
-      if (strategy === 'colluding' && colluded.size > 0 && msg.purpose === 'audit') {
-        const miner = await minerOf(msg.jobId);
-        if (miner && colluded.has(miner)) {
-          // never report a partner: say nothing, so the audit window lapses and the job settles unaudited
-          // (the market shows nobody the miner's output while an audit is pending, so it cannot be copied)
-          stats.colludedClaims++;
-          log({ event: 'audit.silent', jobId: msg.jobId, model: msg.model, purpose: msg.purpose, how: 'colluded' });
-          return;
-        }
-      }
-      if (!output && strategy === 'lazy') {
+      if (action === 'cheap-claim') {
         output = cheapClaim(input, lastOutput.get(msg.model) ?? null, options.executor.outputDims(msg.model, input));
         how = 'lazy';
         stats.lazyClaims++;
-      }
-      if (!output) {
+      } else {
         const r = await options.executor.execute({ model: msg.model, variant: claimed, input, reference: true });
         output = r.output;
         ms = r.ms;
@@ -157,6 +151,7 @@ export function createValidator(options: ValidatorOptions): Validator {
         lastOutput.set(msg.model, output);
       }
       const claim: JobOutput = output;
+      const conn = node.conn;
       const envelope = conn.seal('audit.output', { jobId: msg.jobId, outputHash: hashPayload(claim) });
       if (jobKeys) {
         // commit first (hash of the plaintext, the output sealed to the job key); the verdict follows the reveal
@@ -183,13 +178,20 @@ export function createValidator(options: ValidatorOptions): Validator {
       // a miner whose sealed output is not the one it signed is wrong, whatever the output says
       if (hashPayload(mined) === msg.outputHash) {
         if (mined.kind !== 'sealed' && a.own.kind !== 'sealed') {
-          const spec = parseComparatorSpec(mined.kind === 'tokens' ? msg.generationComparator : msg.comparator);
-          match = compareOutputs(spec, mined, a.own).match;
+          // the protocol's one comparison, as the market applies it to public jobs
+          match = compareJobOutputs({ comparator: msg.comparator, generationComparator: msg.generationComparator }, mined, a.own).match;
         }
       }
     } catch (e) {
+      // a malformed comparator spec is the market's misconfiguration, not the miner's fault: no verdict
+      if (e instanceof InfermarketError && e.code === 'ERR_BAD_COMPARATOR') {
+        stats.refused++;
+        log({ event: 'reveal.error', jobId: msg.jobId, code: e.code, error: e.message });
+        return;
+      }
       log({ event: 'reveal.error', jobId: msg.jobId, error: (e as Error).message });
     }
+    const conn = node.conn;
     try {
       await conn.request({ type: 'audit.verdict', envelope: conn.seal('audit.verdict', { jobId: msg.jobId, match }) as never });
       log({ event: 'audit.verdict', jobId: msg.jobId, match });
@@ -199,10 +201,16 @@ export function createValidator(options: ValidatorOptions): Validator {
     }
   };
 
-  const conn: NodeConnection = createNodeConnection({
+  const node: Node = startNode({
     wsUrl: options.wsUrl,
     keys: options.keys,
-    log: (line) => log({ event: 'conn', msg: line }),
+    role: 'validator',
+    models: options.models,
+    variant,
+    region: options.region ?? 'local',
+    stakeMicro: options.stakeMicro ?? 500_000_000n,
+    useFaucet: options.useFaucet !== false,
+    log,
     onMessage: (msg) => {
       if (msg.type === 'audit.task') void onTask(msg);
       else if (msg.type === 'audit.reveal') void onReveal(msg);
@@ -212,27 +220,13 @@ export function createValidator(options: ValidatorOptions): Validator {
         log({ event: 'slashed', jobId: msg.jobId, amountMicro: msg.amountMicro, reason: msg.reason });
       }
     },
-    onReady: async () => {
-      const { stakeMicro } = await ensureRegistered(conn, options.keys, httpUrl, {
-        role: 'validator',
-        models: options.models,
-        variant,
-        region: options.region ?? 'local',
-        encryptionKey: encKeys.publicKey,
-        // bond up to the target once; after a reconnect the stake is what the market left (slashes stay visible)
-        stakeMicro: setupDone ? 0n : (options.stakeMicro ?? 500_000_000n),
-        useFaucet: options.useFaucet !== false,
-      });
-      setupDone = true;
-      log({ event: 'ready', address: options.keys.address, strategy, stakeMicro: stakeMicro.toString() });
-      readyResolve();
-    },
+    onRegistered: ({ stakeMicro }) => log({ event: 'ready', address: options.keys.address, strategy, stakeMicro: stakeMicro.toString() }),
   });
 
   return {
     address: options.keys.address,
-    ready: () => readyP,
+    ready: () => node.ready(),
     stats: () => ({ ...stats }),
-    stop: () => conn.close(),
+    stop: () => node.stop(),
   };
 }

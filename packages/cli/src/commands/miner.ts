@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InfermarketError, MINER_STRATEGIES, type MinerStrategy } from '@infermarket/protocol';
 import { createInferenceExecutor, createMiner, nodeSocketUrl } from '@infermarket/miner';
+import type { AdaptiveSettings } from '@infermarket/miner';
 import { list, loadKey, parseAmount, parseNumber } from '../testnet/keys.js';
 import { onShutdown } from '../testnet/stop.js';
 
@@ -29,6 +30,7 @@ interface MinerCliOptions {
   threads?: string;
   statsEveryMs?: string;
   costPerCpuSecond?: string;
+  adaptive?: string;
   json?: boolean;
 }
 
@@ -60,6 +62,7 @@ export function register(program: Command): void {
     .option('--ep <list>', 'execution providers in order, e.g. cpu or cuda,cpu', 'cpu')
     .option('--threads <n>', 'intra-op threads', '1')
     .option('--cost-per-cpu-second <micro>', 'adaptive: compute cost per CPU-second counted against profit', '1000')
+    .option('--adaptive <json>', 'adaptive: learner settings as JSON, the scenario\'s sim.adaptive, e.g. {"epsilon":0.1,"cheatLevels":[0,0.5,1]}')
     .option('--stats-every-ms <ms>', 'print a stats line this often (0 = never)', '0')
     .option('--json', 'print events as JSON lines on stdout')
     .action(async (o: MinerCliOptions) => {
@@ -106,6 +109,7 @@ export function register(program: Command): void {
         ...(o.slowExtraMs !== undefined ? { slowExtraMs: parseNumber('--slow-extra-ms', o.slowExtraMs, 0) } : {}),
         disconnectProbability: parseNumber('--disconnect-probability', o.disconnectProbability, 0, 0, 1),
         costPerCpuSecondMicro: parseNumber('--cost-per-cpu-second', o.costPerCpuSecond, 1000, 0),
+        ...(o.adaptive !== undefined ? { adaptive: parseAdaptive(o.adaptive) } : {}),
         seed: o.seed ?? '0',
         log: out,
       });
@@ -120,6 +124,16 @@ export function register(program: Command): void {
       });
       await new Promise(() => {});
     });
+}
+
+function parseAdaptive(json: string): AdaptiveSettings {
+  try {
+    const v = JSON.parse(json) as unknown;
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as AdaptiveSettings;
+  } catch {
+    // reported below
+  }
+  throw new InfermarketError('ERR_VALIDATION', `"--adaptive" must be a JSON object like {"epsilon":0.1}, got ${JSON.stringify(json)}`);
 }
 
 function bigToString(o: object): Record<string, unknown> {

@@ -1,4 +1,4 @@
-import { InfermarketError, type JobInput, type JobOutput } from '@infermarket/protocol';
+import { compareJobOutputs, InfermarketError, type JobInput, type JobOutput } from '@infermarket/protocol';
 import { sampleInput, type ModelId } from '@infermarket/inference';
 import { toWireTensor } from '@infermarket/miner';
 import { bundledDigitInput, DIGIT_SAMPLE_COUNT } from './digit-samples.js';
@@ -37,30 +37,10 @@ export function describeOutput(output: JobOutput | null): string {
   return `class ${best} (dims ${output.tensor.dims.join('×')})`;
 }
 
-/** Whether two outputs agree the way validators compare them: identical tokens, or per-row argmax equal and max |Δ| ≤ tolerance. */
+/** Whether two outputs agree the way validators compare them (the protocol's `compareJobOutputs`): identical tokens, or per-row argmax equal and max |Δ| ≤ tolerance. */
 export function outputsAgree(a: JobOutput, b: JobOutput, tolerance: number): { match: boolean; maxAbsDiff: number } {
-  if (a.kind === 'tokens' && b.kind === 'tokens') {
-    return { match: a.tokens.length === b.tokens.length && a.tokens.every((t, i) => t === b.tokens[i]), maxAbsDiff: 0 };
-  }
-  if (a.kind !== 'tensor' || b.kind !== 'tensor') return { match: false, maxAbsDiff: Infinity };
-  if (a.tensor.dims.join() !== b.tensor.dims.join()) return { match: false, maxAbsDiff: Infinity };
-  const fa = toF32(a.tensor.data), fb = toF32(b.tensor.data);
-  if (fa.length !== fb.length) return { match: false, maxAbsDiff: Infinity };
-  const width = a.tensor.dims[a.tensor.dims.length - 1] ?? fa.length;
-  let diff = 0;
-  for (let i = 0; i < fa.length; i++) diff = Math.max(diff, Math.abs(fa[i]! - fb[i]!));
-  for (let off = 0; off < fa.length; off += width) {
-    let ia = off, ib = off;
-    for (let j = off; j < off + width; j++) {
-      if (fa[j]! > fa[ia]!) ia = j;
-      if (fb[j]! > fb[ib]!) ib = j;
-    }
-    if (ia !== ib && fa[ia]! - fa[ib]! > 2 * tolerance) return { match: false, maxAbsDiff: diff };
-  }
-  return { match: diff <= tolerance, maxAbsDiff: diff };
+  if (a.kind === 'sealed' || b.kind === 'sealed') return { match: false, maxAbsDiff: Infinity };
+  const r = compareJobOutputs({ comparator: { kind: 'argmax-maxabs', tolerance } }, a, b);
+  return { match: r.match, maxAbsDiff: a.kind === 'tokens' && b.kind === 'tokens' ? 0 : (r.maxAbsDiff ?? Infinity) };
 }
 
-function toF32(b64: string): Float32Array {
-  const buf = Buffer.from(b64, 'base64');
-  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-}

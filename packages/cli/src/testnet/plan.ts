@@ -87,6 +87,8 @@ export function planTestnet(s: Scenario, opts: { durationMs: number; wsUrlPlaceh
       if (pricing.spreadBps !== undefined) args.push('--spread-bps', String(pricing.spreadBps));
       if (g.cheatProbability !== undefined) args.push('--cheat-probability', String(g.cheatProbability));
       if (g.slowExtraMs !== undefined) args.push('--slow-extra-ms', String(g.slowExtraMs));
+      // the learner settings the simulator's adaptive miners use (one learner, one set of defaults)
+      if (g.strategy === 'adaptive' && s.sim?.adaptive) args.push('--adaptive', JSON.stringify(s.sim.adaptive));
       // flaky miners also lose their connection now and then (about one offer in 25), for 2 s
       if (g.strategy === 'flaky') args.push('--disconnect-probability', '0.04');
       nodes.push({ id, role: 'miner', strategy: g.strategy, address, models: g.models ?? models, keySeed, stakeMicro: stake, region: g.region ?? 'local', args });
