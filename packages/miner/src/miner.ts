@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hashPayload, openJobKey, resolveParams, sealJson, unsealJson, worstCaseCost, type Canonical, type EncryptionKeyPair, type JobInput, type JobOutput, type KeyPair, type MinerStrategy, type Params, type ServerMessage } from '@infermarket/protocol';
-import { basePriceFor, bidPrice, createLearner, injectedDelay, outcome, planJob, type AdaptiveSettings, type JobOutcome, type Learner, type Pricing } from '@infermarket/agents';
+import { basePriceFor, bidPrice, createLearner, injectedDelay, outcome, planJob, rewardOf, type AdaptiveSettings, type JobOutcome, type Learner, type Pricing } from '@infermarket/agents';
 import { accountOf, nodeRng, startNode, type Executor, type Node } from '@infermarket/node-runtime';
 import { fakeOutput } from './fake-output.js';
 
@@ -204,8 +204,9 @@ export function createMiner(options: MinerOptions): Miner {
     const p = played.get(jobId);
     if (!learner || !p) return;
     played.delete(jobId);
-    learner.learn(p.arm, outcome[kind](amountMicro, p.costMicro));
-    log({ event: 'learned', jobId, outcome: kind, amountMicro, level: learner.levels[p.arm] });
+    const o = outcome[kind](amountMicro, p.costMicro);
+    learner.learn(p.arm, o);
+    log({ event: 'learned', jobId, outcome: kind, level: learner.levels[p.arm], reward: rewardOf(o) });
   };
 
   /** After a slash, bond from the balance back toward the target stake (no faucet), as the simulator's miners do. */
