@@ -9,10 +9,12 @@ import { describeRun, removeRun, runScenario } from './testnet-helpers.js';
 // models, sockets) and in the simulator. Both run the agents' strategy code (@infermarket/agents), so
 // per strategy the same things must happen: equal in kind, and within stated bounds where counts are random.
 //
-// The copy differs from the shipped file in two ways, both stated:
+// The copy differs from the shipped file in three ways, all stated:
 // - a `lazy` and a `flaky` miner are added (the shipped file has neither, and the comparison must cover them);
 // - every group states its stake (500 mUSD): the testnet's and the simulator's default stakes differ
-//   until the scenario resolver (issue #11, item 3) gives one default to both.
+//   until the scenario resolver (issue #11, item 3) gives one default to both;
+// - `sim.adaptive.cheatLevels` is set to [0, 0.5, 1] (not the default), to show that the live adaptive
+//   miner takes the scenario's learner settings as the simulated one does.
 // The run keeps the shipped 25 s: shorter runs give the adaptive and replay miners too few jobs to be
 // caught reliably (checked over simulator seeds 7-11: at 25 s every assertion below holds for each).
 const STAKE = '500000000';
@@ -29,7 +31,9 @@ const SCENARIO = {
     { name: 'flaky', count: 1, strategy: 'flaky', pricing: { priceMicro: '9000', spreadBps: 2000 } },
   ].map((g) => ({ ...g, stakeMicro: STAKE })),
   validators: shipped.validators.map((g) => ({ ...g, stakeMicro: STAKE })),
+  sim: { adaptive: { cheatLevels: [0, 0.5, 1] } },
 };
+const LEVELS = [0, 0.5, 1];
 
 function logLines(dir: string, name: string): Record<string, unknown>[] {
   return readFileSync(join(dir, `${name}.log`), 'utf8')
@@ -114,7 +118,12 @@ describe('agents parity: adversarial.json live and simulated', () => {
       e.sum += l.reward as number;
       sums.set(l.level as number, e);
     }
-    const levels = [0, 0.25, 0.5, 0.75, 1];
+    // the live learner used the scenario's levels, as the simulator's does
+    const ready = logLines(live.dir, 'adaptive-0').find((l) => l.event === 'ready' && 'learner' in l);
+    expect(ready?.cheatLevels).toEqual(LEVELS);
+    for (const l of learned) expect(LEVELS).toContain(l.level);
+    expect(LEVELS).toContain(sim.sim.adaptiveLearnedLevel);
+    const levels = LEVELS;
     const est = (lv: number): number => (sums.get(lv) ? sums.get(lv)!.sum / sums.get(lv)!.n : 0);
     const liveBest = levels.reduce((b, lv) => (est(lv) > est(b) ? lv : b), 0);
     // every level it was slashed at is, on balance, a loss
