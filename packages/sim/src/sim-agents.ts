@@ -1,5 +1,5 @@
 import { worstCaseCost, type Scenario } from '@infermarket/protocol';
-import { basePriceFor, bidPrice, createLearner, outcome, planJob, planTask, type JobOutcome } from '@infermarket/agents';
+import { basePriceFor, bidPrice, createLearner, injectedDelay, outcome, planJob, planTask, type JobOutcome } from '@infermarket/agents';
 import { computeCostMicro, computeMs, DEFAULT_MAX_TOKENS } from './cost-model.js';
 import { createRng } from './rng.js';
 import { SIM_DEFAULTS } from './sim-defaults.js';
@@ -67,7 +67,7 @@ export function buildAgents(
         online: true,
         incarnation: 0,
         learner: g.strategy === 'adaptive' ? createLearner(adaptive, createRng(seed ^ Math.imul(miners.length + 1, 0x27d4eb2d))) : null,
-        lastOutput: null,
+        lastOutput: new Map(),
         computeMicro: 0,
         commits: 0,
         cheats: 0,
@@ -182,7 +182,7 @@ export function minerRuns(w: SimWorld, jobId: string, minerAddr: string, deadlin
     job.arm = m.learner.choose();
     adaptiveP = m.learner.levels[job.arm]!;
   }
-  const plan = planJob(m.plan, { deadlineMs: w.P.jobDeadlineMs, hasReplay: m.lastOutput !== null, ...(adaptiveP !== undefined ? { adaptiveP } : {}) }, rng);
+  const plan = planJob(m.plan, { deadlineMs: w.P.jobDeadlineMs, hasReplay: m.lastOutput.has(job.model), ...(adaptiveP !== undefined ? { adaptiveP } : {}) }, rng);
   if (plan.kind === 'drop') return; // dropped: the deadline will pass
   let run = m.variant;
   let cls: OutClass = 0;
@@ -209,16 +209,15 @@ export function minerRuns(w: SimWorld, jobId: string, minerAddr: string, deadlin
   let si = 0;
   for (let i = 1; i < m.slots.length; i++) if (m.slots[i]! < m.slots[si]!) si = i;
   const start = Math.max(now, m.slots[si]!);
-  const jitter = m.jitterMs > 0 ? (rng.next() * 2 - 1) * m.jitterMs : 0;
-  const doneAt = start + ms + Math.max(0, m.latencyMs + jitter) + extra;
+  const doneAt = start + ms + injectedDelay(m.latencyMs, m.jitterMs, rng) + extra;
   m.slots[si] = doneAt;
   const at = Math.ceil(doneAt + netDelay(w));
   if (at > deadlineAtMs) return; // too late: the miner abandons it and the deadline fires
   job.out = cls;
   job.cheated = cheated;
-  const outputHash = cls === 4 ? m.lastOutput! : hashOf(job, cls);
+  const outputHash = cls === 4 ? m.lastOutput.get(job.model)! : hashOf(job, cls);
   job.outHash = outputHash;
-  if (cls === 0) m.lastOutput = outputHash;
+  m.lastOutput.set(job.model, outputHash); // as the live miner: its last output for the model, whatever it was
   w.queue.push(at, { k: 'result', miner: m, inc: m.incarnation, ev: { type: 'job.result', atMs: at, jobId, outputHash, by: m.address, nonce: `n${m.nonce++}`, expiresAtMs: at + w.ttl } });
 }
 

@@ -35,7 +35,8 @@ export interface MinerAgent {
   incarnation: number;
   /** `adaptive`: its learner (the agents' `createLearner`). */
   learner: Learner | null;
-  lastOutput: string | null;
+  /** Its last output (hash) per model, which a `replay` miner sends again. */
+  lastOutput: Map<string, string>;
   computeMicro: number;
   commits: number;
   cheats: number;
