@@ -12,7 +12,12 @@ import { registerLoad } from './load-command.js';
 // Started by `infermarket testnet` with a pipe on stdin: when the orchestrator dies, even by SIGKILL, the
 // pipe closes and this process shuts down instead of living on as an orphan.
 if (process.env.INFERMARKET_EXIT_WITH_PARENT === '1') {
-  process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'));
+  process.stdin.on('end', () => {
+    // nobody reads this process's output any more: shut down gracefully, but never outlive the parent by
+    // more than a few seconds (a load generator draining jobs on a dead market would wait for its deadlines)
+    setTimeout(() => process.exit(0), 3_000).unref();
+    process.kill(process.pid, 'SIGTERM');
+  });
   process.stdin.on('data', () => {});
 }
 
