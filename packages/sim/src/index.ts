@@ -19,3 +19,5 @@ export { renderSweepHtml, type SweepMarker } from './sweep-html.js';
 export { renderReportHtml } from './report-html.js';
 export { benchSim, benchScenario, type BenchSimResult } from './bench-sim.js';
 export { scenarioThreshold, type ScenarioThreshold, type ScenarioThresholdOptions, type ScenarioThresholdRow } from './threshold.js';
+export { estimateThreshold, fitLogistic, type RateObservation, type ThresholdEstimate, type ThresholdFitOptions } from './threshold-fit.js';
+export { sweepThresholds, THRESHOLD_METRIC, type AnalyticPStar, type SweepThreshold } from './sweep-threshold.js';

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { InfermarketError } from '@infermarket/protocol';
-import { applyOverrides, mergeSweeps, OVERRIDE_NAMES_HELP, parseShard, parseSweepParam, runSweep, type SweepMarker, type SweepParam } from '@infermarket/sim';
+import { applyOverrides, mergeSweeps, OVERRIDE_NAMES_HELP, parseShard, parseSweepParam, runSweep, type SweepMarker, type SweepParam, type SweepThreshold } from '@infermarket/sim';
 import { collectSet, loadScenarioFile, parseSeed, withCalibration } from './sim.js';
 
 function collectParam(value: string, prev: SweepParam[]): SweepParam[] {
@@ -59,6 +59,20 @@ function progress(json: boolean): { update(done: number, total: number): void; s
     },
     stop() {},
   };
+}
+
+/** The measured ½-crossing of the adaptive cheat rate beside the analytic p*, one line per group. */
+export function formatThresholds(thresholds: readonly SweepThreshold[]): string {
+  let text = '';
+  for (const t of thresholds) {
+    const g = Object.entries(t.group).map(([k, v]) => `${k}=${v}`).join(', ');
+    const m = t.measured;
+    const measured = m.threshold === null ? `none (${m.reason})` : `${Number(m.threshold.toPrecision(4))} ${m.ci95 ? `[${Number(m.ci95.lo.toPrecision(4))}, ${Number(m.ci95.hi.toPrecision(4))}]` : `(no CI: ${m.ciReason})`}`;
+    const analytic = t.analytic ? t.analytic.map((a) => (a.pStar === null ? `none (${a.reason})` : String(Number(a.pStar.toPrecision(4))))).join(' / ') : `— (${t.analyticReason})`;
+    const ratio = t.ratio ? ` ratio ${t.ratio.value.toFixed(3)}${t.ratio.ci95 ? ` [${t.ratio.ci95.lo.toFixed(3)}, ${t.ratio.ci95.hi.toFixed(3)}]` : ''}` : '';
+    text += `\nthreshold${g ? ` (${g})` : ''}: ${t.metric} crosses ½ at ${t.param} = ${measured}; analytic p* ${analytic}${ratio}${t.runsWithoutData ? `; ${t.runsWithoutData} runs without data left out` : ''}`;
+  }
+  return text ? `${text}\n` : '';
 }
 
 /** Registers `infermarket sweep` and `infermarket sweep merge`. */
@@ -144,7 +158,7 @@ Examples:
         process.off('SIGINT', onInterrupt);
         bar.stop();
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ out, ran: result.ran, skipped: result.skipped, failed: result.failed, masterSeed: result.plan.masterSeed, points: result.summary }, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ out, ran: result.ran, skipped: result.skipped, failed: result.failed, masterSeed: result.plan.masterSeed, thresholds: result.thresholds, points: result.summary }, null, 2)}\n`);
         } else {
           const names = result.plan.params.map((p) => p.name);
           const cols = ['cheatRate', 'adaptiveCheatRate', 'honestProfitPerJobMicro', 'cheaterProfitPerJobMicro', 'adaptiveProfitPerJobMicro', 'successRate'];
@@ -161,6 +175,7 @@ Examples:
           const all = [head, ...rows];
           const w = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
           for (const r of all) process.stdout.write(`${r.map((c, i) => c.padStart(w[i]!)).join('  ')}\n`);
+          process.stdout.write(formatThresholds(result.thresholds));
           process.stdout.write(
             `\n${result.ran} runs in ${(result.wallMs / 1000).toFixed(1)} s (${result.runsPerSec.toFixed(1)} runs/s)${result.skipped ? `, ${result.skipped} skipped (resume)` : ''}; master seed ${result.plan.masterSeed}\nwrote ${out}/{results.csv,results.jsonl,summary.csv,summary.json,sweep.html}\n`,
           );
