@@ -21,3 +21,4 @@ export { benchSim, benchScenario, type BenchSimResult } from './bench-sim.js';
 export { scenarioThreshold, type ScenarioThreshold, type ScenarioThresholdOptions, type ScenarioThresholdRow } from './threshold.js';
 export { estimateThreshold, fitLogistic, type RateObservation, type ThresholdEstimate, type ThresholdFitOptions } from './threshold-fit.js';
 export { sweepThresholds, THRESHOLD_METRIC, type AnalyticPStar, type SweepThreshold } from './sweep-threshold.js';
+export { runPospStudy, studyMarkdown, studySvg, POSP_STUDY_DESIGN, type PospStudyPoint, type PospStudyResult, type RunPospStudyOptions, type StudyScenario } from './study-posp.js';
