@@ -12,7 +12,7 @@ export { COMPUTE_MS, DOWNGRADE_MISMATCH_RATE, computeMs, computeCostMicro, compu
 export { runSweep, writeSweepOutputs, type RunSweepOptions, type SweepMeta, type SweepResult } from './run-sweep.js';
 export { mergeSweeps, type MergeResult } from './merge-sweeps.js';
 export { planSweep, parseSweepParam, parseShard, runKey, type SweepParam, type SweepPlan, type SweepPoint, type SweepRun } from './sweep-plan.js';
-export { meanCi, type MeanCi } from './sweep-stats.js';
+export { bootstrapMeanCi, meanCi, type MeanCi } from './sweep-stats.js';
 export { summarise, type SweepSummaryPoint } from './sweep-summary.js';
 export { csvColumns, metricsOf, parseJsonl, type SweepRow } from './sweep-row.js';
 export { renderSweepHtml, type SweepMarker } from './sweep-html.js';

@@ -77,7 +77,7 @@ table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;paddin
 </style></head><body>
 <h1>${esc(title)}</h1>
 <p class="meta">${esc(meta.mode)} sweep: ${esc(paramText)}; ${meta.seeds} seed(s) per point; master seed ${meta.masterSeed};
-${summary.reduce((a, p) => a + p.runs, 0)} of ${meta.totalRuns} runs. Bands and ± are 95% confidence intervals of the mean.</p>
+${summary.reduce((a, p) => a + p.runs, 0)} of ${meta.totalRuns} runs. Bands, ± and [lo, hi] are 95% confidence intervals of the mean over seeds: percentile bootstrap for rates (bounded to [0, 1]), Student t otherwise.</p>
 <div id="thresholds"></div>
 <div id="lines" class="grid"></div>
 <div id="heat"></div>
@@ -131,8 +131,8 @@ for (const metric of D.metrics) {
   groups.forEach((g, gi) => {
     const at = x => D.summary.find(p => groupKey(p) === g && xOf(p.values[P0]) === x);
     const mean = xs.map(x => { const m = at(x)?.metrics[metric]; return m ? m.mean : null; });
-    const lo = xs.map(x => { const m = at(x)?.metrics[metric]; return m ? m.mean - m.ci95 : null; });
-    const hi = xs.map(x => { const m = at(x)?.metrics[metric]; return m ? m.mean + m.ci95 : null; });
+    const lo = xs.map(x => { const m = at(x)?.metrics[metric]; return m ? (m.lo ?? m.mean - m.ci95) : null; });
+    const hi = xs.map(x => { const m = at(x)?.metrics[metric]; return m ? (m.hi ?? m.mean + m.ci95) : null; });
     const c = COLORS[gi % COLORS.length];
     const base = data.length;
     data.push(mean, hi, lo);
@@ -189,7 +189,7 @@ if (D.thresholds.length && numeric) {
 const t = ['<table><tr><th>point</th>' + D.params.map(n => '<th>' + n + '</th>').join('') + '<th>runs</th>' + D.metrics.map(m => '<th>' + m + '</th>').join('') + '</tr>'];
 for (const p of D.summary) {
   t.push('<tr><td>' + p.point + '</td>' + D.params.map(n => '<td>' + p.values[n] + '</td>').join('') + '<td>' + p.runs + '</td>' +
-    D.metrics.map(m => { const v = p.metrics[m]; return '<td>' + (v ? Number(v.mean.toPrecision(4)) + ' ± ' + Number(v.ci95.toPrecision(2)) : '') + '</td>'; }).join('') + '</tr>');
+    D.metrics.map(m => { const v = p.metrics[m]; return '<td>' + (!v ? '' : v.method === 'bootstrap' ? Number(v.mean.toPrecision(4)) + ' [' + Number(v.lo.toPrecision(3)) + ', ' + Number(v.hi.toPrecision(3)) + ']' : Number(v.mean.toPrecision(4)) + ' ± ' + Number(v.ci95.toPrecision(2))) + '</td>'; }).join('') + '</tr>');
 }
 t.push('</table>');
 document.getElementById('table').innerHTML = t.join('');

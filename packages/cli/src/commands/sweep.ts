@@ -169,7 +169,8 @@ Examples:
             String(s.runs),
             ...shown.map((c) => {
               const m = s.metrics[c];
-              return m ? `${Number(m.mean.toPrecision(4))} ± ${Number(m.ci95.toPrecision(2))}` : '-';
+              if (!m) return '-';
+              return m.method === 'bootstrap' ? `${Number(m.mean.toPrecision(4))} [${Number(m.lo.toPrecision(3))}, ${Number(m.hi.toPrecision(3))}]` : `${Number(m.mean.toPrecision(4))} ± ${Number(m.ci95.toPrecision(2))}`;
             }),
           ]);
           const all = [head, ...rows];
