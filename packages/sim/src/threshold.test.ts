@@ -73,4 +73,21 @@ describe('scenarioThreshold', () => {
     expect(earned / settled).toBeGreaterThan(theory.rewardMicro - 2);
     expect(earned / settled).toBeLessThan(theory.rewardMicro + 2);
   });
+
+  it("R is the simulator's default price when a group sets none (heavy: 20 × 1,000)", () => {
+    const scenario = parseScenario({
+      name: 'default-price',
+      seed: 3,
+      durationMs: 4_000, // past the 1 s challenge window
+      miners: [{ count: 2, strategy: 'honest', models: ['heavy'] }],
+      validators: [{ count: 1, strategy: 'honest', models: ['heavy'] }],
+      clients: [{ count: 1, ratePerSec: 50, models: { heavy: 1 } }],
+    });
+    const R = scenarioThreshold(scenario).rows[0]!.threshold.terms.rewardMicro;
+    expect(R).toBe(20_000);
+    const r = runSimulation(scenario);
+    const settled = r.miners.reduce((a, m) => a + m.settled, 0);
+    expect(settled).toBeGreaterThan(10);
+    expect(r.miners.reduce((a, m) => a + Number(m.earnedMicro), 0) / settled).toBe(R);
+  });
 });
