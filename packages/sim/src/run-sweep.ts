@@ -9,7 +9,7 @@ import { renderSweepHtml, type SweepMarker } from './sweep-html.js';
 import { planSweep, type SweepParam, type SweepPlan, type SweepRun } from './sweep-plan.js';
 import { csvColumns, parseJsonl, rowOf, rowToCsv, csvLine, type SweepRow } from './sweep-row.js';
 import { summarise, summaryCsv, type SweepSummaryPoint } from './sweep-summary.js';
-import { sweepThresholds, type SweepThreshold } from './sweep-threshold.js';
+import { sweepThresholds, thresholdsCsv, type SweepThreshold } from './sweep-threshold.js';
 
 const WORKER_URL = new URL('./sweep-worker.js', import.meta.url);
 
@@ -101,6 +101,7 @@ export function writeSweepOutputs(outDir: string, meta: SweepMeta, plan: SweepPl
     `${JSON.stringify({ masterSeed: plan.masterSeed, seeds: plan.seeds, mode: plan.mode, params: plan.params, shard: meta.shard, runs: rows.length, totalRuns: plan.runs.length, thresholds, points: summary }, null, 2)}\n`,
   );
   writeFileSync(join(outDir, 'summary.csv'), summaryCsv(names, summary));
+  if (thresholds.length) writeFileSync(join(outDir, 'thresholds.csv'), thresholdsCsv(names.slice(1), thresholds));
   writeFileSync(join(outDir, 'sweep.html'), renderSweepHtml({ meta, summary, thresholds }));
   return { summary, thresholds };
 }

@@ -43,6 +43,9 @@ describe('sweep thresholds', () => {
     expect(th.measured.threshold!).toBeLessThan(high);
     const summary = JSON.parse(readFileSync(join(dirs[dirs.length - 1]!, 'summary.json'), 'utf8')) as { thresholds: unknown[] };
     expect(summary.thresholds).toHaveLength(1);
+    const csv = readFileSync(join(dirs[dirs.length - 1]!, 'thresholds.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toMatch(/^param,metric,measured,ci95_lo,ci95_hi,/);
+    expect(csv[1]).toContain(`auditRate,adaptiveCheatRate,${th.measured.threshold}`);
   }, 60_000);
 
   it('leaves out runs without data, counts them, and never reads them as zero', () => {

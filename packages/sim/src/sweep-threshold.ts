@@ -1,6 +1,6 @@
 import type { Scenario } from '@infermarket/protocol';
 import type { SweepPlan } from './sweep-plan.js';
-import type { SweepRow } from './sweep-row.js';
+import { csvLine, type SweepRow } from './sweep-row.js';
 import { scenarioThreshold } from './threshold.js';
 import { estimateThreshold, type ThresholdEstimate } from './threshold-fit.js';
 
@@ -89,4 +89,32 @@ export function sweepThresholds(input: { scenario: Scenario; plan: SweepPlan; ro
     out.push({ param: first.name, metric: THRESHOLD_METRIC, group, measured, runsWithoutData: list.length - withData.length, analytic, analyticReason, ratio, ratioReason });
   }
   return out;
+}
+
+/** `thresholds.csv`: one line per group — the other parameters' values, the measured threshold and CI (empty with the reason when undefined), the analytic p* and the ratio. */
+export function thresholdsCsv(otherParams: readonly string[], thresholds: readonly SweepThreshold[]): string {
+  let text = csvLine([...otherParams, 'param', 'metric', 'measured', 'ci95_lo', 'ci95_hi', 'runs', 'seeds', 'runs_without_data', 'measured_reason', 'ci_reason', 'analytic_pstar', 'analytic_reason', 'ratio', 'ratio_lo', 'ratio_hi']);
+  for (const t of thresholds) {
+    const m = t.measured;
+    const p0 = t.analytic?.[0];
+    text += csvLine([
+      ...otherParams.map((n) => t.group[n]),
+      t.param,
+      t.metric,
+      m.threshold,
+      m.ci95?.lo ?? null,
+      m.ci95?.hi ?? null,
+      m.runs,
+      m.seeds,
+      t.runsWithoutData,
+      m.reason,
+      m.ciReason,
+      p0?.pStar ?? null,
+      p0 ? p0.reason : t.analyticReason,
+      t.ratio?.value ?? null,
+      t.ratio?.ci95?.lo ?? null,
+      t.ratio?.ci95?.hi ?? null,
+    ]);
+  }
+  return text;
 }

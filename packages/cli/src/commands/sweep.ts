@@ -99,6 +99,8 @@ export function register(program: Command): void {
       `
 Writes <out>/results.jsonl and results.csv (one row per run, streamed as runs finish, then rewritten in plan
 order), summary.json and summary.csv (mean and 95% CI per point), sweep.json (what was swept) and sweep.html.
+With adaptive miners, summary.json and thresholds.csv add where their cheat rate crosses ½ over the first parameter
+(logistic fit, bootstrap 95% CI over seeds) and, when that parameter is auditRate, the analytic p* (infermarket theory).
 
 Examples:
   infermarket sweep --scenario scenarios/posp-threshold.json --param auditRate=0.02,0.05,0.1,0.2 --seeds 8
