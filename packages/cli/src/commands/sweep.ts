@@ -180,7 +180,7 @@ Examples:
           for (const r of all) process.stdout.write(`${r.map((c, i) => c.padStart(w[i]!)).join('  ')}\n`);
           process.stdout.write(formatThresholds(result.thresholds));
           process.stdout.write(
-            `\n${result.ran} runs in ${(result.wallMs / 1000).toFixed(1)} s (${result.runsPerSec.toFixed(1)} runs/s)${result.skipped ? `, ${result.skipped} skipped (resume)` : ''}; master seed ${result.plan.masterSeed}\nwrote ${out}/{results.csv,results.jsonl,summary.csv,summary.json,sweep.html}\n`,
+            `\n${result.ran} runs in ${(result.wallMs / 1000).toFixed(1)} s (${result.runsPerSec.toFixed(1)} runs/s)${result.skipped ? `, ${result.skipped} skipped (resume)` : ''}; master seed ${result.plan.masterSeed}\nwrote ${out}/{results.csv,results.jsonl,summary.csv,summary.json${result.thresholds.length ? ',thresholds.csv' : ''},sweep.html}\n`,
           );
         }
         if (result.failed.length) {
