@@ -12,9 +12,13 @@ export { COMPUTE_MS, DOWNGRADE_MISMATCH_RATE, computeMs, computeCostMicro, compu
 export { runSweep, writeSweepOutputs, type RunSweepOptions, type SweepMeta, type SweepResult } from './run-sweep.js';
 export { mergeSweeps, type MergeResult } from './merge-sweeps.js';
 export { planSweep, parseSweepParam, parseShard, runKey, type SweepParam, type SweepPlan, type SweepPoint, type SweepRun } from './sweep-plan.js';
-export { meanCi, type MeanCi } from './sweep-stats.js';
+export { bootstrapMeanCi, meanCi, type MeanCi } from './sweep-stats.js';
 export { summarise, type SweepSummaryPoint } from './sweep-summary.js';
 export { csvColumns, metricsOf, parseJsonl, type SweepRow } from './sweep-row.js';
 export { renderSweepHtml, type SweepMarker } from './sweep-html.js';
 export { renderReportHtml } from './report-html.js';
 export { benchSim, benchScenario, type BenchSimResult } from './bench-sim.js';
+export { scenarioThreshold, type ScenarioThreshold, type ScenarioThresholdOptions, type ScenarioThresholdRow } from './threshold.js';
+export { estimateThreshold, fitLogistic, type RateObservation, type ThresholdEstimate, type ThresholdFitOptions } from './threshold-fit.js';
+export { sweepThresholds, THRESHOLD_METRIC, type AnalyticPStar, type SweepThreshold } from './sweep-threshold.js';
+export { runPospStudy, studyMarkdown, studySvg, POSP_STUDY_DESIGN, type PospStudyPoint, type PospStudyResult, type RunPospStudyOptions, type StudyScenario } from './study-posp.js';

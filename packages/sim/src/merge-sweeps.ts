@@ -5,6 +5,7 @@ import { writeSweepOutputs, type SweepMeta } from './run-sweep.js';
 import { planSweep } from './sweep-plan.js';
 import { parseJsonl, type SweepRow } from './sweep-row.js';
 import type { SweepSummaryPoint } from './sweep-summary.js';
+import type { SweepThreshold } from './sweep-threshold.js';
 
 export interface MergeResult {
   rows: number;
@@ -12,6 +13,7 @@ export interface MergeResult {
   /** Keys of runs no input directory holds. */
   missing: string[];
   summary: SweepSummaryPoint[];
+  thresholds: SweepThreshold[];
 }
 
 function bad(message: string, field: string): never {
@@ -54,7 +56,7 @@ export function mergeSweeps(options: { dirs: string[]; outDir: string }): MergeR
   mkdirSync(options.outDir, { recursive: true });
   writeFileSync(join(options.outDir, 'sweep.json'), `${JSON.stringify(meta, null, 2)}\n`);
   const rows = [...byKey.values()];
-  const summary = writeSweepOutputs(options.outDir, meta, plan, rows);
+  const { summary, thresholds } = writeSweepOutputs(options.outDir, meta, plan, rows);
   const missing = plan.runs.filter((r) => !byKey.has(r.key)).map((r) => r.key);
-  return { rows: rows.length, totalRuns: plan.runs.length, missing, summary };
+  return { rows: rows.length, totalRuns: plan.runs.length, missing, summary, thresholds };
 }

@@ -9,6 +9,7 @@ import { renderSweepHtml, type SweepMarker } from './sweep-html.js';
 import { planSweep, type SweepParam, type SweepPlan, type SweepRun } from './sweep-plan.js';
 import { csvColumns, parseJsonl, rowOf, rowToCsv, csvLine, type SweepRow } from './sweep-row.js';
 import { summarise, summaryCsv, type SweepSummaryPoint } from './sweep-summary.js';
+import { sweepThresholds, thresholdsCsv, type SweepThreshold } from './sweep-threshold.js';
 
 const WORKER_URL = new URL('./sweep-worker.js', import.meta.url);
 
@@ -56,6 +57,8 @@ export interface SweepResult {
   /** Runs completed per wall second (this invocation). */
   runsPerSec: number;
   summary: SweepSummaryPoint[];
+  /** Measured ½-crossing of the adaptive cheat rate (with its CI) and the analytic p*, per group; [] without adaptive miners. */
+  thresholds: SweepThreshold[];
 }
 
 function metaOf(o: RunSweepOptions, plan: SweepPlan): SweepMeta {
@@ -83,8 +86,8 @@ function sameSweep(a: SweepMeta, b: SweepMeta): string | null {
   return null;
 }
 
-/** Write results (in plan order), summary and HTML for a set of rows. */
-export function writeSweepOutputs(outDir: string, meta: SweepMeta, plan: SweepPlan, rows: SweepRow[]): SweepSummaryPoint[] {
+/** Write results (in plan order), summary (with the thresholds) and HTML for a set of rows. */
+export function writeSweepOutputs(outDir: string, meta: SweepMeta, plan: SweepPlan, rows: SweepRow[]): { summary: SweepSummaryPoint[]; thresholds: SweepThreshold[] } {
   const order = new Map(plan.runs.map((r) => [r.key, r.index]));
   rows.sort((a, b) => (order.get(a.key) ?? 0) - (order.get(b.key) ?? 0));
   const names = plan.params.map((p) => p.name);
@@ -92,13 +95,15 @@ export function writeSweepOutputs(outDir: string, meta: SweepMeta, plan: SweepPl
   writeFileSync(join(outDir, 'results.jsonl'), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
   writeFileSync(join(outDir, 'results.csv'), csvLine(cols) + rows.map((r) => rowToCsv(r, cols)).join(''));
   const summary = summarise(plan.points, rows);
+  const thresholds = sweepThresholds({ scenario: meta.scenario, plan, rows });
   writeFileSync(
     join(outDir, 'summary.json'),
-    `${JSON.stringify({ masterSeed: plan.masterSeed, seeds: plan.seeds, mode: plan.mode, params: plan.params, shard: meta.shard, runs: rows.length, totalRuns: plan.runs.length, points: summary }, null, 2)}\n`,
+    `${JSON.stringify({ masterSeed: plan.masterSeed, seeds: plan.seeds, mode: plan.mode, params: plan.params, shard: meta.shard, runs: rows.length, totalRuns: plan.runs.length, thresholds, points: summary }, null, 2)}\n`,
   );
   writeFileSync(join(outDir, 'summary.csv'), summaryCsv(names, summary));
-  writeFileSync(join(outDir, 'sweep.html'), renderSweepHtml({ meta, summary }));
-  return summary;
+  if (thresholds.length) writeFileSync(join(outDir, 'thresholds.csv'), thresholdsCsv(names.slice(1), thresholds));
+  writeFileSync(join(outDir, 'sweep.html'), renderSweepHtml({ meta, summary, thresholds }));
+  return { summary, thresholds };
 }
 
 /**
@@ -168,9 +173,9 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
   } else {
     await runInWorkers(o.scenario, plan.masterSeed, todo, workers, record, (f) => failed.push(f));
   }
-  const summary = writeSweepOutputs(o.outDir, meta, plan, rows);
+  const { summary, thresholds } = writeSweepOutputs(o.outDir, meta, plan, rows);
   const wallMs = performance.now() - t0;
-  return { plan, rows, ran: finished, skipped, failed, wallMs, runsPerSec: finished / (wallMs / 1000), summary };
+  return { plan, rows, ran: finished, skipped, failed, wallMs, runsPerSec: finished / (wallMs / 1000), summary, thresholds };
 }
 
 function runInWorkers(

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { SweepMeta } from './run-sweep.js';
 import type { SweepSummaryPoint } from './sweep-summary.js';
+import type { SweepThreshold } from './sweep-threshold.js';
 
 /** A vertical line on the sweep's line plots at `x` of the first parameter (e.g. a predicted threshold). */
 export interface SweepMarker {
@@ -44,11 +45,25 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
  * first parameter (one line per combination of the others), a heatmap per metric over the first two
  * parameters, and the summary table.
  */
-export function renderSweepHtml(input: { meta: SweepMeta; summary: SweepSummaryPoint[] }): string {
+export function renderSweepHtml(input: { meta: SweepMeta; summary: SweepSummaryPoint[]; thresholds?: SweepThreshold[] }): string {
   const { meta, summary } = input;
   const { js, css } = uplotAssets();
   const metrics = PLOTTED.filter((m) => summary.some((p) => p.metrics[m]));
-  const data = JSON.stringify({ params: meta.params.map((p) => p.name), metrics, summary, markers: meta.markers ?? [] }).replace(/</g, '\\u003c');
+  // per group: the analytic p* (dashed) and the measured ½-crossing with its CI (solid, shaded), in the group's colour
+  const thresholds = (input.thresholds ?? []).map((t) => ({
+    group: Object.entries(t.group).map(([k, v]) => `${k}=${v}`).join(', '),
+    analytic: t.analytic?.[0]?.pStar ?? null,
+    analyticText: t.analytic ? t.analytic.map((a) => (a.pStar === null ? `none (${a.reason})` : a.pStar.toPrecision(4))).join(' / ') : `— (${t.analyticReason})`,
+    measured: t.measured.threshold,
+    measuredText: t.measured.threshold === null ? `none (${t.measured.reason})` : t.measured.threshold.toPrecision(4),
+    lo: t.measured.ci95?.lo ?? null,
+    hi: t.measured.ci95?.hi ?? null,
+    ciText: t.measured.ci95 ? `[${t.measured.ci95.lo.toPrecision(4)}, ${t.measured.ci95.hi.toPrecision(4)}]` : `— (${t.measured.ciReason})`,
+    ratioText: t.ratio ? `${t.ratio.value.toFixed(3)}${t.ratio.ci95 ? ` [${t.ratio.ci95.lo.toFixed(3)}, ${t.ratio.ci95.hi.toFixed(3)}]` : ''}` : `— (${t.ratioReason})`,
+    runs: t.measured.runs,
+    without: t.runsWithoutData,
+  }));
+  const data = JSON.stringify({ params: meta.params.map((p) => p.name), metrics, summary, markers: meta.markers ?? [], thresholds }).replace(/</g, '\\u003c');
   const title = `Sweep of ${meta.scenario.name}`;
   const paramText = meta.params.map((p) => `${p.name} = ${p.values.join(', ')}`).join('; ');
   return `<!doctype html>
@@ -62,7 +77,8 @@ table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;paddin
 </style></head><body>
 <h1>${esc(title)}</h1>
 <p class="meta">${esc(meta.mode)} sweep: ${esc(paramText)}; ${meta.seeds} seed(s) per point; master seed ${meta.masterSeed};
-${summary.reduce((a, p) => a + p.runs, 0)} of ${meta.totalRuns} runs. Bands and ± are 95% confidence intervals of the mean.</p>
+${summary.reduce((a, p) => a + p.runs, 0)} of ${meta.totalRuns} runs. Bands, ± and [lo, hi] are 95% confidence intervals of the mean over seeds: percentile bootstrap for rates (bounded to [0, 1]), Student t otherwise.</p>
+<div id="thresholds"></div>
 <div id="lines" class="grid"></div>
 <div id="heat"></div>
 <h2>Summary</h2><div id="table"></div>
@@ -81,6 +97,25 @@ const groups = [...new Set(D.summary.map(groupKey))].slice(0, 8);
 function markerPlugin() {
   return { hooks: { draw: u => {
     const ctx = u.ctx; ctx.save();
+    D.thresholds.forEach((t, ti) => {
+      const gi = Math.max(0, groups.indexOf(t.group));
+      const c = COLORS[gi % COLORS.length];
+      if (t.lo != null && t.hi != null) {
+        const x0 = u.valToPos(t.lo, 'x', true), x1 = u.valToPos(t.hi, 'x', true);
+        ctx.fillStyle = c + '22'; ctx.fillRect(x0, u.bbox.top, Math.max(1, x1 - x0), u.bbox.height);
+      }
+      if (t.measured != null) {
+        const x = u.valToPos(t.measured, 'x', true);
+        ctx.strokeStyle = c; ctx.setLineDash([]); ctx.lineWidth = 2;
+        ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height); ctx.stroke();
+      }
+      if (t.analytic != null) {
+        const x = u.valToPos(t.analytic, 'x', true);
+        ctx.strokeStyle = c; ctx.setLineDash([6,4]); ctx.lineWidth = 1.5;
+        ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height); ctx.stroke();
+        ctx.setLineDash([]); ctx.fillStyle = c; ctx.font = '11px sans-serif'; ctx.fillText('p*', x + 3, u.bbox.top + 12 + 12 * ti);
+      }
+    });
     for (const m of D.markers) {
       const x = u.valToPos(m.x, 'x', true);
       ctx.strokeStyle = '#000'; ctx.setLineDash([6,4]); ctx.lineWidth = 1.5;
@@ -96,8 +131,8 @@ for (const metric of D.metrics) {
   groups.forEach((g, gi) => {
     const at = x => D.summary.find(p => groupKey(p) === g && xOf(p.values[P0]) === x);
     const mean = xs.map(x => { const m = at(x)?.metrics[metric]; return m ? m.mean : null; });
-    const lo = xs.map(x => { const m = at(x)?.metrics[metric]; return m ? m.mean - m.ci95 : null; });
-    const hi = xs.map(x => { const m = at(x)?.metrics[metric]; return m ? m.mean + m.ci95 : null; });
+    const lo = xs.map(x => { const m = at(x)?.metrics[metric]; return m ? (m.lo ?? m.mean - m.ci95) : null; });
+    const hi = xs.map(x => { const m = at(x)?.metrics[metric]; return m ? (m.hi ?? m.mean + m.ci95) : null; });
     const c = COLORS[gi % COLORS.length];
     const base = data.length;
     data.push(mean, hi, lo);
@@ -147,10 +182,14 @@ if (D.params.length >= 2) {
     card.appendChild(cv); grid.appendChild(card);
   }
 }
+if (D.thresholds.length && numeric) {
+  const rows = D.thresholds.map(t => '<tr><td>' + (t.group || '(all)') + '</td><td>' + t.measuredText + '</td><td>' + t.ciText + '</td><td>' + t.analyticText + '</td><td>' + t.ratioText + '</td><td>' + t.runs + (t.without ? ' (+' + t.without + ' without data)' : '') + '</td></tr>');
+  document.getElementById('thresholds').innerHTML = '<h2>Threshold: where the adaptive cheat rate crosses ½</h2><p class="meta">Logistic fit over per-run cheat rates, 95% CI by bootstrap over seeds. On the plots: solid line and shaded band = measured threshold and CI, dashed = the protocol&#39;s analytic p* (infermarket theory).</p><table><tr><th>group</th><th>measured</th><th>95% CI</th><th>analytic p*</th><th>measured / p*</th><th>runs</th></tr>' + rows.join('') + '</table>';
+}
 const t = ['<table><tr><th>point</th>' + D.params.map(n => '<th>' + n + '</th>').join('') + '<th>runs</th>' + D.metrics.map(m => '<th>' + m + '</th>').join('') + '</tr>'];
 for (const p of D.summary) {
   t.push('<tr><td>' + p.point + '</td>' + D.params.map(n => '<td>' + p.values[n] + '</td>').join('') + '<td>' + p.runs + '</td>' +
-    D.metrics.map(m => { const v = p.metrics[m]; return '<td>' + (v ? Number(v.mean.toPrecision(4)) + ' ± ' + Number(v.ci95.toPrecision(2)) : '') + '</td>'; }).join('') + '</tr>');
+    D.metrics.map(m => { const v = p.metrics[m]; return '<td>' + (!v ? '' : v.method === 'bootstrap' ? Number(v.mean.toPrecision(4)) + ' [' + Number(v.lo.toPrecision(3)) + ', ' + Number(v.hi.toPrecision(3)) + ']' : Number(v.mean.toPrecision(4)) + ' ± ' + Number(v.ci95.toPrecision(2))) + '</td>'; }).join('') + '</tr>');
 }
 t.push('</table>');
 document.getElementById('table').innerHTML = t.join('');

@@ -1,9 +1,12 @@
 import { METRIC_COLUMNS } from './metrics.js';
 import { csvLine, type SweepRow } from './sweep-row.js';
 import type { SweepPoint } from './sweep-plan.js';
-import { meanCi, type MeanCi } from './sweep-stats.js';
+import { bootstrapMeanCi, meanCi, type MeanCi } from './sweep-stats.js';
 
-/** Mean and 95% CI of every metric at one sweep point. */
+/** Metrics bounded to [0, 1]: their per-point interval is a percentile bootstrap (a t-interval spills past the bounds). */
+export const BOUNDED_METRICS: ReadonlySet<string> = new Set(['cheatRate', 'adaptiveCheatRate', 'adaptiveLearnedLevel', 'detectionRate', 'successRate']);
+
+/** Mean and 95% CI of every metric at one sweep point (bootstrap for the rates in `BOUNDED_METRICS`, Student t otherwise). */
 export interface SweepSummaryPoint {
   point: number;
   values: Record<string, string | number>;
@@ -24,21 +27,25 @@ export function summarise(points: readonly SweepPoint[], rows: readonly SweepRow
     const list = byPoint.get(p.index);
     if (!list) continue;
     const metrics: Record<string, MeanCi | null> = {};
-    for (const m of METRIC_COLUMNS) metrics[m] = meanCi(list.map((r) => r[m] as number | null));
+    for (const m of METRIC_COLUMNS) {
+      const values = list.map((r) => r[m] as number | null);
+      metrics[m] = BOUNDED_METRICS.has(m) ? bootstrapMeanCi(values, { seed: 0x5eed + p.index }) : meanCi(values);
+    }
     out.push({ point: p.index, values: p.values, runs: list.length, metrics });
   }
   return out;
 }
 
-/** `summary.csv`: one line per point, `<metric>_mean`, `<metric>_ci95`, `<metric>_n` columns. */
+/** `summary.csv`: one line per point, `<metric>_mean`, `<metric>_ci95`, `<metric>_lo`, `<metric>_hi`, `<metric>_n` columns. */
 export function summaryCsv(paramNames: readonly string[], summary: readonly SweepSummaryPoint[]): string {
-  const head = ['point', ...paramNames, 'runs', ...METRIC_COLUMNS.flatMap((m) => [`${m}_mean`, `${m}_ci95`, `${m}_n`])];
+  const head = ['point', ...paramNames, 'runs', ...METRIC_COLUMNS.flatMap((m) => [`${m}_mean`, `${m}_ci95`, `${m}_lo`, `${m}_hi`, `${m}_n`])];
   let text = csvLine(head);
   for (const s of summary) {
     const cells: unknown[] = [s.point, ...paramNames.map((n) => s.values[n]), s.runs];
     for (const m of METRIC_COLUMNS) {
       const v = s.metrics[m];
-      cells.push(v ? Number(v.mean.toPrecision(10)) : null, v ? Number(v.ci95.toPrecision(10)) : null, v ? v.n : 0);
+      const num = (x: number | undefined): number | null => (v && x !== undefined ? Number(x.toPrecision(10)) : null);
+      cells.push(num(v?.mean), num(v?.ci95), num(v?.lo), num(v?.hi), v ? v.n : 0);
     }
     text += csvLine(cells);
   }

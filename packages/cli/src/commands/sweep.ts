@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { InfermarketError } from '@infermarket/protocol';
-import { applyOverrides, mergeSweeps, OVERRIDE_NAMES_HELP, parseShard, parseSweepParam, runSweep, type SweepMarker, type SweepParam } from '@infermarket/sim';
+import { applyOverrides, mergeSweeps, OVERRIDE_NAMES_HELP, parseShard, parseSweepParam, runSweep, type SweepMarker, type SweepParam, type SweepThreshold } from '@infermarket/sim';
 import { collectSet, loadScenarioFile, parseSeed, withCalibration } from './sim.js';
 
 function collectParam(value: string, prev: SweepParam[]): SweepParam[] {
@@ -61,6 +61,20 @@ function progress(json: boolean): { update(done: number, total: number): void; s
   };
 }
 
+/** The measured ½-crossing of the adaptive cheat rate beside the analytic p*, one line per group. */
+export function formatThresholds(thresholds: readonly SweepThreshold[]): string {
+  let text = '';
+  for (const t of thresholds) {
+    const g = Object.entries(t.group).map(([k, v]) => `${k}=${v}`).join(', ');
+    const m = t.measured;
+    const measured = m.threshold === null ? `none (${m.reason})` : `${Number(m.threshold.toPrecision(4))} ${m.ci95 ? `[${Number(m.ci95.lo.toPrecision(4))}, ${Number(m.ci95.hi.toPrecision(4))}]` : `(no CI: ${m.ciReason})`}`;
+    const analytic = t.analytic ? t.analytic.map((a) => (a.pStar === null ? `none (${a.reason})` : String(Number(a.pStar.toPrecision(4))))).join(' / ') : `— (${t.analyticReason})`;
+    const ratio = t.ratio ? ` ratio ${t.ratio.value.toFixed(3)}${t.ratio.ci95 ? ` [${t.ratio.ci95.lo.toFixed(3)}, ${t.ratio.ci95.hi.toFixed(3)}]` : ''}` : '';
+    text += `\nthreshold${g ? ` (${g})` : ''}: ${t.metric} crosses ½ at ${t.param} = ${measured}; analytic p* ${analytic}${ratio}${t.runsWithoutData ? `; ${t.runsWithoutData} runs without data left out` : ''}`;
+  }
+  return text ? `${text}\n` : '';
+}
+
 /** Registers `infermarket sweep` and `infermarket sweep merge`. */
 export function register(program: Command): void {
   const sweep = program
@@ -85,6 +99,8 @@ export function register(program: Command): void {
       `
 Writes <out>/results.jsonl and results.csv (one row per run, streamed as runs finish, then rewritten in plan
 order), summary.json and summary.csv (mean and 95% CI per point), sweep.json (what was swept) and sweep.html.
+With adaptive miners, summary.json and thresholds.csv add where their cheat rate crosses ½ over the first parameter
+(logistic fit, bootstrap 95% CI over seeds) and, when that parameter is auditRate, the analytic p* (infermarket theory).
 
 Examples:
   infermarket sweep --scenario scenarios/posp-threshold.json --param auditRate=0.02,0.05,0.1,0.2 --seeds 8
@@ -144,7 +160,7 @@ Examples:
         process.off('SIGINT', onInterrupt);
         bar.stop();
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ out, ran: result.ran, skipped: result.skipped, failed: result.failed, masterSeed: result.plan.masterSeed, points: result.summary }, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ out, ran: result.ran, skipped: result.skipped, failed: result.failed, masterSeed: result.plan.masterSeed, thresholds: result.thresholds, points: result.summary }, null, 2)}\n`);
         } else {
           const names = result.plan.params.map((p) => p.name);
           const cols = ['cheatRate', 'adaptiveCheatRate', 'honestProfitPerJobMicro', 'cheaterProfitPerJobMicro', 'adaptiveProfitPerJobMicro', 'successRate'];
@@ -155,14 +171,16 @@ Examples:
             String(s.runs),
             ...shown.map((c) => {
               const m = s.metrics[c];
-              return m ? `${Number(m.mean.toPrecision(4))} ± ${Number(m.ci95.toPrecision(2))}` : '-';
+              if (!m) return '-';
+              return m.method === 'bootstrap' ? `${Number(m.mean.toPrecision(4))} [${Number(m.lo.toPrecision(3))}, ${Number(m.hi.toPrecision(3))}]` : `${Number(m.mean.toPrecision(4))} ± ${Number(m.ci95.toPrecision(2))}`;
             }),
           ]);
           const all = [head, ...rows];
           const w = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
           for (const r of all) process.stdout.write(`${r.map((c, i) => c.padStart(w[i]!)).join('  ')}\n`);
+          process.stdout.write(formatThresholds(result.thresholds));
           process.stdout.write(
-            `\n${result.ran} runs in ${(result.wallMs / 1000).toFixed(1)} s (${result.runsPerSec.toFixed(1)} runs/s)${result.skipped ? `, ${result.skipped} skipped (resume)` : ''}; master seed ${result.plan.masterSeed}\nwrote ${out}/{results.csv,results.jsonl,summary.csv,summary.json,sweep.html}\n`,
+            `\n${result.ran} runs in ${(result.wallMs / 1000).toFixed(1)} s (${result.runsPerSec.toFixed(1)} runs/s)${result.skipped ? `, ${result.skipped} skipped (resume)` : ''}; master seed ${result.plan.masterSeed}\nwrote ${out}/{results.csv,results.jsonl,summary.csv,summary.json${result.thresholds.length ? ',thresholds.csv' : ''},sweep.html}\n`,
           );
         }
         if (result.failed.length) {
