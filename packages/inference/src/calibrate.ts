@@ -51,9 +51,9 @@ let cpuListCache: { qemu: string; cpus: Set<string> } | undefined;
  * @throws InferenceError ERR_VALIDATION when qemu-user is missing (naming the apt package), the host is
  *   not x86-64, or qemu does not know the CPU model (listing the known ones).
  */
-export function emulatedCommand(cpu: string, command: string, args: readonly string[]): { command: string; args: string[] } {
+export function emulatedCommand(cpu: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): { command: string; args: string[] } {
   if (process.arch !== 'x64') throw new InferenceError('ERR_VALIDATION', `cpu "${cpu}": emulating x86-64 CPU models needs an x86-64 host (this one is ${process.arch})`);
-  const qemu = findQemu();
+  const qemu = findQemu(env);
   if (!qemu) throw new InferenceError('ERR_VALIDATION', `cpu "${cpu}": qemu-x86_64 is not installed; install Debian's "${QEMU_APT_PACKAGE}" package (apt-get install -y ${QEMU_APT_PACKAGE}) or drop the emulated CPU`);
   if (cpuListCache?.qemu !== qemu) {
     const r = spawnSync(qemu, ['-cpu', 'help'], { encoding: 'utf8' });
