@@ -27,7 +27,11 @@ export const DEFAULT_CALIBRATION_CPUS: readonly string[] = Object.freeze(['qemu6
 /** qemu CPU models without FMA (the other side of the line where MLAS switches Sigmoid/Tanh/GEMM kernels). */
 export const CPUS_WITHOUT_FMA: readonly string[] = Object.freeze(['qemu64', 'kvm64', 'core2duo', 'Conroe', 'Penryn', 'Nehalem', 'Westmere', 'SandyBridge', 'IvyBridge']);
 export const DEFAULT_CALIBRATION = Object.freeze({ samples: 32, genJobs: 4, genTokens: 32, temperature: 0.8, seed: 1, concurrency: 2 });
-const WORKER_PATH = fileURLToPath(new URL('./calibrate-worker.js', import.meta.url));
+/** The compiled worker (next to this file in dist/; from src/ under vitest, the built one in ../dist/). */
+const WORKER_PATH = ((): string => {
+  const beside = fileURLToPath(new URL('./calibrate-worker.js', import.meta.url));
+  return existsSync(beside) ? beside : fileURLToPath(new URL('../dist/calibrate-worker.js', import.meta.url));
+})();
 
 /** Finds `qemu-x86_64` on PATH; undefined when qemu-user is not installed. */
 export function findQemu(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -154,10 +158,14 @@ function runWorker(spec: WorkerSpec, log: (l: string) => void): Promise<WorkerRe
   return new Promise((resolve, reject) => {
     const child = spawn(cmd.command, cmd.args, { stdio: ['pipe', 'ignore', 'pipe'] });
     let tail = '';
+    let partial = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => {
       tail = (tail + d).slice(-4000);
-      for (const line of d.split('\n')) if (line.trim() && !line.includes('TCG doesn\'t support')) log(line.trim());
+      const lines = (partial + d).split('\n');
+      partial = lines.pop()!;
+      // qemu warns once per CPUID feature TCG cannot emulate (e.g. Haswell's rtm): noise, not progress
+      for (const line of lines) if (line.trim() && !line.includes("TCG doesn't support")) log(line.trim());
     });
     child.on('error', reject);
     child.on('exit', (code) => {
