@@ -51,6 +51,10 @@ describe('emulated CPUs', () => {
     expect(() => emulatedCommand('Nehalem', 'node', [], { PATH: '/nonexistent' })).toThrow(/qemu-x86_64 is not installed; install Debian's "qemu-user" package/);
   });
 
+  it('refuses a native-only run (it would overwrite the committed cross-CPU figures with nothing)', async () => {
+    await expect(calibrate({ cpus: [] })).rejects.toThrow(/"cpus" needs at least one emulated CPU model besides native/);
+  });
+
   it.runIf(hasQemu)('with qemu-user: an unknown CPU model is refused, listing the known ones (skipped without qemu-user: apt-get install qemu-user)', () => {
     expect(() => emulatedCommand('Pentium9000', 'node', [])).toThrow(/cpu "Pentium9000" is not a qemu-x86_64 CPU model; known: .*Nehalem/);
     expect(emulatedCommand('Nehalem', 'node', ['x.js'])).toEqual({ command: findQemu(), args: ['-cpu', 'Nehalem', 'node', 'x.js'] });

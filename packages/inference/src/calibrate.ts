@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus as osCpus, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compareOutputs } from '@infermarket/protocol';
@@ -185,6 +185,7 @@ export async function calibrate(opts: CalibrateOptions = {}): Promise<Calibratio
   const t0 = Date.now();
   const modelsDir = opts.modelsDir ?? DEFAULT_MODELS_DIR;
   const cpus = ['native', ...(opts.cpus ?? DEFAULT_CALIBRATION_CPUS).filter((c) => c !== 'native')];
+  if (cpus.length < 2) throw new InferenceError('ERR_VALIDATION', `calibrate: "cpus" needs at least one emulated CPU model besides native, e.g. ${DEFAULT_CALIBRATION_CPUS.join(',')}`);
   for (const c of cpus.slice(1)) emulatedCommand(c, process.execPath, []); // fail before any work
   const o = {
     samples: opts.samples ?? DEFAULT_CALIBRATION.samples,
@@ -319,7 +320,7 @@ export async function calibrate(opts: CalibrateOptions = {}): Promise<Calibratio
   }
   return {
     createdAt: new Date().toISOString(),
-    host: `${process.platform}/${process.arch}`,
+    host: `${process.platform}/${process.arch} ${hostCpuModel()}`,
     node: process.version,
     onnxruntimeNode: manifest.onnxruntimeNode,
     cpus,
@@ -327,6 +328,10 @@ export async function calibrate(opts: CalibrateOptions = {}): Promise<Calibratio
     variants: out,
     seconds: (Date.now() - t0) / 1000,
   };
+}
+
+function hostCpuModel(): string {
+  return (osCpus()[0]?.model ?? 'unknown CPU').replace(/\s+/g, ' ').trim();
 }
 
 const fmt = (x: number | null | undefined): string => (x == null ? 'n/a' : x === 0 ? '0' : x === Infinity ? '∞' : x < 1e-3 ? x.toExponential(1) : x.toPrecision(3));
