@@ -69,7 +69,7 @@ export function emulatedCommand(cpu: string, command: string, args: readonly str
     cpuListCache = { qemu, cpus };
   }
   if (!cpuListCache.cpus.has(cpu)) {
-    throw new InferenceError('ERR_VALIDATION', `cpu "${cpu}" is not a qemu-x86_64 CPU model; known: ${[...cpuListCache.cpus].filter((c) => /^[A-Z]|^qemu64$/.test(c)).join(', ')}`);
+    throw new InferenceError('ERR_VALIDATION', `cpu "${cpu}" is not a qemu-x86_64 CPU model; known: ${[...cpuListCache.cpus].filter((c) => /^[A-Z]|^qemu64$/.test(c) && !/-v[0-9]+$/.test(c)).join(', ')}`);
   }
   return { command: qemu, args: ['-cpu', cpu, command, ...args] };
 }
