@@ -7,9 +7,14 @@ import { quantizeInt4Blocks, quantizeInt8PerColumn } from './quantize.js';
 export type Variant = 'fp32' | 'fp16' | 'int8' | 'int4';
 export const VARIANTS: readonly Variant[] = ['fp32', 'fp16', 'int8', 'int4'];
 
-/** MatMulNBits accuracy_level: 0 keeps fp32 compute (bit-exact AVX-512 vs AVX2; see docs/models.md). */
+/** MatMulNBits accuracy_level: 0 keeps fp32 compute (honest cross-ISA divergence ≤ 3.8e-6, not bit-exact; level 4 differs by up to 5e-2; see docs/models.md). */
 export const INT4_ACCURACY_LEVEL = 0;
 export const INT4_BLOCK_SIZE = 32;
+
+/** Eigen's `generic_fast_tanh_float`: clamp, odd numerator α1..α13 and even denominator β0..β6 (in x²). */
+const TANH_CLAMP = 7.90531110763549805;
+const TANH_ALPHA = [4.89352455891786e-3, 6.37261928875436e-4, 1.48572235717979e-5, 5.12229709037114e-8, -8.60467152213735e-11, 2.00018790482477e-13, -2.76076847742355e-16];
+const TANH_BETA = [4.89352518554385e-3, 2.26843463243900e-3, 1.18534705686654e-4, 1.19825839466702e-6];
 
 /**
  * Builds one graph in one precision variant. `linear()` is the only place precision differs:
@@ -41,6 +46,41 @@ export class GraphBuilder {
     this.init(`${name}_fp16`, OnnxDataType.FLOAT16, dims, toRaw(toFloat16Array(data)));
     this.node('Cast', [`${name}_fp16`], [name], [{ name: 'to', type: 'int', value: OnnxDataType.FLOAT }]);
     return name;
+  }
+
+  /**
+   * `tanh(x)` from Clip, Mul, Add and Div only (Eigen's float rational approximation, degree 13/6,
+   * |error| ≲ 1e-7 on [-7.9, 7.9], saturating beyond). ORT's `Tanh`/`Sigmoid` run different MLAS kernels
+   * with and without FMA (sub-ulp differences that an int8 layer after them can round across a step);
+   * these element-wise ops are single IEEE operations in ORT's Eigen kernels, so the result is
+   * bit-identical on every x86-64 tier (measured: `infermarket models calibrate`).
+   */
+  tanh(x: string, out: string): string {
+    const p = out;
+    this.node('Clip', [x, this.constF(-TANH_CLAMP), this.constF(TANH_CLAMP)], [`${p}.xc`]);
+    this.node('Mul', [`${p}.xc`, `${p}.xc`], [`${p}.x2`]);
+    let num = this.constF(TANH_ALPHA[TANH_ALPHA.length - 1]!);
+    for (let i = TANH_ALPHA.length - 2; i >= 0; i--) {
+      this.node('Mul', [num, `${p}.x2`], [`${p}.pm${i}`]);
+      num = this.node('Add', [`${p}.pm${i}`, this.constF(TANH_ALPHA[i]!)], [`${p}.pa${i}`])[0]!;
+    }
+    this.node('Mul', [num, `${p}.xc`], [`${p}.num`]);
+    let den = this.constF(TANH_BETA[TANH_BETA.length - 1]!);
+    for (let i = TANH_BETA.length - 2; i >= 0; i--) {
+      this.node('Mul', [den, `${p}.x2`], [`${p}.qm${i}`]);
+      den = this.node('Add', [`${p}.qm${i}`, this.constF(TANH_BETA[i]!)], [`${p}.qa${i}`])[0]!;
+    }
+    this.node('Div', [`${p}.num`, den], [out]);
+    return out;
+  }
+
+  /** `sigmoid(x) = 0.5 · tanh(x / 2) + 0.5`, from the ISA-independent {@link GraphBuilder.tanh}. */
+  sigmoid(x: string, out: string): string {
+    this.node('Mul', [x, this.constF(0.5)], [`${out}.half`]);
+    this.tanh(`${out}.half`, `${out}.t`);
+    this.node('Mul', [`${out}.t`, this.constF(0.5)], [`${out}.th`]);
+    this.node('Add', [`${out}.th`, this.constF(0.5)], [out]);
+    return out;
   }
 
   private constF(value: number): string {

@@ -34,12 +34,29 @@ export { evalModels, formatEvalTable } from './eval.js';
 export type { EvalOptions, EvalReport, VariantEval, Calibration, CheatResult, GenerationCheck } from './eval.js';
 export { sampleInput, CHARLM_PROMPTS } from './sample-input.js';
 export type { SampleInput } from './sample-input.js';
-export { sampleToken } from './sampler.js';
+export { sampleToken, sampleTokenWithMargin } from './sampler.js';
+export type { SampledToken } from './sampler.js';
 export { createPrng } from './prng.js';
 export type { Prng } from './prng.js';
 export { encodeChars, decodeChars, CHARLM_VOCAB, CHARLM_BOS } from './charlm-vocab.js';
 export { DEFAULT_MODELS_DIR } from './paths.js';
 export { modelsBuildCommand, modelsEvalCommand, writeEvalToManifest, writeEvalToDoc } from './cli-commands.js';
 export type { ModelsBuildCommandOptions, ModelsEvalCommandOptions } from './cli-commands.js';
+
+export {
+  calibrate,
+  formatCalibrationTable,
+  writeCalibrationToManifest,
+  writeCalibrationToDoc,
+  modelsCalibrateCommand,
+  emulatedCommand,
+  findQemu,
+  QEMU_APT_PACKAGE,
+  DEFAULT_CALIBRATION_CPUS,
+  DEFAULT_CALIBRATION,
+  CPUS_WITHOUT_FMA,
+} from './calibrate.js';
+export type { CalibrateOptions, CalibrationReport, VariantCalibration, PairStats, ModelsCalibrateCommandOptions } from './calibrate.js';
+export type { CrossCpuCalibration } from './manifest.js';
 
 export const PACKAGE = '@infermarket/inference';

@@ -47,6 +47,36 @@ export interface VariantEntry {
   generationComparator?: ManifestComparator;
   notes: string;
   eval?: Record<string, number | boolean | string | null>;
+  /** Honest divergence across CPU tiers (`infermarket models calibrate`), for these bytes (`sha256`). */
+  crossCpu?: CrossCpuCalibration;
+}
+
+/** Cross-CPU calibration of one variant; pairs are `"<cpuA>~<cpuB>": [max |Δ|, jobs not bit-identical, argmax flips, rejections]`. */
+export interface CrossCpuCalibration {
+  measuredAt: string;
+  sha256: string;
+  cpus: string[];
+  samples: number;
+  worstHonestMaxAbsDiff: number;
+  honestDifferingJobs: number;
+  honestArgmaxFlips: number;
+  honestRejections: number;
+  honestJobs: number;
+  nearestCheat: string;
+  nearestCheatMinMaxAbsDiff: number;
+  cheatsAccepted: Record<string, number>;
+  pairs: Record<string, [number, number, number, number]>;
+  generation?: {
+    jobs: number;
+    tokens: number;
+    temperature: number;
+    greedyDifferingJobs: number;
+    sampledDifferingJobs: number;
+    /** Generation jobs compared over all pairs (each greedy and sampled). */
+    pairJobs: number;
+    minSampledMargin: number | null;
+    sampledMarginsBelow: Record<'1e-6' | '1e-5' | '1e-4' | 'of', number>;
+  };
 }
 
 export interface ModelEntry {

@@ -12,7 +12,7 @@ import type { ModelInput, Tensor } from './tensor.js';
 import { buildHeavyVariant, heavyLayers, sha256Hex } from './build-models.js';
 import { DEFAULT_MODELS_DIR } from './paths.js';
 import { createPrng } from './prng.js';
-import { sampleToken } from './sampler.js';
+import { sampleTokenWithMargin } from './sampler.js';
 import { CHARLM_BOS, decodeChar, encodeChars } from './charlm-vocab.js';
 
 /** Execution providers the runtime can select. */
@@ -66,6 +66,8 @@ export interface GeneratedToken {
   text: string;
   /** ms since the request started (the first token's value is the time to first token). */
   atMs: number;
+  /** How far the draw landed from a sampling boundary (see `sampleTokenWithMargin`); for calibration. */
+  margin: number;
 }
 
 export interface GenerateResult {
@@ -340,8 +342,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     };
     for (const tok of prompt) await step(tok);
     for (let i = 0; i < req.maxTokens; i++) {
-      const id = sampleToken(logits!, temperature, rng);
-      yield { index: i, id, text: decodeChar(id), atMs: performance.now() - t0 };
+      const { id, margin } = sampleTokenWithMargin(logits!, temperature, rng);
+      yield { index: i, id, text: decodeChar(id), atMs: performance.now() - t0, margin };
       if (i < req.maxTokens - 1) await step(id);
     }
   }

@@ -39,6 +39,12 @@ export interface MinerGroup {
   variant?: Variant;
   /** Execution provider list, e.g. ["cpu"] or ["cuda","cpu"] (fallback). Default ["cpu"]. */
   ep?: string[];
+  /**
+   * Live testnet only: run these miners under an emulated x86-64 CPU model (`qemu-x86_64 -cpu <cpu>`,
+   * e.g. "Nehalem" = SSE4.2 without AVX/FMA, "Haswell" = AVX2+FMA); needs Debian's qemu-user.
+   * The simulator ignores it.
+   */
+  cpu?: string;
   threads?: number;
   /** Added to every job's execution; `jitterMs` is the half-width of a uniform spread around it. */
   latencyMs?: number;
@@ -82,6 +88,8 @@ export interface ClientGroup {
   regions?: string[];
   /** charlm generation length. */
   maxTokens?: number;
+  /** charlm sampling temperature; 0 (default) = greedy, > 0 = seeded sampling. */
+  temperature?: number;
 }
 
 export interface Fault {

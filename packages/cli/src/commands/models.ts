@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerCalibrate } from './models-calibrate.js';
 import { MODEL_IDS, modelsBuildCommand, modelsEvalCommand, type ModelId } from '@infermarket/inference';
 
 function parseModels(list: string | undefined): ModelId[] | undefined {
@@ -33,4 +34,5 @@ export function register(program: Command): void {
     .action(async (opts: { modelsDir?: string; models?: string; quick: boolean; updateManifest: boolean; json: boolean }) => {
       process.exitCode = await modelsEvalCommand({ modelsDir: opts.modelsDir, models: parseModels(opts.models), quick: opts.quick, json: opts.json, updateManifest: opts.updateManifest });
     });
+  registerCalibrate(models);
 }

@@ -17,6 +17,7 @@ interface LoadCliOptions {
   keyPrefix: string;
   faucet?: string;
   maxTokens?: string;
+  temperature?: string;
   regions?: string;
   private?: boolean;
   waitStdin?: boolean;
@@ -86,6 +87,7 @@ export function registerLoad(program: Command): void {
     .option('--key-prefix <label>', 'client keys derive from <label>-<i>', 'load')
     .option('--faucet <micro>', 'first ask the faucet for this much per client')
     .option('--max-tokens <n>', 'charlm tokens per job', '16')
+    .option('--temperature <t>', 'charlm sampling temperature (0 = greedy)', '0')
     .option('--regions <list>', 'regions jobs may run in')
     .option('--private', 'submit private jobs: inputs and outputs sealed end to end (docs/privacy.md)')
     .option('--wait-stdin', 'after funding, wait for a line "go" on stdin before submitting (used by testnet)')
@@ -94,6 +96,7 @@ export function registerLoad(program: Command): void {
       const n = parseNumber('--clients', o.clients, 1, 1, 1000);
       const clients = Array.from({ length: n }, (_, i) => createClient({ url: o.market, key: keyPairFromSeed(seedFromLabel(`${o.keyPrefix}-${i}`)) }));
       const maxTokens = parseNumber('--max-tokens', o.maxTokens, 16, 1, 4096);
+      const temperature = parseNumber('--temperature', o.temperature, 0, 0, 10);
       const mix = parseMix(o.models);
       await waitForMarket(o.market, 30_000);
       if (o.faucet) {
@@ -121,7 +124,7 @@ export function registerLoad(program: Command): void {
         ...(o.regions ? { regions: list(o.regions) } : {}),
         ...(o.private ? { private: true } : {}),
         // digits come from the bundled held-out images (no MNIST parsing at start-up), the rest from samples
-        makeInput: (model, rng) => (model === 'digits' ? bundledDigitInput(rng.int(DIGIT_SAMPLE_COUNT)).input : sampleJobInput(model, rng.int(1_000_000), { maxTokens }).input),
+        makeInput: (model, rng) => (model === 'digits' ? bundledDigitInput(rng.int(DIGIT_SAMPLE_COUNT)).input : sampleJobInput(model, rng.int(1_000_000), { maxTokens, temperature }).input),
         onJob: (r: LoadJobResult) =>
           emit({
             event: 'job',

@@ -14,6 +14,8 @@ export interface PlannedNode {
   stakeMicro: string;
   region: string;
   args: string[];
+  /** Emulated CPU model the process runs under (miners with `"cpu"`). */
+  cpu?: string;
 }
 
 /** One load-generator process (one client group). */
@@ -91,7 +93,7 @@ export function planTestnet(s: Scenario, opts: { durationMs: number; wsUrlPlaceh
       if (g.strategy === 'adaptive' && s.sim?.adaptive) args.push('--adaptive', JSON.stringify(s.sim.adaptive));
       // flaky miners also lose their connection now and then (about one offer in 25), for 2 s
       if (g.strategy === 'flaky') args.push('--disconnect-probability', '0.04');
-      nodes.push({ id, role: 'miner', strategy: g.strategy, address, models: g.models ?? models, keySeed, stakeMicro: stake, region: g.region ?? 'local', args });
+      nodes.push({ id, role: 'miner', strategy: g.strategy, address, models: g.models ?? models, keySeed, stakeMicro: stake, region: g.region ?? 'local', args, ...(g.cpu ? { cpu: g.cpu } : {}) });
       names.set(address, id);
     }
   });
@@ -147,6 +149,7 @@ export function planTestnet(s: Scenario, opts: { durationMs: number; wsUrlPlaceh
         ];
         if (c.regions?.length) a.push('--regions', c.regions.join(','));
         if (c.private) a.push('--private');
+        if (c.temperature !== undefined) a.push('--temperature', String(c.temperature));
         return a;
       },
     };

@@ -3,6 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InfermarketError } from '@infermarket/protocol';
+import { emulatedCommand } from '@infermarket/inference';
 
 /** The built CLI entry (`dist/main.js`), resolved from this file so it works from any working directory. */
 export const CLI_MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -77,8 +78,19 @@ export function createManagedProcess(options: {
   entry?: string;
   /** Every stdout JSON line, as it arrives (`lines` keeps only the recent ones). */
   onLine?: (line: Record<string, unknown>) => void;
+  /** Run under `qemu-x86_64 -cpu <cpu>` (an emulated CPU tier; needs qemu-user). */
+  cpu?: string;
 }): ManagedProcess {
   const entry = options.entry ?? CLI_MAIN;
+  const command = (args: string[]): { command: string; args: string[] } => {
+    if (!options.cpu) return { command: process.execPath, args };
+    try {
+      return emulatedCommand(options.cpu, process.execPath, args);
+    } catch (e) {
+      throw new InfermarketError('ERR_BAD_SCENARIO', `${options.name}: "cpu": ${(e as Error).message}`, { cause: e, details: { field: 'cpu' } });
+    }
+  };
+  command([]); // an unusable "cpu" fails here, before anything starts
   hookExit();
   let log: WriteStream | null = null;
   let waiters: { event: string; resolve: (l: Record<string, unknown>) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }[] = [];
@@ -104,10 +116,11 @@ export function createManagedProcess(options: {
       if (p.running()) return;
       p.starts++;
       log ??= createWriteStream(join(options.logDir, `${options.name}.log`), { flags: 'a' });
-      log.write(`# start ${p.starts}: node ${entry} ${options.args.join(' ')}\n`);
+      const cmd = command([entry, ...options.args]);
+      log.write(`# start ${p.starts}: ${cmd.command === process.execPath ? 'node' : cmd.command} ${cmd.args.join(' ')}\n`);
       // node processes get a stdin pipe that closes when this process dies (see node-main.ts)
       const slim = entry === NODE_MAIN;
-      const child = spawn(process.execPath, [entry, ...options.args], {
+      const child = spawn(cmd.command, cmd.args, {
         stdio: [options.stdin || slim ? 'pipe' : 'ignore', 'pipe', 'pipe'],
         // own process group: a terminal's Ctrl-C reaches only the orchestrator, which then stops the
         // children in order (load, nodes, market) and still reads the market's final numbers

@@ -120,7 +120,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
   try {
     market.start();
     for (const n of plan.nodes) {
-      const p = createManagedProcess({ name: n.id, args: [n.role, '--market', wsUrl, ...n.args], logDir: outDir, entry: NODE_MAIN, env: childEnv });
+      const p = createManagedProcess({ name: n.id, args: [n.role, '--market', wsUrl, ...n.args], logDir: outDir, entry: NODE_MAIN, env: childEnv, cpu: n.cpu });
       procs.set(n.id, p);
       p.start();
     }
