@@ -1,10 +1,12 @@
 import { createRequire } from 'node:module';
 import { cpus, platform } from 'node:os';
-import { percentile, type FeedEvent, type MarketStatsView, type RunReport, type Scenario } from '@infermarket/protocol';
+import { percentile, type FeedEvent, type MarketStatsView, type ResolvedScenario, type RunReport, type Scenario } from '@infermarket/protocol';
 import type { TestnetPlan } from './plan.js';
 
 /** Extra testnet facts written beside the common `RunReport` fields. */
 export interface TestnetExtras {
+  /** The scenario resolved against the protocol defaults (`resolveScenario`): names, stakes, prices per model, key labels, seeds, params. */
+  resolved: ResolvedScenario;
   testnet: {
     marketUrl: string;
     dashboard: string;
@@ -134,6 +136,7 @@ export function buildReport(opts: {
     },
     samples: stats.samples,
     regions: stats.regions,
+    resolved: plan.resolved,
     environment: { node: process.version, platform: `${platform()}-${process.arch}`, cpus: cpus().length, ...(onnxVersion() ? { onnxruntime: onnxVersion()! } : {}), infermarket: '0.1.0' },
     testnet: opts.extras,
   };
