@@ -1,8 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-// the paths module only: the market does not load the ONNX runtime
-import { DEFAULT_MODELS_DIR } from '@infermarket/inference/paths';
+import { fileURLToPath } from 'node:url';
 import { InfermarketError, type JobInput } from '@infermarket/protocol';
+
+/**
+ * The repository's `models/` directory, found from this file (packages/market/{src,dist}/models.*) the way
+ * `@infermarket/inference` finds it (`DEFAULT_MODELS_DIR`; a test checks they agree), so the market reads
+ * the same manifest from any working directory without loading the ONNX runtime.
+ */
+export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../../models', import.meta.url));
 
 /** One graph input as the manifest declares it; a string dim is symbolic (`'batch'`). */
 export interface ModelIo {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -35,6 +35,12 @@ function market(args: string[], cwd: string): Promise<{ listening: Record<string
 }
 
 describe('infermarket market: the models manifest', () => {
+  it('the market and the miners find the same models/ directory', async () => {
+    const { DEFAULT_MODELS_DIR: market } = await import('@infermarket/market');
+    const { DEFAULT_MODELS_DIR: inference } = await import('@infermarket/inference');
+    expect(resolve(market)).toBe(resolve(inference));
+  });
+
   it('started outside the repository, it finds the repository models/ and serves their specs (heavy included)', async () => {
     const r = await market(['--db', join(dir, 'a.db')], dir);
     expect(r.stderr).not.toMatch(/error/);

@@ -1,8 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { InfermarketError } from '@infermarket/protocol';
-// the paths module only: the market does not load the ONNX runtime
-import { DEFAULT_MODELS_DIR } from '@infermarket/inference/paths';
-import { createMarket, createTestnetCert } from '@infermarket/market';
+import { createMarket, createTestnetCert, DEFAULT_MODELS_DIR } from '@infermarket/market';
 import type { Command } from 'commander';
 
 interface MarketFlags {
