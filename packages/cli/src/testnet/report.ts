@@ -13,7 +13,10 @@ export interface TestnetExtras {
     marketKey: string;
     outDir: string;
     faults: { atMs: number; action: string; target: string; appliedAtMs: number }[];
-    processes: { id: string; role: string; strategy: string; address: string; starts: number; log: string }[];
+    /** Every node process; `registered`: the market's final view lists it in its role with stake bonded. */
+    processes: { id: string; role: string; strategy: string; address: string; registered: boolean; starts: number; log: string }[];
+    /** What the market had registered when the load started. */
+    registeredAtStart: { nodes: number; planned: number; minersByModel: Record<string, number> };
     load: Record<string, unknown>[];
     /** Time from start to the first settled job (ms), or null. */
     firstSettledMs: number | null;
