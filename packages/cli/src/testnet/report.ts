@@ -13,7 +13,7 @@ export interface TestnetExtras {
     marketKey: string;
     outDir: string;
     faults: { atMs: number; action: string; target: string; appliedAtMs: number }[];
-    /** Every node process; `registered`: the market's final view lists it in its role with stake bonded. */
+    /** Every node process; `registered`: the market's final view lists it in its role (ejected nodes included). */
     processes: { id: string; role: string; strategy: string; address: string; registered: boolean; starts: number; log: string }[];
     /** What the market had registered when the load started. */
     registeredAtStart: { nodes: number; planned: number; minersByModel: Record<string, number> };

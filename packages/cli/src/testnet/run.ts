@@ -100,12 +100,15 @@ export function logTail(file: string, lines = 15): string {
   return all.slice(-lines).map((l) => `  | ${l}`).join('\n');
 }
 
-/** Planned nodes the market has registered (role matches, stake bonded), and registered miners per model. */
-export function registeredNodes(plan: TestnetPlan, stats: MarketStatsView): { registered: PlannedNode[]; minersByModel: Record<string, number> } {
+/**
+ * Planned nodes the market has registered in their role, and registered miners per model. `bonded`
+ * (start-up) also asks for stake bonded; at the end a slashed-out, ejected node still counts as registered.
+ */
+export function registeredNodes(plan: TestnetPlan, stats: MarketStatsView, opts: { bonded: boolean } = { bonded: true }): { registered: PlannedNode[]; minersByModel: Record<string, number> } {
   const byAddress = new Map(stats.nodes.map((n) => [n.address, n]));
   const registered = plan.nodes.filter((p) => {
     const n = byAddress.get(p.address);
-    return n !== undefined && n.role === p.role && BigInt(n.stakeMicro) > 0n;
+    return n !== undefined && n.role === p.role && (!opts.bonded || BigInt(n.stakeMicro) > 0n);
   });
   const minersByModel: Record<string, number> = Object.fromEntries(plan.resolved.clientModels.map((m) => [m, 0]));
   for (const p of registered) {
@@ -131,6 +134,10 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
   const plan: TestnetPlan = planTestnet(scenario, { durationMs });
   const t0 = Date.now();
   const procs = new Map<string, ManagedProcess>();
+  // every timer is cleared in the finally below: an error mid-run must not leave an interval keeping the process alive
+  const timers: NodeJS.Timeout[] = [];
+  let pollTimer: NodeJS.Timeout | undefined;
+  let fastPoll: NodeJS.Timeout | undefined;
 
   // choose the port up front so the nodes boot while the market does (they retry until it listens)
   const port = options.port ?? scenario.testnet?.port ?? (await freePort());
@@ -247,7 +254,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
 
     // faults, relative to the start of the load
     const faults: TestnetExtras['testnet']['faults'] = [];
-    const timers: NodeJS.Timeout[] = [];
+    timers.length = 0;
     for (const f of scenario.faults ?? []) {
       const proc = procs.get(f.target) ?? procs.get(`load-${f.target}`);
       if (!proc) {
@@ -298,7 +305,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
       return s;
     };
     const every = options.progressEveryMs ?? 2_000;
-    const pollTimer = setInterval(() => {
+    pollTimer = setInterval(() => {
       void poll().then((s) => {
         if (!s) return print(`progress  ${((Date.now() - loadStart) / 1000).toFixed(0)} s: market unreachable`);
         const st = s.stats;
@@ -307,7 +314,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
         );
       });
     }, every);
-    const fastPoll = setInterval(() => {
+    fastPoll = setInterval(() => {
       if (firstSettledMs === null) void poll();
     }, 100);
 
@@ -338,7 +345,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     await Promise.all(plan.nodes.map((n) => procs.get(n.id)!.stop(2_000)));
     await market.stop(5_000);
     if (!final) throw new InfermarketError('ERR_INTERNAL', `no statistics from the market at ${url}; see ${join(outDir, 'market.log')}`);
-    const finalRegistered = new Set(registeredNodes(plan, final).registered.map((n) => n.id));
+    const finalRegistered = new Set(registeredNodes(plan, final, { bonded: false }).registered.map((n) => n.id));
     const loadLines = plan.loads.map((l) => ({ id: l.id, ...(procs.get(`load-${l.id}`)!.lines.findLast((x) => x.event === 'summary') ?? {}) }));
     const report = buildReport({
       scenario,
@@ -375,6 +382,9 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     }
     return { report, outDir, summary: formatSummary(report) };
   } finally {
+    clearInterval(pollTimer);
+    clearInterval(fastPoll);
+    for (const t of timers) clearTimeout(t);
     await Promise.all([...procs.values()].filter((p) => p.running()).map((p) => p.stop(1_000)));
     killAllChildren();
   }
