@@ -39,7 +39,10 @@ export interface ModelsEvalCommandOptions {
   /** Print the report as JSON instead of Markdown tables. */
   json?: boolean;
   quick?: boolean;
-  /** Write the latest numbers into manifest.json (default true). */
+  /**
+   * Write the latest numbers into `<modelsDir>/manifest.json` (default false: an eval only prints). The
+   * simulator's cost model reads those latencies, so a write changes later simulation results.
+   */
   updateManifest?: boolean;
   /** Also replace the table between `<!-- eval:begin -->` and `<!-- eval:end -->` in this Markdown file. */
   docPath?: string;
@@ -93,14 +96,20 @@ export function writeEvalToDoc(docPath: string, report: EvalReport): void {
 
 const round = (x: number): number => (Number.isFinite(x) ? Number(x.toPrecision(4)) : x);
 
-/** `infermarket models eval [--json]`: the quantized-vs-original table and tolerance calibration. Returns an exit code. */
+/**
+ * `infermarket models eval [--json] [--write]`: the quantized-vs-original table and tolerance calibration,
+ * printed. Nothing is written into the models directory unless `updateManifest` (`--write`). Returns an exit code.
+ */
 export async function modelsEvalCommand(opts: ModelsEvalCommandOptions = {}): Promise<number> {
   const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
   const progress = opts.progress ?? ((l: string) => process.stderr.write(l + '\n'));
   const modelsDir = opts.modelsDir ?? DEFAULT_MODELS_DIR;
   const t0 = Date.now();
   const report = await evalModels({ modelsDir, models: opts.models, quick: opts.quick, onProgress: (l) => progress(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${l}`) });
-  if (opts.updateManifest ?? true) writeEvalToManifest(modelsDir, report);
+  if (opts.updateManifest === true) {
+    writeEvalToManifest(modelsDir, report);
+    progress(`wrote the numbers into ${join(modelsDir, 'manifest.json')}`);
+  }
   if (opts.docPath) writeEvalToDoc(opts.docPath, report);
   out(opts.json ? JSON.stringify(report, null, 2) : formatEvalTable(report));
   const fp = report.calibration.some((c) => c.falsePositiveRate > 0);

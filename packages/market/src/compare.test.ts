@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { InfermarketError } from '@infermarket/protocol';
 import { outputsAgree } from './compare.js';
-import { FALLBACK_MODELS, type ModelSpec } from './models.js';
+import { loadModelSpecs, type ModelSpec } from './models.js';
 
 const t = (xs: number[]) => ({ kind: 'tensor' as const, tensor: { dtype: 'float32' as const, dims: [1, xs.length], data: Buffer.from(new Float32Array(xs).buffer).toString('base64') } });
 
 describe('outputsAgree (market)', () => {
-  const digits = FALLBACK_MODELS.find((m) => m.id === 'digits')!;
+  const digits = loadModelSpecs().specs.get('digits')!;
   it('a malformed comparator spec is ERR_BAD_COMPARATOR, never a fallback to hash equality', () => {
     const broken: ModelSpec = { ...digits, comparator: { kind: 'argmax-maxabs', tolerance: 'loose' } };
     let err: unknown;

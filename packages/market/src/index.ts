@@ -27,7 +27,7 @@ export { createCore, type MarketCore, type CoreOptions, type JobExtra } from './
 export { openStore, type MarketStore, type CommitItem, type JobRow, type PayloadRow } from './store.js';
 export { createScheduler, type Scheduler, type ScheduledTimer } from './scheduler.js';
 export { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway.js';
-export { loadModelSpecs, validateInput, FALLBACK_MODELS, INPUT_LIMITS, type ModelSpec, type ModelIo } from './models.js';
+export { loadModelSpecs, validateInput, INPUT_LIMITS, DEFAULT_MODELS_DIR, type ModelSpec, type ModelIo } from './models.js';
 export { outputsAgree } from './compare.js';
 export { measureStoreThroughput, type StoreThroughput } from './throughput.js';
 export { encodeJson, decodeJson } from './codec.js';

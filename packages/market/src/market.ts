@@ -7,7 +7,7 @@ import { createCore, type MarketCore } from './core.js';
 import { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
 import { installErrorHandling, registerRoutes } from './http.js';
 import { createMetrics, type MarketMetrics } from './metrics.js';
-import { FALLBACK_MODELS, loadModelSpecs, type ModelSpec } from './models.js';
+import { loadModelSpecs, type ModelSpec } from './models.js';
 import { createStatsSource, type StatsSource } from './stats.js';
 import { openStore } from './store.js';
 import { createStreamHub, type StreamHub } from './stream.js';
@@ -24,7 +24,7 @@ export interface MarketOptions {
   params?: Record<string, unknown>;
   /** Seed of the market's signing key; recorded in stats and reports. Default 1. */
   seed?: number;
-  /** Directory holding `manifest.json`; without one the built-in model specs are used. */
+  /** Directory holding `manifest.json` (default: the repository's `models/`); a missing manifest is `ERR_NOT_FOUND`. */
   modelsDir?: string;
   /** Model specs to use instead of a manifest (tests). */
   models?: readonly ModelSpec[];
@@ -93,7 +93,6 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
   const level = options.logLevel ?? 'silent';
   const logger = options.logger ?? (level === 'silent' ? pino({ level }) : pino({ level }, pino.destination(2)));
   const loaded = options.models ? { specs: new Map(options.models.map((m) => [m.id, m])), source: 'options' } : loadModelSpecs(options.modelsDir);
-  if (loaded.source === 'fallback') logger.warn({ modelsDir: options.modelsDir, models: FALLBACK_MODELS.map((m) => m.id) }, 'no models manifest; using built-in model specs');
   const store = openStore(options.dbPath);
   let core: MarketCore;
   try {

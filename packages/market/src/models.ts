@@ -1,6 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InfermarketError, type JobInput } from '@infermarket/protocol';
+
+/**
+ * The repository's `models/` directory, found from this file (packages/market/{src,dist}/models.*) the way
+ * `@infermarket/inference` finds it (`DEFAULT_MODELS_DIR`; a test checks they agree), so the market reads
+ * the same manifest from any working directory without loading the ONNX runtime.
+ */
+export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../../models', import.meta.url));
 
 /** One graph input as the manifest declares it; a string dim is symbolic (`'batch'`). */
 export interface ModelIo {
@@ -35,38 +43,23 @@ export const INPUT_LIMITS = Object.freeze({
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, int64: 8, uint8: 1, float16: 2 };
 
-/** Built-in specs used when no manifest is present (the shapes the repo's models are built with). */
-export const FALLBACK_MODELS: readonly ModelSpec[] = Object.freeze([
-  {
-    id: 'digits',
-    kind: 'classifier',
-    description: 'MNIST-style digit classifier (fallback spec: no manifest found)',
-    inputs: [{ name: 'input', dtype: 'float32', shape: ['batch', 784] }],
-    outputs: [{ name: 'logits', dtype: 'float32', shape: ['batch', 10] }],
-    comparator: { kind: 'argmax-maxabs', tolerance: 0.05 },
-    generationComparator: null,
-    variants: ['fp32', 'fp16', 'int8', 'int4'],
-  },
-  {
-    id: 'charlm',
-    kind: 'charlm',
-    description: 'character language model with streaming (fallback spec: no manifest found)',
-    inputs: [{ name: 'tok', dtype: 'int32', shape: ['batch'] }],
-    outputs: [{ name: 'logits', dtype: 'float32', shape: ['batch', 'vocab'] }],
-    comparator: { kind: 'argmax-maxabs', tolerance: 0.05 },
-    generationComparator: { kind: 'tokens' },
-    variants: ['fp32', 'fp16', 'int8', 'int4'],
-  },
-]);
-
 /**
- * Model specs from `<modelsDir>/manifest.json` (the inference package's manifest, read structurally),
- * or the built-in fallback when there is no manifest.
- * @throws InfermarketError `ERR_VALIDATION` when the manifest exists but cannot be read.
+ * Model specs from `<modelsDir>/manifest.json` (the inference package's manifest, read structurally).
+ * `modelsDir` defaults to the repository's `models/`, found from this package's location (like the miner
+ * finds it), so the market reads the same manifest from any working directory. There is no built-in
+ * fallback: a market without a manifest would accept inputs and compare outputs by rules nobody calibrated.
+ * @throws InfermarketError `ERR_NOT_FOUND` naming the path and the `--models-dir` flag when there is no
+ *   manifest; `ERR_VALIDATION` when the manifest exists but cannot be read.
  */
-export function loadModelSpecs(modelsDir?: string): { specs: Map<string, ModelSpec>; source: string } {
-  const path = modelsDir ? join(modelsDir, 'manifest.json') : null;
-  if (!path || !existsSync(path)) return { specs: new Map(FALLBACK_MODELS.map((m) => [m.id, m])), source: 'fallback' };
+export function loadModelSpecs(modelsDir: string = DEFAULT_MODELS_DIR): { specs: Map<string, ModelSpec>; source: string } {
+  const path = join(modelsDir, 'manifest.json');
+  if (!existsSync(path)) {
+    throw new InfermarketError(
+      'ERR_NOT_FOUND',
+      `no models manifest at ${path}; pass "--models-dir <dir>" naming the directory that holds manifest.json (the repository's models/ is ${DEFAULT_MODELS_DIR}), or build one with "infermarket models build"`,
+      { details: { field: '--models-dir', path } },
+    );
+  }
   let m: { models?: Record<string, Record<string, unknown>> };
   try {
     m = JSON.parse(readFileSync(path, 'utf8')) as typeof m;

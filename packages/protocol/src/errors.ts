@@ -30,7 +30,9 @@ export const ERROR_CODES = {
   ERR_EP_UNAVAILABLE: { status: 500, meaning: 'The requested execution provider is not installed.' },
   ERR_DECRYPT: { status: 400, meaning: 'A sealed box cannot be opened: wrong recipient key, or tampered ciphertext.' },
   ERR_KEY_MISMATCH: { status: 400, meaning: 'An encryption key is not the one its owner signed (a swapped key).' },
-  ERR_BAD_SCENARIO: { status: 400, meaning: 'A scenario file does not match the scenario schema.' },
+  ERR_BAD_SCENARIO: { status: 400, meaning: 'A scenario file does not match the scenario schema, reuses a group name or names an unknown model.' },
+  ERR_KEY_IN_USE: { status: 409, meaning: 'A key file is already used by another running process (its lock file names the pid).' },
+  ERR_STARTUP: { status: 500, meaning: 'A testnet node exited during start-up, or a model the clients use has no registered miner.' },
   ERR_BAD_COMPARATOR: { status: 500, meaning: 'A model\'s comparator spec is malformed; the comparison that decides a slash refuses to guess.' },
   ERR_INTERNAL: { status: 500, meaning: 'An unexpected error; the message and logs say more.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;

@@ -18,6 +18,7 @@ export { isEligibleMiner, slashableOf } from './nodes.js';
 export { worstCaseCost } from './jobs.js';
 export * from './scenario.js';
 export * from './scenario-parse.js';
+export * from './resolve-scenario.js';
 export * from './report.js';
 export * from './wire.js';
 export { paramTableMarkdown, errorTableMarkdown } from './doc-tables.js';

@@ -1,5 +1,6 @@
 import { InfermarketError } from './errors.js';
 import { resolveParams } from './params.js';
+import { resolveScenario, scenarioGroupNames } from './resolve-scenario.js';
 import type { Scenario } from './scenario.js';
 import { ADAPTIVE_LEARNERS, MINER_STRATEGIES, VALIDATOR_STRATEGIES } from './types.js';
 
@@ -239,14 +240,26 @@ function bad(message: string, path: string): never {
   throw new InfermarketError('ERR_BAD_SCENARIO', message, { details: { field: path } });
 }
 
+/** Options of `parseScenario`. */
+export interface ParseScenarioOptions {
+  /**
+   * Model ids that exist (e.g. the keys of `models/manifest.json`); a scenario naming another model in a
+   * miner, validator or client group is `ERR_BAD_SCENARIO`. Absent: model ids are only checked for shape
+   * (the parse stays pure; the CLI passes the manifest's ids).
+   */
+  knownModels?: readonly string[];
+}
+
 /**
  * Validate a parsed scenario file against `SCENARIO_SCHEMA` plus the protocol's parameter rules, and return it typed.
  * The input is not modified; the result is a deep copy.
+ * Group names must be unique across all roles (`miners[1].name "x" is already used by validators[0]`);
+ * groups without a name get derived names that never collide (see `scenarioGroupNames`).
  * @throws InfermarketError `ERR_BAD_SCENARIO` whose message starts with the JSON path, e.g.
  *   `miners[1].strategy must be one of honest, lazy, ... got "lazzy"`; `details.field` is the path.
  * @example const scenario = parseScenario(JSON.parse(readFileSync('scenarios/quickstart.json', 'utf8')));
  */
-export function parseScenario(json: unknown): Scenario {
+export function parseScenario(json: unknown, options: ParseScenarioOptions = {}): Scenario {
   const errors = validateAgainstSchema(SCENARIO_SCHEMA, json);
   if (errors.length > 0) {
     const first = errors[0]!;
@@ -263,32 +276,26 @@ export function parseScenario(json: unknown): Scenario {
       bad(`${path}: ${(e as Error).message}`, path);
     }
   }
-  const groups: [string, { name?: string; strategy?: string }[]][] = [
-    ['miners', s.miners],
-    ['validators', s.validators],
-    ['clients', s.clients],
-  ];
-  for (const [kind, list] of groups) {
-    // names are unique within a role (a fault target "honest-0" means a miner before a validator)
-    const names = new Map<string, string>();
-    list.forEach((g, i) => {
-      const name = g.name ?? g.strategy ?? 'client';
-      const path = `${kind}[${i}]`;
-      const prev = names.get(name);
-      if (prev) bad(`${path}.name "${name}" is already used by ${prev}; give each group a distinct name`, `${path}.name`);
-      names.set(name, path);
-    });
-  }
+  // group names unique across every role (derived ones never collide): instance names, keys, logs and addresses follow
+  const groupNames = scenarioGroupNames(s);
   s.clients.forEach((c, i) => {
     const weights = Object.values(c.models);
     if (weights.length === 0 || !weights.some((w) => w > 0)) bad(`clients[${i}].models must give at least one model a positive weight`, `clients[${i}].models`);
   });
   // cross-references name node instances: `${group name}-${index}`
-  const instances = (list: { name?: string; strategy?: string; count: number }[]): string[] =>
-    list.flatMap((g) => Array.from({ length: g.count }, (_, i) => `${g.name ?? g.strategy}-${i}`));
-  const minerNames = instances(s.miners);
-  const nodeNames = new Set([...minerNames, ...instances(s.validators)]);
+  const instances = (list: { count: number }[], names: string[]): string[] => list.flatMap((g, gi) => Array.from({ length: g.count }, (_, i) => `${names[gi]}-${i}`));
+  const minerNames = instances(s.miners, groupNames.miners);
+  const nodeNames = new Set([...minerNames, ...instances(s.validators, groupNames.validators)]);
   const sample = (names: Iterable<string>): string => [...names].slice(0, 8).join(', ') || 'none';
+  if (options.knownModels) {
+    const known = new Set(options.knownModels);
+    const check = (m: string, path: string): void => {
+      if (!known.has(m)) bad(`${path} "${m}" is not a known model; known models are ${[...known].join(', ')}`, path);
+    };
+    s.miners.forEach((g, i) => (g.models ?? []).forEach((m, j) => check(m, `miners[${i}].models[${j}]`)));
+    s.validators.forEach((g, i) => (g.models ?? []).forEach((m, j) => check(m, `validators[${i}].models[${j}]`)));
+    s.clients.forEach((c, i) => Object.keys(c.models).forEach((m) => check(m, join(`clients[${i}].models`, m))));
+  }
   s.validators.forEach((v, i) => {
     (v.colludeWith ?? []).forEach((n, j) => {
       if (!minerNames.includes(n)) bad(`validators[${i}].colludeWith[${j}] "${n}" is not a miner instance; miners are ${sample(minerNames)}`, `validators[${i}].colludeWith[${j}]`);
@@ -299,5 +306,7 @@ export function parseScenario(json: unknown): Scenario {
       bad(`faults[${i}].target "${f.target}" is not "market" or a node instance; nodes are ${sample(nodeNames)}`, `faults[${i}].target`);
     }
   });
+  // what only resolving can tell (a served model without a price, a stake below the role's minimum)
+  resolveScenario(s);
   return s;
 }

@@ -26,6 +26,16 @@ function errorOf(json: unknown): InfermarketError {
   throw new Error('expected parseScenario to throw');
 }
 
+function errorOf2(json: unknown, knownModels: string[]): InfermarketError {
+  try {
+    parseScenario(json, { knownModels });
+  } catch (e) {
+    if (e instanceof InfermarketError) return e;
+    throw e;
+  }
+  throw new Error('expected parseScenario to throw');
+}
+
 describe('parseScenario', () => {
   it('accepts a valid scenario and returns a copy', () => {
     const json = base();
@@ -64,9 +74,31 @@ describe('parseScenario', () => {
     expect(errorOf({ ...base(), params: { auditRat: 0.1 } }).details?.field).toBe('params.auditRat');
   });
 
-  it('error: group names must be distinct', () => {
-    const json = { ...base(), miners: [{ count: 1, strategy: 'honest' }, { count: 1, strategy: 'honest' }] };
-    expect(errorOf(json).message).toMatch(/^miners\[1\]\.name "honest" is already used by miners\[0\]/);
+  it('error: an explicit group name used twice, in any role, names the JSON path', () => {
+    const json = { ...base(), miners: [{ name: 'a', count: 1, strategy: 'honest' }, { name: 'a', count: 1, strategy: 'lazy' }] };
+    const e = errorOf(json);
+    expect(e.code).toBe('ERR_BAD_SCENARIO');
+    expect(e.message).toMatch(/^miners\[1\]\.name "a" is already used by miners\[0\]/);
+    expect(e.details?.field).toBe('miners[1].name');
+    const across = { ...base(), validators: [{ name: 'cheat', count: 1, strategy: 'honest' }] };
+    expect(errorOf(across).message).toMatch(/^validators\[0\]\.name "cheat" is already used by miners\[1\]/);
+    const client = { ...base(), clients: [{ name: 'cheat', count: 1, ratePerSec: 1, models: { digits: 1 } }] };
+    expect(errorOf(client).details?.field).toBe('clients[0].name');
+  });
+
+  it('unknown model ids are ERR_BAD_SCENARIO when the known models are given, in miner, validator and client groups', () => {
+    const knownModels = ['digits', 'charlm', 'heavy'];
+    expect(() => parseScenario(base(), { knownModels })).not.toThrow();
+    const m = { ...base(), miners: [{ count: 1, strategy: 'honest', models: ['digits', 'gpt5'] }] };
+    expect(errorOf2(m, knownModels).message).toMatch(/^miners\[0\]\.models\[1\] "gpt5" is not a known model; known models are digits, charlm, heavy/);
+    const v = { ...base(), validators: [{ count: 1, strategy: 'honest', models: ['gpt5'] }] };
+    expect(errorOf2(v, knownModels).details?.field).toBe('validators[0].models[0]');
+    const c = { ...base(), clients: [{ count: 1, ratePerSec: 1, models: { digits: 1, gpt5: 1 } }] };
+    const e = errorOf2(c, knownModels);
+    expect(e.code).toBe('ERR_BAD_SCENARIO');
+    expect(e.details?.field).toBe('clients[0].models.gpt5');
+    // without the list the parse stays pure and checks only the shape
+    expect(() => parseScenario(m)).not.toThrow();
   });
 
   it('error: collusion partners and fault targets must name node instances', () => {

@@ -29,7 +29,10 @@ export type ModelId = 'digits' | 'charlm' | 'heavy' | (string & {});
 export type Variant = 'fp32' | 'fp16' | 'int8' | 'int4';
 
 export interface MinerGroup {
-  /** Instance names are `${name}-${i}`; defaults to the strategy. */
+  /**
+   * Group name, unique across all groups of every role; instance names are `${name}-${i}`. Defaults to the
+   * strategy (then `-g2`, `-g3`, ... if taken): see `scenarioGroupNames`.
+   */
   name?: string;
   count: number;
   strategy: MinerStrategy;
@@ -49,8 +52,12 @@ export interface MinerGroup {
   /** Added to every job's execution; `jitterMs` is the half-width of a uniform spread around it. */
   latencyMs?: number;
   jitterMs?: number;
+  /** Stake to bond; default the role's minimum, `params.minMinerStakeMicro`. */
   stakeMicro?: string;
-  /** Price per job in micro-mUSD, per model or one for all; `spreadBps` randomises each bid ±. */
+  /**
+   * Price per job in micro-mUSD, per model (then every served model needs one) or one for all; `spreadBps`
+   * randomises each bid ±. Default `SCENARIO_DEFAULTS.minerPriceMicroByModel`.
+   */
   pricing?: { priceMicro: string | Record<string, string>; spreadBps?: number };
   region?: string;
   /** Jobs run at once. */
@@ -62,10 +69,12 @@ export interface MinerGroup {
 }
 
 export interface ValidatorGroup {
+  /** Unique across all groups; defaults to `validator` (honest) or `<strategy>-validator`. */
   name?: string;
   count: number;
   strategy: ValidatorStrategy;
   models?: ModelId[];
+  /** Stake to bond; default the role's minimum, `params.minValidatorStakeMicro`. */
   stakeMicro?: string;
   region?: string;
   /** `colluding`: the miner instance names (e.g. "lazy-0") this validator never reports. */
@@ -74,6 +83,7 @@ export interface ValidatorGroup {
 }
 
 export interface ClientGroup {
+  /** Unique across all groups; defaults to `client`. */
   name?: string;
   count: number;
   /** Poisson arrival rate of jobs per client. */

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { InfermarketError } from '@infermarket/protocol';
-import { createMarket, createTestnetCert } from '@infermarket/market';
+import { createMarket, createTestnetCert, DEFAULT_MODELS_DIR } from '@infermarket/market';
 import type { Command } from 'commander';
 
 interface MarketFlags {
@@ -9,7 +9,7 @@ interface MarketFlags {
   db: string;
   seed: string;
   params?: string;
-  modelsDir: string;
+  modelsDir?: string;
   json?: boolean;
   logLevel: string;
   tlsKey?: string;
@@ -68,7 +68,7 @@ export function register(program: Command): void {
     .option('--db <file>', 'SQLite event log (created if missing, resumed if present)', 'infermarket-market.db')
     .option('--seed <n>', 'seed of the market signing key, recorded in outputs', '1')
     .option('--params <json|@file>', 'protocol parameter overrides as JSON, or @path to a JSON file')
-    .option('--models-dir <dir>', 'directory with the models manifest.json', 'models')
+    .option('--models-dir <dir>', `directory with the models manifest.json (default: the repository's models/, ${DEFAULT_MODELS_DIR}); the market refuses to start without one`)
     .option('--tls-key <file>', 'serve HTTPS/WSS with this PEM private key (with --tls-cert)')
     .option('--tls-cert <file>', 'PEM certificate for --tls-key')
     .option('--tls', 'serve HTTPS/WSS with a self-signed testnet certificate for 127.0.0.1/localhost, made once and kept at <db>.cert.pem; clients trust it with --ca <db>.cert.pem')
@@ -87,7 +87,7 @@ export function register(program: Command): void {
         host: flags.host,
         port: intFlag('port', flags.port, 0, 65535),
         seed: intFlag('seed', flags.seed, 0, Number.MAX_SAFE_INTEGER),
-        modelsDir: flags.modelsDir,
+        ...(flags.modelsDir !== undefined ? { modelsDir: flags.modelsDir } : {}),
         logLevel: flags.logLevel,
         ...(flags.params !== undefined ? { params: readParams(flags.params) ?? {} } : {}),
         ...(flags.tlsKey && flags.tlsCert ? { tls: { key: readFileSync(flags.tlsKey), cert: readFileSync(flags.tlsCert) } } : {}),

@@ -25,14 +25,14 @@ export function register(program: Command): void {
     });
   models
     .command('eval')
-    .description('Quantized vs fp32: size, load time, latency, quality, agreement, determinism flags, tolerance calibration.')
+    .description('Quantized vs fp32: size, load time, latency, quality, agreement, determinism flags, tolerance calibration. Prints only; --write stores the numbers in manifest.json.')
     .option('--models-dir <dir>', 'directory with manifest.json (default: the repo models/)')
     .option('--models <ids>', `comma-separated subset of ${MODEL_IDS.join(', ')}`)
     .option('--quick', 'fewer samples (a smoke run)', false)
-    .option('--no-update-manifest', 'do not write the numbers into manifest.json')
+    .option('--write', 'write the numbers into <models-dir>/manifest.json (the simulator\'s cost model reads them); without it nothing is written', false)
     .option('--json', 'print the report as JSON', false)
-    .action(async (opts: { modelsDir?: string; models?: string; quick: boolean; updateManifest: boolean; json: boolean }) => {
-      process.exitCode = await modelsEvalCommand({ modelsDir: opts.modelsDir, models: parseModels(opts.models), quick: opts.quick, json: opts.json, updateManifest: opts.updateManifest });
+    .action(async (opts: { modelsDir?: string; models?: string; quick: boolean; write: boolean; json: boolean }) => {
+      process.exitCode = await modelsEvalCommand({ modelsDir: opts.modelsDir, models: parseModels(opts.models), quick: opts.quick, json: opts.json, updateManifest: opts.write });
     });
   registerCalibrate(models);
 }

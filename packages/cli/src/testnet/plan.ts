@@ -1,9 +1,10 @@
-import { keyPairFromSeed, seedFromLabel, type Scenario } from '@infermarket/protocol';
-import { SIM_DEFAULTS } from '@infermarket/sim';
+import { InfermarketError, keyLabel, keyPairFromSeed, resolveScenario, seedFromLabel, type ResolvedScenario, type Scenario } from '@infermarket/protocol';
+
+export { keyLabel };
 
 /** One node of a testnet as planned from the scenario. */
 export interface PlannedNode {
-  /** Instance name, `${group name or strategy}-${i}`: what faults and reports call it. */
+  /** Instance name, `${group}-${i}`, unique across roles (`resolveScenario`): what faults and reports call it. */
   id: string;
   role: 'miner' | 'validator';
   strategy: string;
@@ -33,97 +34,85 @@ export interface TestnetPlan {
   loads: PlannedLoad[];
   /** Address → instance name, for reports. */
   names: Map<string, string>;
+  /** The scenario resolved against the protocol defaults (written into the report as `resolved`). */
+  resolved: ResolvedScenario;
 }
 
-const DEFAULT_STAKE = '500000000';
-/** charlm tokens per job when the scenario does not say (the simulator's default). */
-const DEFAULT_MAX_TOKENS = 32;
-
-/** The key label of an instance: the scenario seed and its name (reproducible addresses). */
-export function keyLabel(seed: number, id: string): string {
-  return `testnet/${seed}/${id}`;
-}
-
-/** Models the scenario's clients ask for, in order of first mention. */
+/** Models the scenario's clients ask for (sorted), from the resolved plan. */
 export function clientModels(s: Scenario): string[] {
-  const out: string[] = [];
-  for (const c of s.clients) for (const [m, w] of Object.entries(c.models)) if (w > 0 && !out.includes(m)) out.push(m);
-  return out.length ? out : ['digits'];
+  return resolveScenario(s).clientModels;
 }
 
 /**
- * Turn a scenario into processes: one per miner and validator instance with its CLI arguments, and one
- * load generator per client group. `durationMs` is the load's run time.
+ * Turn a scenario into processes: resolve it (`resolveScenario`: the one set of defaults the simulator
+ * uses too), then one process per miner and validator instance with its CLI arguments, and one load
+ * generator per client group. `durationMs` is the load's run time.
+ * @throws InfermarketError `ERR_BAD_SCENARIO` when two instances would share a name, key or address.
  */
-export function planTestnet(s: Scenario, opts: { durationMs: number; wsUrlPlaceholder?: string }): TestnetPlan {
+export function planTestnet(s: Scenario, opts: { durationMs: number }): TestnetPlan {
+  const resolved = resolveScenario(s);
   const nodes: PlannedNode[] = [];
   const names = new Map<string, string>();
-  const models = clientModels(s);
   const addrOf = (label: string): string => keyPairFromSeed(seedFromLabel(label)).address;
-  s.miners.forEach((g, gi) => {
-    for (let i = 0; i < g.count; i++) {
-      const id = `${g.name ?? g.strategy}-${i}`;
-      const keySeed = keyLabel(s.seed, id);
-      const address = addrOf(keySeed);
-      const stake = g.stakeMicro ?? DEFAULT_STAKE;
-      // defaults are the simulator's, so one scenario file means the same in both
-      const pricing = g.pricing ?? { priceMicro: String(SIM_DEFAULTS.minerPriceMicro) };
-      const args = [
-        '--model', (g.models ?? models).join(','),
-        '--strategy', g.strategy,
-        '--variant', g.variant ?? 'int8',
-        '--region', g.region ?? 'local',
-        '--stake', stake,
-        '--concurrency', String(g.concurrency ?? SIM_DEFAULTS.minerConcurrency),
-        '--latency-ms', String(g.latencyMs ?? 0),
-        '--jitter-ms', String(g.jitterMs ?? 0),
-        '--ep', (g.ep ?? ['cpu']).join(','),
-        '--threads', String(g.threads ?? 1),
-        '--key-seed', keySeed,
-        '--seed', `${s.seed}/${gi}/${i}`,
-        '--cost-per-cpu-second', s.sim?.costPerCpuSecondMicro ?? '1000',
-        '--json',
-      ];
-      if (typeof pricing.priceMicro === 'string') args.push('--price', pricing.priceMicro);
-      else args.push('--pricing', JSON.stringify(pricing.priceMicro));
-      if (pricing.spreadBps !== undefined) args.push('--spread-bps', String(pricing.spreadBps));
-      if (g.cheatProbability !== undefined) args.push('--cheat-probability', String(g.cheatProbability));
-      if (g.slowExtraMs !== undefined) args.push('--slow-extra-ms', String(g.slowExtraMs));
-      // the learner settings the simulator's adaptive miners use (one learner, one set of defaults)
-      if (g.strategy === 'adaptive' && s.sim?.adaptive) args.push('--adaptive', JSON.stringify(s.sim.adaptive));
-      // flaky miners also lose their connection now and then (about one offer in 25), for 2 s
-      if (g.strategy === 'flaky') args.push('--disconnect-probability', '0.04');
-      nodes.push({ id, role: 'miner', strategy: g.strategy, address, models: g.models ?? models, keySeed, stakeMicro: stake, region: g.region ?? 'local', args, ...(g.cpu ? { cpu: g.cpu } : {}) });
-      names.set(address, id);
-    }
-  });
-  s.validators.forEach((g) => {
-    for (let i = 0; i < g.count; i++) {
-      const id = `${g.name ?? g.strategy}-${i}`;
-      const keySeed = keyLabel(s.seed, id);
-      const address = addrOf(keySeed);
-      const stake = g.stakeMicro ?? DEFAULT_STAKE;
-      const collude = (g.colludeWith ?? []).map((name) => addrOf(keyLabel(s.seed, name)));
-      const args = [
-        '--model', (g.models ?? models).join(','),
-        '--strategy', g.strategy,
-        '--region', g.region ?? 'local',
-        '--stake', stake,
-        '--threads', String(g.threads ?? 1),
-        '--key-seed', keySeed,
-        '--json',
-      ];
-      if (collude.length) args.push('--collude-with', collude.join(','));
-      nodes.push({ id, role: 'validator', strategy: g.strategy, address, models: g.models ?? models, keySeed, stakeMicro: stake, region: g.region ?? 'local', args });
-      names.set(address, id);
-    }
-  });
-  const loads: PlannedLoad[] = s.clients.map((c, gi) => {
-    const id = c.name ?? 'client';
+  const claim = (address: string, name: string): void => {
+    const prev = names.get(address);
+    if (prev !== undefined) throw new InfermarketError('ERR_BAD_SCENARIO', `instances "${prev}" and "${name}" would share the address ${address}; give their groups distinct names`, { details: { field: 'name' } });
+    names.set(address, name);
+  };
+  const byName = new Map(resolved.miners.map((m) => [m.name, m]));
+  for (const m of resolved.miners) {
+    const address = addrOf(m.keyLabel);
+    const args = [
+      '--model', m.models.join(','),
+      '--strategy', m.strategy,
+      '--variant', m.variant,
+      '--region', m.region,
+      '--stake', m.stakeMicro,
+      '--concurrency', String(m.concurrency),
+      '--latency-ms', String(m.latencyMs),
+      '--jitter-ms', String(m.jitterMs),
+      '--ep', m.ep.join(','),
+      '--threads', String(m.threads),
+      '--key-seed', m.keyLabel,
+      '--seed', m.seedLabel,
+      '--cost-per-cpu-second', m.costPerCpuSecondMicro,
+      '--pricing', JSON.stringify(m.priceMicro),
+      '--spread-bps', String(m.spreadBps),
+      '--json',
+    ];
+    if (m.strategy !== 'adaptive') args.push('--cheat-probability', String(m.cheatProbability));
+    if (m.strategy === 'slow') args.push('--slow-extra-ms', String(m.slowExtraMs));
+    // flaky miners also lose their connection now and then (about one offer in 25), for 2 s
+    if (m.strategy === 'flaky') args.push('--disconnect-probability', '0.04');
+    // the learner settings the simulator's adaptive miners use (one learner, one set of defaults)
+    if (m.strategy === 'adaptive' && s.sim?.adaptive) args.push('--adaptive', JSON.stringify(s.sim.adaptive));
+    const cpu = s.miners[m.groupIndex]!.cpu;
+    nodes.push({ id: m.name, role: 'miner', strategy: m.strategy, address, models: m.models, keySeed: m.keyLabel, stakeMicro: m.stakeMicro, region: m.region, args, ...(cpu ? { cpu } : {}) });
+    claim(address, m.name);
+  }
+  for (const v of resolved.validators) {
+    const address = addrOf(v.keyLabel);
+    const collude = v.colludeWith.map((name) => addrOf(byName.get(name)!.keyLabel));
+    const args = [
+      '--model', v.models.join(','),
+      '--strategy', v.strategy,
+      '--region', v.region,
+      '--stake', v.stakeMicro,
+      '--threads', String(v.threads),
+      '--key-seed', v.keyLabel,
+      '--json',
+    ];
+    if (collude.length) args.push('--collude-with', collude.join(','));
+    nodes.push({ id: v.name, role: 'validator', strategy: v.strategy, address, models: v.models, keySeed: v.keyLabel, stakeMicro: v.stakeMicro, region: v.region, args });
+    claim(address, v.name);
+  }
+  const loads: PlannedLoad[] = resolved.clients.map((c) => {
+    const id = c.group;
     const prefix = keyLabel(s.seed, id);
-    const addresses = Array.from({ length: c.count }, (_, i) => addrOf(`${prefix}-${i}`));
-    addresses.forEach((a, i) => names.set(a, `${id}-${i}`));
-    const maxPrice = c.maxPriceMicro ?? String(SIM_DEFAULTS.clientMaxPriceMicro);
+    const addresses = c.keyLabels.map(addrOf);
+    addresses.forEach((a, i) => claim(a, c.instances[i]!));
+    // one client max price for every model today: the largest of the resolved table
+    const maxPrice = Object.values(c.maxPriceMicro).reduce((a, b) => (BigInt(b) > BigInt(a) ? b : a), '0');
     // enough for every arrival at the max price, with margin; the faucet cap bounds it
     const expected = Math.ceil(c.ratePerSec * (opts.durationMs / 1000) * 2 + 20);
     const fund = (BigInt(maxPrice) * BigInt(expected)).toString();
@@ -135,24 +124,24 @@ export function planTestnet(s: Scenario, opts: { durationMs: number; wsUrlPlaceh
         const a = [
           'load',
           '--market', marketUrl,
-          '--clients', String(c.count),
+          '--clients', String(c.instances.length),
           '--rate', String(c.ratePerSec),
           '--models', JSON.stringify(c.models),
           '--max-price', maxPrice,
-          '--concurrency', String(c.concurrency ?? SIM_DEFAULTS.clientConcurrency),
+          '--concurrency', String(c.concurrency),
           '--duration-ms', String(opts.durationMs),
-          '--seed', `${s.seed}${gi ? `/${gi}` : ''}`,
+          '--seed', c.seedLabel,
           '--key-prefix', prefix,
           '--faucet', fund,
-          '--max-tokens', String(c.maxTokens ?? DEFAULT_MAX_TOKENS),
+          '--max-tokens', String(c.maxTokens),
           '--json',
         ];
-        if (c.regions?.length) a.push('--regions', c.regions.join(','));
+        if (c.regions.length) a.push('--regions', c.regions.join(','));
         if (c.private) a.push('--private');
-        if (c.temperature !== undefined) a.push('--temperature', String(c.temperature));
+        if (c.temperature > 0) a.push('--temperature', String(c.temperature));
         return a;
       },
     };
   });
-  return { nodes, loads, names };
+  return { nodes, loads, names, resolved };
 }

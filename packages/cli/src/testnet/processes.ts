@@ -95,6 +95,8 @@ export function createManagedProcess(options: {
   let log: WriteStream | null = null;
   let waiters: { event: string; resolve: (l: Record<string, unknown>) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }[] = [];
   let exited: Promise<void> = Promise.resolve();
+  /** How the child of the latest start exited (null while it runs, or before the first start). */
+  let lastExit: { start: number; code: number | null; signal: NodeJS.Signals | null } | null = null;
   const p: ManagedProcess = {
     name: options.name,
     args: options.args,
@@ -104,6 +106,10 @@ export function createManagedProcess(options: {
     waitFor(event, timeoutMs) {
       const sinceStart = p.lines.findLast((l) => l.event === event && l.__start === p.starts);
       if (sinceStart) return Promise.resolve(sinceStart);
+      // already exited without saying it: waiting could only time out
+      if (lastExit && lastExit.start === p.starts) {
+        return Promise.reject(new InfermarketError('ERR_INTERNAL', `${options.name} exited (code ${lastExit.code}, signal ${lastExit.signal}) before "${event}"; see ${join(options.logDir, `${options.name}.log`)}`));
+      }
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters = waiters.filter((w) => w.timer !== timer);
@@ -161,6 +167,7 @@ export function createManagedProcess(options: {
       exited = new Promise((resolve) => {
         child.on('exit', (code, signal) => {
           live.delete(child);
+          lastExit = { start, code, signal };
           log?.write(`# exit ${options.name}: code ${code} signal ${signal}\n`);
           if (p.child === child) p.child = null;
           for (const w of waiters) {

@@ -1,17 +1,22 @@
 import { createRequire } from 'node:module';
 import { cpus, platform } from 'node:os';
-import { percentile, type FeedEvent, type MarketStatsView, type RunReport, type Scenario } from '@infermarket/protocol';
+import { percentile, type FeedEvent, type MarketStatsView, type ResolvedScenario, type RunReport, type Scenario } from '@infermarket/protocol';
 import type { TestnetPlan } from './plan.js';
 
 /** Extra testnet facts written beside the common `RunReport` fields. */
 export interface TestnetExtras {
+  /** The scenario resolved against the protocol defaults (`resolveScenario`): names, stakes, prices per model, key labels, seeds, params. */
+  resolved: ResolvedScenario;
   testnet: {
     marketUrl: string;
     dashboard: string;
     marketKey: string;
     outDir: string;
     faults: { atMs: number; action: string; target: string; appliedAtMs: number }[];
-    processes: { id: string; role: string; strategy: string; address: string; starts: number; log: string }[];
+    /** Every node process; `registered`: the market's final view lists it in its role (ejected nodes included). */
+    processes: { id: string; role: string; strategy: string; address: string; registered: boolean; starts: number; log: string }[];
+    /** What the market had registered when the load started. */
+    registeredAtStart: { nodes: number; planned: number; minersByModel: Record<string, number> };
     load: Record<string, unknown>[];
     /** Time from start to the first settled job (ms), or null. */
     firstSettledMs: number | null;
@@ -134,6 +139,7 @@ export function buildReport(opts: {
     },
     samples: stats.samples,
     regions: stats.regions,
+    resolved: plan.resolved,
     environment: { node: process.version, platform: `${platform()}-${process.arch}`, cpus: cpus().length, ...(onnxVersion() ? { onnxruntime: onnxVersion()! } : {}), infermarket: '0.1.0' },
     testnet: opts.extras,
   };

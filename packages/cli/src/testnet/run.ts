@@ -1,13 +1,13 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as sim from '@infermarket/sim';
 import { requestJson } from '@infermarket/client';
-import { createTestnetCert } from '@infermarket/market';
+import { createTestnetCert, loadModelSpecs } from '@infermarket/market';
 import { InfermarketError, parseScenario, resolveParams, type FeedEvent, type MarketStatsView, type RunReport, type Scenario } from '@infermarket/protocol';
 import { createManagedProcess, killAllChildren, NODE_MAIN, type ManagedProcess } from './processes.js';
-import { clientModels, planTestnet, type TestnetPlan } from './plan.js';
+import { planTestnet, type PlannedNode, type TestnetPlan } from './plan.js';
 import { buildReport, formatSummary, type TestnetExtras } from './report.js';
 
 /** Options for `runTestnet`. */
@@ -29,6 +29,10 @@ export interface RunTestnetOptions {
   host?: string;
   /** Market port (default: the scenario's `testnet.port`, else a free one). */
   port?: number;
+  /** Models directory whose manifest the scenario is checked against (default: the repository's `models/`, what the market and nodes load). */
+  modelsDir?: string;
+  /** How long a node may take to report ready before the run stops (default 60 s). */
+  startupTimeoutMs?: number;
 }
 
 /** What a run returns. */
@@ -67,15 +71,51 @@ async function fetchStats(url: string, ca?: string): Promise<MarketStatsView | n
   }
 }
 
-/** Read and validate a scenario file. @throws InfermarketError `ERR_BAD_SCENARIO` naming the JSON path. */
-export function loadScenario(path: string): Scenario {
+/**
+ * Read and validate a scenario file; its model ids must be in the models manifest (`modelsDir`, default the
+ * repository's `models/`: the one the market and the nodes of the testnet load).
+ * @throws InfermarketError `ERR_BAD_SCENARIO` naming the file and the JSON path (an unknown model included);
+ *   `ERR_NOT_FOUND` when there is no manifest.
+ */
+export function loadScenario(path: string, options: { modelsDir?: string } = {}): Scenario {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new InfermarketError('ERR_BAD_SCENARIO', `"--scenario" ${path} must be a readable JSON file: ${(e as Error).message}`);
   }
-  return parseScenario(json);
+  const knownModels = [...loadModelSpecs(options.modelsDir).specs.keys()];
+  try {
+    return parseScenario(json, { knownModels });
+  } catch (e) {
+    if (e instanceof InfermarketError) throw new InfermarketError(e.code, `${path}: ${e.message}`, { ...(e.details ? { details: e.details } : {}) });
+    throw e;
+  }
+}
+
+/** The last `lines` lines of a process log, for an error message. */
+export function logTail(file: string, lines = 15): string {
+  if (!existsSync(file)) return '(no log)';
+  const all = readFileSync(file, 'utf8').trimEnd().split('\n');
+  return all.slice(-lines).map((l) => `  | ${l}`).join('\n');
+}
+
+/**
+ * Planned nodes the market has registered in their role, and registered miners per model. `bonded`
+ * (start-up) also asks for stake bonded; at the end a slashed-out, ejected node still counts as registered.
+ */
+export function registeredNodes(plan: TestnetPlan, stats: MarketStatsView, opts: { bonded: boolean } = { bonded: true }): { registered: PlannedNode[]; minersByModel: Record<string, number> } {
+  const byAddress = new Map(stats.nodes.map((n) => [n.address, n]));
+  const registered = plan.nodes.filter((p) => {
+    const n = byAddress.get(p.address);
+    return n !== undefined && n.role === p.role && (!opts.bonded || BigInt(n.stakeMicro) > 0n);
+  });
+  const minersByModel: Record<string, number> = Object.fromEntries(plan.resolved.clientModels.map((m) => [m, 0]));
+  for (const p of registered) {
+    if (p.role !== 'miner') continue;
+    for (const m of byAddress.get(p.address)!.models) if (m in minersByModel) minersByModel[m]!++;
+  }
+  return { registered, minersByModel };
 }
 
 /**
@@ -86,7 +126,7 @@ export function loadScenario(path: string): Scenario {
  */
 export async function runTestnet(options: RunTestnetOptions): Promise<TestnetResult> {
   const print = options.print ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const scenario = loadScenario(options.scenarioPath);
+  const scenario = loadScenario(options.scenarioPath, { ...(options.modelsDir !== undefined ? { modelsDir: options.modelsDir } : {}) });
   const params = resolveParams(scenario.params ?? {});
   const durationMs = options.durationMs ?? scenario.durationMs;
   const outDir = resolve(options.outDir ?? join('runs', `${scenario.name}-${scenario.seed}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
@@ -94,6 +134,10 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
   const plan: TestnetPlan = planTestnet(scenario, { durationMs });
   const t0 = Date.now();
   const procs = new Map<string, ManagedProcess>();
+  // every timer is cleared in the finally below: an error mid-run must not leave an interval keeping the process alive
+  const timers: NodeJS.Timeout[] = [];
+  let pollTimer: NodeJS.Timeout | undefined;
+  let fastPoll: NodeJS.Timeout | undefined;
 
   // choose the port up front so the nodes boot while the market does (they retry until it listens)
   const port = options.port ?? scenario.testnet?.port ?? (await freePort());
@@ -115,12 +159,14 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
   const wsUrl = `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}/v1/nodes`;
   const marketArgs = ['market', '--host', host, '--port', String(port), '--db', join(outDir, 'market.db'), '--seed', String(scenario.seed), '--params', JSON.stringify(scenario.params ?? {}), '--json'];
   if (tls) marketArgs.push('--tls-key', keyFile, '--tls-cert', certFile);
+  const modelsArgs = options.modelsDir !== undefined ? ['--models-dir', resolve(options.modelsDir)] : [];
+  marketArgs.push(...modelsArgs);
   const market = createManagedProcess({ name: 'market', args: marketArgs, logDir: outDir, entry: NODE_MAIN });
   procs.set('market', market);
   try {
     market.start();
     for (const n of plan.nodes) {
-      const p = createManagedProcess({ name: n.id, args: [n.role, '--market', wsUrl, ...n.args], logDir: outDir, entry: NODE_MAIN, env: childEnv, cpu: n.cpu });
+      const p = createManagedProcess({ name: n.id, args: [n.role, '--market', wsUrl, ...n.args, ...modelsArgs], logDir: outDir, entry: NODE_MAIN, env: childEnv, cpu: n.cpu });
       procs.set(n.id, p);
       p.start();
     }
@@ -144,32 +190,63 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     print(`dashboard ${dashboard}`);
     print(`logs      ${outDir}`);
     const joinHost = host === '0.0.0.0' || host === '::' ? hostname() : host;
-    print(`join      infermarket miner --market ws://${joinHost}:${port} --model ${clientModels(scenario).join(',')} --strategy honest`);
+    print(`join      infermarket miner --market ws://${joinHost}:${port} --model ${plan.resolved.clientModels.join(',')} --strategy honest`);
 
     // Start the load as soon as the network can serve it: every load generator funded, a miner up for
     // each model the clients use and a validator (when audits are on). The other nodes join as they come.
+    // A node that exits before it is ready stops the run, with the tail of its log.
     const ready = new Set<string>();
     let startupMs: number | null = null;
+    let startupFailure: InfermarketError | null = null;
+    const stopRun = new AbortController();
+    const runSignal = options.signal ? AbortSignal.any([options.signal, stopRun.signal]) : stopRun.signal;
+    const faultTargets = new Set<string>();
+    const startupTimeoutMs = options.startupTimeoutMs ?? 60_000;
+    const failStartup = (id: string, e: Error): void => {
+      if (startupFailure || faultTargets.has(id) || options.signal?.aborted) return;
+      const log = join(outDir, `${id}.log`);
+      startupFailure = new InfermarketError('ERR_STARTUP', `${e.message}\nlast lines of ${log}:\n${logTail(log)}`, { details: { node: id, log } });
+      print(`error     ${id} failed during start-up; stopping the run`);
+      stopRun.abort();
+    };
     const nodesReady = Promise.all(
       plan.nodes.map((n) =>
         procs
           .get(n.id)!
-          .waitFor('ready', 30_000)
+          .waitFor('ready', startupTimeoutMs)
           .then(() => void ready.add(n.id))
-          .catch((e: Error) => print(`warning   ${e.message}`)),
+          .catch((e: Error) => failStartup(n.id, e)),
       ),
     ).then(() => {
       startupMs = Date.now() - t0;
-      print(`nodes     ${ready.size}/${plan.nodes.length} ready in ${startupMs} ms: ${plan.nodes.map((n) => `${n.id} (${n.role}, ${n.strategy})`).join(', ')}`);
+      if (!startupFailure) print(`nodes     ${ready.size}/${plan.nodes.length} ready in ${startupMs} ms: ${plan.nodes.map((n) => `${n.id} (${n.role}, ${n.strategy})`).join(', ')}`);
     });
-    const models = clientModels(scenario);
+    const models = plan.resolved.clientModels;
     const servable = (): boolean =>
       models.every((m) => plan.nodes.some((n) => n.role === 'miner' && ready.has(n.id) && n.models.includes(m))) &&
       (params.auditRate === 0 || !plan.nodes.some((n) => n.role === 'validator') || plan.nodes.some((n) => n.role === 'validator' && ready.has(n.id)));
-    await Promise.all(plan.loads.map((l) => procs.get(`load-${l.id}`)!.waitFor('ready', 30_000)));
-    while ((options.waitAll || !servable()) && startupMs === null) await sleep(20);
+    await Promise.all(plan.loads.map((l) => procs.get(`load-${l.id}`)!.waitFor('ready', startupTimeoutMs).catch((e: Error) => failStartup(`load-${l.id}`, e))));
+    while ((options.waitAll || !servable()) && startupMs === null && !startupFailure && !runSignal.aborted) await sleep(20);
+    if (startupFailure) throw startupFailure;
+    // count what the market registered, not what the nodes say: a "ready" line is a claim about the market
+    let registration = registeredNodes(plan, (await fetchStats(url, caPem)) ?? { nodes: [] } as unknown as MarketStatsView);
+    for (let i = 0; i < 50 && registration.registered.filter((n) => ready.has(n.id)).length < ready.size; i++) {
+      await sleep(100);
+      registration = registeredNodes(plan, (await fetchStats(url, caPem)) ?? ({ nodes: [] } as unknown as MarketStatsView));
+    }
+    const unserved = models.filter((m) => registration.minersByModel[m] === 0);
+    if (unserved.length > 0) {
+      const planned = (m: string): string => plan.nodes.filter((n) => n.role === 'miner' && n.models.includes(m)).map((n) => n.id).join(', ') || 'none planned';
+      throw new InfermarketError(
+        'ERR_STARTUP',
+        `no registered miner serves ${unserved.map((m) => `"${m}" (miners for it: ${planned(m)})`).join(', ')}; the clients ask for it, so the load would only fail. Add a miner group for it or see the logs in ${outDir}`,
+        { details: { models: unserved } },
+      );
+    }
     const servableMs = Date.now() - t0;
-    print(`ready     market and enough nodes to serve every model in ${servableMs} ms; starting the load`);
+    const perModel = models.map((m) => `${m} ${registration.minersByModel[m]}`).join(', ');
+    const validatorsUp = registration.registered.filter((n) => n.role === 'validator').length;
+    print(`ready     ${registration.registered.length}/${plan.nodes.length} nodes registered at the market in ${servableMs} ms (miners per model: ${perModel}; validators ${validatorsUp}); starting the load`);
     for (const l of plan.loads) print(`accounts  ${l.id}: ${l.addresses.map((a) => `${a} (${(Number(l.fundMicro) / 1e6).toFixed(0)} mUSD)`).join(', ')}`);
 
     const loadStart = Date.now();
@@ -177,7 +254,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
 
     // faults, relative to the start of the load
     const faults: TestnetExtras['testnet']['faults'] = [];
-    const timers: NodeJS.Timeout[] = [];
+    timers.length = 0;
     for (const f of scenario.faults ?? []) {
       const proc = procs.get(f.target) ?? procs.get(`load-${f.target}`);
       if (!proc) {
@@ -186,6 +263,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
       }
       timers.push(
         setTimeout(() => {
+          faultTargets.add(f.target);
           faults.push({ atMs: f.atMs, action: f.action, target: f.target, appliedAtMs: Date.now() - loadStart });
           if (f.action === 'kill') {
             print(`fault     ${((Date.now() - loadStart) / 1000).toFixed(1)} s: kill -9 ${f.target}${f.restartAfterMs !== undefined ? `, restart in ${f.restartAfterMs} ms` : ''}`);
@@ -227,7 +305,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
       return s;
     };
     const every = options.progressEveryMs ?? 2_000;
-    const pollTimer = setInterval(() => {
+    pollTimer = setInterval(() => {
       void poll().then((s) => {
         if (!s) return print(`progress  ${((Date.now() - loadStart) / 1000).toFixed(0)} s: market unreachable`);
         const st = s.stats;
@@ -236,12 +314,13 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
         );
       });
     }, every);
-    const fastPoll = setInterval(() => {
+    fastPoll = setInterval(() => {
       if (firstSettledMs === null) void poll();
     }, 100);
 
-    await sleep(durationMs, options.signal);
+    await sleep(durationMs, runSignal);
     await nodesReady;
+    if (startupFailure) throw startupFailure;
     clearInterval(fastPoll);
     for (const t of timers) clearTimeout(t);
     // let the load finish: it stops submitting at the duration and waits for its jobs
@@ -266,6 +345,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     await Promise.all(plan.nodes.map((n) => procs.get(n.id)!.stop(2_000)));
     await market.stop(5_000);
     if (!final) throw new InfermarketError('ERR_INTERNAL', `no statistics from the market at ${url}; see ${join(outDir, 'market.log')}`);
+    const finalRegistered = new Set(registeredNodes(plan, final, { bonded: false }).registered.map((n) => n.id));
     const loadLines = plan.loads.map((l) => ({ id: l.id, ...(procs.get(`load-${l.id}`)!.lines.findLast((x) => x.event === 'summary') ?? {}) }));
     const report = buildReport({
       scenario,
@@ -283,7 +363,8 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
         marketKey,
         outDir,
         faults,
-        processes: plan.nodes.map((n) => ({ id: n.id, role: n.role, strategy: n.strategy, address: n.address, starts: procs.get(n.id)!.starts, log: join(outDir, `${n.id}.log`) })),
+        processes: plan.nodes.map((n) => ({ id: n.id, role: n.role, strategy: n.strategy, address: n.address, registered: finalRegistered.has(n.id), starts: procs.get(n.id)!.starts, log: join(outDir, `${n.id}.log`) })),
+        registeredAtStart: { nodes: registration.registered.length, planned: plan.nodes.length, minersByModel: registration.minersByModel },
         load: loadLines,
         firstSettledMs,
         startupMs: startupMs ?? servableMs,
@@ -301,6 +382,9 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     }
     return { report, outDir, summary: formatSummary(report) };
   } finally {
+    clearInterval(pollTimer);
+    clearInterval(fastPoll);
+    for (const t of timers) clearTimeout(t);
     await Promise.all([...procs.values()].filter((p) => p.running()).map((p) => p.stop(1_000)));
     killAllChildren();
   }

@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseScenario, resolveScenario } from '@infermarket/protocol';
+import { planTestnet } from './plan.js';
+
+const load = (name: string) => parseScenario(JSON.parse(readFileSync(new URL(`../../../../scenarios/${name}.json`, import.meta.url), 'utf8')));
+const arg = (args: string[], flag: string): string | undefined => {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+
+describe('planTestnet', () => {
+  it('sim-small (groups without names): every node its own name, key label, key and log', () => {
+    const plan = planTestnet(load('sim-small'), { durationMs: 1000 });
+    const ids = plan.nodes.map((n) => n.id);
+    expect(ids).toEqual(['honest-0', 'honest-1', 'honest-2', 'lazy-0', 'lazy-1', 'validator-0', 'validator-1', 'validator-2']);
+    const keySeeds = plan.nodes.map((n) => arg(n.args, '--key-seed'));
+    expect(new Set(keySeeds).size).toBe(ids.length);
+    expect(new Set(plan.nodes.map((n) => n.address)).size).toBe(ids.length);
+    // client keys are distinct from node keys too
+    expect(plan.names.size).toBe(ids.length + plan.loads.reduce((a, l) => a + l.addresses.length, 0));
+  });
+
+  it('passes the resolved stakes and per-model prices to the node processes', () => {
+    const s = load('sim-small');
+    const plan = planTestnet(s, { durationMs: 1000 });
+    const resolved = resolveScenario(s);
+    expect(plan.resolved).toEqual(resolved);
+    for (const m of resolved.miners) {
+      const node = plan.nodes.find((n) => n.id === m.name)!;
+      expect(arg(node.args, '--stake')).toBe(m.stakeMicro);
+      expect(JSON.parse(arg(node.args, '--pricing')!)).toEqual(m.priceMicro);
+      expect(arg(node.args, '--concurrency')).toBe(String(m.concurrency));
+    }
+    // a group without pricing gets the per-model defaults (charlm ×4)
+    const bare = parseScenario({ ...s, miners: [{ count: 1, strategy: 'lazy' }] });
+    const lazy = planTestnet(bare, { durationMs: 1000 }).nodes.find((n) => n.id === 'lazy-0')!;
+    expect(JSON.parse(arg(lazy.args, '--pricing')!)).toEqual({ charlm: '4000', digits: '1000' });
+    expect(arg(lazy.args, '--stake')).toBe('100000000');
+    for (const v of resolved.validators) expect(arg(plan.nodes.find((n) => n.id === v.name)!.args, '--stake')).toBe(v.stakeMicro);
+  });
+
+  it('a colluding validator gets the addresses of the miners it names', () => {
+    const plan = planTestnet(load('adversarial'), { durationMs: 1000 });
+    const colluder = plan.nodes.find((n) => n.id === 'colluder-0')!;
+    expect(arg(colluder.args, '--collude-with')).toBe(plan.nodes.find((n) => n.id === 'replay-0')!.address);
+  });
+});
