@@ -110,7 +110,7 @@ function tally(job: Job): { forMiner: number; againstMiner: number } {
   return { forMiner, againstMiner };
 }
 
-/** The dispute window closed: decide by the votes cast. A tie slashes nobody and the miner is paid. */
+/** The dispute window closed: decide by the votes cast. A tie slashes nobody; the miner is paid unverified (an `always` job is refunded). */
 export function disputeTimedOut(state: MarketState, job: Job, out: Effect[]): void {
   const { forMiner, againstMiner } = tally(job);
   if (againstMiner > forMiner) resolveDispute(state, job, false, out);
@@ -119,7 +119,9 @@ export function disputeTimedOut(state: MarketState, job: Job, out: Effect[]): vo
     out.push({ type: 'dispute.resolved', jobId: job.id, minerCorrect: true, votesFor: forMiner, votesAgainst: againstMiner });
     job.validatorOutputHash = null; // an unproven accusation earns no audit fee
     job.verdict = 'unavailable'; // the referees did not decide: the output is not verified
-    settleJob(state, job, out);
+    // "always" promised a verified result before payment: undecided means refunded, never paid as verified
+    if (job.verification === 'always') finishFailed(state, job, 'audit-unavailable', out);
+    else settleJob(state, job, out);
   }
 }
 
