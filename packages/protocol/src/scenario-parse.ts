@@ -112,6 +112,7 @@ export const SCENARIO_SCHEMA: JsonSchema = Object.freeze({
             private: { type: 'boolean' },
             regions: { type: 'array', items: REGION },
             maxTokens: { type: 'integer', minimum: 1, maximum: 4096 },
+            verification: { type: 'string', enum: ['sampled', 'always', 'redundant', 'none'] },
           },
           ['count', 'ratePerSec', 'models'],
         ),

@@ -82,6 +82,8 @@ export interface ClientGroup {
   regions?: string[];
   /** charlm generation length. */
   maxTokens?: number;
+  /** How this group's jobs are checked (default `sampled`; see docs/verification.md). */
+  verification?: 'sampled' | 'always' | 'redundant' | 'none';
 }
 
 export interface Fault {

@@ -15,6 +15,7 @@ import {
   type RunReport,
   type Scenario,
   type Timer,
+  type VerificationLevel,
 } from '@infermarket/protocol';
 import { createBandit, DEFAULT_CHEAT_LEVELS, DEFAULT_DECAY, DEFAULT_EPSILON, type Bandit } from './bandit.js';
 import { computeCostMicro, computeMs, DEFAULT_MAX_TOKENS, DOWNGRADE_MISMATCH_RATE } from './cost-model.js';
@@ -22,6 +23,7 @@ import { createEventQueue } from './event-queue.js';
 import type { SimMetrics } from './metrics.js';
 import { applyOverrides } from './overrides.js';
 import { createRng, type Rng } from './rng.js';
+import { createTruthTracker } from './truth.js';
 
 /** Options of one simulation run. */
 export interface RunSimulationOptions {
@@ -119,6 +121,7 @@ interface ClientAgent {
   regions: string[];
   tokens: number;
   nonce: number;
+  verification: VerificationLevel;
 }
 
 interface SimJob {
@@ -134,6 +137,8 @@ interface SimJob {
   arm: number;
   costMicro: number;
   committedAtMs: number;
+  /** Redundant jobs: each replica's output (by miner address). */
+  reps: Map<string, { hash: string; cheated: boolean }> | null;
 }
 
 // protocol events go into the queue as they are (one allocation per event); the simulator's own items carry `k`
@@ -143,7 +148,8 @@ type SimItem =
   | { k: 'epoch' }
   | { k: 'sample' }
   | { k: 'churn'; miner: MinerAgent; up: boolean }
-  | { k: 'fault'; target: string; up: boolean };
+  | { k: 'fault'; target: string; up: boolean }
+  | { k: 'heartbeat' };
 type Item = MarketEvent | SimItem;
 
 /** True when the rules would ignore this timer (its job moved on): the driver need not fire it. Mirrors `fireTimer`. */
@@ -232,6 +238,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   let validatorSlashes = 0;
   let clientSpend = 0n;
   let settledCount = 0;
+  const truth = createTruthTracker();
   const latRes: number[] = [];
   const ttftRes: number[] = [];
   let latSeen = 0;
@@ -360,6 +367,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
         regions: g.regions ?? [],
         tokens: g.maxTokens ?? DEFAULT_MAX_TOKENS,
         nonce: 0,
+        verification: g.verification ?? 'sampled',
       });
     }
   }
@@ -441,7 +449,8 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
         quote = { priceMicro, worst: worstCaseCost(state, priceMicro) };
         quotes.set(price, quote);
       }
-      if (quote.worst > job.client.maxPrice) continue;
+      const level = job.client.verification;
+      if ((level === 'sampled' ? quote.worst : worstCaseCost(state, quote.priceMicro, level)) > job.client.maxPrice) continue;
       const priceMicro = quote.priceMicro;
       const at = Math.ceil(now + net());
       if (at >= closesAtMs) continue;
@@ -515,7 +524,10 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     if (at > deadlineAtMs) return; // too late: the miner abandons it and the deadline fires
     job.out = cls;
     job.cheated = cheated;
-    const outputHash = cls === 4 ? (m.lastOutput ?? hashOf(job, 1)) : hashOf(job, cls);
+    let outputHash = cls === 4 ? (m.lastOutput ?? hashOf(job, 1)) : hashOf(job, cls);
+    // redundant replicas that cheat do not agree with each other by accident: their garbage is their own
+    if (job.reps && cls !== 0) outputHash = hashHex(`${outputHash}/${m.address}`);
+    job.reps?.set(m.address, { hash: outputHash, cheated });
     job.outHash = outputHash;
     if (cls === 0) m.lastOutput = outputHash;
     queue.push(at, { k: 'result', miner: m, inc: m.incarnation, ev: { type: 'job.result', atMs: at, jobId, outputHash, by: m.address, nonce: `n${m.nonce++}`, expiresAtMs: at + ttl } });
@@ -601,6 +613,9 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           job.committedAtMs = now;
           commits++;
           m.commits++;
+          const rep = job.reps?.get(e.miner);
+          if (rep) job.cheated = rep.cheated;
+          truth.committed(job.client.verification, e.outputHash !== hashOf(job, 0));
           if (job.cheated) {
             cheatedCommits++;
             m.cheats++;
@@ -627,6 +642,8 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           if (job) {
             clientSpend += job.client.maxPrice - e.refundMicro;
             const m = byAddress.get(e.miner);
+            const delivered = job.reps?.get(e.miner)?.hash ?? job.outHash;
+            truth.settled({ level: job.client.verification, strategy: m?.strategy ?? 'unknown', wrong: delivered !== hashOf(job, 0), paidMicro: job.client.maxPrice - e.refundMicro, latencyMs: now - job.submittedAtMs });
             if (m) bandReward(m, job, Number(e.priceMicro));
           }
           break;
@@ -656,6 +673,9 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           });
           if (e.role === 'validator') validatorSlashes++;
           else if (job) {
+            const rep = job.reps?.get(e.address);
+            if (rep) job.cheated = rep.cheated;
+            if (job.cheated) truth.caught(job.client.verification);
             if (job.cheated) {
               cheatedSlashed++;
               detectionSum += now - job.committedAtMs;
@@ -706,6 +726,8 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     if (c.rate > 0) queue.push(Math.ceil(rng.exp(1000 / c.rate)), { k: 'arrive', client: c });
   }
   if (P.epochMs < duration) queue.push(P.epochMs, { k: 'epoch' });
+  const heartbeatEveryMs = Math.max(1, Math.floor(P.livenessWindowMs / 3));
+  queue.push(heartbeatEveryMs, { k: 'heartbeat' });
   const points = simS.seriesPoints ?? SIM_DEFAULTS.seriesPoints;
   const sampleEvery = Math.max(1, Math.floor(duration / points));
   queue.push(0, { k: 'sample' });
@@ -779,7 +801,13 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     } else switch (item.k) {
       case 'result': {
         if (item.inc !== item.miner.incarnation || !item.miner.online) break;
-        const fx = send(item.ev);
+        const ev = item.ev;
+        const sj = ev.type === 'job.result' ? state.jobs.get(ev.jobId) : undefined;
+        if (ev.type === 'job.result' && sj?.verification === 'redundant') {
+          // the driver compares each replica's output with the earlier ones (the sim's comparator is hash equality)
+          ev.agreesWith = sj.replicas.filter((r) => r.outputHash === ev.outputHash && r.miner !== ev.by).map((r) => r.miner);
+        }
+        const fx = send(ev);
         if (fx) handle(fx);
         break;
       }
@@ -812,6 +840,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           arm: -1,
           costMicro: 0,
           committedAtMs: 0,
+          reps: c.verification === 'redundant' ? new Map() : null,
         };
         jobs.set(jobId, job);
         c.inflight++;
@@ -824,6 +853,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           maxPriceMicro: c.maxPrice,
           ...(c.regions.length ? { regions: c.regions } : {}),
           ...(c.private ? { private: true } : {}),
+          ...(c.verification !== 'sampled' ? { verification: c.verification } : {}),
           ...signed(c, now),
         });
         if (fx) handle(fx);
@@ -848,6 +878,11 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
       }
       case 'fault':
         setOnline(item.target, item.up);
+        break;
+      case 'heartbeat':
+        // validators that are up prove liveness, as the live gateway does for connected nodes
+        for (const v of validators) if (v.online) send({ type: 'node.heartbeat', atMs: now, address: v.address });
+        queue.push(now + heartbeatEveryMs, item);
         break;
     }
     if (check) {
@@ -994,6 +1029,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     regions,
     environment: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, infermarket: VERSION },
     sim: simMetrics,
+    truth: truth.report({ auditRate: P.auditRate, audits: { drawn: stats.audited, missed: stats.auditsMissed, reassigned: stats.auditsReassigned, unavailable: stats.auditsUnavailable } }),
   };
   return report;
 }
