@@ -245,6 +245,11 @@ export interface MarketStatsView {
     minerSlashes: number;
     validatorSlashes: number;
     missedDeadlines: number;
+    /** Audits whose validator let the window pass, handed to another validator, and given up (job not verified). */
+    auditsMissed: number;
+    auditsReassigned: number;
+    auditsUnavailable: number;
+    redundantDisagreements: number;
   };
   /** Jobs settled per second over the last 10 s. */
   throughputPerSec: number;

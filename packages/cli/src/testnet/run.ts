@@ -294,6 +294,8 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     // the truth: re-execute the settled outputs through the real runtime (docs/verification.md)
     try {
       report.truth = await measureTruth({ dbPath: join(outDir, 'market.db'), strategyOf: new Map(plan.nodes.filter((n) => n.role === 'miner').map((n) => [n.address, n.strategy])) });
+      const st = final.stats;
+      report.truth.audits = { drawn: st.audited, missed: st.auditsMissed, reassigned: st.auditsReassigned, unavailable: st.auditsUnavailable };
       print(`truth     ${report.truth.wrong} wrong of ${report.truth.settled} settled outputs re-executed (${report.truth.wrongPerThousand ?? '-'} per 1,000); by strategy ${Object.entries(report.truth.byStrategy).map(([k, v]) => `${k} ${v.wrongPerThousand ?? '-'}`).join(', ')}`);
     } catch (e) {
       print(`truth not measured: ${(e as Error).message}`);
