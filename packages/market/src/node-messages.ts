@@ -117,7 +117,10 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
         checkPayloadHash('output', output, b.outputHash, 'envelope.body.outputHash');
         // a short, long or malformed output is not a result: refused before it reaches the rules (ERR_BAD_OUTPUT)
         const input = job ? (core.store.payload(job.id, 'input') as JobInput | undefined) : undefined;
-        if (job && input) checkOutputLength(input, output, core.specs.get(job.model)?.outputs[0]);
+        // (only for the assigned miner: anyone else is refused by the rules with ERR_NOT_ASSIGNED / ERR_WRONG_STATE)
+        if (job && input && job.status === 'assigned' && (job.miner === by || job.replicas.some((r) => r.miner === by))) {
+          checkOutputLength(input, output, core.specs.get(job.model)?.outputs[0]);
+        }
       }
       if (job && b.inputHash !== job.inputHash) {
         throw new InfermarketError('ERR_VALIDATION', `"envelope.body.inputHash" must be the job's input hash ${job.inputHash}, got ${JSON.stringify(b.inputHash)}`, {
