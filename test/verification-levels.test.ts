@@ -28,13 +28,17 @@ describe('verification levels on the adversarial scenario (simulator, ground tru
     expect(BigInt(always.level.costPerThousandMicro!)).toBeGreaterThan(BigInt(sampled.level.costPerThousandMicro!));
   });
 
-  it('"always" with a colluding validator: what gets through is only the colluder\'s partner, and far less than sampled or none', () => {
+  it('"always" on the scenario as shipped: nothing wrong is delivered; the colluding validator\'s silence is penalised and its audits reassigned', () => {
     const always = run('always');
     const sampled = run('sampled');
     const none = run('none');
-    // the colluding validator answers "match" for replay-0: a lie only a second re-execution would expose
-    expect(Object.keys(always.truth.byStrategy).filter((k) => always.truth.byStrategy[k]!.wrong > 0)).toEqual(['replay']);
-    expect(always.truth.wrongPerThousand!).toBeLessThan(sampled.truth.wrongPerThousand!);
+    expect(always.level.wrongCommitted).toBeGreaterThan(5);
+    expect(always.truth.wrong).toBe(0);
+    // the colluder never reports its partner (replay-0): each silence costs it stake and hands the audit on
+    expect(always.truth.audits!.missed).toBeGreaterThan(0);
+    expect(always.truth.audits!.reassigned).toBe(always.truth.audits!.missed);
+    expect(always.truth.audits!.unavailable).toBe(0);
+    expect(BigInt(always.report.validators.find((v) => v.strategy === 'colluding')!.slashedMicro)).toBeGreaterThan(0n);
     expect(sampled.truth.wrongPerThousand!).toBeLessThan(none.truth.wrongPerThousand!);
     expect(none.truth.audits!.drawn).toBe(0);
   });

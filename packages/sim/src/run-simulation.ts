@@ -547,8 +547,9 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     let hash: string;
     let match: boolean;
     if (v.strategy === 'colluding' && v.collude.has(job.miner.address)) {
-      hash = job.outHash;
-      match = true;
+      // as the live colluding validator does: never report a partner, say nothing and let the window lapse
+      // (the rules then penalise the silence and hand the audit to another validator)
+      return;
     } else if (v.strategy === 'lazy') {
       // no re-execution: a guessed output, which the comparator finds different
       hash = hashOf(job, 1).slice(0, 62) + 'ff';
@@ -570,8 +571,8 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
       const v = validatorsByAddress.get(r);
       if (!v || !v.online || v.strategy === 'lazy') continue;
       let minerCorrect: boolean;
-      if (v.strategy === 'colluding' && v.collude.has(job.miner.address)) minerCorrect = true;
-      else minerCorrect = reexecute(v, job) === 0 && job.outHash === hashOf(job, 0);
+      // a colluding referee re-executes like any other (the live validator colludes only as an auditor)
+      minerCorrect = reexecute(v, job) === 0 && job.outHash === hashOf(job, 0);
       const at = Math.ceil(now + net() * 2 + computeMs(job.model, job.miner.variant, job.tokens, costOverrides));
       if (at > deadlineAtMs) continue;
       queue.push(at, { type: 'dispute.vote', atMs: at, jobId, minerCorrect, ...signed(v, at) });
