@@ -107,9 +107,9 @@ describe('client commands against the real market', () => {
   it('submit: sends a digit, waits, and verifies the receipt against the pinned market key', async () => {
     const r = await runCli(['submit', '--market', market.url, '--model', 'digits', '--digit', '3', '--faucet', '1000000', '--key-seed', 'e2e/submit', '--market-key', market.marketKey, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const { job, receipt } = JSON.parse(r.stdout) as { job: JobView; receipt: { verified: boolean; pinned: boolean } };
+    const { job, receipt } = JSON.parse(r.stdout) as { job: JobView; receipt: { signatureValid: boolean; verified: boolean; pinned: boolean } };
     expect(job.status).toBe('settled');
-    expect(receipt).toMatchObject({ verified: true, pinned: true });
+    expect(receipt).toMatchObject({ signatureValid: true, pinned: true, verification: 'sampled' });
   });
 
   it('probe: every result agrees with the local reference run, with receipts verified and costs counted', async () => {

@@ -18,6 +18,7 @@ import {
   type JobView,
   type KeyPair,
   type SubmitBody,
+  type VerificationLevel,
 } from '@infermarket/protocol';
 import { requestJson as requestJsonPlain, type RequestOptions } from './wire-json.js';
 
@@ -51,6 +52,8 @@ export interface SubmitRequest {
    * signed registrations, and opens the sealed output for you (`wait`, `stream`, `openOutput`).
    */
   private?: boolean;
+  /** How the output is checked, priced in the escrow (default `sampled`; docs/verification.md). */
+  verification?: VerificationLevel;
   /** Defaults to a fresh random id. */
   jobId?: string;
 }
@@ -271,6 +274,7 @@ export function createClient(options: ClientOptions): Client {
         expiresAtMs: (await marketNow()) + ttlMs,
         ...(req.regions && req.regions.length ? { regions: req.regions } : {}),
         ...(req.private ? { private: true } : {}),
+        ...(req.verification !== undefined ? { verification: req.verification } : {}),
       };
       const envelope = sealEnvelope(keys, 'job.submit', body as unknown as Canonical);
       const sentAtMs = Date.now();

@@ -1,10 +1,43 @@
-import { hashPayload, InfermarketError, verifyMessage, type Envelope, type JobOutput, type ReceiptBody } from '@infermarket/protocol';
+import {
+  hashPayload,
+  InfermarketError,
+  VERIFICATION_LEVELS,
+  verifyMessage,
+  type Envelope,
+  type JobOutput,
+  type ReceiptBody,
+  type Verdict,
+  type VerificationLevel,
+} from '@infermarket/protocol';
 
 /** A receipt as it arrives in JSON: the market's signed `job.receipt` envelope (amounts as decimal strings). */
 export type ReceiptEnvelope = Envelope<'job.receipt'>;
 
-/** What a verified receipt says, amounts as bigint. */
-export interface VerifiedReceipt extends ReceiptBody {}
+/**
+ * What a verified receipt says, amounts as bigint. `verified` is true only when the market signed that
+ * someone other than the miner re-executed the job and agreed (`verdict: 'verified'`), and the output had the
+ * length the input asked for; `checked` explains it in one line.
+ */
+export interface VerifiedReceipt extends ReceiptBody {
+  verified: boolean;
+  checked: string;
+}
+
+const VERDICTS: readonly Verdict[] = ['unchecked', 'pending', 'verified', 'caught', 'unavailable'];
+
+function describeChecks(b: ReceiptBody): string {
+  const len = b.outputLength !== null && b.expectedLength !== null ? `; output ${b.outputLength}/${b.expectedLength}` : '';
+  switch (b.verdict) {
+    case 'verified':
+      return `${b.verification}: verified by ${b.checkedBy.join(', ') || 'the referees'}${len}`;
+    case 'caught':
+      return `${b.verification}: the output was found wrong and the miner slashed${len}`;
+    case 'unavailable':
+      return `${b.verification}: NOT verified — a check was due but no validator completed it (asked: ${b.auditors.join(', ') || 'none available'})${len}`;
+    default:
+      return `${b.verification}: not checked (unverified)${len}`;
+  }
+}
 
 /** Extra facts the receipt must agree with (all optional). */
 export interface ReceiptExpectations {
@@ -44,7 +77,7 @@ export function verifyReceipt(receipt: unknown, marketKey: string, expect: Recei
     const v = b[f];
     if (!(typeof v === 'bigint' || (typeof v === 'string' && AMOUNT.test(v)))) throw new InfermarketError('ERR_VALIDATION', `"receipt.body.${f}" must be a decimal amount, got ${JSON.stringify(String(v))}`);
   }
-  const body: VerifiedReceipt = {
+  const body: ReceiptBody = {
     jobId: String(b.jobId),
     model: String(b.model),
     client: String(b.client),
@@ -56,7 +89,16 @@ export function verifyReceipt(receipt: unknown, marketKey: string, expect: Recei
     paidMicro: BigInt(b.paidMicro as string),
     audited: b.audited === true,
     finishedAtMs: Number(b.finishedAtMs),
+    // a receipt signed before verification levels existed claims no check: read it as unchecked, never as verified
+    verification: (VERIFICATION_LEVELS as readonly unknown[]).includes(b.verification) ? (b.verification as VerificationLevel) : 'sampled',
+    verdict: VERDICTS.includes(b.verdict as Verdict) ? (b.verdict as Verdict) : 'unchecked',
+    checkedBy: Array.isArray(b.checkedBy) ? b.checkedBy.map(String) : [],
+    auditors: Array.isArray(b.auditors) ? b.auditors.map(String) : [],
+    outputLength: typeof b.outputLength === 'number' ? b.outputLength : null,
+    expectedLength: typeof b.expectedLength === 'number' ? b.expectedLength : null,
   };
+  const verified = body.verdict === 'verified' && body.status === 'settled' && (body.outputLength === null || body.outputLength === body.expectedLength);
+  const full: VerifiedReceipt = { ...body, verified, checked: describeChecks(body) };
   if (expect.jobId !== undefined && body.jobId !== expect.jobId) throw new InfermarketError('ERR_VALIDATION', `receipt is for job ${body.jobId}, expected ${expect.jobId}`);
   if (expect.inputHash !== undefined && body.inputHash !== expect.inputHash) throw new InfermarketError('ERR_VALIDATION', `receipt "inputHash" ${body.inputHash} differs from the submitted input's ${expect.inputHash}`);
   if (expect.client !== undefined && body.client !== expect.client) throw new InfermarketError('ERR_VALIDATION', `receipt "client" ${body.client} is not ${expect.client}`);
@@ -64,5 +106,5 @@ export function verifyReceipt(receipt: unknown, marketKey: string, expect: Recei
     const h = hashPayload(expect.output);
     if (body.outputHash !== h) throw new InfermarketError('ERR_VALIDATION', `receipt "outputHash" ${body.outputHash} differs from the received output's ${h}`);
   }
-  return body;
+  return full;
 }

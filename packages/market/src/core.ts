@@ -9,7 +9,10 @@ import {
   seedFromLabel,
   toHex,
   type Effect,
+  outputLength,
+  receiptChecks,
   type Job,
+  type JobInput,
   type JobOutput,
   type KeyPair,
   type MarketEvent,
@@ -201,8 +204,18 @@ export function createCore(options: CoreOptions): MarketCore {
       paidMicro: (job.maxPriceMicro - refundMicro).toString(),
       audited: job.audited,
       finishedAtMs: job.finishedAtMs,
+      ...receiptChecks(job),
+      ...receiptLength(job, status),
     } satisfies Record<keyof ReceiptBody, unknown>;
     extra(job.id).receipt = JSON.stringify(sealEnvelope(keys, 'job.receipt', body));
+  };
+
+  // what the receipt says about the output's length against the input (null when the market cannot see them)
+  const receiptLength = (job: Job, status: string): { outputLength: number | null; expectedLength: number | null } => {
+    const input = status === 'settled' ? (store.payload(job.id, 'input') as JobInput | undefined) : undefined;
+    const output = input ? minerOutput(core, job.id) : undefined;
+    const r = input && output ? outputLength(input, output, specs.get(job.model)?.outputs[0]) : null;
+    return { outputLength: r ? r.length : null, expectedLength: r ? r.expected : null };
   };
 
   let epochTimer: NodeJS.Timeout | null = null;

@@ -167,7 +167,7 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
     const p = core.params;
     let m: ServerMessage | null = null;
     if (job.status === 'assigned' && job.miner === party) m = assignMsg(job);
-    else if (job.status === 'auditing' && job.validator === party) m = auditMsg(job, 'audit', job.committedAtMs + p.auditWindowMs, party);
+    else if (job.status === 'auditing' && job.validator === party) m = auditMsg(job, 'audit', job.auditDeadlineAtMs, party);
     else if (job.status === 'disputed' && job.dispute) m = auditMsg(job, 'dispute', job.dispute.openedAtMs + p.disputeWindowMs, party);
     if (m) sendTo(party, m);
   });
@@ -314,6 +314,17 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
     send(s, { type: 'auth.challenge', challenge: s.challenge, marketKey: core.marketKey });
   });
 
+  // liveness for audit selection is decided in the rules: tell them this logged-in node still answers pings
+  const feedHeartbeat = (address: string): void => {
+    const node = core.state.nodes.get(address);
+    if (!node || core.now() - node.lastSeenMs < core.params.livenessWindowMs / 3) return;
+    try {
+      core.step({ type: 'node.heartbeat', atMs: core.now(), address });
+    } catch (err) {
+      log.debug({ err, address }, 'heartbeat rejected');
+    }
+  };
+
   const heartbeat = setInterval(() => {
     const now = Date.now();
     for (const s of sessions) {
@@ -326,6 +337,7 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
         s.ws.terminate();
       } else {
         send(s, { type: 'ping', t: now });
+        if (s.address) feedHeartbeat(s.address);
       }
     }
   }, o.heartbeatMs);

@@ -1,4 +1,4 @@
-import { InfermarketError, type Envelope, type JobOutput, type MarketEvent, type Role, type ServerMessage } from '@infermarket/protocol';
+import { InfermarketError, checkOutputLength, type Envelope, type JobInput, type JobOutput, type MarketEvent, type Role, type ServerMessage } from '@infermarket/protocol';
 import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
 import { comparatorsFor, outputsAgree } from './compare.js';
 import type { PrivateJobs } from './private-jobs.js';
@@ -113,7 +113,15 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       // market cannot check: the client (on opening it) and an auditing validator (on the reveal) do
       if (job?.private) {
         if (output.kind !== 'sealed') throw new InfermarketError('ERR_VALIDATION', `"output.kind" must be "sealed" for private job ${job.id}`, { details: { field: 'output.kind' } });
-      } else checkPayloadHash('output', output, b.outputHash, 'envelope.body.outputHash');
+      } else {
+        checkPayloadHash('output', output, b.outputHash, 'envelope.body.outputHash');
+        // a short, long or malformed output is not a result: refused before it reaches the rules (ERR_BAD_OUTPUT)
+        const input = job ? (core.store.payload(job.id, 'input') as JobInput | undefined) : undefined;
+        // (only for the assigned miner: anyone else is refused by the rules with ERR_NOT_ASSIGNED / ERR_WRONG_STATE)
+        if (job && input && job.status === 'assigned' && (job.miner === by || job.replicas.some((r) => r.miner === by))) {
+          checkOutputLength(input, output, core.specs.get(job.model)?.outputs[0]);
+        }
+      }
       if (job && b.inputHash !== job.inputHash) {
         throw new InfermarketError('ERR_VALIDATION', `"envelope.body.inputHash" must be the job's input hash ${job.inputHash}, got ${JSON.stringify(b.inputHash)}`, {
           details: { field: 'envelope.body.inputHash' },

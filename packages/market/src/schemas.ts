@@ -1,3 +1,4 @@
+import { VERIFICATION_LEVELS } from '@infermarket/protocol';
 import { Type } from 'typebox';
 
 // TypeBox (JSON Schema) for every HTTP request. Unknown fields are refused (additionalProperties: false,
@@ -44,6 +45,7 @@ export const SubmitJobBody = Type.Object(
             maxPriceMicro: AmountMicro,
             regions: Type.Optional(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 16 })),
             private: Type.Optional(Type.Boolean()),
+            verification: Type.Optional(Type.Union(VERIFICATION_LEVELS.map((l) => Type.Literal(l)))),
             nonce: Type.String({ minLength: 1, maxLength: 128 }),
             expiresAtMs: Type.Integer(),
           },

@@ -3,7 +3,7 @@ import { auditTimedOut, challengeJob, disputeTimedOut, reportAudit, voteDispute 
 import { InfermarketError } from './errors.js';
 import { closeBidding, commitResult, missDeadline, placeBid, settleJob, submitJob } from './jobs.js';
 import { transfer } from './ledger.js';
-import { bond, checkAmount, registerNode, releaseUnbonding, unbond } from './nodes.js';
+import { bond, checkAmount, getNode, registerNode, releaseUnbonding, unbond } from './nodes.js';
 import { checkNonce, pruneNonces, rememberNonce } from './replay.js';
 import { isAddress } from './crypto.js';
 import type { Effect, MarketEvent, MarketState, Signed, Timer } from './types.js';
@@ -40,7 +40,12 @@ export function apply(state: MarketState, event: MarketEvent): Effect[] {
     state.nowMs = before;
     throw e;
   }
-  if (signed) rememberNonce(state, nonceKey, signed.expiresAtMs);
+  if (signed) {
+    rememberNonce(state, nonceKey, signed.expiresAtMs);
+    // an accepted signed event is proof of life (audit selection requires a recent one)
+    const node = state.nodes.get(signed.by);
+    if (node) node.lastSeenMs = event.atMs;
+  }
   state.seq++;
   return out;
 }
@@ -71,6 +76,8 @@ function dispatch(state: MarketState, event: MarketEvent, out: Effect[]): void {
       return voteDispute(state, event, out);
     case 'timer.fire':
       return fireTimer(state, event.timer, out);
+    case 'node.heartbeat':
+      return heartbeat(state, event.address);
     default: {
       const never: never = event;
       throw new InfermarketError('ERR_VALIDATION', `unknown event type ${JSON.stringify((never as { type: unknown }).type)}`);
@@ -103,6 +110,12 @@ function faucet(state: MarketState, address: string, amountMicro: bigint, out: E
   transfer(state, out, { from: 'mint', to: `balance:${address}`, amountMicro: amount, reason: 'faucet', ref: address });
 }
 
+/** The driver saw the node alive on its authenticated connection. */
+function heartbeat(state: MarketState, address: unknown): void {
+  if (typeof address !== 'string' || !isAddress(address)) throw new InfermarketError('ERR_VALIDATION', `"address" must be an address, got ${JSON.stringify(address)}`);
+  getNode(state, address).lastSeenMs = state.nowMs;
+}
+
 /** A timer fired. Timers that no longer match the job's state (it moved on) are ignored. */
 function fireTimer(state: MarketState, timer: Timer, out: Effect[]): void {
   if (timer.kind === 'unbond') return releaseUnbonding(state, timer.address, out);
@@ -116,7 +129,8 @@ function fireTimer(state: MarketState, timer: Timer, out: Effect[]): void {
       if (job.status === 'assigned' && job.attempt === timer.attempt && state.nowMs >= job.deadlineAtMs) missDeadline(state, job, out);
       return;
     case 'audit':
-      if (job.status === 'auditing') auditTimedOut(state, job, out);
+      // a stale timer of an earlier auditor (the audit was reassigned) does nothing
+      if (job.status === 'auditing' && (timer.attempt ?? 1) === job.auditors.length) auditTimedOut(state, job, out);
       return;
     case 'dispute':
       if (job.status === 'disputed') disputeTimedOut(state, job, out);

@@ -252,3 +252,88 @@ export function compareJobOutputs(specs: ModelComparators, expected: ComparableO
   const raw = tokens ? (specs.generationComparator ?? { kind: 'tokens' }) : (specs.comparator ?? { kind: 'exact' });
   return compareOutputs(parseComparatorSpec(raw), expected, received);
 }
+
+// ---- sampled generation near a sampling boundary (docs/verification.md) ----
+
+/** One generation step as the validator re-executes it, teacher-forced on the miner's tokens so far. */
+export interface SampledStep {
+  /** The validator's own logits for this step (its history is the miner's claimed prefix). */
+  logits: ArrayLike<number>;
+  /** The step's uniform draw in [0, 1) from the job's seeded PRNG (the same draw the miner made). */
+  u: number;
+}
+
+/** Options of {@link compareSampledTokens}. */
+export interface SampledTokensSpec {
+  /** Temperature of the job (≤ 0: greedy). */
+  temperature: number;
+  /** Calibrated honest logit divergence across CPUs and variants (docs/models.md: 1e-4, ≥ 13× the largest measured). */
+  logitTolerance: number;
+  /** Most near-boundary steps accepted in one job; more is rejected (default 2). */
+  maxFlagged?: number;
+}
+
+/** What {@link compareSampledTokens} found: `flagged` lists the steps accepted only within the boundary margin. */
+export interface SampledTokensResult extends CompareResult {
+  flagged: number[];
+  /** The cumulative-probability margin used: 2 · logitTolerance / temperature. */
+  margin: number;
+}
+
+/**
+ * Sampled generation, tolerant of honest numeric differences at a sampling boundary. At each step the
+ * validator's own token (inverse CDF of softmax(logits / T) in id order at the shared draw `u`, exactly as
+ * the sampler does) must equal the miner's, or the miner's token must be the one whose CDF interval lies
+ * within `margin` of `u`: a logit shift of at most δ moves every cumulative probability by at most 2δ/T, so
+ * an honest node on other hardware can only land on a token whose interval is that close to the draw. Such
+ * steps are accepted and flagged; more than `maxFlagged` of them, a token count that differs, or any token
+ * outside the margin rejects. A cheat gains nothing it can choose: only the neighbour of a draw already
+ * within the margin of a boundary passes (≈ 2·margin of steps), and never a different token elsewhere.
+ * Greedy steps (T ≤ 0) accept a different token only in a near tie (logit gap ≤ 2·logitTolerance).
+ */
+export function compareSampledTokens(spec: SampledTokensSpec, steps: readonly SampledStep[], claimed: readonly number[]): SampledTokensResult {
+  const T = spec.temperature;
+  const margin = T > 0 ? (2 * spec.logitTolerance) / T : 0;
+  const maxFlagged = spec.maxFlagged ?? 2;
+  const flagged: number[] = [];
+  const fail = (reason: string): SampledTokensResult => ({ match: false, reason, flagged, margin });
+  if (steps.length !== claimed.length) return fail(`token count differs: expected ${steps.length}, received ${claimed.length}`);
+  for (let i = 0; i < steps.length; i++) {
+    const { logits, u } = steps[i]!;
+    const m = claimed[i]!;
+    if (!Number.isInteger(m) || m < 0 || m >= logits.length) return fail(`token ${i} is ${m}, not an id of the ${logits.length}-token vocabulary`);
+    let best = 0;
+    for (let j = 1; j < logits.length; j++) if (logits[j]! > logits[best]!) best = j;
+    if (!(T > 0)) {
+      if (m === best) continue;
+      if (logits[best]! - logits[m]! > 2 * spec.logitTolerance) return fail(`tokens diverge at position ${i}: expected ${best}, received ${m} (not a near tie)`);
+      flagged.push(i);
+    } else {
+      const p = new Float64Array(logits.length);
+      let sum = 0;
+      for (let j = 0; j < logits.length; j++) sum += p[j] = Math.exp((logits[j]! - logits[best]!) / T);
+      // the claimed token's CDF interval [lo, hi), and the sampler's own token at the draw
+      let acc = 0;
+      for (let j = 0; j < m; j++) acc += p[j]!;
+      const lo = acc / sum;
+      const hi = (acc + p[m]!) / sum;
+      const own = firstPast(p, u * sum);
+      if (m === own) continue;
+      const distance = u < lo ? lo - u : u >= hi ? u - hi : 0;
+      if (distance > margin) return fail(`tokens diverge at position ${i}: expected ${own}, received ${m} (draw ${u} is ${distance.toExponential(2)} from its interval, margin ${margin.toExponential(2)})`);
+      flagged.push(i);
+    }
+    if (flagged.length > maxFlagged) return fail(`${flagged.length} tokens accepted only within the boundary margin (at ${flagged.join(', ')}); at most ${maxFlagged} allowed`);
+  }
+  return { match: true, reason: flagged.length ? `all ${steps.length} tokens agree; ${flagged.length} within the boundary margin at ${flagged.join(', ')}` : `all ${steps.length} tokens identical`, flagged, margin };
+}
+
+/** The sampler's inverse CDF: the first id whose running sum exceeds `target` (the last id when none does). */
+function firstPast(p: Float64Array, target: number): number {
+  let t = target;
+  for (let j = 0; j < p.length; j++) {
+    t -= p[j]!;
+    if (t < 0) return j;
+  }
+  return p.length - 1;
+}

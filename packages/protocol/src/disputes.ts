@@ -1,6 +1,6 @@
 import { InfermarketError } from './errors.js';
-import { checkHash, finishFailed, getJob, openChallengeWindow, settleJob } from './jobs.js';
-import { getNode, slash } from './nodes.js';
+import { auditUnavailable, checkHash, finishFailed, getJob, nextAuditor, openChallengeWindow, requestAudit, settleJob } from './jobs.js';
+import { getNode, penaliseAuditMiss, slash } from './nodes.js';
 import { recordOutcome } from './reputation.js';
 import { isEligibleValidator, rankValidators } from './selection.js';
 import type { Effect, Job, MarketEvent, MarketState } from './types.js';
@@ -18,18 +18,41 @@ export function reportAudit(state: MarketState, ev: Ev<'audit.report'>, out: Eff
   if (typeof ev.match !== 'boolean') throw new InfermarketError('ERR_VALIDATION', `"match" must be a boolean, got ${JSON.stringify(ev.match)}`);
   if (job.status !== 'auditing') throw new InfermarketError('ERR_WRONG_STATE', `job ${job.id} is ${job.status}, not awaiting an audit`);
   if (job.validator !== ev.by) throw new InfermarketError('ERR_NOT_ASSIGNED', `${ev.by} is not the validator assigned to audit job ${job.id}`);
-  if (ev.atMs > job.committedAtMs + state.params.auditWindowMs) throw new InfermarketError('ERR_LATE', `audit of job ${job.id} arrived after its window`);
+  if (ev.atMs > job.auditDeadlineAtMs) throw new InfermarketError('ERR_LATE', `audit of job ${job.id} arrived after its window`);
   job.validatorOutputHash = outputHash;
-  state.nodes.get(ev.by)!.audits++;
-  if (ev.match) openChallengeWindow(state, job, out);
-  else openDispute(state, job, ev.by, out);
+  const v = state.nodes.get(ev.by)!;
+  v.audits++;
+  v.auditMissStreak = 0;
+  if (ev.match) {
+    job.verdict = 'verified';
+    openChallengeWindow(state, job, out);
+  } else openDispute(state, job, ev.by, out);
 }
 
-/** The auditor did not answer in time: the job goes on unaudited (no validator fee) and the validator's reputation drops. */
+/**
+ * The auditor let its window pass. It pays `auditMissPenaltyBps` of its stake to the client and is jailed
+ * after `auditMissesToJail` misses in a row; a timed-out audit never counts as passed: the audit goes to the
+ * next live, stake-weighted validator (up to `maxAuditAttempts` in all). When nobody is left, the job does
+ * not settle as verified (`auditUnavailable`).
+ */
 export function auditTimedOut(state: MarketState, job: Job, out: Effect[]): void {
   const v = state.nodes.get(job.validator!);
-  if (v) recordOutcome(v, 0, state.params.reputationDecay);
-  openChallengeWindow(state, job, out);
+  let penaltyMicro = 0n;
+  let jailedUntilMs = 0;
+  if (v) {
+    recordOutcome(v, 0, state.params.reputationDecay);
+    penaltyMicro = penaliseAuditMiss(state, v, job, out);
+    jailedUntilMs = v.jailedUntilMs;
+  }
+  state.stats.auditsMissed++;
+  const next = job.auditors.length < state.params.maxAuditAttempts ? nextAuditor(state, job) : null;
+  out.push({ type: 'audit.missed', jobId: job.id, validator: job.validator!, penaltyMicro, jailedUntilMs, reassignedTo: next });
+  if (next) {
+    state.stats.auditsReassigned++;
+    requestAudit(state, job, next, out);
+    return;
+  }
+  auditUnavailable(state, job, out);
 }
 
 /** During the challenge window any eligible validator that re-executed and disagrees may challenge. */
@@ -87,7 +110,7 @@ function tally(job: Job): { forMiner: number; againstMiner: number } {
   return { forMiner, againstMiner };
 }
 
-/** The dispute window closed: decide by the votes cast. A tie slashes nobody and the miner is paid. */
+/** The dispute window closed: decide by the votes cast. A tie slashes nobody; the miner is paid unverified (an `always` job is refunded). */
 export function disputeTimedOut(state: MarketState, job: Job, out: Effect[]): void {
   const { forMiner, againstMiner } = tally(job);
   if (againstMiner > forMiner) resolveDispute(state, job, false, out);
@@ -95,7 +118,10 @@ export function disputeTimedOut(state: MarketState, job: Job, out: Effect[]): vo
   else {
     out.push({ type: 'dispute.resolved', jobId: job.id, minerCorrect: true, votesFor: forMiner, votesAgainst: againstMiner });
     job.validatorOutputHash = null; // an unproven accusation earns no audit fee
-    settleJob(state, job, out);
+    job.verdict = 'unavailable'; // the referees did not decide: the output is not verified
+    // "always" promised a verified result before payment: undecided means refunded, never paid as verified
+    if (job.verification === 'always') finishFailed(state, job, 'audit-unavailable', out);
+    else settleJob(state, job, out);
   }
 }
 
@@ -109,9 +135,11 @@ function resolveDispute(state: MarketState, job: Job, minerCorrect: boolean, out
     slash(state, v, job, { challenger: null, harmed: job.miner! }, 'false accusation', out);
     recordOutcome(v, 0, state.params.reputationDecay);
     job.validatorOutputHash = null;
+    job.verdict = 'verified'; // a majority of referees re-executed it and agreed with the miner
     settleJob(state, job, out);
     return;
   }
+  job.verdict = 'caught';
   const miner = state.nodes.get(job.miner!)!;
   slash(state, miner, job, { challenger: accuser, harmed: job.client }, 'wrong result', out);
   recordOutcome(miner, 0, state.params.reputationDecay);

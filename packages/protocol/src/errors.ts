@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   ERR_UNAUTHENTICATED: { status: 401, meaning: 'The WebSocket peer has not completed the login challenge.' },
   ERR_RATE_LIMITED: { status: 429, meaning: 'Too many messages; the peer is not reading fast enough (backpressure).' },
   ERR_BAD_INPUT: { status: 400, meaning: 'A model input has the wrong shape, dtype or size.' },
+  ERR_BAD_OUTPUT: { status: 400, meaning: 'A miner\'s output is short, long or malformed for what the input asked (wrong token count, tensor dims or dtype).' },
   ERR_MODEL_TAMPERED: { status: 500, meaning: 'A model file\'s sha256 does not match the manifest; it is refused.' },
   ERR_EP_UNAVAILABLE: { status: 500, meaning: 'The requested execution provider is not installed.' },
   ERR_DECRYPT: { status: 400, meaning: 'A sealed box cannot be opened: wrong recipient key, or tampered ciphertext.' },

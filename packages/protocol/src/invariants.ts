@@ -56,6 +56,20 @@ export function checkInvariants(state: MarketState): string[] {
     if (job.payouts > 1) v.push(`job ${job.id} paid ${job.payouts} times`);
     if (job.status === 'settled' && job.payouts !== 1) v.push(`settled job ${job.id} has ${job.payouts} payouts`);
     if (job.status === 'failed' && job.payouts !== 0) v.push(`failed job ${job.id} paid its miner`);
+    // a receipt must never imply a check that did not happen
+    if (job.status === 'settled' && job.verification === 'always' && job.verdict !== 'verified') v.push(`job ${job.id} ("always") settled with verdict ${job.verdict}`);
+    // "none" is never drawn for an audit (a challenge in its window can still catch it)
+    if (job.verification === 'none' && (job.audited || job.auditors.length > 0)) v.push(`job ${job.id} ("none") was audited`);
+    if (job.status === 'settled' && job.verdict === 'verified') {
+      const checked =
+        (job.validator !== null && job.validatorOutputHash !== null) ||
+        (job.dispute !== null && [...job.dispute.votes.values()].some((x) => x)) ||
+        (job.verification === 'redundant' && job.replicas.filter((r) => r.paid).length > job.replicas.length / 2);
+      if (!checked) v.push(`job ${job.id} settled as verified without an agreeing re-execution`);
+    }
+    if (job.status === 'settled' && job.verification === 'redundant' && job.replicas.filter((r) => r.paid).length * 2 <= job.replicas.length) {
+      v.push(`redundant job ${job.id} settled without a majority`);
+    }
   }
   for (const node of state.nodes.values()) {
     const stake = state.ledger.get(`stake:${node.address}`) ?? 0n;

@@ -1,10 +1,10 @@
 import { InfermarketError } from './errors.js';
 import { balanceOf, bpsOf, transfer } from './ledger.js';
-import { chooseWinner } from './matching.js';
-import { checkAmount, getNode, isEligibleMiner, penaliseMiss } from './nodes.js';
+import { chooseWinner, type MatchContext } from './matching.js';
+import { checkAmount, getNode, isEligibleMiner, penaliseMiss, slash } from './nodes.js';
 import { recordOutcome } from './reputation.js';
 import { isAudited, rankValidators } from './selection.js';
-import type { Effect, Job, JobFailure, MarketEvent, MarketState } from './types.js';
+import { VERIFICATION_LEVELS, type Effect, type Bid, type Job, type JobFailure, type MarketEvent, type MarketState, type Replica, type VerificationLevel } from './types.js';
 
 type Ev<T extends MarketEvent['type']> = Extract<MarketEvent, { type: T }>;
 
@@ -29,9 +29,28 @@ export function checkHash(field: string, v: unknown): string {
   return v;
 }
 
-/** Most a client can be charged for a job won at `price`: price + protocol fee + validator fee (if audited). */
-export function worstCaseCost(state: Pick<MarketState, 'params'>, priceMicro: bigint): bigint {
-  return priceMicro + bpsOf(priceMicro, state.params.protocolFeeBps) + bpsOf(priceMicro, state.params.validatorFeeBps);
+/**
+ * Most a client can be charged for a job won at `price`, by verification level: price + protocol fee, plus the
+ * validator fee unless `none` (reserved for `sampled`, always charged for `always`); `redundant` pays
+ * `redundancyK` miners, each its price + protocol fee (no validator).
+ */
+export function worstCaseCost(state: Pick<MarketState, 'params'>, priceMicro: bigint, level: VerificationLevel = 'sampled'): bigint {
+  const p = state.params;
+  const base = priceMicro + bpsOf(priceMicro, p.protocolFeeBps);
+  if (level === 'none') return base;
+  if (level === 'redundant') return base * BigInt(p.redundancyK);
+  return base + bpsOf(priceMicro, p.validatorFeeBps);
+}
+
+/** The verification level of a submission (default `sampled`). @throws ERR_VALIDATION naming the field. */
+export function checkVerification(v: unknown): VerificationLevel {
+  if (v === undefined) return 'sampled';
+  if (typeof v !== 'string' || !(VERIFICATION_LEVELS as readonly string[]).includes(v)) {
+    throw new InfermarketError('ERR_VALIDATION', `"verification" must be one of ${VERIFICATION_LEVELS.join(', ')}, got ${JSON.stringify(v)}`, {
+      details: { field: 'verification' },
+    });
+  }
+  return v as VerificationLevel;
 }
 
 function eligibleMiners(state: MarketState, job: Job): string[] {
@@ -65,6 +84,7 @@ export function submitJob(state: MarketState, ev: Ev<'job.submit'>, out: Effect[
   if (!Array.isArray(regions) || regions.length > 16 || regions.some((r) => typeof r !== 'string' || !/^[a-z0-9][a-z0-9-]{0,31}$/.test(r))) {
     throw new InfermarketError('ERR_VALIDATION', '"regions" must be a list of at most 16 region names like "eu-west"');
   }
+  const verification = checkVerification(ev.verification);
   if (!state.epoch) throw new InfermarketError('ERR_WRONG_STATE', 'no audit epoch has begun; the market is not open yet');
   const bal = balanceOf(state, `balance:${ev.by}`);
   if (bal < maxPrice) {
@@ -96,6 +116,11 @@ export function submitJob(state: MarketState, ev: Ev<'job.submit'>, out: Effect[
     dispute: null,
     finishedAtMs: 0,
     payouts: 0,
+    verification,
+    verdict: 'unchecked',
+    auditors: [],
+    auditDeadlineAtMs: 0,
+    replicas: [],
   };
   state.jobs.set(job.id, job);
   transfer(state, out, { from: `balance:${ev.by}`, to: `escrow:${job.id}`, amountMicro: maxPrice, reason: 'escrow', ref: job.id });
@@ -113,10 +138,11 @@ export function placeBid(state: MarketState, ev: Ev<'job.bid'>, _out: Effect[]):
     throw new InfermarketError('ERR_NOT_ELIGIBLE', `${ev.by} may not bid on job ${job.id} (stake, jail, model, region, encryption key or an earlier miss)`);
   }
   if (job.bids.some((b) => b.miner === ev.by)) throw new InfermarketError('ERR_DUPLICATE', `${ev.by} already bid on job ${job.id}`);
-  if (worstCaseCost(state, price) > job.maxPriceMicro) {
+  const worst = worstCaseCost(state, price, job.verification);
+  if (worst > job.maxPriceMicro) {
     throw new InfermarketError(
       'ERR_PRICE_TOO_HIGH',
-      `"priceMicro" ${price} plus fees (${worstCaseCost(state, price)}) exceeds the job's max price ${job.maxPriceMicro}`,
+      `"priceMicro" ${price} plus fees (${worst}, verification "${job.verification}") exceeds the job's max price ${job.maxPriceMicro}`,
       { details: { field: 'priceMicro' } },
     );
   }
@@ -129,13 +155,12 @@ export function closeBidding(state: MarketState, job: Job, out: Effect[]): void 
     const node = state.nodes.get(b.miner);
     return node !== undefined && isEligibleMiner(state, node, job, state.nowMs);
   });
-  const winner = chooseWinner(bids, {
-    policy: state.params.matchingPolicy,
-    jobId: job.id,
-    attempt: job.attempt,
-    seed: state.epoch!.seed,
-    nodes: state.nodes,
-  });
+  const ctx = { policy: state.params.matchingPolicy, jobId: job.id, attempt: job.attempt, seed: state.epoch!.seed, nodes: state.nodes };
+  if (job.verification === 'redundant') {
+    assignReplicas(state, job, bids, ctx, out);
+    return;
+  }
+  const winner = chooseWinner(bids, ctx);
   if (!winner) {
     finishFailed(state, job, 'no-bids', out);
     return;
@@ -151,32 +176,162 @@ export function closeBidding(state: MarketState, job: Job, out: Effect[]): void 
   out.push({ type: 'timer.set', atMs: job.deadlineAtMs, timer: { kind: 'deadline', jobId: job.id, attempt: job.attempt } });
 }
 
-/** The assigned miner commits its signed output hash; the audit draw is made now, after the commit. */
+/**
+ * Redundant jobs: the `redundancyK` best bids (by the matching policy, one after another) all run the job.
+ * Fewer eligible bids than k fails the job (`too-few-bids`, refunded): a redundant job never runs on fewer.
+ */
+function assignReplicas(state: MarketState, job: Job, bids: Bid[], ctx: MatchContext, out: Effect[]): void {
+  const k = state.params.redundancyK;
+  const chosen: Bid[] = [];
+  let left = bids;
+  while (chosen.length < k) {
+    const w = chooseWinner(left, { ...ctx, jobId: `${job.id}#${chosen.length}` });
+    if (!w) break;
+    chosen.push(w);
+    left = left.filter((b) => b !== w);
+  }
+  if (chosen.length < k) {
+    finishFailed(state, job, chosen.length === 0 ? 'no-bids' : 'too-few-bids', out);
+    return;
+  }
+  job.attempt += 1;
+  job.status = 'assigned';
+  job.miner = chosen[0]!.miner;
+  job.priceMicro = chosen[0]!.priceMicro;
+  job.assignedAtMs = state.nowMs;
+  job.deadlineAtMs = state.nowMs + state.params.jobDeadlineMs;
+  job.verdict = 'pending';
+  job.replicas = chosen.map((b): Replica => ({ miner: b.miner, priceMicro: b.priceMicro, outputHash: null, agreesWith: [], paid: false }));
+  for (const r of job.replicas) {
+    state.nodes.get(r.miner)!.jobsAssigned++;
+    out.push({ type: 'job.assigned', jobId: job.id, miner: r.miner, priceMicro: r.priceMicro, attempt: job.attempt, deadlineAtMs: job.deadlineAtMs });
+  }
+  out.push({ type: 'timer.set', atMs: job.deadlineAtMs, timer: { kind: 'deadline', jobId: job.id, attempt: job.attempt } });
+}
+
+/**
+ * The assigned miner commits its signed output hash; the audit draw is made now, after the commit
+ * (`always`: audited; `none`: never; `sampled`: H(seed ‖ jobId) < auditRate). For a redundant job each
+ * replica commits; the job is decided once all have (or at the deadline).
+ */
 export function commitResult(state: MarketState, ev: Ev<'job.result'>, out: Effect[]): void {
   const job = getJob(state, ev.jobId);
   const outputHash = checkHash('outputHash', ev.outputHash);
   if (job.status !== 'assigned') throw new InfermarketError('ERR_WRONG_STATE', `job ${job.id} is ${job.status}, not awaiting a result`);
-  if (job.miner !== ev.by) throw new InfermarketError('ERR_NOT_ASSIGNED', `${ev.by} is not the miner assigned to job ${job.id}`);
   if (ev.atMs > job.deadlineAtMs) throw new InfermarketError('ERR_LATE', `result for job ${job.id} arrived at ${ev.atMs}, after its deadline ${job.deadlineAtMs}`);
+  if (job.verification === 'redundant') {
+    commitReplica(state, job, ev, outputHash, out);
+    return;
+  }
+  if (ev.agreesWith !== undefined) throw new InfermarketError('ERR_VALIDATION', '"agreesWith" is only for redundant jobs', { details: { field: 'agreesWith' } });
+  if (job.miner !== ev.by) throw new InfermarketError('ERR_NOT_ASSIGNED', `${ev.by} is not the miner assigned to job ${job.id}`);
   const epoch = state.epoch!;
   job.outputHash = outputHash;
   job.committedAtMs = ev.atMs;
-  let validator: string | null = null;
-  if (isAudited(epoch.seed, job.id, state.params.auditRate)) {
-    validator = rankValidators(state, epoch, 'audit', job.id, job.model, ev.atMs, [job.miner, job.client], job.private)[0] ?? null;
-  }
+  const drawn = job.verification === 'always' || (job.verification === 'sampled' && isAudited(epoch.seed, job.id, state.params.auditRate));
+  const validator = drawn ? nextAuditor(state, job) : null;
   job.audited = validator !== null;
   out.push({ type: 'job.committed', jobId: job.id, miner: ev.by, outputHash, audited: job.audited });
   if (validator) {
-    job.status = 'auditing';
-    job.validator = validator;
     state.stats.audited++;
-    const deadlineAtMs = ev.atMs + state.params.auditWindowMs;
-    out.push({ type: 'audit.requested', jobId: job.id, validator, deadlineAtMs });
-    out.push({ type: 'timer.set', atMs: deadlineAtMs, timer: { kind: 'audit', jobId: job.id } });
-  } else {
-    openChallengeWindow(state, job, out);
+    requestAudit(state, job, validator, out);
+    return;
   }
+  if (drawn) {
+    // a check was due and no live validator can make it: never settle as verified
+    auditUnavailable(state, job, out);
+    return;
+  }
+  openChallengeWindow(state, job, out);
+}
+
+/** The best live eligible validator not yet asked for this job (not its miner, replicas or client), or null. */
+export function nextAuditor(state: MarketState, job: Job): string | null {
+  const exclude = [job.client, ...(job.miner ? [job.miner] : []), ...job.auditors];
+  return rankValidators(state, state.epoch!, 'audit', job.id, job.model, state.nowMs, exclude, job.private)[0] ?? null;
+}
+
+/** Ask `validator` to re-execute the job within `auditWindowMs`. */
+export function requestAudit(state: MarketState, job: Job, validator: string, out: Effect[]): void {
+  job.status = 'auditing';
+  job.validator = validator;
+  job.verdict = 'pending';
+  job.auditors.push(validator);
+  job.auditDeadlineAtMs = state.nowMs + state.params.auditWindowMs;
+  const attempt = job.auditors.length;
+  out.push({ type: 'audit.requested', jobId: job.id, validator, deadlineAtMs: job.auditDeadlineAtMs, attempt });
+  out.push({ type: 'timer.set', atMs: job.auditDeadlineAtMs, timer: { kind: 'audit', jobId: job.id, attempt } });
+}
+
+/**
+ * No validator completed a due audit. `always`: the client paid for a check before settlement, so the job
+ * fails (`audit-unavailable`) and is refunded in full; the miner is not paid and not penalised. `sampled`:
+ * the job settles after the challenge window as unverified (verdict `unavailable`, no validator fee), so
+ * silencing audits buys a cheater no "verified" receipt.
+ */
+export function auditUnavailable(state: MarketState, job: Job, out: Effect[]): void {
+  state.stats.auditsUnavailable++;
+  job.verdict = 'unavailable';
+  job.validator = null;
+  job.validatorOutputHash = null;
+  if (job.verification === 'always') {
+    finishFailed(state, job, 'audit-unavailable', out);
+    return;
+  }
+  openChallengeWindow(state, job, out);
+}
+
+function commitReplica(state: MarketState, job: Job, ev: Ev<'job.result'>, outputHash: string, out: Effect[]): void {
+  const r = job.replicas.find((x) => x.miner === ev.by);
+  if (!r) throw new InfermarketError('ERR_NOT_ASSIGNED', `${ev.by} is not one of the miners assigned to redundant job ${job.id}`);
+  if (r.outputHash !== null) throw new InfermarketError('ERR_DUPLICATE', `${ev.by} already committed a result for job ${job.id}`);
+  const agrees = ev.agreesWith ?? [];
+  if (!Array.isArray(agrees) || agrees.some((a) => typeof a !== 'string' || a === ev.by || !job.replicas.some((x) => x.miner === a && x.outputHash !== null))) {
+    throw new InfermarketError('ERR_VALIDATION', '"agreesWith" must list replicas of this job that committed before this one', { details: { field: 'agreesWith' } });
+  }
+  r.outputHash = outputHash;
+  r.agreesWith = [...new Set(agrees)];
+  out.push({ type: 'job.committed', jobId: job.id, miner: ev.by, outputHash, audited: false });
+  if (job.replicas.every((x) => x.outputHash !== null)) decideRedundant(state, job, out);
+}
+
+/**
+ * All replicas answered (or the deadline passed): group them by agreement with each group's first member;
+ * a group holding a strict majority of `redundancyK` is the answer — its members will be paid, the replicas
+ * that committed something else are slashed (`wrong result`, harmed share to the client). No majority:
+ * the job fails `no-agreement`, refunded, nobody slashed (the evidence cannot tell who lied).
+ */
+export function decideRedundant(state: MarketState, job: Job, out: Effect[]): void {
+  const committed = job.replicas.filter((r) => r.outputHash !== null);
+  const groups: Replica[][] = [];
+  for (const r of committed) {
+    const g = groups.find((gr) => r.agreesWith.includes(gr[0]!.miner) || gr[0]!.outputHash === r.outputHash);
+    if (g) g.push(r);
+    else groups.push([r]);
+  }
+  const need = Math.floor(state.params.redundancyK / 2) + 1;
+  const winner = groups.find((g) => g.length >= need) ?? null;
+  if (!winner) {
+    state.stats.redundantDisagreements++;
+    job.verdict = 'unavailable';
+    finishFailed(state, job, 'no-agreement', out);
+    return;
+  }
+  for (const r of committed) {
+    if (winner.includes(r)) {
+      r.paid = true;
+      continue;
+    }
+    const node = state.nodes.get(r.miner)!;
+    slash(state, node, job, { challenger: null, harmed: job.client }, 'wrong result (outvoted by redundant miners)', out);
+    recordOutcome(node, 0, state.params.reputationDecay);
+  }
+  job.miner = winner[0]!.miner;
+  job.priceMicro = winner[0]!.priceMicro;
+  job.outputHash = winner[0]!.outputHash;
+  job.committedAtMs = state.nowMs;
+  job.verdict = 'verified';
+  openChallengeWindow(state, job, out);
 }
 
 export function openChallengeWindow(state: MarketState, job: Job, out: Effect[]): void {
@@ -186,6 +341,20 @@ export function openChallengeWindow(state: MarketState, job: Job, out: Effect[])
 
 /** The deadline passed with no result: penalise the miner, exclude it, and reassign or refund. */
 export function missDeadline(state: MarketState, job: Job, out: Effect[]): void {
+  if (job.verification === 'redundant') {
+    // every silent replica pays the miss penalty; the job is decided on the answers in (no reassignment)
+    for (const r of job.replicas) {
+      if (r.outputHash !== null) continue;
+      const node = state.nodes.get(r.miner)!;
+      const penalty = penaliseMiss(state, node, job, out);
+      recordOutcome(node, 0, state.params.reputationDecay);
+      node.jobsMissed++;
+      state.stats.missedDeadlines++;
+      out.push({ type: 'job.missed', jobId: job.id, miner: node.address, attempt: job.attempt, penaltyMicro: penalty });
+    }
+    decideRedundant(state, job, out);
+    return;
+  }
   const node = state.nodes.get(job.miner!)!;
   const penalty = penaliseMiss(state, node, job, out);
   recordOutcome(node, 0, state.params.reputationDecay);
@@ -206,8 +375,16 @@ export function settleJob(state: MarketState, job: Job, out: Effect[]): void {
   if (job.payouts > 0) throw new InfermarketError('ERR_WRONG_STATE', `job ${job.id} was already paid`);
   const escrow: `escrow:${string}` = `escrow:${job.id}`;
   const miner = state.nodes.get(job.miner!)!;
-  transfer(state, out, { from: escrow, to: `balance:${miner.address}`, amountMicro: job.priceMicro, reason: 'pay-miner', ref: job.id });
-  transfer(state, out, { from: escrow, to: 'fees', amountMicro: bpsOf(job.priceMicro, state.params.protocolFeeBps), reason: 'protocol-fee', ref: job.id });
+  const paid = job.verification === 'redundant' ? job.replicas.filter((r) => r.paid) : [{ miner: miner.address, priceMicro: job.priceMicro }];
+  for (const r of paid) {
+    transfer(state, out, { from: escrow, to: `balance:${r.miner}`, amountMicro: r.priceMicro, reason: 'pay-miner', ref: job.id });
+    transfer(state, out, { from: escrow, to: 'fees', amountMicro: bpsOf(r.priceMicro, state.params.protocolFeeBps), reason: 'protocol-fee', ref: job.id });
+    if (r.miner === miner.address) continue;
+    const other = state.nodes.get(r.miner)!;
+    other.earnedMicro += r.priceMicro;
+    other.jobsSettled++;
+    recordOutcome(other, 1, state.params.reputationDecay);
+  }
   if (job.audited && job.validatorOutputHash !== null && job.validator) {
     const fee = bpsOf(job.priceMicro, state.params.validatorFeeBps);
     transfer(state, out, { from: escrow, to: `balance:${job.validator}`, amountMicro: fee, reason: 'validator-fee', ref: job.id });

@@ -54,6 +54,9 @@ export function registerNode(state: MarketState, ev: Ev<'node.register'>, out: E
     audits: 0,
     earnedMicro: 0n,
     slashedMicro: 0n,
+    lastSeenMs: ev.atMs,
+    auditsMissed: 0,
+    auditMissStreak: 0,
   });
   out.push({ type: 'node.registered', address: ev.by, role: ev.role });
 }
@@ -128,7 +131,7 @@ export function slashableOf(node: NodeRecord): bigint {
 function drawStake(
   state: MarketState,
   node: NodeRecord,
-  pieces: { to: AccountName; amountMicro: bigint; reason: 'slash-burn' | 'slash-challenger' | 'slash-harmed' | 'miss-penalty' }[],
+  pieces: { to: AccountName; amountMicro: bigint; reason: 'slash-burn' | 'slash-challenger' | 'slash-harmed' | 'miss-penalty' | 'audit-miss-penalty' }[],
   ref: string,
   out: Effect[],
 ): void {
@@ -208,6 +211,24 @@ export function slash(
 export function penaliseMiss(state: MarketState, node: NodeRecord, job: Job, out: Effect[]): bigint {
   const amount = bpsOf(slashableOf(node), state.params.missPenaltyBps);
   drawStake(state, node, [{ to: `balance:${job.client}`, amountMicro: amount, reason: 'miss-penalty' }], job.id, out);
+  return amount;
+}
+
+/**
+ * Penalty for a missed audit window: `auditMissPenaltyBps` of the validator's slashable stake, paid to the
+ * client (who waits longer for its check). `auditMissesToJail` misses in a row jail the validator for
+ * `jailDurationMs` (it is not chosen while jailed) and reset the count.
+ */
+export function penaliseAuditMiss(state: MarketState, node: NodeRecord, job: Job, out: Effect[]): bigint {
+  const amount = bpsOf(slashableOf(node), state.params.auditMissPenaltyBps);
+  drawStake(state, node, [{ to: `balance:${job.client}`, amountMicro: amount, reason: 'audit-miss-penalty' }], job.id, out);
+  node.slashedMicro += amount;
+  node.auditsMissed++;
+  node.auditMissStreak++;
+  if (node.auditMissStreak >= state.params.auditMissesToJail) {
+    node.jailedUntilMs = state.nowMs + state.params.jailDurationMs;
+    node.auditMissStreak = 0;
+  }
   return amount;
 }
 

@@ -55,6 +55,16 @@ export interface Params {
   messageTtlMs: number;
   /** Length of an audit-seed epoch: the seed's hash is published at its start and the seed revealed at its end. */
   epochMs: number;
+  /** Miners that run a `redundant` job; a strict majority of them must agree. */
+  redundancyK: number;
+  /** Share of a validator's stake paid to the client when it lets an audit window pass. */
+  auditMissPenaltyBps: number;
+  /** Missed audits in a row after which a validator is jailed for `jailDurationMs`. */
+  auditMissesToJail: number;
+  /** Validators asked in turn before an audit is given up (the job then does not settle as verified). */
+  maxAuditAttempts: number;
+  /** A validator is chosen to audit or referee only if seen (signed event or heartbeat) this recently. */
+  livenessWindowMs: number;
 }
 
 type NumberRule = { kind: 'number'; min: number; max: number; integer: boolean; unit: string; meaning: string };
@@ -97,6 +107,11 @@ export const PARAM_RULES: { readonly [K in keyof Params]: ParamRule } = Object.f
   maxJobPriceMicro: micro('Largest max price a job may escrow.', 1n),
   messageTtlMs: ms('Longest validity of a signed message; nonces are remembered that long.'),
   epochMs: ms('Length of an audit-seed epoch (seed hash published at start, seed revealed at end).'),
+  redundancyK: { kind: 'number', min: 2, max: 7, integer: true, unit: 'miners', meaning: 'Miners that run a "redundant" job; a strict majority must agree.' },
+  auditMissPenaltyBps: bps('Share of stake a validator pays the client when it misses an audit window.'),
+  auditMissesToJail: { kind: 'number', min: 1, max: 100, integer: true, unit: 'audits', meaning: 'Missed audits in a row after which a validator is jailed.' },
+  maxAuditAttempts: { kind: 'number', min: 1, max: 10, integer: true, unit: 'validators', meaning: 'Validators asked in turn before an audit is given up (job not settled as verified).' },
+  livenessWindowMs: ms('A validator is picked to audit or referee only if seen this recently (signed event or heartbeat).'),
 });
 
 const MUSD = 1_000_000n;
@@ -130,6 +145,11 @@ export const DEFAULT_PARAMS: Readonly<Params> = Object.freeze({
   maxJobPriceMicro: 1_000n * MUSD,
   messageTtlMs: 60_000,
   epochMs: 10_000,
+  redundancyK: 3,
+  auditMissPenaltyBps: 100,
+  auditMissesToJail: 3,
+  maxAuditAttempts: 3,
+  livenessWindowMs: 30_000,
 });
 
 export const PARAM_NAMES = Object.keys(PARAM_RULES) as (keyof Params)[];

@@ -47,6 +47,42 @@ export interface RunReport {
   regions?: Record<string, number>;
   /** Software versions and machine, for reproducibility. */
   environment: { node: string; platform: string; cpus: number; onnxruntime?: string; infermarket: string };
+  /** Wrong outputs delivered to clients, measured (testnet: re-executed after the run; sim: ground truth). */
+  truth?: TruthReport;
+}
+
+/** Counts of settled jobs and of those whose output was wrong (the client got a wrong answer and paid for it). */
+export interface TruthCounts {
+  settled: number;
+  wrong: number;
+  /** wrong ÷ settled × 1,000 (null with nothing settled). */
+  wrongPerThousand: number | null;
+}
+
+/**
+ * The truth about what was delivered, beside what the checks caught: how many settled outputs were wrong
+ * per 1,000 settled jobs, overall, by miner strategy and by verification level.
+ */
+export interface TruthReport extends TruthCounts {
+  /** `ground-truth` (the simulator knows every output), `re-execution` (the testnet re-ran settled outputs through the runtime). */
+  source: 'ground-truth' | 're-execution';
+  /** Settled jobs that could not be checked (private, or no model to re-run): not in the counts. */
+  unchecked: number;
+  byStrategy: Record<string, TruthCounts>;
+  byLevel: Record<string, TruthCounts & {
+    /** Wrong outputs committed by miners on jobs of this level (caught or not). */
+    wrongCommitted?: number;
+    /** Wrong outputs of this level caught (miner slashed, job not paid). */
+    caught?: number;
+    /** What the audit rate predicts for `sampled`: wrong committed × (1 − auditRate) per 1,000 settled. */
+    predictedWrongPerThousand?: number | null;
+    /** What clients paid per 1,000 settled jobs of this level, micro-mUSD. */
+    costPerThousandMicro?: string;
+    /** Submit → settle, virtual or wall ms. */
+    settleLatencyMs?: { p50: number; p95: number };
+  }>;
+  /** Audit liveness: audits drawn, missed by their validator, handed to another, and given up (job not verified). */
+  audits?: { drawn: number; missed: number; reassigned: number; unavailable: number };
 }
 
 export interface MinerReport {

@@ -115,6 +115,7 @@ export const SCENARIO_SCHEMA: JsonSchema = Object.freeze({
             regions: { type: 'array', items: REGION },
             maxTokens: { type: 'integer', minimum: 1, maximum: 4096 },
             temperature: { type: 'number', minimum: 0, maximum: 10, description: 'charlm sampling temperature; 0 = greedy (default).' },
+            verification: { type: 'string', enum: ['sampled', 'always', 'redundant', 'none'] },
           },
           ['count', 'ratePerSec', 'models'],
         ),

@@ -100,6 +100,8 @@ export interface ClientGroup {
   maxTokens?: number;
   /** charlm sampling temperature; 0 (default) = greedy, > 0 = seeded sampling. */
   temperature?: number;
+  /** How this group's jobs are checked (default `sampled`; see docs/verification.md). */
+  verification?: 'sampled' | 'always' | 'redundant' | 'none';
 }
 
 export interface Fault {

@@ -30,9 +30,17 @@ export function isEligibleValidator(state: MarketState, node: NodeRecord, model:
   );
 }
 
+/** Was this node seen (an accepted signed event of its own, or a driver heartbeat) within `livenessWindowMs` of `atMs`? */
+export function isLive(state: MarketState, node: NodeRecord, atMs: number): boolean {
+  return atMs - node.lastSeenMs <= state.params.livenessWindowMs;
+}
+
 /**
- * Validators ordered by H(seed ‖ purpose ‖ jobId ‖ address): a seeded shuffle anyone can recompute.
- * `exclude` removes the miner, the accuser, etc.
+ * Live, eligible validators in a stake-weighted seeded order anyone can recompute: each gets the key
+ * -ln(1 - u) / stake with u = H(seed ‖ purpose ‖ jobId ‖ address), smallest first (an exponential race,
+ * i.e. weighted sampling without replacement), so a validator's chance to be first is its share of the
+ * stake. Sybils with the minimum stake each get no more weight in total than the stake they put up, and a
+ * validator not seen within `livenessWindowMs` is never chosen. `exclude` removes the miner, the accuser, etc.
  */
 export function rankValidators(
   state: MarketState,
@@ -49,7 +57,11 @@ export function rankValidators(
     if (exclude.includes(node.address)) continue;
     if (!isEligibleValidator(state, node, model, atMs)) continue;
     if (needsEncryptionKey && !node.encryptionKey) continue;
-    ranked.push({ address: node.address, score: uniformFromSeed(epoch.seed, purpose, jobId, node.address) });
+    if (!isLive(state, node, atMs)) continue;
+    const u = uniformFromSeed(epoch.seed, purpose, jobId, node.address);
+    // eligibility guarantees stake ≥ minValidatorStakeMicro; a zero minimum still gets a positive weight
+    const weight = Number(node.stakeMicro) || 1;
+    ranked.push({ address: node.address, score: -Math.log1p(-u) / weight });
   }
   ranked.sort((a, b) => a.score - b.score || (a.address < b.address ? -1 : 1));
   return ranked.map((r) => r.address);

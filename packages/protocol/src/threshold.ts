@@ -73,11 +73,17 @@ export interface DeterrenceTerms {
   referees: number;
   /** Votes a side needs to win at once: floor((referees + 1) / 2) + 1 (the accuser's vote included). */
   majority: number;
-  /** P(the auditor colludes) = r. */
+  /** P(the first auditor drawn colludes) = r. */
   auditorColludes: number;
+  /**
+   * P(an honest validator gets the audit) within the 1 + `auditReassignments` auditors drawn: colluding
+   * auditors stay silent and the rules hand a missed audit to the next validator, so only a run of colluders
+   * keeps it from an honest one: 1 − C(k, A)/C(n, A). With no reassignment this is 1 − r.
+   */
+  honestAuditorReached: number;
   /** P(the colluding referees keep a cheat from being slashed | an honest auditor disputes it). */
   refereesShieldCheat: number;
-  /** P(a skipped result is slashed | audited and answered) = (1 − r)·(1 − refereesShieldCheat). */
+  /** P(a skipped result is slashed | audited and answered) = honestAuditorReached·(1 − refereesShieldCheat). */
   detectionGivenAudit: number;
   /** P(the honest auditor is outvoted and slashed | a skipped result audited and answered). */
   honestAuditorOutvoted: number;
@@ -185,7 +191,9 @@ export function deterrenceThreshold(inputs: DeterrenceInputs): DeterrenceThresho
     // an honest result: honest referees vote against only when their re-execution diverges too
     fpGivenDispute += pc * binomialTail(honest, d, majority - 1);
   }
-  const auditorHonest = n > 0 ? 1 - r : 0;
+  // colluding auditors are silent; each missed audit goes to a fresh validator (drawn without replacement)
+  const attempts = Math.min(1 + reassign, n);
+  const auditorHonest = n > 0 ? 1 - binomialCoefficient(k, attempts) / binomialCoefficient(n, attempts) : 0;
   const detection = auditorHonest * (1 - shield);
   const honestAuditorOutvoted = auditorHonest * outvoted;
   const falsePositive = auditorHonest * d * fpGivenDispute;
@@ -204,6 +212,7 @@ export function deterrenceThreshold(inputs: DeterrenceInputs): DeterrenceThresho
     referees: q,
     majority,
     auditorColludes: r,
+    honestAuditorReached: auditorHonest,
     refereesShieldCheat: shield,
     detectionGivenAudit: detection,
     honestAuditorOutvoted,

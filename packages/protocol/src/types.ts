@@ -11,6 +11,35 @@ export type ValidatorStrategy = (typeof VALIDATOR_STRATEGIES)[number];
 
 export type Role = 'miner' | 'validator';
 
+/**
+ * How a job's output is checked, chosen by the client at submit (see docs/verification.md):
+ * - `sampled`: audited by a validator with probability `auditRate` (the default);
+ * - `always`: re-executed by a validator before it settles; with no validator answering it is refunded;
+ * - `redundant`: `redundancyK` miners run it and a strict majority must agree under the comparator;
+ * - `none`: never checked (no validator fee reserved); the receipt says so.
+ */
+export const VERIFICATION_LEVELS = ['sampled', 'always', 'redundant', 'none'] as const;
+export type VerificationLevel = (typeof VERIFICATION_LEVELS)[number];
+
+/**
+ * What the checks found, as the receipt reports it:
+ * `unchecked` (none, or a sampled job not drawn), `pending` (a check is under way), `verified` (an audit, the
+ * referees or a redundant majority agreed with the output), `caught` (the output was found wrong: the miner
+ * was slashed), `unavailable` (a check was due but no validator answered: the output is NOT verified).
+ */
+export type Verdict = 'unchecked' | 'pending' | 'verified' | 'caught' | 'unavailable';
+
+/** One of the `redundancyK` miners running a redundant job. */
+export interface Replica {
+  miner: string;
+  priceMicro: bigint;
+  outputHash: string | null;
+  /** Earlier replicas (addresses) whose output this one's agrees with under the comparator (the driver compares). */
+  agreesWith: string[];
+  /** Paid at settlement (a member of the agreeing majority). */
+  paid: boolean;
+}
+
 /** Ledger account names. Per-address accounts carry the address; escrow is per job. */
 export type AccountName =
   | 'mint'
@@ -35,7 +64,8 @@ export type EntryReason =
   | 'slash-burn'
   | 'slash-challenger'
   | 'slash-harmed'
-  | 'miss-penalty';
+  | 'miss-penalty'
+  | 'audit-miss-penalty';
 
 /** One double-entry journal line: `amountMicro` leaves `from` and enters `to`. */
 export interface JournalEntry {
@@ -75,10 +105,16 @@ export interface NodeRecord {
   audits: number;
   earnedMicro: bigint;
   slashedMicro: bigint;
+  /** Last time the node was seen alive: its last accepted signed event or driver heartbeat (audit selection needs it recent). */
+  lastSeenMs: number;
+  /** Audits this validator was asked for and did not answer in time (lifetime). */
+  auditsMissed: number;
+  /** Audits missed in a row; reaching `auditMissesToJail` jails the validator and resets it. */
+  auditMissStreak: number;
 }
 
 export type JobStatus = 'bidding' | 'assigned' | 'committed' | 'auditing' | 'disputed' | 'settled' | 'failed';
-export type JobFailure = 'no-bids' | 'attempts-exhausted' | 'miner-slashed';
+export type JobFailure = 'no-bids' | 'attempts-exhausted' | 'miner-slashed' | 'audit-unavailable' | 'too-few-bids' | 'no-agreement';
 
 export interface Bid {
   miner: string;
@@ -128,6 +164,16 @@ export interface Job {
   finishedAtMs: number;
   /** Times the miner was paid for this job; the rules keep it ≤ 1. */
   payouts: number;
+  /** The check the client chose (and paid for). */
+  verification: VerificationLevel;
+  /** What the checks found; `verified` only after a validator, the referees or a redundant majority agreed. */
+  verdict: Verdict;
+  /** Validators asked to audit this job so far (the current one last). */
+  auditors: string[];
+  /** When the current auditor's window closes. */
+  auditDeadlineAtMs: number;
+  /** Redundant jobs: the miners running it (empty otherwise). */
+  replicas: Replica[];
 }
 
 export interface Epoch {
@@ -150,6 +196,14 @@ export interface Stats {
   minerSlashes: number;
   validatorSlashes: number;
   missedDeadlines: number;
+  /** Audits whose validator did not answer in its window (each one penalised). */
+  auditsMissed: number;
+  /** Audits handed to another validator after a miss. */
+  auditsReassigned: number;
+  /** Audits that no validator completed (the job was refunded or settled as unverified). */
+  auditsUnavailable: number;
+  /** Redundant jobs whose miners did not reach a majority. */
+  redundantDisagreements: number;
 }
 
 /** The whole protocol state. Mutated in place by `apply` (the simulator needs the speed); only `apply` may change it. */
@@ -180,7 +234,8 @@ export interface MarketState {
 export type Timer =
   | { kind: 'bid-window'; jobId: string; attempt: number }
   | { kind: 'deadline'; jobId: string; attempt: number }
-  | { kind: 'audit'; jobId: string }
+  /** `attempt`: which auditor of the job (1 = first); absent counts as 1. */
+  | { kind: 'audit'; jobId: string; attempt?: number }
   | { kind: 'dispute'; jobId: string }
   | { kind: 'challenge'; jobId: string }
   | { kind: 'unbond'; address: string };
@@ -209,13 +264,24 @@ export type MarketEvent =
       maxPriceMicro: bigint;
       regions?: string[];
       private?: boolean;
+      /** Default `sampled`. */
+      verification?: VerificationLevel;
     } & Signed)
   | ({ type: 'job.bid'; atMs: number; jobId: string; priceMicro: bigint } & Signed)
-  | ({ type: 'job.result'; atMs: number; jobId: string; outputHash: string } & Signed)
+  | ({
+      type: 'job.result';
+      atMs: number;
+      jobId: string;
+      outputHash: string;
+      /** Redundant jobs only: earlier replicas whose output this one agrees with, by the model's comparator (the driver compares, as for audits). */
+      agreesWith?: string[];
+    } & Signed)
   | ({ type: 'audit.report'; atMs: number; jobId: string; outputHash: string; match: boolean } & Signed)
   | ({ type: 'job.challenge'; atMs: number; jobId: string; outputHash: string } & Signed)
   | ({ type: 'dispute.vote'; atMs: number; jobId: string; minerCorrect: boolean } & Signed)
-  | { type: 'timer.fire'; atMs: number; timer: Timer };
+  | { type: 'timer.fire'; atMs: number; timer: Timer }
+  /** The driver saw this node alive on an authenticated connection (liveness for audit selection). */
+  | { type: 'node.heartbeat'; atMs: number; address: string };
 
 export type MarketEventType = MarketEvent['type'];
 
@@ -229,7 +295,8 @@ export type Effect =
   | { type: 'job.opened'; jobId: string; attempt: number; closesAtMs: number; eligible: string[] }
   | { type: 'job.assigned'; jobId: string; miner: string; priceMicro: bigint; attempt: number; deadlineAtMs: number }
   | { type: 'job.committed'; jobId: string; miner: string; outputHash: string; audited: boolean }
-  | { type: 'audit.requested'; jobId: string; validator: string; deadlineAtMs: number }
+  | { type: 'audit.requested'; jobId: string; validator: string; deadlineAtMs: number; attempt: number }
+  | { type: 'audit.missed'; jobId: string; validator: string; penaltyMicro: bigint; jailedUntilMs: number; reassignedTo: string | null }
   | { type: 'dispute.opened'; jobId: string; accuser: string; referees: string[]; deadlineAtMs: number }
   | { type: 'dispute.resolved'; jobId: string; minerCorrect: boolean; votesFor: number; votesAgainst: number }
   | { type: 'job.missed'; jobId: string; miner: string; attempt: number; penaltyMicro: bigint }

@@ -1,7 +1,7 @@
 import { canonicalJson, type Canonical } from './canonical.js';
 import { hashHex } from './crypto.js';
 import type { Envelope } from './envelope.js';
-import type { Role } from './types.js';
+import type { Role, Verdict, VerificationLevel } from './types.js';
 
 /**
  * The wire contract between the market process and miners, validators and clients.
@@ -49,6 +49,8 @@ export interface SubmitBody {
   maxPriceMicro: bigint;
   regions?: string[];
   private?: boolean;
+  /** How the output is checked (default `sampled`; see docs/verification.md). */
+  verification?: VerificationLevel;
   nonce: string;
   expiresAtMs: number;
 }
@@ -86,6 +88,17 @@ export interface ReceiptBody {
   paidMicro: bigint;
   audited: boolean;
   finishedAtMs: number;
+  /** The level the client chose and paid for. */
+  verification: VerificationLevel;
+  /** What the checks found: only `verified` means someone other than the miner re-executed the job and agreed. */
+  verdict: Verdict;
+  /** Who checked: the agreeing auditor (or referees), or the other miners of a redundant majority. */
+  checkedBy: string[];
+  /** Validators asked to audit, in order (a silent one is followed by the next). */
+  auditors: string[];
+  /** Output length delivered (tokens or tensor elements) and what the input asked for; null when unknown (private or failed). */
+  outputLength: number | null;
+  expectedLength: number | null;
 }
 
 // ---- HTTP (clients) ----
@@ -233,6 +246,11 @@ export interface MarketStatsView {
     minerSlashes: number;
     validatorSlashes: number;
     missedDeadlines: number;
+    /** Audits whose validator let the window pass, handed to another validator, and given up (job not verified). */
+    auditsMissed: number;
+    auditsReassigned: number;
+    auditsUnavailable: number;
+    redundantDisagreements: number;
   };
   /** Jobs settled per second over the last 10 s. */
   throughputPerSec: number;

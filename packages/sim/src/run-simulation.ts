@@ -17,7 +17,8 @@ import { createRng, type Rng } from './rng.js';
 import { buildAgents, learnOutcome, minerRuns, minersBid, refereesVote, validatorAudits } from './sim-agents.js';
 import { SIM_DEFAULTS } from './sim-defaults.js';
 import { buildReport, type SimReport } from './sim-report.js';
-import { createTally, signedBy, staleTimer, type Item, type MinerAgent, type SimJob, type SimWorld } from './sim-world.js';
+import { createTally, hashOf, signedBy, staleTimer, type Item, type MinerAgent, type SimJob, type SimWorld } from './sim-world.js';
+import { createTruthTracker } from './truth.js';
 
 export { SIM_DEFAULTS } from './sim-defaults.js';
 export type { SimReport } from './sim-report.js';
@@ -98,6 +99,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     ...buildAgents(scenario, { seed, allModels, P, addressOf }),
     jobs: new Map<string, SimJob>(),
     tally: createTally(),
+    truth: createTruthTracker(),
   };
   const { queue, miners, validators, clients, byAddress, validatorsByAddress, byName, jobs, tally } = w;
   let jobSeq = 0;
@@ -197,6 +199,9 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           job.committedAtMs = now;
           tally.commits++;
           m.commits++;
+          const rep = job.reps?.get(e.miner);
+          if (rep) job.cheated = rep.cheated;
+          w.truth.committed(job.client.verification, e.outputHash !== hashOf(job, 0));
           if (job.cheated) {
             tally.cheatedCommits++;
             m.cheats++;
@@ -223,6 +228,8 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           if (job) {
             tally.clientSpend += job.client.maxPrice - e.refundMicro;
             const m = byAddress.get(e.miner);
+            const delivered = job.reps?.get(e.miner)?.hash ?? job.outHash;
+            w.truth.settled({ level: job.client.verification, strategy: m?.strategy ?? 'unknown', wrong: delivered !== hashOf(job, 0), paidMicro: job.client.maxPrice - e.refundMicro, latencyMs: w.now - job.submittedAtMs });
             if (m) learnOutcome(m, job, 'settled', Number(e.priceMicro));
           }
           break;
@@ -249,6 +256,9 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           });
           if (e.role === 'validator') tally.validatorSlashes++;
           else if (job) {
+            const rep = job.reps?.get(e.address);
+            if (rep) job.cheated = rep.cheated;
+            if (job.cheated) w.truth.caught(job.client.verification);
             if (job.cheated) {
               tally.cheatedSlashed++;
               tally.detectionSum += w.now - job.committedAtMs;
@@ -298,6 +308,8 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     if (c.rate > 0) queue.push(Math.ceil(rng.exp(1000 / c.rate)), { k: 'arrive', client: c });
   }
   if (P.epochMs < duration) queue.push(P.epochMs, { k: 'epoch' });
+  const heartbeatEveryMs = Math.max(1, Math.floor(P.livenessWindowMs / 3));
+  queue.push(heartbeatEveryMs, { k: 'heartbeat' });
   const points = simS.seriesPoints ?? SIM_DEFAULTS.seriesPoints;
   const sampleEvery = Math.max(1, Math.floor(duration / points));
   queue.push(0, { k: 'sample' });
@@ -372,7 +384,13 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     } else switch (item.k) {
       case 'result': {
         if (item.inc !== item.miner.incarnation || !item.miner.online) break;
-        const fx = send(item.ev);
+        const ev = item.ev;
+        const sj = ev.type === 'job.result' ? state.jobs.get(ev.jobId) : undefined;
+        if (ev.type === 'job.result' && sj?.verification === 'redundant') {
+          // the driver compares each replica's output with the earlier ones (the sim's comparator is hash equality)
+          ev.agreesWith = sj.replicas.filter((r) => r.outputHash === ev.outputHash && r.miner !== ev.by).map((r) => r.miner);
+        }
+        const fx = send(ev);
         if (fx) handle(fx);
         break;
       }
@@ -405,6 +423,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           arm: -1,
           costMicro: 0,
           committedAtMs: 0,
+          reps: c.verification === 'redundant' ? new Map() : null,
         };
         jobs.set(jobId, job);
         c.inflight++;
@@ -417,6 +436,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           maxPriceMicro: c.maxPrice,
           ...(c.regions.length ? { regions: c.regions } : {}),
           ...(c.private ? { private: true } : {}),
+          ...(c.verification !== 'sampled' ? { verification: c.verification } : {}),
           ...signedBy(w, c, now),
         });
         if (fx) handle(fx);
@@ -441,6 +461,11 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
       }
       case 'fault':
         setOnline(item.target, item.up);
+        break;
+      case 'heartbeat':
+        // validators that are up prove liveness, as the live gateway does for connected nodes
+        for (const v of w.validators) if (v.online) send({ type: 'node.heartbeat', atMs: now, address: v.address });
+        queue.push(now + heartbeatEveryMs, item);
         break;
     }
     if (check) {

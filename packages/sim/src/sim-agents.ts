@@ -1,4 +1,4 @@
-import { worstCaseCost, type Scenario } from '@infermarket/protocol';
+import { hashHex, worstCaseCost, type Scenario } from '@infermarket/protocol';
 import { basePriceFor, bidPrice, createLearner, injectedDelay, outcome, planJob, planTask, type JobOutcome } from '@infermarket/agents';
 import { computeCostMicro, computeMs, DEFAULT_MAX_TOKENS } from './cost-model.js';
 import { createRng } from './rng.js';
@@ -122,6 +122,7 @@ export function buildAgents(
         private: g.private === true,
         regions: g.regions ?? [],
         tokens: g.maxTokens ?? DEFAULT_MAX_TOKENS,
+        verification: g.verification ?? 'sampled',
         nonce: 0,
       });
     }
@@ -148,6 +149,8 @@ export function minersBid(w: SimWorld, jobId: string, closesAtMs: number, eligib
   const q = quotes;
   const worstCase = (p: bigint): bigint => {
     let c = q.get(p);
+    // the cache holds the default level's costs; other levels are priced directly
+    if (job.client.verification !== 'sampled') return worstCaseCost(w.state, p, job.client.verification);
     if (c === undefined) q.set(p, (c = worstCaseCost(w.state, p)));
     return c;
   };
@@ -215,7 +218,10 @@ export function minerRuns(w: SimWorld, jobId: string, minerAddr: string, deadlin
   if (at > deadlineAtMs) return; // too late: the miner abandons it and the deadline fires
   job.out = cls;
   job.cheated = cheated;
-  const outputHash = cls === 4 ? m.lastOutput.get(job.model)! : hashOf(job, cls);
+  let outputHash = cls === 4 ? m.lastOutput.get(job.model)! : hashOf(job, cls);
+  // redundant replicas that cheat do not agree with each other by accident: their garbage is their own
+  if (job.reps && cls !== 0) outputHash = hashHex(`${outputHash}/${m.address}`);
+  job.reps?.set(m.address, { hash: outputHash, cheated });
   job.outHash = outputHash;
   m.lastOutput.set(job.model, outputHash); // as the live miner: its last output for the model, whatever it was
   w.queue.push(at, { k: 'result', miner: m, inc: m.incarnation, ev: { type: 'job.result', atMs: at, jobId, outputHash, by: m.address, nonce: `n${m.nonce++}`, expiresAtMs: at + w.ttl } });

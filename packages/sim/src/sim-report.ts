@@ -146,5 +146,6 @@ export function buildReport(
     regions: t.regions,
     environment: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, infermarket: VERSION },
     sim: simMetrics,
+    truth: w.truth.report({ auditRate: w.P.auditRate, audits: { drawn: stats.audited, missed: stats.auditsMissed, reassigned: stats.auditsReassigned, unavailable: stats.auditsUnavailable } }),
   };
 }

@@ -1,7 +1,8 @@
-import type { MarketEvent, MarketState, Params, RunReport, Timer, MinerStrategy, ValidatorStrategy } from '@infermarket/protocol';
+import type { MarketEvent, MarketState, Params, RunReport, Timer, MinerStrategy, ValidatorStrategy, VerificationLevel } from '@infermarket/protocol';
 import type { Learner, StrategyConfig } from '@infermarket/agents';
 import type { EventQueue } from './event-queue.js';
 import type { Rng } from './rng.js';
+import type { TruthTracker } from './truth.js';
 
 /**
  * The simulator's world: the agents it models, the jobs in flight, the virtual clock and the
@@ -70,6 +71,7 @@ export interface ClientAgent {
   regions: string[];
   tokens: number;
   nonce: number;
+  verification: VerificationLevel;
 }
 
 export interface SimJob {
@@ -85,6 +87,8 @@ export interface SimJob {
   arm: number;
   costMicro: number;
   committedAtMs: number;
+  /** Redundant jobs: each replica's output (by miner address). */
+  reps: Map<string, { hash: string; cheated: boolean }> | null;
 }
 
 // protocol events go into the queue as they are (one allocation per event); the simulator's own items carry `k`
@@ -94,7 +98,8 @@ export type SimItem =
   | { k: 'epoch' }
   | { k: 'sample' }
   | { k: 'churn'; miner: MinerAgent; up: boolean }
-  | { k: 'fault'; target: string; up: boolean };
+  | { k: 'fault'; target: string; up: boolean }
+  | { k: 'heartbeat' };
 export type Item = MarketEvent | SimItem;
 
 /** Counters and samples the report is built from. */
@@ -170,6 +175,8 @@ export interface SimWorld {
   readonly byName: Map<string, MinerAgent | ValidatorAgent>;
   readonly jobs: Map<string, SimJob>;
   readonly tally: Tally;
+  /** Ground truth about delivered outputs (wrong outputs per 1,000 settled jobs). */
+  readonly truth: TruthTracker;
 }
 
 /** Network delay of one message: `netMs` ± uniform `netJitter`, never negative. */

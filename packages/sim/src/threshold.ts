@@ -188,7 +188,8 @@ export function scenarioThreshold(input: Scenario, options: ScenarioThresholdOpt
           colludingValidators: k,
           disputeQuorum: P.disputeQuorum,
           auditTimeoutRate: options.auditTimeoutRate ?? 0,
-          auditReassignments: options.auditReassignments ?? 0,
+          // a silent or missed audit goes to the next validator, up to maxAuditAttempts auditors in all
+          auditReassignments: options.auditReassignments ?? Math.max(0, P.maxAuditAttempts - 1),
           honestDivergenceRate: divergence,
           auditRate: P.auditRate,
         });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { InfermarketError, type JobInput } from '@infermarket/protocol';
+import { checkVerification, InfermarketError, type JobInput } from '@infermarket/protocol';
 import { createClient, requestJson, verifyReceipt } from '@infermarket/client';
 import { loadKey, parseAmount, parseNumber } from '../testnet/keys.js';
 import { describeOutput, digitInput, sampleJobInput } from '../testnet/inputs.js';
@@ -24,7 +24,27 @@ interface SubmitCliOptions {
   stream?: boolean;
   json?: boolean;
   private?: boolean;
+  verification?: string;
   ca?: string;
+}
+
+/** What `submit` reports about the receipt (`--json`: the `receipt` field). */
+interface ReceiptReport {
+  /** The receipt is signed by the market key. */
+  signatureValid: boolean;
+  /** The market signed that someone other than the miner re-executed the job and agreed, and the output had the asked length. */
+  verified: boolean;
+  pinned: boolean;
+  error?: string;
+  paidMicro?: string;
+  verification?: string;
+  verdict?: string;
+  checkedBy?: string[];
+  auditors?: string[];
+  outputLength?: number | null;
+  expectedLength?: number | null;
+  /** One line: what was checked, by whom, and the output length against what was asked. */
+  checked?: string;
 }
 
 /** Market key for receipt checks: the option, else what the market announces on /v1/health (weaker: same channel). */
@@ -71,6 +91,7 @@ export function register(program: Command): void {
     .option('--timeout-ms <ms>', 'give up waiting after this long', '60000')
     .option('--stream', 'print generated tokens as they arrive')
     .option('--private', 'private job: the input is sealed end to end, only the assigned miner (and an auditing validator) can open it, and the output comes back sealed to you (docs/privacy.md)')
+    .option('--verification <level>', 'how the output is checked (docs/verification.md): sampled (default; audited at the market\'s rate), always (re-executed by a validator before it settles), redundant (k miners must agree), none (cheaper, unverified)')
     .option('--ca <file>', 'PEM certificate to trust for an https market (infermarket market --tls prints its path)')
     .option('--json', 'print the finished job, receipt check included, as JSON')
     .action(async (o: SubmitCliOptions) => {
@@ -91,7 +112,7 @@ export function register(program: Command): void {
         input = sampleJobInput(o.model, parseNumber('--sample', o.sample, 0), { maxTokens: parseNumber('--max-tokens', o.maxTokens, 24, 1, 4096) }).input;
       }
       if (o.faucet) await client.faucet(parseAmount('--faucet', o.faucet, 0n));
-      const sub = await client.submit({ model: o.model, input, maxPriceMicro: parseAmount('--max-price', o.maxPrice, 100_000n), ...(o.region ? { regions: o.region.split(',') } : {}), ...(o.private ? { private: true } : {}) });
+      const sub = await client.submit({ model: o.model, input, maxPriceMicro: parseAmount('--max-price', o.maxPrice, 100_000n), ...(o.region ? { regions: o.region.split(',') } : {}), ...(o.private ? { private: true } : {}), ...(o.verification !== undefined ? { verification: checkVerification(o.verification) } : {}) });
       if (!o.json) process.stderr.write(`submitted ${sub.jobId} (${o.model}) as ${client.address}\n`);
       const timeoutMs = parseNumber('--timeout-ms', o.timeoutMs, 60_000, 1);
       const job =
@@ -100,13 +121,26 @@ export function register(program: Command): void {
           : await client.wait(sub.jobId, { timeoutMs });
       if (o.stream && !o.json) process.stdout.write('\n');
       const { key, pinned } = await resolveMarketKey(client.url, o.marketKey, o.ca ? readCa(o.ca) : undefined);
-      let receipt: { verified: boolean; pinned: boolean; error?: string; paidMicro?: string } = { verified: false, pinned };
+      // `signatureValid`: the market signed this settlement; `verified`: someone other than the miner re-executed it and agreed
+      let receipt: ReceiptReport = { signatureValid: false, verified: false, pinned };
       if (job.receipt && key) {
         try {
           const r = verifyReceipt(job.receipt, key, { jobId: sub.jobId, inputHash: sub.inputHash, output: job.output });
-          receipt = { verified: true, pinned, paidMicro: r.paidMicro.toString() };
+          receipt = {
+            signatureValid: true,
+            verified: r.verified,
+            pinned,
+            paidMicro: r.paidMicro.toString(),
+            verification: r.verification,
+            verdict: r.verdict,
+            checkedBy: r.checkedBy,
+            auditors: r.auditors,
+            outputLength: r.outputLength,
+            expectedLength: r.expectedLength,
+            checked: r.checked,
+          };
         } catch (e) {
-          receipt = { verified: false, pinned, error: (e as Error).message };
+          receipt = { signatureValid: false, verified: false, pinned, error: (e as Error).message };
         }
       } else receipt.error = job.receipt ? 'no market key (pass --market-key)' : 'no receipt yet';
       if (o.json) {
@@ -121,7 +155,8 @@ export function register(program: Command): void {
           ['audited', String(job.audited)],
           ['latency', job.latencyMs === null ? '-' : `${job.latencyMs} ms`],
           ['ttft', job.ttftMs === null ? '-' : `${job.ttftMs} ms`],
-          ['receipt', receipt.verified ? `verified${pinned ? '' : ' (key from the market itself; pass --market-key to pin it)'}, paid ${receipt.paidMicro}` : `NOT verified: ${receipt.error}`],
+          ['receipt', receipt.signatureValid ? `signed by the market${pinned ? '' : ' (key from the market itself; pass --market-key to pin it)'}, paid ${receipt.paidMicro}` : `NOT valid: ${receipt.error}`],
+          ['checked', receipt.signatureValid ? `${receipt.verified ? 'VERIFIED' : 'NOT VERIFIED'} — ${receipt.checked}` : '-'],
         ];
         for (const [k, v] of rows) process.stdout.write(`${k.padEnd(9)} ${v}\n`);
       }

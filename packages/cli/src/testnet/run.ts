@@ -9,6 +9,7 @@ import { InfermarketError, parseScenario, resolveParams, type FeedEvent, type Ma
 import { createManagedProcess, killAllChildren, NODE_MAIN, type ManagedProcess } from './processes.js';
 import { planTestnet, type PlannedNode, type TestnetPlan } from './plan.js';
 import { buildReport, formatSummary, type TestnetExtras } from './report.js';
+import { measureTruth } from './truth.js';
 
 /** Options for `runTestnet`. */
 export interface RunTestnetOptions {
@@ -371,6 +372,15 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
         servableMs,
       },
     });
+    // the truth: re-execute the settled outputs through the real runtime (docs/verification.md)
+    try {
+      report.truth = await measureTruth({ dbPath: join(outDir, 'market.db'), strategyOf: new Map(plan.nodes.filter((n) => n.role === 'miner').map((n) => [n.address, n.strategy])) });
+      const st = final.stats;
+      report.truth.audits = { drawn: st.audited, missed: st.auditsMissed, reassigned: st.auditsReassigned, unavailable: st.auditsUnavailable };
+      print(`truth     ${report.truth.wrong} wrong of ${report.truth.settled} settled outputs re-executed (${report.truth.wrongPerThousand ?? '-'} per 1,000); by strategy ${Object.entries(report.truth.byStrategy).map(([k, v]) => `${k} ${v.wrongPerThousand ?? '-'}`).join(', ')}`);
+    } catch (e) {
+      print(`truth not measured: ${(e as Error).message}`);
+    }
     writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
     const render = (sim as unknown as { renderReportHtml?: (r: RunReport) => string }).renderReportHtml;
     if (typeof render === 'function') {
