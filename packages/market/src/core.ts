@@ -3,10 +3,8 @@ import {
   InfermarketError,
   apply,
   createState,
-  keyPairFromSeed,
   resolveParams,
   sealEnvelope,
-  seedFromLabel,
   toHex,
   type Effect,
   type Job,
@@ -44,8 +42,10 @@ export interface CoreOptions {
   specs: Map<string, ModelSpec>;
   /** Parameter overrides for a new file; a file that already has parameters keeps its own. */
   params?: Record<string, unknown>;
-  /** Seed of the market's signing key (and recorded in every output). */
+  /** The run's seed, recorded in every output. It derives nothing secret: the signing key is `keys`. */
   seed: number;
+  /** The market's signing key (`loadOrCreateMarketKey`): random, kept in an owner-only file beside the database. */
+  keys: KeyPair;
   logger: Logger;
   /** Wall clock, absolute ms. Default `Date.now`. */
   now?: () => number;
@@ -109,11 +109,22 @@ export function createCore(options: CoreOptions): MarketCore {
     logger.warn({ db: store.path }, 'the database already has parameters; the given overrides are ignored');
   }
   const storedSeed = store.getMeta('seed');
-  // the file keeps its seed, hence its signing key: receipts signed before a restart still verify after it
+  // the file keeps its seed (recorded in outputs); the signing key lives in its own file, never derived from it
   const seed = storedSeed !== undefined ? Number(storedSeed) : options.seed;
   if (storedSeed !== undefined && Number(storedSeed) !== options.seed) {
-    logger.warn({ db: store.path, seed, given: options.seed }, 'the database already has a seed; keeping it (and its market key)');
+    logger.warn({ db: store.path, seed, given: options.seed }, 'the database already has a seed; keeping it');
   }
+  const keys = options.keys;
+  const storedKey = store.getMeta('marketKey');
+  // receipts signed before a restart must still verify after it: the same file must come with the same key
+  if (storedKey !== undefined && storedKey !== toHex(keys.publicKey)) {
+    throw new InfermarketError(
+      'ERR_VALIDATION',
+      `the database ${store.path} was signed by market key ${storedKey}, but the key given is ${toHex(keys.publicKey)}: point --key-file at the key file that was made with this database`,
+      { details: { field: 'keyFile' } },
+    );
+  }
+  if (storedKey === undefined) store.setMeta('marketKey', toHex(keys.publicKey));
   const storedModels = decodeJson<string[]>(store.getMeta('models') ?? '[]');
   const models = [...new Set([...storedModels, ...specs.keys()])];
   if (!storedParams) store.setMeta('params', encodeJson(params));
@@ -121,7 +132,6 @@ export function createCore(options: CoreOptions): MarketCore {
   store.setMeta('models', JSON.stringify(models));
 
   const state = createState({ params, models });
-  const keys = keyPairFromSeed(seedFromLabel(`infermarket/market/${seed}`));
   const listeners = new Set<EffectListener>();
   const extras = new Map<string, JobExtra>();
   for (const row of store.jobRows().values()) {

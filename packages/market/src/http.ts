@@ -69,7 +69,7 @@ export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; 
   const app = appIn.withTypeProvider<TypeBoxTypeProvider>();
   const { core, stats, metrics } = ctx;
 
-  app.get('/v1/health', async () => ({ ok: true, nowMs: core.now(), seq: core.state.seq, marketKey: core.marketKey, seed: core.seed }));
+  app.get('/v1/health', async () => ({ ok: true, nowMs: core.now(), seq: core.state.seq, marketKey: core.marketKey }));
 
   app.get('/v1/params', async () => paramsToJson(core.params));
 

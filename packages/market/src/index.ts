@@ -4,7 +4,7 @@
  * @infermarket/protocol.
  *
  * HTTP (JSON; errors are `{ "error": { "code", "message" } }` with the code's status):
- * - `GET /v1/health` → `{ ok, nowMs, seq, marketKey, seed }` (`nowMs` is the market clock: Unix ms)
+ * - `GET /v1/health` → `{ ok, nowMs, seq, marketKey }` (`nowMs` is the market clock: Unix ms)
  * - `GET /v1/params` → the protocol parameters (amounts as decimal strings)
  * - `GET /v1/models` → `{ models: [{ id, kind, inputs, outputs, comparator, generationComparator, variants }] }`
  * - `POST /v1/faucet {address, amountMicro}` → `{ address, balanceMicro }`
@@ -31,6 +31,7 @@ export { loadModelSpecs, validateInput, FALLBACK_MODELS, INPUT_LIMITS, type Mode
 export { outputsAgree } from './compare.js';
 export { measureStoreThroughput, type StoreThroughput } from './throughput.js';
 export { encodeJson, decodeJson } from './codec.js';
+export { loadOrCreateMarketKey, defaultMarketKeyFile, type MarketKey } from './market-key.js';
 export { createTestnetCert, type TestnetCert } from './testnet-cert.js';
 export { nodeView } from './stats.js';
 export { registerDashboard, attachDashboardSocket, type DashboardSource } from './dashboard/index.js';

@@ -12,6 +12,7 @@ import { createStatsSource, type StatsSource } from './stats.js';
 import { openStore } from './store.js';
 import { createStreamHub, type StreamHub } from './stream.js';
 import { createPrivateJobs } from './private-jobs.js';
+import { defaultMarketKeyFile, loadOrCreateMarketKey } from './market-key.js';
 
 /** Options for `createMarket`. */
 export interface MarketOptions {
@@ -22,8 +23,13 @@ export interface MarketOptions {
   port?: number;
   /** Protocol parameter overrides (validated by `resolveParams`) for a new file. */
   params?: Record<string, unknown>;
-  /** Seed of the market's signing key; recorded in stats and reports. Default 1. */
+  /** The run's seed, recorded in stats and reports. Default 1. It derives no key. */
   seed?: number;
+  /**
+   * File of the market's signing key (32 random bytes, hex, mode 0600), made on first start and reused:
+   * default `<dbPath>.market-key`; an in-memory database gets a key that lives as long as the process.
+   */
+  keyFile?: string;
   /** Directory holding `manifest.json`; without one the built-in model specs are used. */
   modelsDir?: string;
   /** Model specs to use instead of a manifest (tests). */
@@ -97,7 +103,9 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
   const store = openStore(options.dbPath);
   let core: MarketCore;
   try {
-    core = createCore({ store, specs: loaded.specs, ...(options.params ? { params: options.params } : {}), seed: options.seed ?? 1, logger, ...(options.now ? { now: options.now } : {}), ...(options.randomSeed ? { randomSeed: options.randomSeed } : {}) });
+    const key = loadOrCreateMarketKey(options.keyFile ?? defaultMarketKeyFile(options.dbPath));
+    if (key.created) logger.info({ keyFile: key.file }, 'made a new random market signing key');
+    core = createCore({ store, specs: loaded.specs, ...(options.params ? { params: options.params } : {}), seed: options.seed ?? 1, keys: key.keys, logger, ...(options.now ? { now: options.now } : {}), ...(options.randomSeed ? { randomSeed: options.randomSeed } : {}) });
   } catch (e) {
     store.close();
     throw e;

@@ -1,4 +1,4 @@
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { canonicalEncode, toHex, fromHex, type Canonical } from './canonical.js';
 import { nativeEd25519 } from './ed25519-native.js';
@@ -65,13 +65,82 @@ export function signMessage(secretKey: Uint8Array, type: string, body: Canonical
   return toHex(native ? native.sign(signingBytes(type, body), secretKey) : ed25519.sign(signingBytes(type, body), secretKey));
 }
 
-/** Verify a hex signature by a hex public key over `type` + canonical `body`. Never throws on bad input. */
+// Strict Ed25519 (docs/security.md, "Taming the many EdDSAs"): one accepted set on the native and the JS
+// path alike. A public key must be the canonical encoding of a point of prime order L (no small-order key,
+// no key with a torsion component, no y ≥ p); R must be canonical and not of small order; S must be < L;
+// the equation is the cofactorless SB = R + kA (OpenSSL's), which the JS path reaches by also requiring R
+// to be torsion-free before noble's cofactored check. Every one of the 12 speccheck vectors is refused.
+const P_FIELD = 2n ** 255n - 19n;
+const L_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
+const yOf = (b: Uint8Array): bigint => {
+  let n = 0n;
+  for (let i = 31; i >= 0; i--) n = (n << 8n) | BigInt(i === 31 ? b[i]! & 0x7f : b[i]!);
+  return n;
+};
+const scalarOf = (b: Uint8Array): bigint => {
+  let n = 0n;
+  for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i]!);
+  return n;
+};
+/** y coordinates of the 8 small-order points: an R (or A) with one of these is refused whatever its sign bit. */
+const SMALL_ORDER_Y = new Set(ED25519_TORSION_SUBGROUP.map((h) => yOf(fromHex(h))));
+const strictKeys = new Map<string, boolean>();
+const STRICT_KEYS_MAX = 10_000;
+
+/**
+ * True if `publicKey` is a strict Ed25519 public key: 32 bytes, the canonical encoding of a point of prime
+ * order L (so not the identity, not of small order, no torsion component). Cached per key (bounded).
+ */
+export function isStrictPublicKey(publicKey: Uint8Array): boolean {
+  if (publicKey.length !== 32) return false;
+  const id = toHex(publicKey);
+  const hit = strictKeys.get(id);
+  if (hit !== undefined) return hit;
+  let ok = false;
+  try {
+    const y = yOf(publicKey);
+    if (y < P_FIELD && !SMALL_ORDER_Y.has(y)) {
+      const A = ed25519.Point.fromBytes(publicKey, false);
+      ok = !A.is0() && A.isTorsionFree() && toHex(A.toBytes()) === id;
+    }
+  } catch {
+    ok = false;
+  }
+  if (strictKeys.size >= STRICT_KEYS_MAX) strictKeys.clear();
+  strictKeys.set(id, ok);
+  return ok;
+}
+
+/** True if a 64-byte signature has a canonical, not-small-order R and S < L (the cheap half of the strict rules). */
+export function isStrictSignatureShape(sig: Uint8Array): boolean {
+  if (sig.length !== 64) return false;
+  const r = sig.subarray(0, 32);
+  const y = yOf(r);
+  if (y >= P_FIELD || SMALL_ORDER_Y.has(y)) return false;
+  return scalarOf(sig.subarray(32)) < L_ORDER;
+}
+
+/**
+ * Strict Ed25519 verification of raw bytes (see the rules above); the native backend when there is one
+ * (`backend: 'js'` forces @noble/curves, for tests that hold both paths to one answer). Never throws.
+ */
+export function verifyStrict(sig: Uint8Array, message: Uint8Array, publicKey: Uint8Array, options: { backend?: 'auto' | 'js' } = {}): boolean {
+  try {
+    if (!isStrictPublicKey(publicKey) || !isStrictSignatureShape(sig)) return false;
+    const native = options.backend === 'js' ? null : nativeEd25519();
+    if (native) return native.verify(sig, message, publicKey);
+    // cofactored check + torsion-free R ≡ the cofactorless equation the native path checks
+    if (!ed25519.Point.fromBytes(sig.subarray(0, 32), false).isTorsionFree()) return false;
+    return ed25519.verify(sig, message, publicKey, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+/** Verify a hex signature by a hex public key over `type` + canonical `body`, strictly. Never throws on bad input. */
 export function verifyMessage(publicKeyHex: string, type: string, body: Canonical, sigHex: string): boolean {
   try {
-    const native = nativeEd25519();
-    const sig = fromHex(sigHex);
-    const pub = fromHex(publicKeyHex);
-    return native ? native.verify(sig, signingBytes(type, body), pub) : ed25519.verify(sig, signingBytes(type, body), pub);
+    return verifyStrict(fromHex(sigHex), signingBytes(type, body), fromHex(publicKeyHex));
   } catch {
     return false;
   }

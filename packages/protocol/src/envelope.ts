@@ -1,5 +1,5 @@
 import type { Canonical } from './canonical.js';
-import { addressOf, signMessage, verifyMessage, fromHex, toHex } from './crypto.js';
+import { addressOf, isStrictPublicKey, signMessage, verifyMessage, fromHex, toHex } from './crypto.js';
 import { InfermarketError } from './errors.js';
 
 /** The fields every signed body carries for replay protection. */
@@ -37,6 +37,9 @@ export function openEnvelope(env: Envelope): { address: string } {
   }
   if (!/^[0-9a-f]{64}$/.test(env.signer)) throw new InfermarketError('ERR_VALIDATION', `"signer" must be a 32-byte hex public key, got ${JSON.stringify(env.signer.slice(0, 80))}`);
   if (!/^[0-9a-f]{128}$/.test(env.sig)) throw new InfermarketError('ERR_BAD_SIGNATURE', '"sig" must be a 64-byte hex ed25519 signature');
+  if (!isStrictPublicKey(fromHex(env.signer))) {
+    throw new InfermarketError('ERR_BAD_SIGNATURE', `"signer" ${env.signer.slice(0, 16)}… is not a strict ed25519 public key (small order, torsion component or non-canonical encoding): refused`);
+  }
   let ok: boolean;
   try {
     ok = verifyMessage(env.signer, env.type, env.body, env.sig);
