@@ -5,6 +5,9 @@ import {
   hashPayload,
   InfermarketError,
   keyPairFromSeed,
+  makeReadToken,
+  READ_ALL_JOBS,
+  READ_TOKEN_HEADER,
   seal,
   sealEnvelope,
   sealJson,
@@ -91,8 +94,15 @@ export interface Client {
   account(address?: string): Promise<AccountInfo>;
   /** Sign and submit a job; its max price is escrowed. */
   submit(req: SubmitRequest): Promise<Submitted>;
-  /** The job as the market sees it now. */
+  /** The job as the market sees it now (with this client's read token: output, result and receipt included). */
   job(jobId: string): Promise<JobView>;
+  /** This client's jobs, newest first (a read token for all its jobs). */
+  jobs(options?: { status?: string; limit?: number }): Promise<Record<string, unknown>[]>;
+  /**
+   * A short-lived read token for one of this client's jobs (or `*`: all of them), for raw HTTP/WebSocket
+   * calls: header `x-infermarket-read` or query `read` (docs/privacy.md).
+   */
+  readToken(jobId: string): Promise<string>;
   /** Poll until the job is settled or failed. */
   wait(jobId: string, options?: { timeoutMs?: number; pollMs?: number }): Promise<JobView>;
   /** Receive the job's tokens as the miner streams them, then the finished job. */
@@ -167,7 +177,20 @@ export function createClient(options: ClientOptions): Client {
     return { ...view, output: openOutput(view.id, view.output, signed) };
   };
 
-  const getJob = async (jobId: string): Promise<JobView> => opened(await requestJson<JobView>(url, `/v1/jobs/${encodeURIComponent(jobId)}`));
+  /** Read tokens by job, reused until half their life is gone. */
+  const tokens = new Map<string, { token: string; renewAtMs: number }>();
+  const readToken = async (jobId: string): Promise<string> => {
+    const hit = tokens.get(jobId);
+    if (hit && Date.now() < hit.renewAtMs) return hit.token;
+    const life = Math.min(ttlMs, 60_000);
+    const token = makeReadToken(keys, jobId, (await marketNow()) + life);
+    if (tokens.size > 1_000) tokens.clear();
+    tokens.set(jobId, { token, renewAtMs: Date.now() + life / 2 });
+    return token;
+  };
+  const jobPath = async (jobId: string, suffix = ''): Promise<string> => `/v1/jobs/${encodeURIComponent(jobId)}${suffix}?read=${await readToken(jobId)}`;
+
+  const getJob = async (jobId: string): Promise<JobView> => opened(await requestJson<JobView>(url, await jobPath(jobId)));
 
   /**
    * Private jobs: watch the job's stream for key requests; check each party's signed registration and post the
@@ -177,7 +200,6 @@ export function createClient(options: ClientOptions): Client {
     const k = jobKeys.get(jobId)!;
     const served = new Set<string>();
     const refused = new Set<string>();
-    const wsUrl = `${url.replace(/^http/, 'ws')}/v1/jobs/${encodeURIComponent(jobId)}/stream`;
     let finished = false;
     const give = async (m: Extract<JobStreamMessage, { type: 'key.request' }>): Promise<void> => {
       const slot = `${m.party}/${m.purpose}`;
@@ -196,7 +218,13 @@ export function createClient(options: ClientOptions): Client {
       }
     };
     const connect = (attempt: number): void => {
-      const ws = new WebSocket(wsUrl, wsOptions);
+      void readToken(jobId).then(
+        (token) => open(attempt, `${url.replace(/^http/, 'ws')}/v1/jobs/${encodeURIComponent(jobId)}/stream`, token),
+        () => setTimeout(() => connect(attempt + 1), 250).unref(),
+      );
+    };
+    const open = (attempt: number, wsUrl: string, token: string): void => {
+      const ws = new WebSocket(wsUrl, { ...wsOptions, headers: { [READ_TOKEN_HEADER]: token } });
       // a restarted market forgets the keys it held and asks again on the new connection
       ws.on('open', () => served.clear());
       ws.on('message', (data) => {
@@ -225,7 +253,7 @@ export function createClient(options: ClientOptions): Client {
     let status = 'unknown';
     for (;;) {
       try {
-        const job = await requestJson<JobView>(url, `/v1/jobs/${encodeURIComponent(jobId)}`);
+        const job = await requestJson<JobView>(url, await jobPath(jobId));
         status = job.status;
         if (FINISHED.has(job.status)) return job;
       } catch (e) {
@@ -284,13 +312,19 @@ export function createClient(options: ClientOptions): Client {
       return { jobId, inputHash, sentAtMs };
     },
     job: getJob,
+    async jobs(o = {}) {
+      const q = new URLSearchParams({ read: await readToken(READ_ALL_JOBS), ...(o.status ? { status: o.status } : {}), ...(o.limit ? { limit: String(o.limit) } : {}) });
+      return (await requestJson<{ jobs: Record<string, unknown>[] }>(url, `/v1/jobs?${q.toString()}`)).jobs;
+    },
+    readToken,
     wait,
     async stream(jobId, o = {}) {
       const wsUrl = `${url.replace(/^http/, 'ws')}/v1/jobs/${encodeURIComponent(jobId)}/stream`;
       const timeoutMs = o.timeoutMs ?? 60_000;
       let final: JobView | null = null;
+      const token = await readToken(jobId);
       await new Promise<void>((resolve) => {
-        const ws = new WebSocket(wsUrl, wsOptions);
+        const ws = new WebSocket(wsUrl, { ...wsOptions, headers: { [READ_TOKEN_HEADER]: token } });
         const timer = setTimeout(() => ws.terminate(), timeoutMs);
         const done = (): void => {
           clearTimeout(timer);

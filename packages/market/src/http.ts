@@ -13,7 +13,8 @@ import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
 import type { MarketMetrics } from './metrics.js';
 import { validateInput } from './models.js';
 import type { PrivateJobs } from './private-jobs.js';
-import { AddressParams, FaucetBody, JobKeyBodySchema, JobListQuery, JobParams, SubmitJobBody } from './schemas.js';
+import { readGrantOf, requireOwnGrant } from './read-access.js';
+import { AddressParams, FaucetBody, JobKeyBodySchema, JobListQuery, JobParams, JobReadQuery, SubmitJobBody } from './schemas.js';
 import type { StatsSource } from './stats.js';
 import { jobView } from './views.js';
 
@@ -128,13 +129,21 @@ export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; 
       { payloads: [{ jobId: b.jobId, kind: 'input', body: jobInput }] },
     );
     reply.status(202);
-    return jobView(core, b.jobId);
+    return jobView(core, b.jobId, { owner: true });
   });
 
+  // a client's own jobs only, with its read token for all its jobs ("*"): who submitted what is the client's
   app.get('/v1/jobs', { schema: { querystring: JobListQuery } }, async (req) => {
     const q = req.query;
+    const grant = readGrantOf(core, req.headers, q.read);
+    if (!grant || grant.jobId !== '*') {
+      throw new InfermarketError('ERR_UNAUTHENTICATED', 'listing jobs needs a read token for all of your jobs (jobId "*", header "x-infermarket-read"): a client lists only its own jobs', { details: { field: 'x-infermarket-read' } });
+    }
+    if (q.client && q.client !== grant.address) {
+      throw new InfermarketError('ERR_UNAUTHENTICATED', `"client" must be the read token's signer ${grant.address}, got ${q.client}`, { details: { field: 'querystring.client' } });
+    }
     const limit = Math.min(1000, Math.max(1, Number(q.limit ?? 100)));
-    const rows = core.store.listJobs({ limit, ...(q.status ? { status: q.status } : {}), ...(q.client ? { client: q.client } : {}) });
+    const rows = core.store.listJobs({ limit, ...(q.status ? { status: q.status } : {}), client: grant.address });
     return {
       jobs: rows.map((r) => ({
         id: r.id,
@@ -168,7 +177,11 @@ export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; 
     };
   });
 
-  app.get('/v1/jobs/:id', { schema: { params: JobParams } }, async (req) => jobView(core, req.params.id));
+  app.get('/v1/jobs/:id', { schema: { params: JobParams, querystring: JobReadQuery } }, async (req) => {
+    const job = core.state.jobs.get(req.params.id);
+    if (!job) return jobView(core, req.params.id); // throws ERR_UNKNOWN_JOB
+    return jobView(core, job.id, { owner: requireOwnGrant(readGrantOf(core, req.headers, req.query.read), job) });
+  });
 
   // a node's signed registration: anyone checks the binding between its address and its encryption key
   app.get('/v1/nodes/:address', { schema: { params: AddressParams } }, async (req) => {

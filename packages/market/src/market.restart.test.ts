@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { checkInvariants, ledgerTotals, type JobView } from '@infermarket/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMarket, type Market } from './market.js';
-import { actAsMiner, connectNode, keysOf, registerAndBond, submitRequest, until, type TestNode } from './test-node.js';
+import { actAsMiner, connectNode, keysOf, readTokenOf, registerAndBond, submitRequest, until, type TestNode } from './test-node.js';
 
 const PARAMS = { bidWindowMs: 500, challengeWindowMs: 60, jobDeadlineMs: 800, maxAttempts: 1, auditRate: 0, unbondingPeriodMs: 20_000 };
 
@@ -20,7 +20,7 @@ async function post(m: Market, path: string, body: unknown) {
   const r = await fetch(`${m.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: r.status, body: (await r.json()) as JobView };
 }
-const view = async (m: Market, id: string) => (await (await fetch(`${m.url}/v1/jobs/${id}`)).json()) as JobView;
+const view = async (m: Market, id: string) => (await (await fetch(`${m.url}/v1/jobs/${id}`, { headers: { 'x-infermarket-read': readTokenOf(keysOf('restart/client'), id) } })).json()) as JobView;
 const ledgerOf = (m: Market) => JSON.stringify([...m.core.state.ledger].map(([k, v]) => [k, v.toString()]).sort());
 
 describe('market: restart on the same database file', () => {
