@@ -149,13 +149,17 @@ export function createClient(options: ClientOptions): Client {
   /** Private jobs of this client: the job key (seed and pair) each one's input is sealed to. */
   const jobKeys = new Map<string, { seed: Uint8Array; keys: EncryptionKeyPair }>();
 
+  let syncedAtMs = 0;
   const marketNow = async (): Promise<number> => {
-    if (clockOffset === null) {
+    // re-learn the clock now and then: after a market restart its clock is behind by the time it was down
+    if (clockOffset === null || Date.now() - syncedAtMs > 10_000) {
+      syncedAtMs = Date.now();
       const before = Date.now();
       const h = await requestJson<Record<string, unknown>>(url, '/v1/health').catch(() => ({}) as Record<string, unknown>);
       const after = Date.now();
       const now = typeof h.nowMs === 'number' ? h.nowMs : null;
-      clockOffset = now === null ? 0 : Math.round(now - (before + after) / 2);
+      if (now === null) syncedAtMs = 0; // unreachable: keep what we knew and ask again next time
+      clockOffset = now === null ? (clockOffset ?? 0) : Math.round(now - (before + after) / 2);
     }
     return Date.now() + clockOffset;
   };

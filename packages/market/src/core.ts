@@ -51,7 +51,18 @@ export interface CoreOptions {
   now?: () => number;
   /** Source of the epoch seeds (32 random bytes as hex). Default `crypto.randomBytes`: the market is the driver. */
   randomSeed?: () => string;
+  /**
+   * After a restart on a file with events, the market clock stands still this long (nodes reconnect),
+   * on top of not counting the time it was down. Default `CORE_DEFAULTS.restartGraceMs`.
+   */
+  restartGraceMs?: number;
 }
+
+/** Defaults of the driver (not protocol parameters: they concern the process, not the rules). */
+export const CORE_DEFAULTS = Object.freeze({
+  /** A miner's reconnect backoff reaches 4 s: every deadline and window gets this long after a restart. */
+  restartGraceMs: 5_000,
+});
 
 /** The driver of the rules: applies events, persists them, schedules timers, signs receipts, tells listeners. */
 export interface MarketCore {
@@ -64,10 +75,15 @@ export interface MarketCore {
   /** Market public key, hex: receipts are signed by it. */
   readonly marketKey: string;
   readonly startedAtMs: number;
+  /**
+   * Wall-clock ms the market clock is behind `Date.now()`: the time it was down (and the restart grace),
+   * which is never charged to anyone. 0 on a fresh file.
+   */
+  readonly pausedMs: number;
   readonly scheduler: Scheduler;
   /** Number of events replayed from the file at start. */
   readonly replayed: number;
-  /** The market clock: absolute wall-clock ms, never behind the rules' time. */
+  /** The market clock: wall-clock ms minus `pausedMs` (the time the market was down), never behind the rules' time. */
   now(): number;
   /**
    * Apply one event, write it with its journal entries, payloads and job rows in one transaction,
@@ -164,7 +180,16 @@ export function createCore(options: CoreOptions): MarketCore {
     }
   }
   const startedAtMs = wall();
-  const now = (): number => Math.max(wall(), state.nowMs);
+  // Downtime is not the nodes' fault: the market clock does not run while the market is down. It resumes
+  // from the last event's time, and stands still for the restart grace while nodes reconnect, so every
+  // deadline and window that was open keeps the time it had left (plus the grace), never fires as a miss
+  // for time nobody could reach the market. Deadlines sent to nodes are in this clock (`nowMs` in auth.ok
+  // and /v1/health); raw clients sign expiries against it too.
+  const graceMs = options.restartGraceMs ?? CORE_DEFAULTS.restartGraceMs;
+  const pausedMs = replayed > 0 ? Math.max(0, startedAtMs - state.nowMs) + graceMs : 0;
+  if (pausedMs > 0) logger.info({ pausedMs, downMs: pausedMs - graceMs, graceMs }, 'resuming: the market clock skips the time it was down');
+  const clock = (): number => wall() - pausedMs;
+  const now = (): number => Math.max(clock(), state.nowMs);
 
   const extra = (jobId: string): JobExtra => {
     let x = extras.get(jobId);
@@ -228,8 +253,9 @@ export function createCore(options: CoreOptions): MarketCore {
     keys,
     marketKey: toHex(keys.publicKey),
     startedAtMs,
+    pausedMs,
     scheduler: createScheduler({
-      now: wall,
+      now,
       fire: (t) => {
         try {
           core.step({ type: 'timer.fire', atMs: Math.max(now(), t.atMs), timer: t.timer });

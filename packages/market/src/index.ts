@@ -23,7 +23,7 @@
  * - `/v1/dashboard` — the dashboard feed (`DashboardMessage`).
  */
 export { createMarket, type Market, type MarketOptions } from './market.js';
-export { createCore, type MarketCore, type CoreOptions, type JobExtra } from './core.js';
+export { createCore, CORE_DEFAULTS, type MarketCore, type CoreOptions, type JobExtra } from './core.js';
 export { openStore, type MarketStore, type CommitItem, type JobRow, type PayloadRow } from './store.js';
 export { createScheduler, type Scheduler, type ScheduledTimer } from './scheduler.js';
 export { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway.js';

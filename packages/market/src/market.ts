@@ -46,6 +46,8 @@ export interface MarketOptions {
   now?: () => number;
   /** Source of epoch seeds (64 hex chars); default `crypto.randomBytes(32)`. Tests may pin it. */
   randomSeed?: () => string;
+  /** After a restart the market clock stands still this long while nodes reconnect (default 5 s; see `CORE_DEFAULTS`). */
+  restartGraceMs?: number;
 }
 
 /** A running market coordinator. */
@@ -91,8 +93,9 @@ const PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>infermarket</ti
 
 /**
  * Start a market coordinator: open (or resume) the SQLite log, serve the HTTP API and the WebSocket
- * gateway, arm timers and epochs. The clock is absolute wall-clock milliseconds (`Date.now()`), so
- * event times in the log and deadlines sent to nodes are Unix epoch ms.
+ * gateway, arm timers and epochs. The clock is Unix epoch ms (`Date.now()`) on a fresh file; after a
+ * restart it is behind by the time the market was down plus a short grace (`core.pausedMs`), so no
+ * deadline runs while nobody can reach the market. Event times and deadlines sent to nodes are in it.
  * @example const m = await createMarket({ dbPath: 'market.db', port: 0 }); console.log(m.url); await m.close();
  */
 export async function createMarket(options: MarketOptions): Promise<Market> {
@@ -105,7 +108,7 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
   try {
     const key = loadOrCreateMarketKey(options.keyFile ?? defaultMarketKeyFile(options.dbPath));
     if (key.created) logger.info({ keyFile: key.file }, 'made a new random market signing key');
-    core = createCore({ store, specs: loaded.specs, ...(options.params ? { params: options.params } : {}), seed: options.seed ?? 1, keys: key.keys, logger, ...(options.now ? { now: options.now } : {}), ...(options.randomSeed ? { randomSeed: options.randomSeed } : {}) });
+    core = createCore({ store, specs: loaded.specs, ...(options.params ? { params: options.params } : {}), seed: options.seed ?? 1, keys: key.keys, logger, ...(options.now ? { now: options.now } : {}), ...(options.randomSeed ? { randomSeed: options.randomSeed } : {}), ...(options.restartGraceMs !== undefined ? { restartGraceMs: options.restartGraceMs } : {}) });
   } catch (e) {
     store.close();
     throw e;
