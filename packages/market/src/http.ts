@@ -1,5 +1,9 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import {
+  ERROR_CODES,
   InfermarketError,
+  type ErrorCode,
   hashHex,
   hashPayload,
   paramsToJson,
@@ -7,7 +11,7 @@ import {
   type JobInput,
 } from '@infermarket/protocol';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MarketCore } from './core.js';
 import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
 import type { MarketMetrics } from './metrics.js';
@@ -51,18 +55,55 @@ export function installErrorHandling(app: FastifyInstance): void {
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
         return send(400, 'ERR_BAD_JSON', `the request body is not valid JSON: ${err.message}`);
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return send(415, 'ERR_VALIDATION', '"content-type" must be application/json');
+        return send(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', '"content-type" must be application/json');
       default:
         break;
     }
     if (err instanceof SyntaxError) return send(400, 'ERR_BAD_JSON', `the request body is not valid JSON: ${err.message}`);
-    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return send(err.statusCode, 'ERR_VALIDATION', err.message);
+    if (err instanceof RangeError && /call stack/i.test(err.message)) return send(400, 'ERR_VALIDATION', 'the request nests too deeply');
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      const code = STATUS_CODES_4XX[err.statusCode] ?? 'ERR_VALIDATION';
+      return send(ERROR_CODES[code].status === err.statusCode ? err.statusCode : ERROR_CODES[code].status, code, err.message);
+    }
     req.log.error({ err }, 'request failed');
     return send(500, 'ERR_INTERNAL', err.message);
   });
   app.setNotFoundHandler((req, reply) => {
     reply.status(404).send({ error: { code: 'ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
   });
+}
+
+/** fastify's own 4xx statuses → our documented code of the same status. */
+const STATUS_CODES_4XX: Partial<Record<number, ErrorCode>> = { 400: 'ERR_VALIDATION', 404: 'ERR_NOT_FOUND', 408: 'ERR_TIMEOUT', 413: 'ERR_BODY_TOO_LARGE', 414: 'ERR_URI_TOO_LONG', 415: 'ERR_UNSUPPORTED_MEDIA_TYPE', 429: 'ERR_RATE_LIMITED', 431: 'ERR_HEADERS_TOO_LARGE' };
+
+/**
+ * fastify's `frameworkErrors`: a URL it cannot decode (`FST_ERR_BAD_URL`) or a path parameter over
+ * `maxParamLength` (`FST_ERR_MAX_PARAM_LENGTH`), in our error shape.
+ */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const [status, code, message] =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? [414, 'ERR_URI_TOO_LONG', 'a path parameter is too long: ids are at most 128 characters']
+      : err.code === 'FST_ERR_BAD_URL'
+        ? [400, 'ERR_BAD_HTTP', 'the URL is not valid percent-encoding']
+        : [400, 'ERR_BAD_HTTP', err.message];
+  void reply.status(status).send({ error: { code, message } });
+}
+
+/**
+ * The HTTP server's `clientError` (Node refused the request before fastify saw it: headers too large,
+ * malformed request line, timeout): a JSON body in our error shape, then close.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return;
+  const [status, code, message]: [number, ErrorCode, string] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'ERR_HEADERS_TOO_LARGE', 'the request line and headers exceed the header size limit']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'ERR_TIMEOUT', 'the request was not received in time']
+        : [400, 'ERR_BAD_HTTP', `the request is not well-formed HTTP (${err.code ?? 'parse error'})`];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 /** The `/v1` HTTP API and `/metrics`. */

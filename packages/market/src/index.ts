@@ -26,7 +26,7 @@ export { createMarket, type Market, type MarketOptions } from './market.js';
 export { createCore, CORE_DEFAULTS, type MarketCore, type CoreOptions, type JobExtra } from './core.js';
 export { openStore, type MarketStore, type CommitItem, type JobRow, type PayloadRow } from './store.js';
 export { createScheduler, type Scheduler, type ScheduledTimer } from './scheduler.js';
-export { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway.js';
+export { GATEWAY_DEFAULTS, CLOSE_CODES, MAX_MESSAGE_DEPTH, type GatewayOptions } from './gateway.js';
 export { loadModelSpecs, validateInput, FALLBACK_MODELS, INPUT_LIMITS, type ModelSpec, type ModelIo } from './models.js';
 export { outputsAgree } from './compare.js';
 export { measureStoreThroughput, type StoreThroughput } from './throughput.js';

@@ -5,9 +5,9 @@ import { pino, type Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { createCore, type MarketCore } from './core.js';
 import { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
-import { installErrorHandling, registerRoutes } from './http.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandling, registerRoutes } from './http.js';
 import { createMetrics, type MarketMetrics } from './metrics.js';
-import { FALLBACK_MODELS, loadModelSpecs, type ModelSpec } from './models.js';
+import { FALLBACK_MODELS, inputBytesOf, loadModelSpecs, type ModelSpec } from './models.js';
 import { createStatsSource, type StatsSource } from './stats.js';
 import { openStore } from './store.js';
 import { createStreamHub, type StreamHub } from './stream.js';
@@ -39,7 +39,7 @@ export interface MarketOptions {
   logLevel?: string;
   /** Serve HTTPS/WSS with this key and certificate (PEM). */
   tls?: { key: string | Buffer; cert: string | Buffer };
-  /** Largest accepted HTTP body in bytes. Default 256 KiB. */
+  /** Largest accepted HTTP body in bytes. Default `bodyLimitFor(models)`: the largest input a model takes, sealed. */
   bodyLimitBytes?: number;
   gateway?: GatewayOptions;
   /** Wall clock (absolute ms); default `Date.now`. */
@@ -88,6 +88,17 @@ async function loadDashboard(): Promise<DashboardModule | null> {
   return null;
 }
 
+/**
+ * The default body limit: room for the largest documented input — a batch of `INPUT_LIMITS.maxBatch`
+ * rows of the model with the largest row — as base64, sealed for a private job (base64 of JSON of base64:
+ * ×16/9), plus 64 KiB for the envelope; at least 256 KiB.
+ */
+export function bodyLimitFor(specs: Map<string, ModelSpec>): number {
+  let largest = 0;
+  for (const m of specs.values()) largest = Math.max(largest, inputBytesOf(m));
+  return Math.max(256 * 1024, Math.ceil((largest * 16) / 9) + 64 * 1024);
+}
+
 const PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>infermarket</title>
 <h1>infermarket market</h1><p>The dashboard is not built into this market. Data: <a href="/v1/stats">/v1/stats</a>, <a href="/metrics">/metrics</a>.</p>`;
 
@@ -123,8 +134,13 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
   const app = fastify({
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: options.bodyLimitBytes ?? 256 * 1024,
+    bodyLimit: options.bodyLimitBytes ?? bodyLimitFor(loaded.specs),
     forceCloseConnections: true,
+    // job ids are at most 128 characters (schemas.ts JobId): longer path parameters reach the schema and
+    // get ERR_VALIDATION; only absurd ones (> 256) are refused by the router, as ERR_URI_TOO_LONG
+    maxParamLength: 256,
+    frameworkErrors,
+    clientErrorHandler,
     // refuse unknown fields and wrong types instead of silently dropping or coercing them
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     ...(options.tls ? { https: { key: options.tls.key, cert: options.tls.cert } } : {}),
