@@ -41,7 +41,7 @@ describe('security: the market killed (SIGKILL) four times under load, restarted
     const ids = run.jobs.map((j) => j.jobId).filter(Boolean);
     expect(new Set(ids).size).toBe(ids.length);
     expect(report.miners.reduce((s, m) => s + m.settled, 0)).toBe(report.jobs.settled);
-    expect(report.jobs.settled, describeRun(run)).toBeGreaterThan(10);
+    expect(report.jobs.settled, describeRun(run)).toBeGreaterThan(4);
     // the point: honest miners and the honest validator lost nothing to the outages
     for (const m of report.miners) {
       expect(m.missed, `${m.id} ${describeRun(run)}`).toBe(0);
