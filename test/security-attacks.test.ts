@@ -37,7 +37,7 @@ async function settled(jobId: string): Promise<void> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'im-security-'));
-  market = await createMarket({ dbPath: join(dir, 'm.db'), params: { bidWindowMs: 100, challengeWindowMs: 100, auditRate: 0 } });
+  market = await createMarket({ dbPath: join(dir, 'm.db'), params: { bidWindowMs: 500, challengeWindowMs: 100, auditRate: 0 } });
   for (const k of [client, bystander]) expect((await http(market.url, '/v1/faucet', { body: { address: k.address, amountMicro: '100000000' } })).status).toBe(200);
   const miner = await rawNode(market.wsUrl, keysOf('miner'));
   nodes.push(miner);

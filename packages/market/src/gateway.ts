@@ -25,8 +25,13 @@ export interface GatewayOptions {
   maxMessagesPerSec?: number;
   /** Sustained frame bytes per second a connection may send (bucket of 2 s worth), charged with the messages. */
   maxBytesPerSec?: number;
-  /** A refused message (bad JSON, wrong type, refused by the rules) costs this many messages of the budget. */
-  rejectedMessageCost?: number;
+  /**
+   * Malformed messages a connection may send per second (bad JSON, too deep, bad signature, wrong fields or
+   * types, not allowed before registering), in a bucket of 10 s worth. Honest nodes send none, so a junk
+   * sender is closed (4029) after about `10 ×` this many, however slowly a loaded market reads them.
+   * Rule refusals of well-formed messages (a late bid, a duplicate) do not count.
+   */
+  maxMalformedPerSec?: number;
   /** Above this many unsent bytes, droppable messages (offers) to a node are dropped. */
   maxBufferedBytes?: number;
   /** Above this many unsent bytes the node is not reading at all and is disconnected. */
@@ -44,7 +49,7 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   maxPayloadBytes: 1 << 20,
   maxMessagesPerSec: 2_000,
   maxBytesPerSec: 8 << 20,
-  rejectedMessageCost: 4,
+  maxMalformedPerSec: 10,
   maxBufferedBytes: 1 << 20,
   killBufferedBytes: 16 << 20,
   loginTimeoutMs: 10_000,
@@ -65,6 +70,8 @@ export const CLOSE_CODES = Object.freeze({
 const UNREGISTERED_TYPES: ReadonlySet<unknown> = new Set(['auth.login', 'node.register', 'pong']);
 /** Message types a registered key may send before it has bonded stake. */
 const UNBONDED_TYPES: ReadonlySet<unknown> = new Set(['auth.login', 'node.register', 'pong', 'stake.bond', 'stake.unbond']);
+/** Error codes that mean the message itself was malformed or not allowed (an honest node sends none). */
+const MALFORMED: ReadonlySet<string> = new Set(['ERR_BAD_JSON', 'ERR_VALIDATION', 'ERR_BAD_ENCODING', 'ERR_BAD_SIGNATURE', 'ERR_UNAUTHENTICATED']);
 /** Deepest JSON nesting a node message may have (the deepest real one is 5). */
 export const MAX_MESSAGE_DEPTH = 16;
 
@@ -93,6 +100,8 @@ export interface NodeSession {
   tokens: number;
   /** Byte budget left (refilled with `tokens`). */
   bytes: number;
+  /** Malformed-message budget left (refilled with `tokens`). */
+  malformed: number;
   lastRefillMs: number;
 }
 
@@ -313,9 +322,9 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
   const checkAllowed = (address: string, type: unknown): void => {
     const node = core.state.nodes.get(address);
     if (!node) {
-      if (!UNREGISTERED_TYPES.has(type)) throw new InfermarketError('ERR_NOT_ELIGIBLE', `a key that is not registered may only log in and register ("node.register"), got ${JSON.stringify(type)?.slice(0, 40)}`);
+      if (!UNREGISTERED_TYPES.has(type)) throw new InfermarketError('ERR_NOT_ELIGIBLE', `a key that is not registered may only log in and register ("node.register"), got ${JSON.stringify(type)?.slice(0, 40)}`, { details: { notAllowed: true } });
     } else if (node.stakeMicro <= 0n && !UNBONDED_TYPES.has(type)) {
-      throw new InfermarketError('ERR_NOT_ELIGIBLE', `${address} has no bonded stake: only "stake.bond" (and register, unbond) until it has, got ${JSON.stringify(type)?.slice(0, 40)}`);
+      throw new InfermarketError('ERR_NOT_ELIGIBLE', `${address} has no bonded stake: only "stake.bond" (and register, unbond) until it has, got ${JSON.stringify(type)?.slice(0, 40)}`, { details: { notAllowed: true } });
     }
   };
 
@@ -328,16 +337,18 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
     const dt = now - s.lastRefillMs;
     s.tokens = Math.min(o.maxMessagesPerSec * 2, s.tokens + (dt * o.maxMessagesPerSec) / 1000);
     s.bytes = Math.min(o.maxBytesPerSec * 2, s.bytes + (dt * o.maxBytesPerSec) / 1000);
+    s.malformed = Math.min(o.maxMalformedPerSec * 10, s.malformed + (dt * o.maxMalformedPerSec) / 1000);
     s.lastRefillMs = now;
     const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer | ArrayBuffer).byteLength;
     s.tokens -= 1;
     s.bytes -= size;
     if (s.tokens < 0) return overBudget(s, `more than ${o.maxMessagesPerSec} messages/s`);
     if (s.bytes < 0) return overBudget(s, `more than ${o.maxBytesPerSec} bytes/s`);
-    const reject = (frame: ServerMessage): void => {
-      s.tokens -= o.rejectedMessageCost - 1;
+    const reject = (frame: ServerMessage, notAllowed = false): void => {
       send(s, frame);
-      if (s.tokens < 0) overBudget(s, `too many refused messages (each costs ${o.rejectedMessageCost} of ${o.maxMessagesPerSec} messages/s)`);
+      if (frame.type !== 'error' || !(notAllowed || MALFORMED.has(frame.code))) return;
+      s.malformed -= 1;
+      if (s.malformed < 0) overBudget(s, `more than ${o.maxMalformedPerSec} malformed messages/s`);
     };
     let msg: Record<string, unknown>;
     try {
@@ -371,12 +382,13 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
       }
       if (ref !== undefined) send(s, { type: 'ack', ref });
     } catch (e) {
-      reject(errorFrame(e, ref));
+      // a message this key may not send yet (not registered or bonded) counts as malformed
+      reject(errorFrame(e, ref), e instanceof InfermarketError && e.details?.notAllowed === true);
     }
   };
 
   wss.on('connection', (ws: WebSocket) => {
-    const s: NodeSession = { ws, challenge: randomBytes(32).toString('hex'), address: null, connectedAtMs: Date.now(), lastSeenMs: Date.now(), tokens: o.maxMessagesPerSec * 2, bytes: o.maxBytesPerSec * 2, lastRefillMs: Date.now() };
+    const s: NodeSession = { ws, challenge: randomBytes(32).toString('hex'), address: null, connectedAtMs: Date.now(), lastSeenMs: Date.now(), tokens: o.maxMessagesPerSec * 2, bytes: o.maxBytesPerSec * 2, malformed: o.maxMalformedPerSec * 10, lastRefillMs: Date.now() };
     sessions.add(s);
     ws.on('message', (d) => onMessage(s, d));
     ws.on('pong', () => {
