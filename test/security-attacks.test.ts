@@ -253,7 +253,13 @@ describe('attack 6: one logged-in key floods junk', () => {
     // a key that is not registered gets no further than login and register, and never an ERR_INTERNAL
     expect(flood.frames.some((f) => f.code === 'ERR_INTERNAL')).toBe(false);
     expect(flood.frames.some((f) => f.code === 'ERR_NOT_ELIGIBLE' || f.code === 'ERR_BAD_JSON' || f.code === 'ERR_VALIDATION')).toBe(true);
-    for (const id of ids) await settled(id).catch((e: Error) => { throw new Error(`${e.message}: ${market.core.state.jobs.get(id)?.failure}`); });
+    const t0 = Date.now();
+    for (const id of ids) {
+      await settled(id).catch((e: Error) => {
+        const j = market.core.state.jobs.get(id)!;
+        throw new Error(`${e.message}: ${j.failure}, ${j.bids.length} bids, ${Date.now() - t0} ms; the miner's errors: ${JSON.stringify(nodes[0]!.frames.filter((f) => f.type === 'error')).slice(0, 600)}`);
+      });
+    }
     expect(ids.every((id) => market.core.state.jobs.get(id)!.failure === null)).toBe(true);
     conserved();
   });

@@ -316,6 +316,10 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
     log.warn({ address: s.address, why }, 'node over its budget; disconnecting');
     setOffline(s);
     s.ws.close(CLOSE_CODES.overBudget, 'over the message budget');
+    // read nothing more from it (a flooder's backlog would still be decoded while the close handshake
+    // waits), and cut it off if it does not finish closing at once
+    s.ws.pause();
+    setTimeout(() => s.ws.terminate(), 1_000).unref();
   };
 
   /** What a key may send now: everything once registered and bonded; less before. @throws ERR_NOT_ELIGIBLE */
