@@ -9,6 +9,8 @@ export interface TestnetExtras {
     marketUrl: string;
     dashboard: string;
     marketKey: string;
+    /** Node and client keys derive from the scenario seed (reproducible): they are not secret. */
+    keys: string;
     outDir: string;
     faults: { atMs: number; action: string; target: string; appliedAtMs: number }[];
     processes: { id: string; role: string; strategy: string; address: string; starts: number; log: string }[];
