@@ -70,20 +70,32 @@ export function signMessage(secretKey: Uint8Array, type: string, body: Canonical
 // no key with a torsion component, no y ≥ p); R must be canonical and not of small order; S must be < L;
 // the equation is the cofactorless SB = R + kA (OpenSSL's), which the JS path reaches by also requiring R
 // to be torsion-free before noble's cofactored check. Every one of the 12 speccheck vectors is refused.
-const P_FIELD = 2n ** 255n - 19n;
 const L_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
-const yOf = (b: Uint8Array): bigint => {
-  let n = 0n;
-  for (let i = 31; i >= 0; i--) n = (n << 8n) | BigInt(i === 31 ? b[i]! & 0x7f : b[i]!);
-  return n;
+// little-endian bytes of L: S must be below it
+const L_BYTES = ((): Uint8Array => {
+  const out = new Uint8Array(32);
+  let n = L_ORDER;
+  for (let i = 0; i < 32; i++, n >>= 8n) out[i] = Number(n & 0xffn);
+  return out;
+})();
+/** The y coordinate's 32 bytes with the sign bit cleared, as hex (the small-order lookup key). */
+const yHexOf = (b: Uint8Array): string => toHex(b.subarray(0, 31)) + (b[31]! & 0x7f).toString(16).padStart(2, '0');
+/** y ≥ p = 2^255 − 19 (a non-canonical encoding): bytes 1…30 all 0xff, the top byte 0x7f (sign bit aside), byte 0 ≥ 0xed. */
+const yNonCanonical = (b: Uint8Array): boolean => {
+  if ((b[31]! & 0x7f) !== 0x7f || b[0]! < 0xed) return false;
+  for (let i = 1; i < 31; i++) if (b[i] !== 0xff) return false;
+  return true;
 };
-const scalarOf = (b: Uint8Array): bigint => {
-  let n = 0n;
-  for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i]!);
-  return n;
+/** S < L, comparing little-endian bytes from the top. */
+const scalarBelowL = (b: Uint8Array): boolean => {
+  for (let i = 31; i >= 0; i--) {
+    if (b[i]! < L_BYTES[i]!) return true;
+    if (b[i]! > L_BYTES[i]!) return false;
+  }
+  return false;
 };
-/** y coordinates of the 8 small-order points: an R (or A) with one of these is refused whatever its sign bit. */
-const SMALL_ORDER_Y = new Set(ED25519_TORSION_SUBGROUP.map((h) => yOf(fromHex(h))));
+/** y coordinates (hex, sign bit cleared) of the 8 small-order points: an R or A with one of these is refused whatever its sign bit. */
+const SMALL_ORDER_Y = new Set(ED25519_TORSION_SUBGROUP.map((h) => yHexOf(fromHex(h))));
 const strictKeys = new Map<string, boolean>();
 const STRICT_KEYS_MAX = 10_000;
 
@@ -98,8 +110,7 @@ export function isStrictPublicKey(publicKey: Uint8Array): boolean {
   if (hit !== undefined) return hit;
   let ok = false;
   try {
-    const y = yOf(publicKey);
-    if (y < P_FIELD && !SMALL_ORDER_Y.has(y)) {
+    if (!yNonCanonical(publicKey) && !SMALL_ORDER_Y.has(yHexOf(publicKey))) {
       const A = ed25519.Point.fromBytes(publicKey, false);
       ok = !A.is0() && A.isTorsionFree() && toHex(A.toBytes()) === id;
     }
@@ -115,9 +126,8 @@ export function isStrictPublicKey(publicKey: Uint8Array): boolean {
 export function isStrictSignatureShape(sig: Uint8Array): boolean {
   if (sig.length !== 64) return false;
   const r = sig.subarray(0, 32);
-  const y = yOf(r);
-  if (y >= P_FIELD || SMALL_ORDER_Y.has(y)) return false;
-  return scalarOf(sig.subarray(32)) < L_ORDER;
+  if (yNonCanonical(r) || SMALL_ORDER_Y.has(yHexOf(r))) return false;
+  return scalarBelowL(sig.subarray(32));
 }
 
 /**
