@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createClient, float32Tensor, requestJson, type Client } from '@infermarket/client';
 import {
+  makeReadToken,
   encryptionKeyPairFromSeed,
   hashPayload,
   keyPairFromSeed,
@@ -190,7 +191,7 @@ describe('private jobs: nothing readable at the market, on its wire or in its fi
     const body = { jobId, model: 'digits', inputHash: hashPayload(input), maxPriceMicro: 200_000n, private: true, nonce: 'n1', expiresAtMs: now + 20_000 };
     await requestJson(url, '/v1/jobs', { body: { envelope: sealEnvelope(keys, 'job.submit', body as unknown as Canonical), input } });
     const request = await new Promise<Extract<JobStreamMessage, { type: 'key.request' }>>((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/v1/jobs/${jobId}/stream`);
+      const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/v1/jobs/${jobId}/stream?read=${makeReadToken(keys, jobId, now + 20_000)}`);
       const t = setTimeout(() => reject(new Error('no key request')), 10_000);
       ws.on('message', (d) => {
         const m = JSON.parse(String(d)) as JobStreamMessage;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyReceipt } from '@infermarket/client';
-import { checkInvariants, hashPayload, sealEnvelope, type JobInput, type JobOutput, type JobView, type ServerMessage } from '@infermarket/protocol';
+import { checkInvariants, hashPayload, makeReadToken, READ_TOKEN_HEADER, sealEnvelope, type JobInput, type JobOutput, type JobView, type ServerMessage } from '@infermarket/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMarket, type Market } from '../packages/market/src/market.js';
 import { actAsMiner, connectNode, digitsInput, fakeInference, keysOf, registerAndBond, until, type TestNode } from '../packages/market/src/test-node.js';
@@ -27,12 +27,19 @@ async function node(label: string, role: 'miner' | 'validator'): Promise<TestNod
   return n;
 }
 let nonce = 0;
+// job data is readable only by its client: each job is read with its client's signed read token
+const clientOf = new Map<string, string>();
 async function submit(label: string, jobId: string, input: JobInput, extra: Record<string, string> = {}): Promise<Response> {
   const client = keysOf(label);
+  clientOf.set(jobId, label);
   const envelope = sealEnvelope(client, 'job.submit', { jobId, model: input.kind === 'prompt' ? 'charlm' : 'digits', inputHash: hashPayload(input), maxPriceMicro: '50000', nonce: `v${nonce++}`, expiresAtMs: Date.now() + 30_000, ...extra });
   return fetch(`${market.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ envelope, input }) });
 }
-const job = async (id: string): Promise<JobView> => (await (await fetch(`${market.url}/v1/jobs/${id}`)).json()) as JobView;
+const job = async (id: string): Promise<JobView> => {
+  const label = clientOf.get(id);
+  const headers: Record<string, string> = label ? { [READ_TOKEN_HEADER]: makeReadToken(keysOf(label), id, Date.now() + 60_000) } : {};
+  return (await (await fetch(`${market.url}/v1/jobs/${id}`, { headers })).json()) as JobView;
+};
 const finished = (id: string) => until(async () => {
   const j = await job(id);
   return j.status === 'settled' || j.status === 'failed' ? j : null;

@@ -5,6 +5,9 @@ import {
   hashPayload,
   InfermarketError,
   keyPairFromSeed,
+  makeReadToken,
+  READ_ALL_JOBS,
+  READ_TOKEN_HEADER,
   seal,
   sealEnvelope,
   sealJson,
@@ -94,8 +97,15 @@ export interface Client {
   account(address?: string): Promise<AccountInfo>;
   /** Sign and submit a job; its max price is escrowed. */
   submit(req: SubmitRequest): Promise<Submitted>;
-  /** The job as the market sees it now. */
+  /** The job as the market sees it now (with this client's read token: output, result and receipt included). */
   job(jobId: string): Promise<JobView>;
+  /** This client's jobs, newest first (a read token for all its jobs). */
+  jobs(options?: { status?: string; limit?: number }): Promise<Record<string, unknown>[]>;
+  /**
+   * A short-lived read token for one of this client's jobs (or `*`: all of them), for raw HTTP/WebSocket
+   * calls: header `x-infermarket-read` or query `read` (docs/privacy.md).
+   */
+  readToken(jobId: string): Promise<string>;
   /** Poll until the job is settled or failed. */
   wait(jobId: string, options?: { timeoutMs?: number; pollMs?: number }): Promise<JobView>;
   /** Receive the job's tokens as the miner streams them, then the finished job. */
@@ -142,13 +152,17 @@ export function createClient(options: ClientOptions): Client {
   /** Private jobs of this client: the job key (seed and pair) each one's input is sealed to. */
   const jobKeys = new Map<string, { seed: Uint8Array; keys: EncryptionKeyPair }>();
 
+  let syncedAtMs = 0;
   const marketNow = async (): Promise<number> => {
-    if (clockOffset === null) {
+    // re-learn the clock now and then: after a market restart its clock is behind by the time it was down
+    if (clockOffset === null || Date.now() - syncedAtMs > 10_000) {
+      syncedAtMs = Date.now();
       const before = Date.now();
       const h = await requestJson<Record<string, unknown>>(url, '/v1/health').catch(() => ({}) as Record<string, unknown>);
       const after = Date.now();
       const now = typeof h.nowMs === 'number' ? h.nowMs : null;
-      clockOffset = now === null ? 0 : Math.round(now - (before + after) / 2);
+      if (now === null) syncedAtMs = 0; // unreachable: keep what we knew and ask again next time
+      clockOffset = now === null ? (clockOffset ?? 0) : Math.round(now - (before + after) / 2);
     }
     return Date.now() + clockOffset;
   };
@@ -170,7 +184,20 @@ export function createClient(options: ClientOptions): Client {
     return { ...view, output: openOutput(view.id, view.output, signed) };
   };
 
-  const getJob = async (jobId: string): Promise<JobView> => opened(await requestJson<JobView>(url, `/v1/jobs/${encodeURIComponent(jobId)}`));
+  /** Read tokens by job, reused until half their life is gone. */
+  const tokens = new Map<string, { token: string; renewAtMs: number }>();
+  const readToken = async (jobId: string): Promise<string> => {
+    const hit = tokens.get(jobId);
+    if (hit && Date.now() < hit.renewAtMs) return hit.token;
+    const life = Math.min(ttlMs, 60_000);
+    const token = makeReadToken(keys, jobId, (await marketNow()) + life);
+    if (tokens.size > 1_000) tokens.clear();
+    tokens.set(jobId, { token, renewAtMs: Date.now() + life / 2 });
+    return token;
+  };
+  const jobPath = async (jobId: string, suffix = ''): Promise<string> => `/v1/jobs/${encodeURIComponent(jobId)}${suffix}?read=${await readToken(jobId)}`;
+
+  const getJob = async (jobId: string): Promise<JobView> => opened(await requestJson<JobView>(url, await jobPath(jobId)));
 
   /**
    * Private jobs: watch the job's stream for key requests; check each party's signed registration and post the
@@ -180,7 +207,6 @@ export function createClient(options: ClientOptions): Client {
     const k = jobKeys.get(jobId)!;
     const served = new Set<string>();
     const refused = new Set<string>();
-    const wsUrl = `${url.replace(/^http/, 'ws')}/v1/jobs/${encodeURIComponent(jobId)}/stream`;
     let finished = false;
     const give = async (m: Extract<JobStreamMessage, { type: 'key.request' }>): Promise<void> => {
       const slot = `${m.party}/${m.purpose}`;
@@ -199,7 +225,13 @@ export function createClient(options: ClientOptions): Client {
       }
     };
     const connect = (attempt: number): void => {
-      const ws = new WebSocket(wsUrl, wsOptions);
+      void readToken(jobId).then(
+        (token) => open(attempt, `${url.replace(/^http/, 'ws')}/v1/jobs/${encodeURIComponent(jobId)}/stream`, token),
+        () => setTimeout(() => connect(attempt + 1), 250).unref(),
+      );
+    };
+    const open = (attempt: number, wsUrl: string, token: string): void => {
+      const ws = new WebSocket(wsUrl, { ...wsOptions, headers: { [READ_TOKEN_HEADER]: token } });
       // a restarted market forgets the keys it held and asks again on the new connection
       ws.on('open', () => served.clear());
       ws.on('message', (data) => {
@@ -228,7 +260,7 @@ export function createClient(options: ClientOptions): Client {
     let status = 'unknown';
     for (;;) {
       try {
-        const job = await requestJson<JobView>(url, `/v1/jobs/${encodeURIComponent(jobId)}`);
+        const job = await requestJson<JobView>(url, await jobPath(jobId));
         status = job.status;
         if (FINISHED.has(job.status)) return job;
       } catch (e) {
@@ -288,13 +320,19 @@ export function createClient(options: ClientOptions): Client {
       return { jobId, inputHash, sentAtMs };
     },
     job: getJob,
+    async jobs(o = {}) {
+      const q = new URLSearchParams({ read: await readToken(READ_ALL_JOBS), ...(o.status ? { status: o.status } : {}), ...(o.limit ? { limit: String(o.limit) } : {}) });
+      return (await requestJson<{ jobs: Record<string, unknown>[] }>(url, `/v1/jobs?${q.toString()}`)).jobs;
+    },
+    readToken,
     wait,
     async stream(jobId, o = {}) {
       const wsUrl = `${url.replace(/^http/, 'ws')}/v1/jobs/${encodeURIComponent(jobId)}/stream`;
       const timeoutMs = o.timeoutMs ?? 60_000;
       let final: JobView | null = null;
+      const token = await readToken(jobId);
       await new Promise<void>((resolve) => {
-        const ws = new WebSocket(wsUrl, wsOptions);
+        const ws = new WebSocket(wsUrl, { ...wsOptions, headers: { [READ_TOKEN_HEADER]: token } });
         const timer = setTimeout(() => ws.terminate(), timeoutMs);
         const done = (): void => {
           clearTimeout(timer);

@@ -3,10 +3,8 @@ import {
   InfermarketError,
   apply,
   createState,
-  keyPairFromSeed,
   resolveParams,
   sealEnvelope,
-  seedFromLabel,
   toHex,
   type Effect,
   outputLength,
@@ -47,14 +45,27 @@ export interface CoreOptions {
   specs: Map<string, ModelSpec>;
   /** Parameter overrides for a new file; a file that already has parameters keeps its own. */
   params?: Record<string, unknown>;
-  /** Seed of the market's signing key (and recorded in every output). */
+  /** The run's seed, recorded in every output. It derives nothing secret: the signing key is `keys`. */
   seed: number;
+  /** The market's signing key (`loadOrCreateMarketKey`): random, kept in an owner-only file beside the database. */
+  keys: KeyPair;
   logger: Logger;
   /** Wall clock, absolute ms. Default `Date.now`. */
   now?: () => number;
   /** Source of the epoch seeds (32 random bytes as hex). Default `crypto.randomBytes`: the market is the driver. */
   randomSeed?: () => string;
+  /**
+   * After a restart on a file with events, the market clock stands still this long (nodes reconnect),
+   * on top of not counting the time it was down. Default `CORE_DEFAULTS.restartGraceMs`.
+   */
+  restartGraceMs?: number;
 }
+
+/** Defaults of the driver (not protocol parameters: they concern the process, not the rules). */
+export const CORE_DEFAULTS = Object.freeze({
+  /** A miner's reconnect backoff reaches 4 s: every deadline and window gets this long after a restart. */
+  restartGraceMs: 5_000,
+});
 
 /** The driver of the rules: applies events, persists them, schedules timers, signs receipts, tells listeners. */
 export interface MarketCore {
@@ -67,10 +78,15 @@ export interface MarketCore {
   /** Market public key, hex: receipts are signed by it. */
   readonly marketKey: string;
   readonly startedAtMs: number;
+  /**
+   * Wall-clock ms the market clock is behind `Date.now()`: the time it was down (and the restart grace),
+   * which is never charged to anyone. 0 on a fresh file.
+   */
+  readonly pausedMs: number;
   readonly scheduler: Scheduler;
   /** Number of events replayed from the file at start. */
   readonly replayed: number;
-  /** The market clock: absolute wall-clock ms, never behind the rules' time. */
+  /** The market clock: wall-clock ms minus `pausedMs` (the time the market was down), never behind the rules' time. */
   now(): number;
   /**
    * Apply one event, write it with its journal entries, payloads and job rows in one transaction,
@@ -112,11 +128,22 @@ export function createCore(options: CoreOptions): MarketCore {
     logger.warn({ db: store.path }, 'the database already has parameters; the given overrides are ignored');
   }
   const storedSeed = store.getMeta('seed');
-  // the file keeps its seed, hence its signing key: receipts signed before a restart still verify after it
+  // the file keeps its seed (recorded in outputs); the signing key lives in its own file, never derived from it
   const seed = storedSeed !== undefined ? Number(storedSeed) : options.seed;
   if (storedSeed !== undefined && Number(storedSeed) !== options.seed) {
-    logger.warn({ db: store.path, seed, given: options.seed }, 'the database already has a seed; keeping it (and its market key)');
+    logger.warn({ db: store.path, seed, given: options.seed }, 'the database already has a seed; keeping it');
   }
+  const keys = options.keys;
+  const storedKey = store.getMeta('marketKey');
+  // receipts signed before a restart must still verify after it: the same file must come with the same key
+  if (storedKey !== undefined && storedKey !== toHex(keys.publicKey)) {
+    throw new InfermarketError(
+      'ERR_VALIDATION',
+      `the database ${store.path} was signed by market key ${storedKey}, but the key given is ${toHex(keys.publicKey)}: point --key-file at the key file that was made with this database`,
+      { details: { field: 'keyFile' } },
+    );
+  }
+  if (storedKey === undefined) store.setMeta('marketKey', toHex(keys.publicKey));
   const storedModels = decodeJson<string[]>(store.getMeta('models') ?? '[]');
   const models = [...new Set([...storedModels, ...specs.keys()])];
   if (!storedParams) store.setMeta('params', encodeJson(params));
@@ -124,7 +151,6 @@ export function createCore(options: CoreOptions): MarketCore {
   store.setMeta('models', JSON.stringify(models));
 
   const state = createState({ params, models });
-  const keys = keyPairFromSeed(seedFromLabel(`infermarket/market/${seed}`));
   const listeners = new Set<EffectListener>();
   const extras = new Map<string, JobExtra>();
   for (const row of store.jobRows().values()) {
@@ -157,7 +183,16 @@ export function createCore(options: CoreOptions): MarketCore {
     }
   }
   const startedAtMs = wall();
-  const now = (): number => Math.max(wall(), state.nowMs);
+  // Downtime is not the nodes' fault: the market clock does not run while the market is down. It resumes
+  // from the last event's time, and stands still for the restart grace while nodes reconnect, so every
+  // deadline and window that was open keeps the time it had left (plus the grace), never fires as a miss
+  // for time nobody could reach the market. Deadlines sent to nodes are in this clock (`nowMs` in auth.ok
+  // and /v1/health); raw clients sign expiries against it too.
+  const graceMs = options.restartGraceMs ?? CORE_DEFAULTS.restartGraceMs;
+  const pausedMs = replayed > 0 ? Math.max(0, startedAtMs - state.nowMs) + graceMs : 0;
+  if (pausedMs > 0) logger.info({ pausedMs, downMs: pausedMs - graceMs, graceMs }, 'resuming: the market clock skips the time it was down');
+  const clock = (): number => wall() - pausedMs;
+  const now = (): number => Math.max(clock(), state.nowMs);
 
   const extra = (jobId: string): JobExtra => {
     let x = extras.get(jobId);
@@ -231,8 +266,9 @@ export function createCore(options: CoreOptions): MarketCore {
     keys,
     marketKey: toHex(keys.publicKey),
     startedAtMs,
+    pausedMs,
     scheduler: createScheduler({
-      now: wall,
+      now,
       fire: (t) => {
         try {
           core.step({ type: 'timer.fire', atMs: Math.max(now(), t.atMs), timer: t.timer });

@@ -17,8 +17,21 @@ export interface GatewayOptions {
   offlineAfterMs?: number;
   /** Largest accepted frame. */
   maxPayloadBytes?: number;
-  /** Sustained messages per second a node may send before it gets `ERR_RATE_LIMITED`. */
+  /**
+   * Sustained messages per second a connection may send (a bucket of 2 s worth, charged before a frame
+   * is parsed). A connection that runs it dry gets one `ERR_RATE_LIMITED` frame and is closed with
+   * `CLOSE_CODES.overBudget` (4029).
+   */
   maxMessagesPerSec?: number;
+  /** Sustained frame bytes per second a connection may send (bucket of 2 s worth), charged with the messages. */
+  maxBytesPerSec?: number;
+  /**
+   * Malformed messages a connection may send per second (bad JSON, too deep, bad signature, wrong fields or
+   * types, not allowed before registering), in a bucket of 10 s worth. Honest nodes send none, so a junk
+   * sender is closed (4029) after about `10 ×` this many, however slowly a loaded market reads them.
+   * Rule refusals of well-formed messages (a late bid, a duplicate) do not count.
+   */
+  maxMalformedPerSec?: number;
   /** Above this many unsent bytes, droppable messages (offers) to a node are dropped. */
   maxBufferedBytes?: number;
   /** Above this many unsent bytes the node is not reading at all and is disconnected. */
@@ -35,11 +48,47 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   offlineAfterMs: 15_000,
   maxPayloadBytes: 1 << 20,
   maxMessagesPerSec: 2_000,
+  maxBytesPerSec: 8 << 20,
+  maxMalformedPerSec: 10,
   maxBufferedBytes: 1 << 20,
   killBufferedBytes: 16 << 20,
   loginTimeoutMs: 10_000,
   maxConnections: 4_096,
 });
+
+/** WebSocket close codes of `/v1/nodes` (README, "HTTP and WebSocket API"). */
+export const CLOSE_CODES = Object.freeze({
+  /** Another connection logged in with the same key. */
+  replaced: 4000,
+  /** No login within `loginTimeoutMs`. */
+  loginTimeout: 4001,
+  /** The connection ran its message or byte budget dry (`maxMessagesPerSec`, `maxBytesPerSec`). */
+  overBudget: 4029,
+});
+
+/** Message types a key may send before it is registered: only these. */
+const UNREGISTERED_TYPES: ReadonlySet<unknown> = new Set(['auth.login', 'node.register', 'pong']);
+/** Message types a registered key may send before it has bonded stake. */
+const UNBONDED_TYPES: ReadonlySet<unknown> = new Set(['auth.login', 'node.register', 'pong', 'stake.bond', 'stake.unbond']);
+/** Error codes that mean the message itself was malformed or not allowed (an honest node sends none). */
+const MALFORMED: ReadonlySet<string> = new Set(['ERR_BAD_JSON', 'ERR_VALIDATION', 'ERR_BAD_ENCODING', 'ERR_BAD_SIGNATURE', 'ERR_UNAUTHENTICATED']);
+/** Deepest JSON nesting a node message may have (the deepest real one is 5). */
+export const MAX_MESSAGE_DEPTH = 16;
+
+/**
+ * Depth of nested arrays/objects in a parsed JSON value, stopping at `limit + 1` (iterative, so a hostile
+ * 100,000-deep value costs no stack).
+ */
+export function jsonDepthExceeds(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d + 1 > limit) return true;
+    for (const x of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) if (x !== null && typeof x === 'object') stack.push([x, d + 1]);
+  }
+  return false;
+}
 
 /** One node connection. */
 export interface NodeSession {
@@ -49,6 +98,10 @@ export interface NodeSession {
   connectedAtMs: number;
   lastSeenMs: number;
   tokens: number;
+  /** Byte budget left (refilled with `tokens`). */
+  bytes: number;
+  /** Malformed-message budget left (refilled with `tokens`). */
+  malformed: number;
   lastRefillMs: number;
 }
 
@@ -247,7 +300,7 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
     const old = byAddress.get(address);
     if (old && old !== s) {
       byAddress.delete(address);
-      old.ws.close(4000, 'replaced by a newer connection');
+      old.ws.close(CLOSE_CODES.replaced, 'replaced by a newer connection');
     }
     s.address = address;
     byAddress.set(address, s);
@@ -256,36 +309,70 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
     resume(address);
   };
 
+  /** Close a connection that ran its budget dry: one error frame, then close code 4029. */
+  const overBudget = (s: NodeSession, why: string): void => {
+    counters.rateLimited++;
+    send(s, { type: 'error', code: 'ERR_RATE_LIMITED', message: `${why}; closing this connection (code ${CLOSE_CODES.overBudget})` });
+    log.warn({ address: s.address, why }, 'node over its budget; disconnecting');
+    setOffline(s);
+    s.ws.close(CLOSE_CODES.overBudget, 'over the message budget');
+    // read nothing more from it (a flooder's backlog would still be decoded while the close handshake
+    // waits), and cut it off if it does not finish closing at once
+    s.ws.pause();
+    setTimeout(() => s.ws.terminate(), 1_000).unref();
+  };
+
+  /** What a key may send now: everything once registered and bonded; less before. @throws ERR_NOT_ELIGIBLE */
+  const checkAllowed = (address: string, type: unknown): void => {
+    const node = core.state.nodes.get(address);
+    if (!node) {
+      if (!UNREGISTERED_TYPES.has(type)) throw new InfermarketError('ERR_NOT_ELIGIBLE', `a key that is not registered may only log in and register ("node.register"), got ${JSON.stringify(type)?.slice(0, 40)}`, { details: { notAllowed: true } });
+    } else if (node.stakeMicro <= 0n && !UNBONDED_TYPES.has(type)) {
+      throw new InfermarketError('ERR_NOT_ELIGIBLE', `${address} has no bonded stake: only "stake.bond" (and register, unbond) until it has, got ${JSON.stringify(type)?.slice(0, 40)}`, { details: { notAllowed: true } });
+    }
+  };
+
   const onMessage = (s: NodeSession, data: RawData): void => {
+    if (s.ws.readyState !== s.ws.OPEN) return;
     counters.messagesIn++;
     const now = Date.now();
     s.lastSeenMs = now;
-    // token bucket: a burst of 2 s worth, refilled continuously
-    s.tokens = Math.min(o.maxMessagesPerSec * 2, s.tokens + ((now - s.lastRefillMs) * o.maxMessagesPerSec) / 1000);
+    // the budget is charged before anything is parsed: a token bucket of messages and one of bytes, 2 s deep
+    const dt = now - s.lastRefillMs;
+    s.tokens = Math.min(o.maxMessagesPerSec * 2, s.tokens + (dt * o.maxMessagesPerSec) / 1000);
+    s.bytes = Math.min(o.maxBytesPerSec * 2, s.bytes + (dt * o.maxBytesPerSec) / 1000);
+    s.malformed = Math.min(o.maxMalformedPerSec * 10, s.malformed + (dt * o.maxMalformedPerSec) / 1000);
     s.lastRefillMs = now;
+    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer | ArrayBuffer).byteLength;
+    s.tokens -= 1;
+    s.bytes -= size;
+    if (s.tokens < 0) return overBudget(s, `more than ${o.maxMessagesPerSec} messages/s`);
+    if (s.bytes < 0) return overBudget(s, `more than ${o.maxBytesPerSec} bytes/s`);
+    const reject = (frame: ServerMessage, notAllowed = false): void => {
+      send(s, frame);
+      if (frame.type !== 'error' || !(notAllowed || MALFORMED.has(frame.code))) return;
+      s.malformed -= 1;
+      if (s.malformed < 0) overBudget(s, `more than ${o.maxMalformedPerSec} malformed messages/s`);
+    };
     let msg: Record<string, unknown>;
     try {
       msg = JSON.parse(data.toString()) as Record<string, unknown>;
     } catch {
-      send(s, { type: 'error', code: 'ERR_BAD_JSON', message: 'message is not valid JSON' });
-      return;
+      return reject({ type: 'error', code: 'ERR_BAD_JSON', message: 'message is not valid JSON' });
     }
     if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
-      send(s, { type: 'error', code: 'ERR_VALIDATION', message: 'message must be a JSON object with a "type"' });
-      return;
+      return reject({ type: 'error', code: 'ERR_VALIDATION', message: 'message must be a JSON object with a "type"' });
     }
     const ref = typeof msg.ref === 'string' ? msg.ref.slice(0, 128) : undefined;
-    if (s.tokens < 1) {
-      counters.rateLimited++;
-      send(s, { type: 'error', code: 'ERR_RATE_LIMITED', message: `more than ${o.maxMessagesPerSec} messages/s; slow down`, ...(ref !== undefined ? { ref } : {}) }, true);
-      return;
+    if (jsonDepthExceeds(msg, MAX_MESSAGE_DEPTH)) {
+      return reject({ type: 'error', code: 'ERR_VALIDATION', message: `message nests deeper than ${MAX_MESSAGE_DEPTH} levels`, ...(ref !== undefined ? { ref } : {}) });
     }
-    s.tokens -= 1;
     if (msg.type === 'pong') return;
     try {
       if (msg.type === 'auth.login') onLogin(s, msg);
       else if (!s.address) throw new InfermarketError('ERR_UNAUTHENTICATED', 'log in first: answer "auth.challenge" with a signed "auth.login"');
-      else
+      else {
+        checkAllowed(s.address, msg.type);
         handleNodeMessage(core, { address: s.address }, msg, {
           setVariant: (a, v) => {
             variants.set(a, v);
@@ -296,14 +383,16 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
           send: (a, m) => sendTo(a, m),
           privateJobs: pj,
         });
+      }
       if (ref !== undefined) send(s, { type: 'ack', ref });
     } catch (e) {
-      send(s, errorFrame(e, ref));
+      // a message this key may not send yet (not registered or bonded) counts as malformed
+      reject(errorFrame(e, ref), e instanceof InfermarketError && e.details?.notAllowed === true);
     }
   };
 
   wss.on('connection', (ws: WebSocket) => {
-    const s: NodeSession = { ws, challenge: randomBytes(32).toString('hex'), address: null, connectedAtMs: Date.now(), lastSeenMs: Date.now(), tokens: o.maxMessagesPerSec * 2, lastRefillMs: Date.now() };
+    const s: NodeSession = { ws, challenge: randomBytes(32).toString('hex'), address: null, connectedAtMs: Date.now(), lastSeenMs: Date.now(), tokens: o.maxMessagesPerSec * 2, bytes: o.maxBytesPerSec * 2, malformed: o.maxMalformedPerSec * 10, lastRefillMs: Date.now() };
     sessions.add(s);
     ws.on('message', (d) => onMessage(s, d));
     ws.on('pong', () => {
@@ -330,7 +419,7 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
     for (const s of sessions) {
       if (!s.address && now - s.connectedAtMs > o.loginTimeoutMs) {
         setOffline(s);
-        s.ws.close(4001, 'log in within the login timeout');
+        s.ws.close(CLOSE_CODES.loginTimeout, 'log in within the login timeout');
       } else if (now - s.lastSeenMs > o.offlineAfterMs) {
         log.info({ address: s.address }, 'node silent; marking offline');
         setOffline(s);

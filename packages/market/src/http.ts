@@ -1,5 +1,9 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import {
+  ERROR_CODES,
   InfermarketError,
+  type ErrorCode,
   hashHex,
   hashPayload,
   paramsToJson,
@@ -7,13 +11,14 @@ import {
   type JobInput,
 } from '@infermarket/protocol';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MarketCore } from './core.js';
 import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
 import type { MarketMetrics } from './metrics.js';
 import { validateInput } from './models.js';
 import type { PrivateJobs } from './private-jobs.js';
-import { AddressParams, FaucetBody, JobKeyBodySchema, JobListQuery, JobParams, SubmitJobBody } from './schemas.js';
+import { readGrantOf, requireOwnGrant } from './read-access.js';
+import { AddressParams, FaucetBody, JobKeyBodySchema, JobListQuery, JobParams, JobReadQuery, SubmitJobBody } from './schemas.js';
 import type { StatsSource } from './stats.js';
 import { jobView } from './views.js';
 
@@ -50,12 +55,16 @@ export function installErrorHandling(app: FastifyInstance): void {
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
         return send(400, 'ERR_BAD_JSON', `the request body is not valid JSON: ${err.message}`);
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return send(415, 'ERR_VALIDATION', '"content-type" must be application/json');
+        return send(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', '"content-type" must be application/json');
       default:
         break;
     }
     if (err instanceof SyntaxError) return send(400, 'ERR_BAD_JSON', `the request body is not valid JSON: ${err.message}`);
-    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return send(err.statusCode, 'ERR_VALIDATION', err.message);
+    if (err instanceof RangeError && /call stack/i.test(err.message)) return send(400, 'ERR_VALIDATION', 'the request nests too deeply');
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      const code = STATUS_CODES_4XX[err.statusCode] ?? 'ERR_VALIDATION';
+      return send(ERROR_CODES[code].status === err.statusCode ? err.statusCode : ERROR_CODES[code].status, code, err.message);
+    }
     req.log.error({ err }, 'request failed');
     return send(500, 'ERR_INTERNAL', err.message);
   });
@@ -64,12 +73,45 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 }
 
+/** fastify's own 4xx statuses → our documented code of the same status. */
+const STATUS_CODES_4XX: Partial<Record<number, ErrorCode>> = { 400: 'ERR_VALIDATION', 404: 'ERR_NOT_FOUND', 408: 'ERR_TIMEOUT', 413: 'ERR_BODY_TOO_LARGE', 414: 'ERR_URI_TOO_LONG', 415: 'ERR_UNSUPPORTED_MEDIA_TYPE', 429: 'ERR_RATE_LIMITED', 431: 'ERR_HEADERS_TOO_LARGE' };
+
+/**
+ * fastify's `frameworkErrors`: a URL it cannot decode (`FST_ERR_BAD_URL`) or a path parameter over
+ * `maxParamLength` (`FST_ERR_MAX_PARAM_LENGTH`), in our error shape.
+ */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const [status, code, message] =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? [414, 'ERR_URI_TOO_LONG', 'a path parameter is too long: ids are at most 128 characters']
+      : err.code === 'FST_ERR_BAD_URL'
+        ? [400, 'ERR_BAD_HTTP', 'the URL is not valid percent-encoding']
+        : [400, 'ERR_BAD_HTTP', err.message];
+  void reply.status(status).send({ error: { code, message } });
+}
+
+/**
+ * The HTTP server's `clientError` (Node refused the request before fastify saw it: headers too large,
+ * malformed request line, timeout): a JSON body in our error shape, then close.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return;
+  const [status, code, message]: [number, ErrorCode, string] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'ERR_HEADERS_TOO_LARGE', 'the request line and headers exceed the header size limit']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'ERR_TIMEOUT', 'the request was not received in time']
+        : [400, 'ERR_BAD_HTTP', `the request is not well-formed HTTP (${err.code ?? 'parse error'})`];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
 /** The `/v1` HTTP API and `/metrics`. */
 export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; stats: StatsSource; metrics: MarketMetrics; privateJobs?: PrivateJobs }): void {
   const app = appIn.withTypeProvider<TypeBoxTypeProvider>();
   const { core, stats, metrics } = ctx;
 
-  app.get('/v1/health', async () => ({ ok: true, nowMs: core.now(), seq: core.state.seq, marketKey: core.marketKey, seed: core.seed }));
+  app.get('/v1/health', async () => ({ ok: true, nowMs: core.now(), seq: core.state.seq, marketKey: core.marketKey }));
 
   app.get('/v1/params', async () => paramsToJson(core.params));
 
@@ -135,13 +177,21 @@ export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; 
       { payloads: [{ jobId: b.jobId, kind: 'input', body: jobInput }] },
     );
     reply.status(202);
-    return jobView(core, b.jobId);
+    return jobView(core, b.jobId, { owner: true });
   });
 
+  // a client's own jobs only, with its read token for all its jobs ("*"): who submitted what is the client's
   app.get('/v1/jobs', { schema: { querystring: JobListQuery } }, async (req) => {
     const q = req.query;
+    const grant = readGrantOf(core, req.headers, q.read);
+    if (!grant || grant.jobId !== '*') {
+      throw new InfermarketError('ERR_UNAUTHENTICATED', 'listing jobs needs a read token for all of your jobs (jobId "*", header "x-infermarket-read"): a client lists only its own jobs', { details: { field: 'x-infermarket-read' } });
+    }
+    if (q.client && q.client !== grant.address) {
+      throw new InfermarketError('ERR_UNAUTHENTICATED', `"client" must be the read token's signer ${grant.address}, got ${q.client}`, { details: { field: 'querystring.client' } });
+    }
     const limit = Math.min(1000, Math.max(1, Number(q.limit ?? 100)));
-    const rows = core.store.listJobs({ limit, ...(q.status ? { status: q.status } : {}), ...(q.client ? { client: q.client } : {}) });
+    const rows = core.store.listJobs({ limit, ...(q.status ? { status: q.status } : {}), client: grant.address });
     return {
       jobs: rows.map((r) => ({
         id: r.id,
@@ -175,7 +225,11 @@ export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; 
     };
   });
 
-  app.get('/v1/jobs/:id', { schema: { params: JobParams } }, async (req) => jobView(core, req.params.id));
+  app.get('/v1/jobs/:id', { schema: { params: JobParams, querystring: JobReadQuery } }, async (req) => {
+    const job = core.state.jobs.get(req.params.id);
+    if (!job) return jobView(core, req.params.id); // throws ERR_UNKNOWN_JOB
+    return jobView(core, job.id, { owner: requireOwnGrant(readGrantOf(core, req.headers, req.query.read), job) });
+  });
 
   // a node's signed registration: anyone checks the binding between its address and its encryption key
   app.get('/v1/nodes/:address', { schema: { params: AddressParams } }, async (req) => {

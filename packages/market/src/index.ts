@@ -4,7 +4,7 @@
  * @infermarket/protocol.
  *
  * HTTP (JSON; errors are `{ "error": { "code", "message" } }` with the code's status):
- * - `GET /v1/health` → `{ ok, nowMs, seq, marketKey, seed }` (`nowMs` is the market clock: Unix ms)
+ * - `GET /v1/health` → `{ ok, nowMs, seq, marketKey }` (`nowMs` is the market clock: Unix ms)
  * - `GET /v1/params` → the protocol parameters (amounts as decimal strings)
  * - `GET /v1/models` → `{ models: [{ id, kind, inputs, outputs, comparator, generationComparator, variants }] }`
  * - `POST /v1/faucet {address, amountMicro}` → `{ address, balanceMicro }`
@@ -23,14 +23,15 @@
  * - `/v1/dashboard` — the dashboard feed (`DashboardMessage`).
  */
 export { createMarket, type Market, type MarketOptions } from './market.js';
-export { createCore, type MarketCore, type CoreOptions, type JobExtra } from './core.js';
+export { createCore, CORE_DEFAULTS, type MarketCore, type CoreOptions, type JobExtra } from './core.js';
 export { openStore, type MarketStore, type CommitItem, type JobRow, type PayloadRow } from './store.js';
 export { createScheduler, type Scheduler, type ScheduledTimer } from './scheduler.js';
-export { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway.js';
 export { loadModelSpecs, validateInput, INPUT_LIMITS, DEFAULT_MODELS_DIR, type ModelSpec, type ModelIo } from './models.js';
+export { GATEWAY_DEFAULTS, CLOSE_CODES, MAX_MESSAGE_DEPTH, type GatewayOptions } from './gateway.js';
 export { outputsAgree } from './compare.js';
 export { measureStoreThroughput, type StoreThroughput } from './throughput.js';
 export { encodeJson, decodeJson } from './codec.js';
+export { loadOrCreateMarketKey, defaultMarketKeyFile, type MarketKey } from './market-key.js';
 export { createTestnetCert, type TestnetCert } from './testnet-cert.js';
 export { nodeView } from './stats.js';
 export { registerDashboard, attachDashboardSocket, type DashboardSource } from './dashboard/index.js';

@@ -5,7 +5,7 @@ import { checkInvariants, fromHex, hashPayload, verifyMessage, type JobStreamMes
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createMarket, type Market } from './market.js';
-import { actAsMiner, actAsValidator, connectNode, keysOf, registerAndBond, submitRequest, until, type TestNode } from './test-node.js';
+import { actAsMiner, actAsValidator, connectNode, keysOf, readTokenOf, registerAndBond, submitRequest, until, type TestNode } from './test-node.js';
 
 const FAST = { bidWindowMs: 500, challengeWindowMs: 60, auditWindowMs: 3_000, disputeWindowMs: 3_000, jobDeadlineMs: 3_000, unbondingPeriodMs: 10_000 };
 
@@ -24,14 +24,16 @@ async function node(label: string, role: 'miner' | 'validator'): Promise<TestNod
   await registerAndBond(n, role);
   return n;
 }
+const owners = new Map<string, string>();
 async function submit(label: string, jobId: string, extra: Parameters<typeof submitRequest>[1] extends infer O ? Partial<O> : never = {}): Promise<JobView> {
+  owners.set(jobId, label);
   const res = await fetch(`${market.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(submitRequest(keysOf(label), { jobId, ...extra })) });
   const body = (await res.json()) as JobView;
   expect(res.status, JSON.stringify(body)).toBe(202);
   return body;
 }
 async function job(id: string): Promise<JobView> {
-  return (await (await fetch(`${market.url}/v1/jobs/${id}`)).json()) as JobView;
+  return (await (await fetch(`${market.url}/v1/jobs/${id}`, { headers: { 'x-infermarket-read': readTokenOf(keysOf(owners.get(id)!), id) } })).json()) as JobView;
 }
 async function balance(address: string): Promise<bigint> {
   const r = (await (await fetch(`${market.url}/v1/accounts/${address}`)).json()) as { balanceMicro: string };
@@ -93,7 +95,7 @@ describe('market: jobs end to end over real HTTP and WebSocket', () => {
     expect(metrics).toMatch(/infermarket_settlement_latency_seconds_count 1/);
     expect(metrics).toMatch(/infermarket_connected_nodes\{role="miner"\} 1/);
     expect(fromHex(market.marketKey)).toHaveLength(32);
-    const list = (await (await fetch(`${market.url}/v1/jobs?status=settled&client=${client.address}`)).json()) as { jobs: { id: string }[] };
+    const list = (await (await fetch(`${market.url}/v1/jobs?status=settled&client=${client.address}`, { headers: { 'x-infermarket-read': readTokenOf(client, '*') } })).json()) as { jobs: { id: string }[] };
     expect(list.jobs.map((j) => j.id)).toEqual(['job-honest']);
     // the current epoch's seed is committed (hash) but not revealed
     const epochs = (await (await fetch(`${market.url}/v1/epochs`)).json()) as { epochs: { seed: string | null; seedHash: string }[] };
@@ -187,7 +189,7 @@ describe('market: jobs end to end over real HTTP and WebSocket', () => {
     const input = { kind: 'prompt' as const, prompt: 'hello', maxTokens: 8, temperature: 0, seed: 7 };
     // the stream is opened right after submitting: tokens streamed before it connects are replayed
     await submit('stream/client', 'job-stream', { model: 'charlm', input });
-    const ws = new WebSocket(`${market.url.replace('http', 'ws')}/v1/jobs/job-stream/stream`);
+    const ws = new WebSocket(`${market.url.replace('http', 'ws')}/v1/jobs/job-stream/stream?read=${readTokenOf(client, 'job-stream')}`);
     const msgs: JobStreamMessage[] = [];
     ws.on('message', (d) => msgs.push(JSON.parse(d.toString()) as JobStreamMessage));
     const closed = new Promise<void>((r) => ws.on('close', () => r()));

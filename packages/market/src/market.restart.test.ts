@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { checkInvariants, ledgerTotals, type JobView } from '@infermarket/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMarket, type Market } from './market.js';
-import { actAsMiner, connectNode, keysOf, registerAndBond, submitRequest, until, type TestNode } from './test-node.js';
+import { actAsMiner, connectNode, keysOf, readTokenOf, registerAndBond, submitRequest, until, type TestNode } from './test-node.js';
 
 const PARAMS = { bidWindowMs: 500, challengeWindowMs: 60, jobDeadlineMs: 800, maxAttempts: 1, auditRate: 0, unbondingPeriodMs: 20_000 };
 
@@ -20,7 +20,7 @@ async function post(m: Market, path: string, body: unknown) {
   const r = await fetch(`${m.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: r.status, body: (await r.json()) as JobView };
 }
-const view = async (m: Market, id: string) => (await (await fetch(`${m.url}/v1/jobs/${id}`)).json()) as JobView;
+const view = async (m: Market, id: string) => (await (await fetch(`${m.url}/v1/jobs/${id}`, { headers: { 'x-infermarket-read': readTokenOf(keysOf('restart/client'), id) } })).json()) as JobView;
 const ledgerOf = (m: Market) => JSON.stringify([...m.core.state.ledger].map(([k, v]) => [k, v.toString()]).sort());
 
 describe('market: restart on the same database file', () => {
@@ -57,24 +57,31 @@ describe('market: restart on the same database file', () => {
     silent.close();
     await a.close();
 
-    // the deadline passes while the market is down: on restart the overdue timer fires at once
-    await new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now() + 50)));
-    const b = await createMarket({ dbPath, params: { auditRate: 1 } /* ignored: the file keeps its parameters */ });
+    // the deadline passes (in wall time) while the market is down: that time is not charged to the miner.
+    // On restart the market clock resumes where it stopped, so job-2 keeps the time it had left (plus the grace)
+    const down = Math.max(0, deadline - Date.now() + 300);
+    await new Promise((r) => setTimeout(r, down));
+    const b = await createMarket({ dbPath, params: { auditRate: 1 } /* ignored: the file keeps its parameters */, restartGraceMs: 300 });
     open.push(b);
     expect(b.core.replayed).toBe(seqBefore);
-    expect(b.marketKey).toBe(a.marketKey); // the seed is kept in the file
+    expect(b.marketKey).toBe(a.marketKey); // the key file beside the database is reused
     expect(b.core.params.auditRate).toBe(0);
+    expect(b.core.pausedMs).toBeGreaterThanOrEqual(down + 300);
+    expect(b.core.now()).toBeLessThan(deadline);
+    expect(b.core.state.jobs.get('job-2')!.status).toBe('assigned');
     const job1After = await view(b, 'job-1');
     expect(job1After.status).toBe('settled');
     expect(job1After.receipt).toEqual(job1Before.receipt);
 
+    // the miner stays silent after the restart too: then, and only then, its deadline passes
     const job2 = await until(async () => {
       const j = await view(b, 'job-2');
       return j.status === 'failed' ? j : null;
     }, 5_000, 'job-2 refunded');
     expect(job2.failure).toBe('attempts-exhausted');
     expect(job2.receipt?.body).toMatchObject({ status: 'failed', paidMicro: '0' });
-    // before the restart job-2's max price sat in escrow; now it is back with the client (plus the miss penalty)
+    // before the restart job-2's max price sat in escrow; now it is back with the client (plus the miss penalty:
+    // the miner was silent for its whole deadline of market time)
     const s = b.core.state;
     expect(s.ledger.has('escrow:job-2')).toBe(false);
     expect(ledgerTotals(s).conserved).toBe(true);

@@ -5,13 +5,14 @@ import { pino, type Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { createCore, type MarketCore } from './core.js';
 import { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
-import { installErrorHandling, registerRoutes } from './http.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandling, registerRoutes } from './http.js';
 import { createMetrics, type MarketMetrics } from './metrics.js';
-import { loadModelSpecs, type ModelSpec } from './models.js';
+import { inputBytesOf, loadModelSpecs, type ModelSpec } from './models.js';
 import { createStatsSource, type StatsSource } from './stats.js';
 import { openStore } from './store.js';
 import { createStreamHub, type StreamHub } from './stream.js';
 import { createPrivateJobs } from './private-jobs.js';
+import { defaultMarketKeyFile, loadOrCreateMarketKey } from './market-key.js';
 
 /** Options for `createMarket`. */
 export interface MarketOptions {
@@ -22,8 +23,13 @@ export interface MarketOptions {
   port?: number;
   /** Protocol parameter overrides (validated by `resolveParams`) for a new file. */
   params?: Record<string, unknown>;
-  /** Seed of the market's signing key; recorded in stats and reports. Default 1. */
+  /** The run's seed, recorded in stats and reports. Default 1. It derives no key. */
   seed?: number;
+  /**
+   * File of the market's signing key (32 random bytes, hex, mode 0600), made on first start and reused:
+   * default `<dbPath>.market-key`; an in-memory database gets a key that lives as long as the process.
+   */
+  keyFile?: string;
   /** Directory holding `manifest.json` (default: the repository's `models/`); a missing manifest is `ERR_NOT_FOUND`. */
   modelsDir?: string;
   /** Model specs to use instead of a manifest (tests). */
@@ -33,13 +39,15 @@ export interface MarketOptions {
   logLevel?: string;
   /** Serve HTTPS/WSS with this key and certificate (PEM). */
   tls?: { key: string | Buffer; cert: string | Buffer };
-  /** Largest accepted HTTP body in bytes. Default 256 KiB. */
+  /** Largest accepted HTTP body in bytes. Default `bodyLimitFor(models)`: the largest input a model takes, sealed. */
   bodyLimitBytes?: number;
   gateway?: GatewayOptions;
   /** Wall clock (absolute ms); default `Date.now`. */
   now?: () => number;
   /** Source of epoch seeds (64 hex chars); default `crypto.randomBytes(32)`. Tests may pin it. */
   randomSeed?: () => string;
+  /** After a restart the market clock stands still this long while nodes reconnect (default 5 s; see `CORE_DEFAULTS`). */
+  restartGraceMs?: number;
 }
 
 /** A running market coordinator. */
@@ -80,13 +88,25 @@ async function loadDashboard(): Promise<DashboardModule | null> {
   return null;
 }
 
+/**
+ * The default body limit: room for the largest documented input — a batch of `INPUT_LIMITS.maxBatch`
+ * rows of the model with the largest row — as base64, sealed for a private job (base64 of JSON of base64:
+ * ×16/9), plus 64 KiB for the envelope; at least 256 KiB.
+ */
+export function bodyLimitFor(specs: Map<string, ModelSpec>): number {
+  let largest = 0;
+  for (const m of specs.values()) largest = Math.max(largest, inputBytesOf(m));
+  return Math.max(256 * 1024, Math.ceil((largest * 16) / 9) + 64 * 1024);
+}
+
 const PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>infermarket</title>
 <h1>infermarket market</h1><p>The dashboard is not built into this market. Data: <a href="/v1/stats">/v1/stats</a>, <a href="/metrics">/metrics</a>.</p>`;
 
 /**
  * Start a market coordinator: open (or resume) the SQLite log, serve the HTTP API and the WebSocket
- * gateway, arm timers and epochs. The clock is absolute wall-clock milliseconds (`Date.now()`), so
- * event times in the log and deadlines sent to nodes are Unix epoch ms.
+ * gateway, arm timers and epochs. The clock is Unix epoch ms (`Date.now()`) on a fresh file; after a
+ * restart it is behind by the time the market was down plus a short grace (`core.pausedMs`), so no
+ * deadline runs while nobody can reach the market. Event times and deadlines sent to nodes are in it.
  * @example const m = await createMarket({ dbPath: 'market.db', port: 0 }); console.log(m.url); await m.close();
  */
 export async function createMarket(options: MarketOptions): Promise<Market> {
@@ -96,7 +116,9 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
   const store = openStore(options.dbPath);
   let core: MarketCore;
   try {
-    core = createCore({ store, specs: loaded.specs, ...(options.params ? { params: options.params } : {}), seed: options.seed ?? 1, logger, ...(options.now ? { now: options.now } : {}), ...(options.randomSeed ? { randomSeed: options.randomSeed } : {}) });
+    const key = loadOrCreateMarketKey(options.keyFile ?? defaultMarketKeyFile(options.dbPath));
+    if (key.created) logger.info({ keyFile: key.file }, 'made a new random market signing key');
+    core = createCore({ store, specs: loaded.specs, ...(options.params ? { params: options.params } : {}), seed: options.seed ?? 1, keys: key.keys, logger, ...(options.now ? { now: options.now } : {}), ...(options.randomSeed ? { randomSeed: options.randomSeed } : {}), ...(options.restartGraceMs !== undefined ? { restartGraceMs: options.restartGraceMs } : {}) });
   } catch (e) {
     store.close();
     throw e;
@@ -111,8 +133,13 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
   const app = fastify({
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: options.bodyLimitBytes ?? 256 * 1024,
+    bodyLimit: options.bodyLimitBytes ?? bodyLimitFor(loaded.specs),
     forceCloseConnections: true,
+    // job ids are at most 128 characters (schemas.ts JobId): longer path parameters reach the schema and
+    // get ERR_VALIDATION; only absurd ones (> 256) are refused by the router, as ERR_URI_TOO_LONG
+    routerOptions: { maxParamLength: 256 },
+    frameworkErrors,
+    clientErrorHandler,
     // refuse unknown fields and wrong types instead of silently dropping or coercing them
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     ...(options.tls ? { https: { key: options.tls.key, cert: options.tls.cert } } : {}),

@@ -140,3 +140,16 @@ export function validateInput(spec: ModelSpec, input: JobInput, opts: { private:
     badInput(`"input.tensor.data" must be base64 of ${expected} bytes (${count} × ${t.dtype}), got ${bytes} bytes`);
   }
 }
+
+/**
+ * Bytes of the largest input a model takes as base64 text: a batch of `INPUT_LIMITS.maxBatch` rows (or
+ * `maxPromptChars` for a prompt model), of the first input's dtype.
+ */
+export function inputBytesOf(spec: ModelSpec): number {
+  if (spec.kind === 'charlm') return INPUT_LIMITS.maxPromptChars * 4; // UTF-8, up to 4 bytes a character
+  const io = spec.inputs[0];
+  if (!io) return 0;
+  let count = 1;
+  for (const d of io.shape) count *= typeof d === 'number' ? d : INPUT_LIMITS.maxBatch;
+  return Math.ceil((count * (DTYPE_BYTES[io.dtype] ?? 8)) / 3) * 4;
+}

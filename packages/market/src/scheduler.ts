@@ -75,9 +75,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (handle) clearTimeout(handle);
     armedAt = next.atMs;
     handle = setTimeout(() => {
-      handle = null;
-      armedAt = Infinity;
-      sched.runDue();
+      // fire from the check phase, after this turn's I/O poll: a bid (or result) already read off a socket
+      // is applied before the window it arrived in closes
+      setImmediate(() => {
+        handle = null;
+        armedAt = Infinity;
+        sched.runDue();
+      });
     }, Math.max(0, next.atMs - options.now()));
   };
 

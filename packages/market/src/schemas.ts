@@ -61,8 +61,14 @@ export const SubmitJobBody = Type.Object(
   strict,
 );
 
+/** A read token (`makeReadToken`): hex, in the `read` query (or the `x-infermarket-read` header). */
+const ReadToken = Type.String({ pattern: '^[0-9a-f]{2,4096}$', maxLength: 4096 });
+
+export const JobReadQuery = Type.Object({ read: Type.Optional(ReadToken) }, strict);
+
 export const JobListQuery = Type.Object(
   {
+    read: Type.Optional(ReadToken),
     status: Type.Optional(Type.Union(['bidding', 'assigned', 'committed', 'auditing', 'disputed', 'settled', 'failed'].map((v) => Type.Literal(v)))),
     client: Type.Optional(Address),
     limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'at most 1000' })),

@@ -5,6 +5,8 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { minerOutput, type MarketCore } from './core.js';
 import type { PrivateJobs } from './private-jobs.js';
 import { auditPending, jobView } from './views.js';
+import { readGrantOf, requireOwnGrant } from './read-access.js';
+import { InfermarketError } from '@infermarket/protocol';
 
 const PATH = /^\/v1\/jobs\/([A-Za-z0-9][A-Za-z0-9._:-]{0,127})\/stream$/;
 const MAX_BUFFERED_TOKENS = 1024;
@@ -31,7 +33,8 @@ export function createStreamHub(core: MarketCore, privateJobs?: PrivateJobs): St
     for (const ws of watchers.get(jobId) ?? []) send(ws, m);
   };
   const end = (jobId: string): void => {
-    const view = jobView(core, jobId);
+    // every watcher presented the client's read token
+    const view = jobView(core, jobId, { owner: true });
     for (const ws of watchers.get(jobId) ?? []) {
       send(ws, { type: 'done', jobId, job: view });
       ws.close(1000, 'job finished');
@@ -82,6 +85,18 @@ export function createStreamHub(core: MarketCore, privateJobs?: PrivateJobs): St
           ws.close(1008, 'unknown job');
           return;
         }
+        // tokens, results and key requests are the client's: only its read token opens the stream
+        try {
+          const query = new URL(req.url ?? '/', 'http://x').searchParams.get('read');
+          if (!requireOwnGrant(readGrantOf(core, req.headers, query), job)) {
+            throw new InfermarketError('ERR_UNAUTHENTICATED', `a job's stream is its client's: connect with its read token ("read" query or "x-infermarket-read" header)`);
+          }
+        } catch (e) {
+          const err = e instanceof InfermarketError ? e : new InfermarketError('ERR_UNAUTHENTICATED', String(e));
+          send(ws, { type: 'error', code: err.code, message: err.message });
+          ws.close(1008, 'not the job\'s client');
+          return;
+        }
         for (const t of tokens.get(jobId) ?? []) send(ws, t);
         for (const k of keyRequests(jobId)) send(ws, k);
         if (job.outputHash && job.status !== 'assigned' && !auditPending(job.status)) {
@@ -89,7 +104,7 @@ export function createStreamHub(core: MarketCore, privateJobs?: PrivateJobs): St
           if (output && job.failure !== 'miner-slashed') send(ws, { type: 'result', jobId, output });
         }
         if (job.status === 'settled' || job.status === 'failed') {
-          send(ws, { type: 'done', jobId, job: jobView(core, jobId) });
+          send(ws, { type: 'done', jobId, job: jobView(core, jobId, { owner: true }) });
           ws.close(1000, 'job finished');
           return;
         }

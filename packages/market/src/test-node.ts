@@ -3,6 +3,7 @@
 import {
   hashPayload,
   keyPairFromSeed,
+  makeReadToken,
   sealEnvelope,
   seedFromLabel,
   type Canonical,
@@ -169,6 +170,11 @@ export function submitRequest(client: KeyPair, opts: { jobId: string; model?: st
     expiresAtMs: Date.now() + 30_000,
   });
   return { envelope, input };
+}
+
+/** A read token (`x-infermarket-read`) for one of `client`'s jobs, or `*` for all of them (30 s). */
+export function readTokenOf(client: KeyPair, jobId: string): string {
+  return makeReadToken(client, jobId, Date.now() + 30_000);
 }
 
 /** A fresh key pair by label. */

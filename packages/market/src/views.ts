@@ -10,15 +10,17 @@ export function auditPending(status: string): boolean {
 }
 
 /**
- * The client's view of a job (`GET /v1/jobs/:id`): the output once the miner committed it (withheld
- * while an audit is pending, and if the miner was slashed for it) and the market's signed receipt once it finished.
+ * A view of a job (`GET /v1/jobs/:id`). Its client (`owner: true`, a request with its read token) sees
+ * the output once the miner committed it (withheld while an audit is pending, and if the miner was
+ * slashed for it), the miner's signed result and the market's signed receipt once it finished. Anyone
+ * else sees metadata only: status, model, parties, prices, timings — output, result and receipt null.
  * @throws InfermarketError `ERR_UNKNOWN_JOB`
  */
-export function jobView(core: MarketCore, id: string): JobView {
+export function jobView(core: MarketCore, id: string, access: { owner: boolean } = { owner: false }): JobView {
   const job = core.state.jobs.get(id);
   if (!job) throw new InfermarketError('ERR_UNKNOWN_JOB', `no job with id ${JSON.stringify(id)}`, { details: { field: 'id' } });
   const x = core.extra(id);
-  const output: JobOutput | null = job.outputHash && job.failure !== 'miner-slashed' && !auditPending(job.status) ? (minerOutput(core, id) ?? null) : null;
+  const output: JobOutput | null = access.owner && job.outputHash && job.failure !== 'miner-slashed' && !auditPending(job.status) ? (minerOutput(core, id) ?? null) : null;
   return {
     id: job.id,
     model: job.model,
@@ -36,7 +38,7 @@ export function jobView(core: MarketCore, id: string): JobView {
     ttftMs: x.ttftMs,
     latencyMs: x.latencyMs,
     output,
-    result: x.result ? (JSON.parse(x.result) as Envelope<'job.result'>) : null,
-    receipt: x.receipt ? (JSON.parse(x.receipt) as Envelope<'job.receipt'>) : null,
+    result: access.owner && x.result ? (JSON.parse(x.result) as Envelope<'job.result'>) : null,
+    receipt: access.owner && x.receipt ? (JSON.parse(x.receipt) as Envelope<'job.receipt'>) : null,
   };
 }

@@ -48,15 +48,31 @@ export function checkOutput(o: unknown): JobOutput {
   const bad = (msg: string): never => {
     throw new InfermarketError('ERR_VALIDATION', msg, { details: { field: 'output' } });
   };
-  if (typeof o !== 'object' || o === null) return bad('"output" must be an object');
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return bad('"output" must be an object');
   const out = o as Record<string, unknown>;
+  // exactly the known keys, at every level: nothing unchecked reaches the canonical encoder or the log
+  const only = (v: Record<string, unknown>, field: string, keys: readonly string[]): void => {
+    for (const k of Object.keys(v)) if (!keys.includes(k)) bad(`"${field}.${k.slice(0, 40)}" is not a known field; allowed: ${keys.join(', ')}`);
+  };
+  if (out.kind === 'tensor') {
+    only(out, 'output', ['kind', 'tensor']);
+    if (typeof out.tensor === 'object' && out.tensor !== null) only(out.tensor as Record<string, unknown>, 'output.tensor', ['dtype', 'dims', 'data']);
+  } else if (out.kind === 'tokens') only(out, 'output', ['kind', 'tokens', 'text']);
+  else if (out.kind === 'sealed') {
+    only(out, 'output', ['kind', 'sealed']);
+    const b = out.sealed as Record<string, unknown> | null;
+    if (typeof b === 'object' && b !== null) {
+      only(b, 'output.sealed', ['to', 'from', 'nonce', 'ciphertext']);
+      if (!Object.values(b).every((x) => typeof x === 'string')) bad('"output.sealed" fields must be strings');
+    }
+  }
   if (out.kind === 'tensor') {
     const t = out.tensor as Record<string, unknown> | undefined;
-    if (!t || typeof t.dtype !== 'string' || !Array.isArray(t.dims) || !t.dims.every((d) => Number.isSafeInteger(d) && (d as number) >= 0) || typeof t.data !== 'string') {
+    if (!t || typeof t.dtype !== 'string' || t.dtype.length > 16 || !Array.isArray(t.dims) || t.dims.length > 8 || !t.dims.every((d) => Number.isSafeInteger(d) && (d as number) >= 0) || typeof t.data !== 'string') {
       bad('"output.tensor" must have "dtype", integer "dims" and base64 "data"');
     }
   } else if (out.kind === 'tokens') {
-    if (!Array.isArray(out.tokens) || !out.tokens.every((x) => Number.isSafeInteger(x)) || typeof out.text !== 'string') bad('"output.tokens" must be integers and "output.text" a string');
+    if (!Array.isArray(out.tokens) || out.tokens.length > 4_096 || !out.tokens.every((x) => Number.isSafeInteger(x)) || typeof out.text !== 'string') bad('"output.tokens" must be at most 4096 integers and "output.text" a string');
   } else if (out.kind === 'sealed') {
     if (typeof out.sealed !== 'object' || out.sealed === null) bad('"output.sealed" must be a sealed box');
   } else {

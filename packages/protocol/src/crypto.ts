@@ -1,4 +1,4 @@
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { canonicalEncode, toHex, fromHex, type Canonical } from './canonical.js';
 import { nativeEd25519 } from './ed25519-native.js';
@@ -65,13 +65,92 @@ export function signMessage(secretKey: Uint8Array, type: string, body: Canonical
   return toHex(native ? native.sign(signingBytes(type, body), secretKey) : ed25519.sign(signingBytes(type, body), secretKey));
 }
 
-/** Verify a hex signature by a hex public key over `type` + canonical `body`. Never throws on bad input. */
+// Strict Ed25519 (docs/security.md, "Taming the many EdDSAs"): one accepted set on the native and the JS
+// path alike. A public key must be the canonical encoding of a point of prime order L (no small-order key,
+// no key with a torsion component, no y ≥ p); R must be canonical and not of small order; S must be < L;
+// the equation is the cofactorless SB = R + kA (OpenSSL's), which the JS path reaches by also requiring R
+// to be torsion-free before noble's cofactored check. Every one of the 12 speccheck vectors is refused.
+const L_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
+// little-endian bytes of L: S must be below it
+const L_BYTES = ((): Uint8Array => {
+  const out = new Uint8Array(32);
+  let n = L_ORDER;
+  for (let i = 0; i < 32; i++, n >>= 8n) out[i] = Number(n & 0xffn);
+  return out;
+})();
+/** The y coordinate's 32 bytes with the sign bit cleared, as hex (the small-order lookup key). */
+const yHexOf = (b: Uint8Array): string => toHex(b.subarray(0, 31)) + (b[31]! & 0x7f).toString(16).padStart(2, '0');
+/** y ≥ p = 2^255 − 19 (a non-canonical encoding): bytes 1…30 all 0xff, the top byte 0x7f (sign bit aside), byte 0 ≥ 0xed. */
+const yNonCanonical = (b: Uint8Array): boolean => {
+  if ((b[31]! & 0x7f) !== 0x7f || b[0]! < 0xed) return false;
+  for (let i = 1; i < 31; i++) if (b[i] !== 0xff) return false;
+  return true;
+};
+/** S < L, comparing little-endian bytes from the top. */
+const scalarBelowL = (b: Uint8Array): boolean => {
+  for (let i = 31; i >= 0; i--) {
+    if (b[i]! < L_BYTES[i]!) return true;
+    if (b[i]! > L_BYTES[i]!) return false;
+  }
+  return false;
+};
+/** y coordinates (hex, sign bit cleared) of the 8 small-order points: an R or A with one of these is refused whatever its sign bit. */
+const SMALL_ORDER_Y = new Set(ED25519_TORSION_SUBGROUP.map((h) => yHexOf(fromHex(h))));
+const strictKeys = new Map<string, boolean>();
+const STRICT_KEYS_MAX = 10_000;
+
+/**
+ * True if `publicKey` is a strict Ed25519 public key: 32 bytes, the canonical encoding of a point of prime
+ * order L (so not the identity, not of small order, no torsion component). Cached per key (bounded).
+ */
+export function isStrictPublicKey(publicKey: Uint8Array): boolean {
+  if (publicKey.length !== 32) return false;
+  const id = toHex(publicKey);
+  const hit = strictKeys.get(id);
+  if (hit !== undefined) return hit;
+  let ok = false;
+  try {
+    if (!yNonCanonical(publicKey) && !SMALL_ORDER_Y.has(yHexOf(publicKey))) {
+      const A = ed25519.Point.fromBytes(publicKey, false);
+      ok = !A.is0() && A.isTorsionFree() && toHex(A.toBytes()) === id;
+    }
+  } catch {
+    ok = false;
+  }
+  if (strictKeys.size >= STRICT_KEYS_MAX) strictKeys.clear();
+  strictKeys.set(id, ok);
+  return ok;
+}
+
+/** True if a 64-byte signature has a canonical, not-small-order R and S < L (the cheap half of the strict rules). */
+export function isStrictSignatureShape(sig: Uint8Array): boolean {
+  if (sig.length !== 64) return false;
+  const r = sig.subarray(0, 32);
+  if (yNonCanonical(r) || SMALL_ORDER_Y.has(yHexOf(r))) return false;
+  return scalarBelowL(sig.subarray(32));
+}
+
+/**
+ * Strict Ed25519 verification of raw bytes (see the rules above); the native backend when there is one
+ * (`backend: 'js'` forces @noble/curves, for tests that hold both paths to one answer). Never throws.
+ */
+export function verifyStrict(sig: Uint8Array, message: Uint8Array, publicKey: Uint8Array, options: { backend?: 'auto' | 'js' } = {}): boolean {
+  try {
+    if (!isStrictPublicKey(publicKey) || !isStrictSignatureShape(sig)) return false;
+    const native = options.backend === 'js' ? null : nativeEd25519();
+    if (native) return native.verify(sig, message, publicKey);
+    // cofactored check + torsion-free R ≡ the cofactorless equation the native path checks
+    if (!ed25519.Point.fromBytes(sig.subarray(0, 32), false).isTorsionFree()) return false;
+    return ed25519.verify(sig, message, publicKey, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+/** Verify a hex signature by a hex public key over `type` + canonical `body`, strictly. Never throws on bad input. */
 export function verifyMessage(publicKeyHex: string, type: string, body: Canonical, sigHex: string): boolean {
   try {
-    const native = nativeEd25519();
-    const sig = fromHex(sigHex);
-    const pub = fromHex(publicKeyHex);
-    return native ? native.verify(sig, signingBytes(type, body), pub) : ed25519.verify(sig, signingBytes(type, body), pub);
+    return verifyStrict(fromHex(sigHex), signingBytes(type, body), fromHex(publicKeyHex));
   } catch {
     return false;
   }

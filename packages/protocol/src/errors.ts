@@ -23,8 +23,8 @@ export const ERROR_CODES = {
   ERR_NOT_FOUND: { status: 404, meaning: 'No such route or resource.' },
   ERR_BODY_TOO_LARGE: { status: 413, meaning: 'The request body exceeds the size limit.' },
   ERR_BAD_JSON: { status: 400, meaning: 'The request body is not valid JSON.' },
-  ERR_UNAUTHENTICATED: { status: 401, meaning: 'The WebSocket peer has not completed the login challenge.' },
-  ERR_RATE_LIMITED: { status: 429, meaning: 'Too many messages; the peer is not reading fast enough (backpressure).' },
+  ERR_UNAUTHENTICATED: { status: 401, meaning: 'Not authenticated: a WebSocket peer that has not logged in, or a missing, expired or foreign read token for a job\'s data.' },
+  ERR_RATE_LIMITED: { status: 429, meaning: 'Too many messages or bytes; a WebSocket connection over its budget is then closed with code 4029.' },
   ERR_BAD_INPUT: { status: 400, meaning: 'A model input has the wrong shape, dtype or size.' },
   ERR_BAD_OUTPUT: { status: 400, meaning: 'A miner\'s output is short, long or malformed for what the input asked (wrong token count, tensor dims or dtype).' },
   ERR_MODEL_TAMPERED: { status: 500, meaning: 'A model file\'s sha256 does not match the manifest; it is refused.' },
@@ -35,6 +35,11 @@ export const ERROR_CODES = {
   ERR_KEY_IN_USE: { status: 409, meaning: 'A key file is already used by another running process (its lock file names the pid).' },
   ERR_STARTUP: { status: 500, meaning: 'A testnet node exited during start-up, or a model the clients use has no registered miner.' },
   ERR_BAD_COMPARATOR: { status: 500, meaning: 'A model\'s comparator spec is malformed; the comparison that decides a slash refuses to guess.' },
+  ERR_BAD_HTTP: { status: 400, meaning: 'The request is not well-formed HTTP (request line, header, or URL encoding).' },
+  ERR_TIMEOUT: { status: 408, meaning: 'The request was not received in full in time.' },
+  ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'The request body is not "content-type: application/json".' },
+  ERR_URI_TOO_LONG: { status: 414, meaning: 'A path parameter is longer than the router accepts (ids are at most 128 characters).' },
+  ERR_HEADERS_TOO_LARGE: { status: 431, meaning: 'The request line and headers exceed the server\'s header size limit.' },
   ERR_INTERNAL: { status: 500, meaning: 'An unexpected error; the message and logs say more.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

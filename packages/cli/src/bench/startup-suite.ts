@@ -47,7 +47,7 @@ export interface StartupTimes {
 /**
  * Spawn `infermarket testnet` on the startup scenario and time it from the spawn: the orchestrator's own
  * progress lines (market listening, nodes ready) and the first settled job (polled from the market's
- * `GET /v1/jobs?status=settled`). Then Ctrl-C it (SIGINT) and wait until it has stopped everything.
+ * `GET /v1/stats`, stats.settled). Then Ctrl-C it (SIGINT) and wait until it has stopped everything.
  */
 export async function timeTestnetStart(opts: { timeoutMs?: number; nodeArgs?: string[] } = {}): Promise<StartupTimes> {
   const dir = mkdtempSync(join(tmpdir(), 'im-bench-startup-'));
@@ -72,8 +72,9 @@ export async function timeTestnetStart(opts: { timeoutMs?: number; nodeArgs?: st
     const until = Date.now() + (opts.timeoutMs ?? 30_000);
     while (!gone && Date.now() < until) {
       try {
-        const res = await fetch(`http://127.0.0.1:${port}/v1/jobs?status=settled&limit=1`, { signal: AbortSignal.timeout(1_000) });
-        if (res.ok && ((await res.json()) as { jobs: unknown[] }).jobs.length > 0) {
+        // job lists are each client's own (docs/privacy.md); the public count is in /v1/stats
+        const res = await fetch(`http://127.0.0.1:${port}/v1/stats`, { signal: AbortSignal.timeout(1_000) });
+        if (res.ok && ((await res.json()) as { stats: { settled: number } }).stats.settled > 0) {
           times.firstSettledMs = performance.now() - t0;
           break;
         }

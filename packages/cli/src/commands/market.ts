@@ -8,6 +8,7 @@ interface MarketFlags {
   port: string;
   db: string;
   seed: string;
+  keyFile?: string;
   params?: string;
   modelsDir?: string;
   json?: boolean;
@@ -66,7 +67,8 @@ export function register(program: Command): void {
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'TCP port (0 picks a free one)', '0')
     .option('--db <file>', 'SQLite event log (created if missing, resumed if present)', 'infermarket-market.db')
-    .option('--seed <n>', 'seed of the market signing key, recorded in outputs', '1')
+    .option('--seed <n>', 'run seed recorded in outputs (it derives no key)', '1')
+    .option('--key-file <file>', 'the market signing key: 32 random bytes made on first start (mode 0600) and reused (default <db>.market-key)')
     .option('--params <json|@file>', 'protocol parameter overrides as JSON, or @path to a JSON file')
     .option('--models-dir <dir>', `directory with the models manifest.json (default: the repository's models/, ${DEFAULT_MODELS_DIR}); the market refuses to start without one`)
     .option('--tls-key <file>', 'serve HTTPS/WSS with this PEM private key (with --tls-cert)')
@@ -88,6 +90,7 @@ export function register(program: Command): void {
         port: intFlag('port', flags.port, 0, 65535),
         seed: intFlag('seed', flags.seed, 0, Number.MAX_SAFE_INTEGER),
         ...(flags.modelsDir !== undefined ? { modelsDir: flags.modelsDir } : {}),
+        ...(flags.keyFile !== undefined ? { keyFile: flags.keyFile } : {}),
         logLevel: flags.logLevel,
         ...(flags.params !== undefined ? { params: readParams(flags.params) ?? {} } : {}),
         ...(flags.tlsKey && flags.tlsCert ? { tls: { key: readFileSync(flags.tlsKey), cert: readFileSync(flags.tlsCert) } } : {}),

@@ -11,6 +11,8 @@ export interface TestnetExtras {
     marketUrl: string;
     dashboard: string;
     marketKey: string;
+    /** Node and client keys derive from the scenario seed (reproducible): they are not secret. */
+    keys: string;
     outDir: string;
     faults: { atMs: number; action: string; target: string; appliedAtMs: number }[];
     /** Every node process; `registered`: the market's final view lists it in its role (ejected nodes included). */

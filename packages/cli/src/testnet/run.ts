@@ -249,6 +249,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     const validatorsUp = registration.registered.filter((n) => n.role === 'validator').length;
     print(`ready     ${registration.registered.length}/${plan.nodes.length} nodes registered at the market in ${servableMs} ms (miners per model: ${perModel}; validators ${validatorsUp}); starting the load`);
     for (const l of plan.loads) print(`accounts  ${l.id}: ${l.addresses.map((a) => `${a} (${(Number(l.fundMicro) / 1e6).toFixed(0)} mUSD)`).join(', ')}`);
+    print(`keys      node and client keys derive from the scenario seed (reproducible addresses): NOT secret, anyone with the scenario can sign as them (docs/security.md)`);
 
     const loadStart = Date.now();
     for (const l of plan.loads) procs.get(`load-${l.id}`)!.send('go');
@@ -362,6 +363,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
         marketUrl: url,
         dashboard,
         marketKey,
+        keys: 'derived from the scenario seed: not secret (docs/security.md)',
         outDir,
         faults,
         processes: plan.nodes.map((n) => ({ id: n.id, role: n.role, strategy: n.strategy, address: n.address, registered: finalRegistered.has(n.id), starts: procs.get(n.id)!.starts, log: join(outDir, `${n.id}.log`) })),
