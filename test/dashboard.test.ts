@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { WebSocketServer } from 'ws';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { launchBrowser } from './browser.js';
 import {
   apply,
   createState,
@@ -29,16 +30,12 @@ import {
 // Imported from the dashboard's own entry (the market's public entry is being written concurrently).
 import { attachDashboardSocket, nodeView, registerDashboard, type DashboardSource } from '@infermarket/market';
 
-// The dashboard in a real browser (Debian's Chromium):
+// The dashboard in a real browser (Chromium from npm, see browser.ts):
 // 1. on a real testnet (`infermarket testnet`: market, miners, validators and a load generator as OS
 //    processes), with a lazy miner that gets caught; afterwards the run's report.html opens offline;
 // 2. on a real fastify server fed by a protocol state this test drives like a small market, where a lazy
 //    miner joins while the page is open, so the slash arrives live.
 
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-quic',
-];
 const OUT_DIR = join(tmpdir(), 'infermarket-test-out');
 const MUSD = 1_000_000n;
 /** Virtual ms per real ms: the market's clock runs faster so a few real seconds show a lot. */
@@ -342,12 +339,7 @@ describe('live dashboard on a real testnet', () => {
     dir = mkdtempSync(join(tmpdir(), 'infermarket-dash-e2e-'));
     mkdirSync(OUT_DIR, { recursive: true });
     testnet = startTestnet(dir);
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: '/usr/bin/chromium',
-      args: CHROMIUM_ARGS,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-    });
+    context = await launchBrowser({ profileDir: join(dir, 'profile') });
   });
 
   afterAll(async () => {
@@ -429,12 +421,7 @@ describe('live dashboard on a driven protocol state', () => {
     mkdirSync(OUT_DIR, { recursive: true });
     market = startMiniMarket(7);
     server = await startServer(market.source);
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: '/usr/bin/chromium',
-      args: CHROMIUM_ARGS,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-    });
+    context = await launchBrowser({ profileDir: join(dir, 'profile') });
   });
 
   afterAll(async () => {
