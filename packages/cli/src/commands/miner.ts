@@ -3,6 +3,7 @@ import { InfermarketError, MINER_STRATEGIES, type MinerStrategy } from '@inferma
 import { createInferenceExecutor, createMiner, nodeSocketUrl } from '@infermarket/miner';
 import { list, loadKey, parseAmount, parseNumber } from '../testnet/keys.js';
 import { onShutdown } from '../testnet/stop.js';
+import { failOnUntrustedCertificate, runWithCa } from '../trust-ca.js';
 
 interface MinerCliOptions {
   market: string;
@@ -30,6 +31,7 @@ interface MinerCliOptions {
   statsEveryMs?: string;
   costPerCpuSecond?: string;
   json?: boolean;
+  ca?: string;
 }
 
 /** Registers `infermarket miner`. */
@@ -61,8 +63,14 @@ export function register(program: Command): void {
     .option('--threads <n>', 'intra-op threads', '1')
     .option('--cost-per-cpu-second <micro>', 'adaptive: compute cost per CPU-second counted against profit', '1000')
     .option('--stats-every-ms <ms>', 'print a stats line this often (0 = never)', '0')
+    .option('--ca <file>', 'PEM certificate to trust for a wss:// market (infermarket market --tls prints its path as "ca")')
     .option('--json', 'print events as JSON lines on stdout')
     .action(async (o: MinerCliOptions) => {
+      const viaCa = runWithCa(o.ca);
+      if (viaCa !== null) {
+        process.exitCode = await viaCa;
+        return;
+      }
       if (!(MINER_STRATEGIES as readonly string[]).includes(o.strategy)) {
         throw new InfermarketError('ERR_VALIDATION', `"--strategy" must be one of ${MINER_STRATEGIES.join(', ')}, got ${JSON.stringify(o.strategy)}`);
       }
@@ -107,7 +115,7 @@ export function register(program: Command): void {
         disconnectProbability: parseNumber('--disconnect-probability', o.disconnectProbability, 0, 0, 1),
         costPerCpuSecondMicro: parseNumber('--cost-per-cpu-second', o.costPerCpuSecond, 1000, 0),
         seed: o.seed ?? '0',
-        log: out,
+        log: failOnUntrustedCertificate(out),
       });
       process.stderr.write(`miner ${keys.address} (${source}) → ${wsUrl}\n`);
       void miner.ready().then(() => process.stdout.write(`${JSON.stringify({ event: 'ready', role: 'miner', address: keys.address, strategy: o.strategy })}\n`));

@@ -144,7 +144,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     print(`dashboard ${dashboard}`);
     print(`logs      ${outDir}`);
     const joinHost = host === '0.0.0.0' || host === '::' ? hostname() : host;
-    print(`join      infermarket miner --market ws://${joinHost}:${port} --model ${clientModels(scenario).join(',')} --strategy honest`);
+    print(`join      npx infermarket miner --market ${tls ? 'wss' : 'ws'}://${joinHost}:${port} --model ${clientModels(scenario).join(',')} --strategy honest${tls ? ` --ca ${certFile}` : ''}`);
 
     // Start the load as soon as the network can serve it: every load generator funded, a miner up for
     // each model the clients use and a validator (when audits are on). The other nodes join as they come.
