@@ -16,6 +16,7 @@ import type { PrivateJobs } from './private-jobs.js';
 import { AddressParams, FaucetBody, JobKeyBodySchema, JobListQuery, JobParams, SubmitJobBody } from './schemas.js';
 import type { StatsSource } from './stats.js';
 import { jobView } from './views.js';
+import { openApiDocument } from './openapi.js';
 
 interface AjvError {
   instancePath?: string;
@@ -196,6 +197,8 @@ export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; 
   });
 
   app.get('/v1/stats', async () => stats.snapshot());
+
+  app.get('/v1/openapi.json', async () => openApiDocument());
 
   app.get('/metrics', async (_req, reply) => {
     reply.type(metrics.registry.contentType);

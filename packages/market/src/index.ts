@@ -33,4 +33,5 @@ export { measureStoreThroughput, type StoreThroughput } from './throughput.js';
 export { encodeJson, decodeJson } from './codec.js';
 export { createTestnetCert, type TestnetCert } from './testnet-cert.js';
 export { nodeView } from './stats.js';
+export { openApiDocument } from './openapi.js';
 export { registerDashboard, attachDashboardSocket, type DashboardSource } from './dashboard/index.js';
