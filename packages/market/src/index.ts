@@ -34,4 +34,5 @@ export { encodeJson, decodeJson } from './codec.js';
 export { createTestnetCert, type TestnetCert } from './testnet-cert.js';
 export { nodeView } from './stats.js';
 export { openApiDocument } from './openapi.js';
+export type { NodeLabel, NodeLabels } from './metrics.js';
 export { registerDashboard, attachDashboardSocket, type DashboardSource } from './dashboard/index.js';

@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws';
 import { createCore, type MarketCore } from './core.js';
 import { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
 import { installErrorHandling, registerRoutes } from './http.js';
-import { createMetrics, type MarketMetrics } from './metrics.js';
+import { createMetrics, type MarketMetrics, type NodeLabels } from './metrics.js';
 import { FALLBACK_MODELS, loadModelSpecs, type ModelSpec } from './models.js';
 import { createStatsSource, type StatsSource } from './stats.js';
 import { openStore } from './store.js';
@@ -40,6 +40,8 @@ export interface MarketOptions {
   now?: () => number;
   /** Source of epoch seeds (64 hex chars); default `crypto.randomBytes(32)`. Tests may pin it. */
   randomSeed?: () => string;
+  /** Instance names and strategies of nodes by address (the testnet passes them): shown in /metrics labels, /v1/stats and the dashboard. */
+  nodeLabels?: NodeLabels;
 }
 
 /** A running market coordinator. */
@@ -105,9 +107,9 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
   const privateJobs = createPrivateJobs(core);
   const streams = createStreamHub(core, privateJobs);
   const gateway = createGateway(core, { logger, onToken: streams.token, privateJobs, ...options.gateway });
-  const stats = createStatsSource(core, { online: gateway.online, variant: gateway.variant });
+  const stats = createStatsSource(core, { online: gateway.online, variant: gateway.variant, ...(options.nodeLabels ? { labels: options.nodeLabels } : {}) });
   gateway.onNodeStatus((a, online) => stats.nodeStatus(a, online));
-  const metrics = createMetrics(core, gateway);
+  const metrics = createMetrics(core, gateway, options.nodeLabels ? { labels: options.nodeLabels } : {});
 
   const app = fastify({
     loggerInstance: logger,
