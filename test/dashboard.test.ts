@@ -379,6 +379,10 @@ describe('live dashboard on a real testnet', () => {
     }, slashed);
     expect(await page.$$eval('[data-testid="miner-row"]', (r) => r.length)).toBe(3);
     expect(await page.$$eval('[data-testid="validator-row"]', (r) => r.length)).toBe(2);
+    // Instance names and strategies beside the addresses (the testnet passes them to the market).
+    expect(await page.textContent(`[data-testid="miner-row"][data-address="${slashed}"] [data-testid="node-name"]`)).toBe('lazy-0');
+    expect(await page.textContent(`[data-testid="miner-row"][data-address="${slashed}"] [data-testid="node-strategy"]`)).toBe('lazy');
+    expect(await page.textContent('[data-testid="slash-event"] [data-testid="node-name"]')).toBe('lazy-0');
     expect(await page.textContent('[data-testid="conservation"]')).toContain('✔');
     await page.waitForFunction(() => Number(document.body.dataset.snapshots ?? 0) >= 6);
     for (const id of ['chart-throughput', 'chart-stakes']) {
