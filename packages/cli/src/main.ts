@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<{ register: (p: Command) => void }>
   sim: () => import('./commands/sim.js'),
   sweep: () => import('./commands/sweep.js'),
   bench: () => import('./commands/bench.js'),
+  diff: () => import('./commands/diff.js'),
 };
 
 // a known command name first loads just that module (startup time of every spawned process); anything

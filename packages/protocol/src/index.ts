@@ -24,3 +24,4 @@ export { paramTableMarkdown, errorTableMarkdown } from './doc-tables.js';
 export * from './sealed.js';
 export * from './comparators.js';
 export * from './private-job.js';
+export { createJobLog, JOBS_CSV_COLUMNS, type JobLog, type JobLogRow, type JobLogLabels } from './job-log.js';

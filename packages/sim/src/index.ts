@@ -18,3 +18,4 @@ export { csvColumns, metricsOf, parseJsonl, type SweepRow } from './sweep-row.js
 export { renderSweepHtml, type SweepMarker } from './sweep-html.js';
 export { renderReportHtml } from './report-html.js';
 export { benchSim, benchScenario, type BenchSimResult } from './bench-sim.js';
+export { recordSimJobs, type SimJobsCsv } from './jobs-csv.js';

@@ -35,6 +35,8 @@ export interface RunSimulationOptions {
   checkInvariants?: boolean;
   /** Called every ~`progressEveryMs` of virtual time with the fraction done. */
   onProgress?: (fraction: number) => void;
+  /** Called with every accepted event and its effects (e.g. `createJobLog().observe` for jobs.csv). */
+  onApplied?: (event: MarketEvent, effects: readonly Effect[]) => void;
 }
 
 /** report.json of a simulation: the shared `RunReport` plus the simulator's own metrics. */
@@ -251,6 +253,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     try {
       const fx = apply(state, ev);
       applied++;
+      options.onApplied?.(ev, fx);
       return fx;
     } catch (e) {
       if (!(e instanceof InfermarketError)) throw e;
@@ -261,6 +264,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   const mustSend = (ev: MarketEvent): void => {
     const fx = apply(state, ev);
     applied++;
+    options.onApplied?.(ev, fx);
     handle(fx);
   };
 

@@ -17,6 +17,7 @@ interface MarketFlags {
   tls?: boolean;
   tlsNames?: string;
   nodeLabels?: string;
+  jobsCsv?: string;
 }
 
 /**
@@ -91,6 +92,7 @@ export function register(program: Command): void {
     .option('--tls', 'serve HTTPS/WSS with a self-signed testnet certificate for 127.0.0.1/localhost, made once and kept at <db>.cert.pem; clients trust it with --ca <db>.cert.pem')
     .option('--tls-names <list>', 'with --tls: extra DNS names or IPs the certificate is valid for (e.g. a LAN address)')
     .option('--node-labels <json|@file>', 'instance names and strategies by address, e.g. {"im…":{"name":"lazy-0","strategy":"lazy"}}: labels in /metrics, /v1/stats and the dashboard')
+    .option('--jobs-csv <file>', 'on shutdown, write one row per job seen since start (jobs.csv columns: docs/jobs-csv.md)')
     .option('--json', 'print machine-readable JSON (the listening line is always JSON)')
     .option('--log-level <level>', 'pino log level on stderr: fatal, error, warn, info, debug, trace, silent', 'info')
     .addHelpText('after', '\nExample:\n  infermarket market --port 8080 --db market.db --params \'{"auditRate":0.2}\'\n')
@@ -107,6 +109,7 @@ export function register(program: Command): void {
         seed: intFlag('seed', flags.seed, 0, Number.MAX_SAFE_INTEGER),
         modelsDir: flags.modelsDir,
         ...(flags.nodeLabels !== undefined ? { nodeLabels: readNodeLabels(flags.nodeLabels) } : {}),
+        ...(flags.jobsCsv !== undefined ? { jobsCsvPath: flags.jobsCsv } : {}),
         logLevel: flags.logLevel,
         ...(flags.params !== undefined ? { params: readParams(flags.params) ?? {} } : {}),
         ...(flags.tlsKey && flags.tlsCert ? { tls: { key: readFileSync(flags.tlsKey), cert: readFileSync(flags.tlsCert) } } : {}),

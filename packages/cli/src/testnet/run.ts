@@ -114,6 +114,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
   const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const wsUrl = `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}/v1/nodes`;
   const marketArgs = ['market', '--host', host, '--port', String(port), '--db', join(outDir, 'market.db'), '--seed', String(scenario.seed), '--params', JSON.stringify(scenario.params ?? {}), '--json'];
+  marketArgs.push('--jobs-csv', join(outDir, 'jobs.csv'));
   marketArgs.push('--node-labels', JSON.stringify(Object.fromEntries(plan.nodes.map((n) => [n.address, { name: n.id, strategy: n.strategy }]))));
   if (tls) marketArgs.push('--tls-key', keyFile, '--tls-cert', certFile);
   const market = createManagedProcess({ name: 'market', args: marketArgs, logDir: outDir, entry: NODE_MAIN });
