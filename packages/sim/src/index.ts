@@ -11,7 +11,7 @@ export { createBandit, DEFAULT_CHEAT_LEVELS, type Bandit, type BanditOptions } f
 export { COMPUTE_MS, DOWNGRADE_MISMATCH_RATE, computeMs, computeCostMicro, computeTableFromManifest } from './cost-model.js';
 export { runSweep, writeSweepOutputs, type RunSweepOptions, type SweepMeta, type SweepResult } from './run-sweep.js';
 export { mergeSweeps, type MergeResult } from './merge-sweeps.js';
-export { planSweep, parseSweepParam, parseShard, runKey, type SweepParam, type SweepPlan, type SweepPoint, type SweepRun } from './sweep-plan.js';
+export { planSweep, parseSweepParam, parseShard, shardFromEnv, runKey, type ShardEnv, type SweepParam, type SweepPlan, type SweepPoint, type SweepRun } from './sweep-plan.js';
 export { meanCi, type MeanCi } from './sweep-stats.js';
 export { summarise, type SweepSummaryPoint } from './sweep-summary.js';
 export { csvColumns, metricsOf, parseJsonl, type SweepRow } from './sweep-row.js';
