@@ -281,7 +281,7 @@
   function renderFeed() {
     var slashes = slashFeed.slice(-100).reverse();
     var sHtml = slashes.length ? slashes.map(function (e) {
-      return '<li class="slashed" data-testid="slash-event"><span class="t">' + clock(rel(e.tMs)) + '</span>' +
+      return '<li class="slashed" data-testid="slash-event" data-t="' + esc(e.tMs) + '"><span class="t">' + clock(rel(e.tMs)) + '</span>' +
         '<span class="k">' + esc(e.role || 'node') + '</span>' + who(e.node) + '<code title="' + esc(e.node || '') + '">' + esc(short(e.node)) + '</code>' +
         (e.amountMicro ? '<span class="amt">−' + musd(e.amountMicro, 2) + ' mUSD</span>' : '') +
         (e.jobId ? '<code>' + esc(e.jobId) + '</code>' : '') +
@@ -291,7 +291,7 @@
     // Activity shows everything, slashes included, newest first.
     var recent = feed.slice(-60).concat(slashFeed.slice(-20)).sort(function (a, b) { return a.tMs - b.tMs; }).slice(-60).reverse();
     var aHtml = recent.length ? recent.map(function (e) {
-      return '<li class="' + esc(e.kind) + '" data-testid="feed-event"><span class="t">' + clock(rel(e.tMs)) + '</span><span class="k">' + esc(KIND[e.kind] || e.kind) + '</span>' +
+      return '<li class="' + esc(e.kind) + '" data-testid="feed-event" data-t="' + esc(e.tMs) + '"><span class="t">' + clock(rel(e.tMs)) + '</span><span class="k">' + esc(KIND[e.kind] || e.kind) + '</span>' +
         (e.jobId ? '<code>' + esc(e.jobId) + '</code>' : '') + (e.node ? who(e.node) + '<code title="' + esc(e.node) + '">' + esc(short(e.node)) + '</code>' : '') +
         (e.amountMicro ? '<span>' + musd(e.amountMicro, 2) + ' mUSD</span>' : '') + (e.reason ? '<span class="muted">' + esc(e.reason) + '</span>' : '') + '</li>';
     }).join('') : '<li class="empty">Waiting for jobs…</li>';
