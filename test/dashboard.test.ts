@@ -383,18 +383,6 @@ describe('live dashboard on a real testnet', () => {
     expect(await page.textContent(`[data-testid="miner-row"][data-address="${slashed}"] [data-testid="node-name"]`)).toBe('lazy-0');
     expect(await page.textContent(`[data-testid="miner-row"][data-address="${slashed}"] [data-testid="node-strategy"]`)).toBe('lazy');
     expect(await page.textContent('[data-testid="slash-event"] [data-testid="node-name"]')).toBe('lazy-0');
-    // Both feeds say "newest first": check it on a page opened now, mid-run (snapshot feed first, then the
-    // slash history, which is older).
-    const late = await context.newPage();
-    await late.goto(url);
-    await late.waitForSelector('[data-testid="slash-event"]');
-    await late.waitForSelector('[data-testid="feed-event"]');
-    for (const id of ['slash-event', 'feed-event']) {
-      const ts = await late.$$eval(`[data-testid="${id}"]`, (els) => els.map((e) => Number((e as HTMLElement).dataset.t)));
-      expect(ts.length, id).toBeGreaterThan(0);
-      expect(ts, id).toEqual([...ts].sort((x, y) => y - x));
-    }
-    await late.close();
     expect(await page.textContent('[data-testid="conservation"]')).toContain('✔');
     await page.waitForFunction(() => Number(document.body.dataset.snapshots ?? 0) >= 6);
     for (const id of ['chart-throughput', 'chart-stakes']) {
@@ -478,6 +466,18 @@ describe('live dashboard on a driven protocol state', () => {
       return row && Number(row.querySelector('[data-testid="miner-stake"]')?.textContent?.replace(/,/g, '')) < 500 && /jailed|ejected/.test(row.textContent ?? '');
     }, lazy);
 
+    // Both feeds say "newest first": check it on a page opened now, mid-run (snapshot feed first, then the
+    // slash history, which is older).
+    const late = await context.newPage();
+    await late.goto(server.url + '/');
+    await late.waitForSelector('[data-testid="slash-event"]');
+    await late.waitForSelector('[data-testid="feed-event"]');
+    for (const id of ['slash-event', 'feed-event']) {
+      const ts = await late.$$eval(`[data-testid="${id}"]`, (els) => els.map((e) => Number((e as HTMLElement).dataset.t)));
+      expect(ts.length, id).toBeGreaterThan(0);
+      expect(ts, id).toEqual([...ts].sort((x, y) => y - x));
+    }
+    await late.close();
     expect(await page.$$eval('[data-testid="miner-row"]', (r) => r.length)).toBe(4);
     expect(await page.$$eval('[data-testid="validator-row"]', (r) => r.length)).toBe(2);
     expect(await page.textContent('[data-testid="conservation"]')).toContain('✔');
