@@ -71,7 +71,7 @@ export function register(program: Command): void {
     .option('--key-seed <label>', 'derive the client key from a label')
     .option('--key-file <file>', 'client key file (created if missing)', '.infermarket/client-key.json')
     .option('--timeout-ms <ms>', 'give up waiting after this long', '60000')
-    .option('--retries <n>', 'submit again (a new job) this many times when no miner bids, within --timeout-ms', '2')
+    .option('--retries <n>', 'submit again (a new job) this many times when no miner bids, while at least 1 s of --timeout-ms is left', '2')
     .option('--stream', 'print generated tokens as they arrive')
     .option('--private', 'private job: the input is sealed end to end, only the assigned miner (and an auditing validator) can open it, and the output comes back sealed to you (docs/privacy.md)')
     .option('--ca <file>', 'PEM certificate to trust for an https market (infermarket market --tls prints its path)')
@@ -110,7 +110,8 @@ export function register(program: Command): void {
           o.stream && input.kind === 'prompt'
             ? await client.stream(sub.jobId, { timeoutMs: left, onToken: (t) => !o.json && process.stdout.write(t.text) })
             : await client.wait(sub.jobId, { timeoutMs: left });
-        if (job.failure !== 'no-bids' || attempt >= retries || Date.now() >= until) break;
+        // a retry needs time for a bid window and a result: with less than a second left, report this failure
+        if (job.failure !== 'no-bids' || attempt >= retries || until - Date.now() < 1_000) break;
         process.stderr.write(`no miner bid on ${sub.jobId} (escrow refunded); submitting again (${attempt + 1}/${retries})\n`);
       }
       if (o.stream && !o.json) process.stdout.write('\n');
