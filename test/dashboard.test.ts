@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { WebSocketServer } from 'ws';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { launchBrowser } from './browser.js';
 import {
   apply,
   createState,
@@ -29,16 +30,12 @@ import {
 // Imported from the dashboard's own entry (the market's public entry is being written concurrently).
 import { attachDashboardSocket, nodeView, registerDashboard, type DashboardSource } from '@infermarket/market';
 
-// The dashboard in a real browser (Debian's Chromium):
+// The dashboard in a real browser (Chromium from npm, see browser.ts):
 // 1. on a real testnet (`infermarket testnet`: market, miners, validators and a load generator as OS
 //    processes), with a lazy miner that gets caught; afterwards the run's report.html opens offline;
 // 2. on a real fastify server fed by a protocol state this test drives like a small market, where a lazy
 //    miner joins while the page is open, so the slash arrives live.
 
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-quic',
-];
 const OUT_DIR = join(tmpdir(), 'infermarket-test-out');
 const MUSD = 1_000_000n;
 /** Virtual ms per real ms: the market's clock runs faster so a few real seconds show a lot. */
@@ -342,12 +339,7 @@ describe('live dashboard on a real testnet', () => {
     dir = mkdtempSync(join(tmpdir(), 'infermarket-dash-e2e-'));
     mkdirSync(OUT_DIR, { recursive: true });
     testnet = startTestnet(dir);
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: '/usr/bin/chromium',
-      args: CHROMIUM_ARGS,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-    });
+    context = await launchBrowser({ profileDir: join(dir, 'profile') });
   });
 
   afterAll(async () => {
@@ -387,6 +379,10 @@ describe('live dashboard on a real testnet', () => {
     }, slashed);
     expect(await page.$$eval('[data-testid="miner-row"]', (r) => r.length)).toBe(3);
     expect(await page.$$eval('[data-testid="validator-row"]', (r) => r.length)).toBe(2);
+    // Instance names and strategies beside the addresses (the testnet passes them to the market).
+    expect(await page.textContent(`[data-testid="miner-row"][data-address="${slashed}"] [data-testid="node-name"]`)).toBe('lazy-0');
+    expect(await page.textContent(`[data-testid="miner-row"][data-address="${slashed}"] [data-testid="node-strategy"]`)).toBe('lazy');
+    expect(await page.textContent('[data-testid="slash-event"] [data-testid="node-name"]')).toBe('lazy-0');
     expect(await page.textContent('[data-testid="conservation"]')).toContain('✔');
     await page.waitForFunction(() => Number(document.body.dataset.snapshots ?? 0) >= 6);
     for (const id of ['chart-throughput', 'chart-stakes']) {
@@ -429,12 +425,7 @@ describe('live dashboard on a driven protocol state', () => {
     mkdirSync(OUT_DIR, { recursive: true });
     market = startMiniMarket(7);
     server = await startServer(market.source);
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: '/usr/bin/chromium',
-      args: CHROMIUM_ARGS,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-    });
+    context = await launchBrowser({ profileDir: join(dir, 'profile') });
   });
 
   afterAll(async () => {
@@ -475,6 +466,18 @@ describe('live dashboard on a driven protocol state', () => {
       return row && Number(row.querySelector('[data-testid="miner-stake"]')?.textContent?.replace(/,/g, '')) < 500 && /jailed|ejected/.test(row.textContent ?? '');
     }, lazy);
 
+    // Both feeds say "newest first": check it on a page opened now, mid-run (snapshot feed first, then the
+    // slash history, which is older).
+    const late = await context.newPage();
+    await late.goto(server.url + '/');
+    await late.waitForSelector('[data-testid="slash-event"]');
+    await late.waitForSelector('[data-testid="feed-event"]');
+    for (const id of ['slash-event', 'feed-event']) {
+      const ts = await late.$$eval(`[data-testid="${id}"]`, (els) => els.map((e) => Number((e as HTMLElement).dataset.t)));
+      expect(ts.length, id).toBeGreaterThan(0);
+      expect(ts, id).toEqual([...ts].sort((x, y) => y - x));
+    }
+    await late.close();
     expect(await page.$$eval('[data-testid="miner-row"]', (r) => r.length)).toBe(4);
     expect(await page.$$eval('[data-testid="validator-row"]', (r) => r.length)).toBe(2);
     expect(await page.textContent('[data-testid="conservation"]')).toContain('✔');

@@ -3,15 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { launchBrowser } from './browser.js';
 import type { RunReport } from '@infermarket/protocol';
 import { renderReportHtml } from '@infermarket/sim';
 
-// A real browser (Debian's Chromium, installed by .ci/run) opens a report.html from disk, offline.
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-quic',
-];
+// A real browser (Chromium from the `@sparticuz/chromium` npm package, see browser.ts) opens a report.html from disk, offline.
 
 /** Screenshots land here (kept after the run, for people to look at). */
 const OUT_DIR = join(tmpdir(), 'infermarket-test-out');
@@ -134,13 +131,7 @@ describe('report.html in a real browser', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'infermarket-report-'));
     mkdirSync(OUT_DIR, { recursive: true });
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: '/usr/bin/chromium',
-      args: CHROMIUM_ARGS,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-      offline: true,
-    });
+    context = await launchBrowser({ profileDir: join(dir, 'profile'), offline: true });
   });
 
   afterAll(async () => {

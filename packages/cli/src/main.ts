@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<{ register: (p: Command) => void }>
   bench: () => import('./commands/bench.js'),
   theory: () => import('./commands/theory.js'),
   study: () => import('./commands/study.js'),
+  diff: () => import('./commands/diff.js'),
 };
 
 // a known command name first loads just that module (startup time of every spawned process); anything

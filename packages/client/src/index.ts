@@ -8,3 +8,4 @@ export { runLoad, type LoadOptions, type LoadJobResult, type LoadSummary } from 
 export { createRng, type Rng } from './prng.js';
 export { syntheticInput, float32Tensor, tensorValues } from './inputs.js';
 export { requestJson, toWireJson, type RequestOptions } from './wire-json.js';
+export { CA_HINT, untrustedCertificateReason } from './tls-hint.js';

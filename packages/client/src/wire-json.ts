@@ -1,3 +1,4 @@
+import { CA_HINT, untrustedCertificateReason } from './tls-hint.js';
 import { request as httpsRequest } from 'node:https';
 import { InfermarketError, type ErrorCode, ERROR_CODES } from '@infermarket/protocol';
 
@@ -56,6 +57,8 @@ export async function requestJson<T>(baseUrl: string, path: string, options: Req
   try {
     res = options.ca !== undefined && url.protocol === 'https:' ? await fetchWithCa(url, init, options.ca, options.timeoutMs ?? 10_000) : await fetch(url, init);
   } catch (cause) {
+    const untrusted = untrustedCertificateReason(cause);
+    if (untrusted !== null) throw new InfermarketError('ERR_INTERNAL', `cannot reach the market at ${url.origin} (${untrusted}): ${CA_HINT}`, { cause });
     throw new InfermarketError('ERR_INTERNAL', `cannot reach the market at ${url.origin}: ${(cause as Error).message}`, { cause });
   }
   const text = await res.text();

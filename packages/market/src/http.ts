@@ -21,6 +21,7 @@ import { readGrantOf, requireOwnGrant } from './read-access.js';
 import { AddressParams, FaucetBody, JobKeyBodySchema, JobListQuery, JobParams, JobReadQuery, SubmitJobBody } from './schemas.js';
 import type { StatsSource } from './stats.js';
 import { jobView } from './views.js';
+import { openApiDocument } from './openapi.js';
 
 interface AjvError {
   instancePath?: string;
@@ -257,6 +258,8 @@ export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; 
   });
 
   app.get('/v1/stats', async () => stats.snapshot());
+
+  app.get('/v1/openapi.json', async () => openApiDocument());
 
   app.get('/metrics', async (_req, reply) => {
     reply.type(metrics.registry.contentType);

@@ -34,4 +34,6 @@ export { encodeJson, decodeJson } from './codec.js';
 export { loadOrCreateMarketKey, defaultMarketKeyFile, type MarketKey } from './market-key.js';
 export { createTestnetCert, type TestnetCert } from './testnet-cert.js';
 export { nodeView } from './stats.js';
+export { openApiDocument } from './openapi.js';
+export type { NodeLabel, NodeLabels } from './metrics.js';
 export { registerDashboard, attachDashboardSocket, type DashboardSource } from './dashboard/index.js';

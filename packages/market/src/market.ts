@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createJobLog, type JobLog } from '@infermarket/protocol';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import fastify, { LogController, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
@@ -6,8 +7,8 @@ import type { WebSocket } from 'ws';
 import { createCore, type MarketCore } from './core.js';
 import { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandling, registerRoutes } from './http.js';
-import { createMetrics, type MarketMetrics } from './metrics.js';
 import { inputBytesOf, loadModelSpecs, type ModelSpec } from './models.js';
+import { createMetrics, type MarketMetrics, type NodeLabels } from './metrics.js';
 import { createStatsSource, type StatsSource } from './stats.js';
 import { openStore } from './store.js';
 import { createStreamHub, type StreamHub } from './stream.js';
@@ -48,6 +49,10 @@ export interface MarketOptions {
   randomSeed?: () => string;
   /** After a restart the market clock stands still this long while nodes reconnect (default 5 s; see `CORE_DEFAULTS`). */
   restartGraceMs?: number;
+  /** Instance names and strategies of nodes by address (the testnet passes them): shown in /metrics labels, /v1/stats and the dashboard. */
+  nodeLabels?: NodeLabels;
+  /** Write one row per job (`jobs.csv`, see `createJobLog`) to this file when the market closes. */
+  jobsCsvPath?: string;
 }
 
 /** A running market coordinator. */
@@ -126,9 +131,10 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
   const privateJobs = createPrivateJobs(core);
   const streams = createStreamHub(core, privateJobs);
   const gateway = createGateway(core, { logger, onToken: streams.token, privateJobs, ...options.gateway });
-  const stats = createStatsSource(core, { online: gateway.online, variant: gateway.variant });
+  const stats = createStatsSource(core, { online: gateway.online, variant: gateway.variant, ...(options.nodeLabels ? { labels: options.nodeLabels } : {}) });
   gateway.onNodeStatus((a, online) => stats.nodeStatus(a, online));
-  const metrics = createMetrics(core, gateway);
+  const metrics = createMetrics(core, gateway, options.nodeLabels ? { labels: options.nodeLabels } : {});
+  const jobLog = options.jobsCsvPath !== undefined ? recordJobs(core) : null;
 
   const app = fastify({
     loggerInstance: logger,
@@ -199,10 +205,24 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
         streams.close();
         stats.close();
         await app.close();
+        if (jobLog && options.jobsCsvPath !== undefined) {
+          const labels = options.nodeLabels ?? {};
+          writeFileSync(options.jobsCsvPath, jobLog.toCsv({ name: (a) => labels[a]?.name, strategy: (a) => labels[a]?.strategy, variant: (a) => gateway.variant(a) ?? undefined }));
+        }
         store.close();
       })();
       return closing;
     },
   };
   return market;
+}
+
+/** Keep a job log of everything the core applies from now on, with the market's time to first token. */
+function recordJobs(core: MarketCore): JobLog {
+  const log = createJobLog();
+  core.onEffects((fx, event) => {
+    log.observe(event, fx);
+    for (const e of fx) if (e.type === 'job.settled' || e.type === 'job.failed') log.setTtft(e.jobId, core.extra(e.jobId).ttftMs);
+  });
+  return log;
 }

@@ -1,4 +1,4 @@
-import { ledgerTotals, type Effect, type JobStatus } from '@infermarket/protocol';
+import { ledgerTotals, type Effect, type JobStatus, type NodeRecord } from '@infermarket/protocol';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MarketCore } from './core.js';
 import type { Gateway } from './gateway.js';
@@ -12,9 +12,68 @@ export interface MarketMetrics {
   render(): Promise<string>;
 }
 
-/** Register the market's metrics: jobs by status, settlement latency, ttft, connected nodes, ledger totals, ws messages. */
-export function createMetrics(core: MarketCore, gateway: Gateway): MarketMetrics {
+/** What an operator calls a node: its instance name and strategy (e.g. the testnet's `lazy-0`, `lazy`). */
+export interface NodeLabel {
+  name?: string;
+  strategy?: string;
+}
+
+/** Node labels by address; nodes not in it are labelled `name=""`, `strategy=""`. */
+export type NodeLabels = Readonly<Record<string, NodeLabel>>;
+
+/** Label names of every per-node series. */
+const NODE_LABELS = ['address', 'role', 'name', 'strategy'] as const;
+
+/**
+ * Register the market's metrics: jobs by status, settlement latency, ttft, connected nodes, ledger totals,
+ * ws messages, and per node (labelled address, role, name, strategy): stake, balance, earnings, slashed
+ * amount and count, reputation, online, and jobs by outcome.
+ */
+export function createMetrics(core: MarketCore, gateway: Gateway, options: { labels?: NodeLabels } = {}): MarketMetrics {
   const registry = new Registry();
+  const labels = options.labels ?? {};
+  const nodeLabels = (address: string, role: string): Record<(typeof NODE_LABELS)[number], string> => ({
+    address,
+    role,
+    name: labels[address]?.name ?? '',
+    strategy: labels[address]?.strategy ?? '',
+  });
+  /** One gauge per node field, each set from the protocol state at scrape time. */
+  const perNode = (name: string, help: string, value: (n: NodeRecord, address: string) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: NODE_LABELS,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const n of core.state.nodes.values()) this.set(nodeLabels(n.address, n.role), value(n, n.address));
+      },
+    });
+  };
+  perNode('infermarket_node_stake_micro', 'Bonded stake per node, micro-mUSD.', (n) => Number(n.stakeMicro));
+  perNode('infermarket_node_balance_micro', 'Free balance per node, micro-mUSD.', (_n, a) => Number(core.state.ledger.get(`balance:${a}`) ?? 0n));
+  perNode('infermarket_node_earned_micro', 'Total earned per node (job payments, validator fees), micro-mUSD.', (n) => Number(n.earnedMicro));
+  perNode('infermarket_node_slashed_micro', 'Total slashed from the node, micro-mUSD.', (n) => Number(n.slashedMicro));
+  perNode('infermarket_node_slashes', 'Times the node was slashed.', (n) => n.slashes);
+  perNode('infermarket_node_reputation', 'Reputation score (0..1) the matching policy may use.', (n) => n.reputation);
+  perNode('infermarket_node_online', '1 while the node has a logged-in connection.', (_n, a) => (gateway.online(a) ? 1 : 0));
+  new Gauge({
+    name: 'infermarket_node_jobs',
+    help: 'Jobs per node by outcome: assigned, settled, missed (deadline), audits (validators: audits done).',
+    labelNames: [...NODE_LABELS, 'outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const n of core.state.nodes.values()) {
+        const l = nodeLabels(n.address, n.role);
+        this.set({ ...l, outcome: 'assigned' }, n.jobsAssigned);
+        this.set({ ...l, outcome: 'settled' }, n.jobsSettled);
+        this.set({ ...l, outcome: 'missed' }, n.jobsMissed);
+        this.set({ ...l, outcome: 'audits' }, n.audits);
+      }
+    },
+  });
   new Gauge({
     name: 'infermarket_jobs',
     help: 'Jobs by status.',

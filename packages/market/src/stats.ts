@@ -1,3 +1,4 @@
+import type { NodeLabel, NodeLabels } from './metrics.js';
 import { checkInvariants, ledgerTotals, paramsToJson, type Effect, type FeedEvent, type MarketState, type MarketStatsView, type NodeRecord, type NodeView } from '@infermarket/protocol';
 import type { MarketCore } from './core.js';
 
@@ -21,12 +22,14 @@ export interface StatsSource {
 export interface StatsOptions {
   online(address: string): boolean;
   variant(address: string): string | null;
+  /** Instance names and strategies by address (`MarketOptions.nodeLabels`). */
+  labels?: NodeLabels;
   cacheMs?: number;
   seriesEveryMs?: number;
 }
 
 /** A node as observers see it (`/v1/stats`, the dashboard): amounts as decimal strings, jailed as of `nowMs`. */
-export function nodeView(state: MarketState, n: NodeRecord, nowMs: number, extra: { variant: string | null; online: boolean }): NodeView {
+export function nodeView(state: MarketState, n: NodeRecord, nowMs: number, extra: { variant: string | null; online: boolean; label?: NodeLabel }): NodeView {
   let unbonding = 0n;
   for (const c of n.unbonding) unbonding += c.amountMicro;
   return {
@@ -50,6 +53,8 @@ export function nodeView(state: MarketState, n: NodeRecord, nowMs: number, extra
     audits: n.audits,
     earnedMicro: n.earnedMicro.toString(),
     slashedMicro: n.slashedMicro.toString(),
+    ...(extra.label?.name ? { name: extra.label.name } : {}),
+    ...(extra.label?.strategy ? { strategy: extra.label.strategy } : {}),
   };
 }
 
@@ -166,7 +171,7 @@ export function createStatsSource(core: MarketCore, opts: StatsOptions): StatsSo
     const s = core.state;
     const now = core.now();
     const totals = ledgerTotals(s);
-    const nodes = [...s.nodes.values()].map((n) => nodeView(s, n, now, { variant: opts.variant(n.address), online: opts.online(n.address) }));
+    const nodes = [...s.nodes.values()].map((n) => nodeView(s, n, now, { variant: opts.variant(n.address), online: opts.online(n.address), ...(opts.labels?.[n.address] ? { label: opts.labels[n.address] } : {}) }));
     while (settledTimes.length && settledTimes[0]! < now - 10_000) settledTimes.shift();
     const lat = [...latency].sort((a, b) => a - b);
     const tt = [...ttft].sort((a, b) => a - b);

@@ -28,3 +28,4 @@ export * from './private-job.js';
 export * from './threshold.js';
 export { outputLength, checkOutputLength, type OutputContract, type OutputLength } from './output-shape.js';
 export { receiptChecks, type ReceiptChecks } from './receipt-checks.js';
+export { createJobLog, JOBS_CSV_COLUMNS, type JobLog, type JobLogRow, type JobLogLabels } from './job-log.js';

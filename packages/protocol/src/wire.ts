@@ -217,6 +217,10 @@ export interface NodeView {
   audits: number;
   earnedMicro: string;
   slashedMicro: string;
+  /** Instance name the operator gave the node (e.g. the testnet's `lazy-0`), when known. */
+  name?: string;
+  /** Strategy the operator declared for the node (e.g. `lazy`), when known. Not verified: a label. */
+  strategy?: string;
 }
 
 /** A notable happening, for the dashboard's feed and the reports' event lists. */

@@ -11,8 +11,8 @@ export { createLearner, ADAPTIVE_DEFAULTS, type AdaptiveSettings, type Learner, 
 export { COMPUTE_MS, DOWNGRADE_MISMATCH_RATE, computeMs, computeCostMicro, computeTableFromManifest } from './cost-model.js';
 export { runSweep, writeSweepOutputs, type RunSweepOptions, type SweepMeta, type SweepResult } from './run-sweep.js';
 export { mergeSweeps, type MergeResult } from './merge-sweeps.js';
-export { planSweep, parseSweepParam, parseShard, runKey, type SweepParam, type SweepPlan, type SweepPoint, type SweepRun } from './sweep-plan.js';
 export { bootstrapMeanCi, meanCi, type MeanCi } from './sweep-stats.js';
+export { planSweep, parseSweepParam, parseShard, shardFromEnv, runKey, type ShardEnv, type SweepParam, type SweepPlan, type SweepPoint, type SweepRun } from './sweep-plan.js';
 export { summarise, type SweepSummaryPoint } from './sweep-summary.js';
 export { csvColumns, metricsOf, parseJsonl, type SweepRow } from './sweep-row.js';
 export { renderSweepHtml, type SweepMarker } from './sweep-html.js';
@@ -22,3 +22,4 @@ export { scenarioThreshold, type ScenarioThreshold, type ScenarioThresholdOption
 export { estimateThreshold, fitLogistic, type RateObservation, type ThresholdEstimate, type ThresholdFitOptions } from './threshold-fit.js';
 export { sweepThresholds, THRESHOLD_METRIC, type AnalyticPStar, type SweepThreshold } from './sweep-threshold.js';
 export { runPospStudy, studyMarkdown, studySvg, POSP_STUDY_DESIGN, type PospStudyPoint, type PospStudyResult, type RunPospStudyOptions, type StudyScenario } from './study-posp.js';
+export { recordSimJobs, type SimJobsCsv } from './jobs-csv.js';

@@ -35,6 +35,8 @@ export interface RunSimulationOptions {
   checkInvariants?: boolean;
   /** Called every ~`progressEveryMs` of virtual time with the fraction done. */
   onProgress?: (fraction: number) => void;
+  /** Called with every accepted event and its effects (e.g. `createJobLog().observe` for jobs.csv). */
+  onApplied?: (event: MarketEvent, effects: readonly Effect[]) => void;
 }
 
 const ZERO = '0'.repeat(64);
@@ -108,6 +110,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     try {
       const fx = apply(state, ev);
       tally.applied++;
+      options.onApplied?.(ev, fx);
       return fx;
     } catch (e) {
       if (!(e instanceof InfermarketError)) throw e;
@@ -118,6 +121,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   const mustSend = (ev: MarketEvent): void => {
     const fx = apply(state, ev);
     tally.applied++;
+    options.onApplied?.(ev, fx);
     handle(fx);
   };
 

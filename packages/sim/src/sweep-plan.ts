@@ -73,8 +73,52 @@ export function parseSweepParam(spec: string): SweepParam {
   return { name, values };
 }
 
-/** `I/N` → shard index (1-based) and count. @throws ERR_VALIDATION naming `--shard`. */
-export function parseShard(spec: string): { index: number; count: number } {
+/** Environment variables `--shard auto` reads (pass `process.env`). */
+export type ShardEnv = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The shard of this task from a scheduler's variables, for `--shard auto`:
+ * - Slurm job arrays: `SLURM_ARRAY_TASK_ID` − `SLURM_ARRAY_TASK_MIN` (0 if unset) + 1 of `SLURM_ARRAY_TASK_COUNT`
+ *   (`sbatch --array=0-9` or `--array=1-10`; a step other than 1 is refused: ids would not be contiguous);
+ * - Kubernetes Indexed Jobs: `JOB_COMPLETION_INDEX` + 1 of `JOB_COMPLETIONS` (set it in the pod's env to the
+ *   Job's `spec.completions`; Kubernetes does not export that count itself).
+ * @throws ERR_VALIDATION naming `--shard` when neither (or both) is present or a value is malformed.
+ */
+export function shardFromEnv(env: ShardEnv): { index: number; count: number } {
+  const int = (name: string): number => {
+    const v = env[name];
+    if (v === undefined || !/^\d+$/.test(v.trim())) bad('--shard', `--shard auto: ${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+    return Number(v);
+  };
+  const slurm = env.SLURM_ARRAY_TASK_ID !== undefined;
+  const k8s = env.JOB_COMPLETION_INDEX !== undefined;
+  if (slurm && k8s) bad('--shard', '--shard auto: both SLURM_ARRAY_TASK_ID and JOB_COMPLETION_INDEX are set; pass --shard I/N explicitly');
+  let index: number;
+  let count: number;
+  if (slurm) {
+    if (env.SLURM_ARRAY_TASK_STEP !== undefined && env.SLURM_ARRAY_TASK_STEP.trim() !== '1') {
+      bad('--shard', `--shard auto: the Slurm array step must be 1 (--array=0-9), got SLURM_ARRAY_TASK_STEP=${env.SLURM_ARRAY_TASK_STEP}`);
+    }
+    if (env.SLURM_ARRAY_TASK_COUNT === undefined) bad('--shard', '--shard auto: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not (run as an sbatch --array job)');
+    index = int('SLURM_ARRAY_TASK_ID') - (env.SLURM_ARRAY_TASK_MIN !== undefined ? int('SLURM_ARRAY_TASK_MIN') : 0) + 1;
+    count = int('SLURM_ARRAY_TASK_COUNT');
+  } else if (k8s) {
+    if (env.JOB_COMPLETIONS === undefined) bad('--shard', '--shard auto: JOB_COMPLETION_INDEX is set but JOB_COMPLETIONS is not: add env JOB_COMPLETIONS with the Job\'s spec.completions to the pod template');
+    index = int('JOB_COMPLETION_INDEX') + 1;
+    count = int('JOB_COMPLETIONS');
+  } else {
+    bad('--shard', '--shard auto found no scheduler variables: expected SLURM_ARRAY_TASK_ID + SLURM_ARRAY_TASK_COUNT (Slurm array) or JOB_COMPLETION_INDEX + JOB_COMPLETIONS (Kubernetes Indexed Job)');
+  }
+  if (count < 1 || index < 1 || index > count) bad('--shard', `--shard auto: task ${index} of ${count} is out of range (check the array bounds)`);
+  return { index, count };
+}
+
+/**
+ * `I/N` → shard index (1-based) and count; `auto` → {@link shardFromEnv}.
+ * @throws ERR_VALIDATION naming `--shard`.
+ */
+export function parseShard(spec: string, env: ShardEnv = {}): { index: number; count: number } {
+  if (spec.trim() === 'auto') return shardFromEnv(env);
   const m = /^(\d+)\/(\d+)$/.exec(spec.trim());
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;

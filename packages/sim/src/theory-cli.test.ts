@@ -19,9 +19,12 @@ describe('infermarket theory (built CLI)', () => {
   });
 
   it('prints a table naming p* and the audit timeout it was given', () => {
-    const text = execFileSync('node', [cli, 'theory', '--scenario', scenario, '--audit-timeout-rate', '0.5'], { encoding: 'utf8', cwd: root });
+    const text = execFileSync('node', [cli, 'theory', '--scenario', scenario, '--audit-timeout-rate', '0.5', '--audit-reassignments', '0'], { encoding: 'utf8', cwd: root });
     expect(text).toMatch(/auditAnswered\s+0\.5\b/);
     expect(text).toMatch(/p\*\s+0\.313/); // 0.1566 / 0.5
+    // by default the rules' reassignment applies (maxAuditAttempts 3): answered 1 − 0.5³
+    const byRules = execFileSync('node', [cli, 'theory', '--scenario', scenario, '--audit-timeout-rate', '0.5'], { encoding: 'utf8', cwd: root });
+    expect(byRules).toMatch(/auditAnswered\s+0\.875\b/);
   });
 
   it('error: a bad option exits non-zero naming it', () => {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { InfermarketError } from '@infermarket/protocol';
-import { createMarket, createTestnetCert, DEFAULT_MODELS_DIR } from '@infermarket/market';
+import { createMarket, createTestnetCert, DEFAULT_MODELS_DIR, type NodeLabels } from '@infermarket/market';
 import type { Command } from 'commander';
 
 interface MarketFlags {
@@ -17,6 +17,8 @@ interface MarketFlags {
   tlsCert?: string;
   tls?: boolean;
   tlsNames?: string;
+  nodeLabels?: string;
+  jobsCsv?: string;
 }
 
 /**
@@ -48,6 +50,22 @@ function readParams(v: string | undefined): Record<string, unknown> | undefined 
   return parsed as Record<string, unknown>;
 }
 
+/** `--node-labels '{"im…":{"name":"lazy-0","strategy":"lazy"}}'` or `@file` → labels by address. */
+function readNodeLabels(v: string): NodeLabels {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v.startsWith('@') ? readFileSync(v.slice(1), 'utf8') : v);
+  } catch (e) {
+    throw new InfermarketError('ERR_VALIDATION', `"--node-labels" must be JSON {"<address>":{"name","strategy"}} or @file holding it: ${(e as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InfermarketError('ERR_VALIDATION', '"--node-labels" must be a JSON object keyed by address');
+  for (const [a, l] of Object.entries(parsed)) {
+    const ok = /^im[0-9a-f]{40}$/.test(a) && typeof l === 'object' && l !== null && Object.entries(l).every(([k, x]) => (k === 'name' || k === 'strategy') && typeof x === 'string' && x.length <= 64);
+    if (!ok) throw new InfermarketError('ERR_VALIDATION', `"--node-labels" entry ${JSON.stringify(a)} must be an address mapped to {"name"?: string, "strategy"?: string}`);
+  }
+  return parsed as NodeLabels;
+}
+
 function intFlag(name: string, v: string, min: number, max: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new InfermarketError('ERR_VALIDATION', `"--${name}" must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
@@ -75,6 +93,8 @@ export function register(program: Command): void {
     .option('--tls-cert <file>', 'PEM certificate for --tls-key')
     .option('--tls', 'serve HTTPS/WSS with a self-signed testnet certificate for 127.0.0.1/localhost, made once and kept at <db>.cert.pem; clients trust it with --ca <db>.cert.pem')
     .option('--tls-names <list>', 'with --tls: extra DNS names or IPs the certificate is valid for (e.g. a LAN address)')
+    .option('--node-labels <json|@file>', 'instance names and strategies by address, e.g. {"im…":{"name":"lazy-0","strategy":"lazy"}}: labels in /metrics, /v1/stats and the dashboard')
+    .option('--jobs-csv <file>', 'on shutdown, write one row per job seen since start (jobs.csv columns: docs/jobs-csv.md)')
     .option('--json', 'print machine-readable JSON (the listening line is always JSON)')
     .option('--log-level <level>', 'pino log level on stderr: fatal, error, warn, info, debug, trace, silent', 'info')
     .addHelpText('after', '\nExample:\n  infermarket market --port 8080 --db market.db --params \'{"auditRate":0.2}\'\n')
@@ -91,6 +111,8 @@ export function register(program: Command): void {
         seed: intFlag('seed', flags.seed, 0, Number.MAX_SAFE_INTEGER),
         ...(flags.modelsDir !== undefined ? { modelsDir: flags.modelsDir } : {}),
         ...(flags.keyFile !== undefined ? { keyFile: flags.keyFile } : {}),
+        ...(flags.nodeLabels !== undefined ? { nodeLabels: readNodeLabels(flags.nodeLabels) } : {}),
+        ...(flags.jobsCsv !== undefined ? { jobsCsvPath: flags.jobsCsv } : {}),
         logLevel: flags.logLevel,
         ...(flags.params !== undefined ? { params: readParams(flags.params) ?? {} } : {}),
         ...(flags.tlsKey && flags.tlsCert ? { tls: { key: readFileSync(flags.tlsKey), cert: readFileSync(flags.tlsCert) } } : {}),

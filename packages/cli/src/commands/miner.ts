@@ -4,6 +4,7 @@ import { createInferenceExecutor, createMiner, nodeSocketUrl } from '@infermarke
 import type { AdaptiveSettings } from '@infermarket/miner';
 import { list, loadKey, parseAmount, parseNumber } from '../testnet/keys.js';
 import { onShutdown } from '../testnet/stop.js';
+import { failOnUntrustedCertificate, runWithCa } from '../trust-ca.js';
 
 interface MinerCliOptions {
   market: string;
@@ -32,6 +33,7 @@ interface MinerCliOptions {
   costPerCpuSecond?: string;
   adaptive?: string;
   json?: boolean;
+  ca?: string;
 }
 
 /** Registers `infermarket miner`. */
@@ -64,8 +66,14 @@ export function register(program: Command): void {
     .option('--cost-per-cpu-second <micro>', 'adaptive: compute cost per CPU-second counted against profit', '1000')
     .option('--adaptive <json>', 'adaptive: learner settings as JSON, the scenario\'s sim.adaptive, e.g. {"epsilon":0.1,"cheatLevels":[0,0.5,1]}')
     .option('--stats-every-ms <ms>', 'print a stats line this often (0 = never)', '0')
+    .option('--ca <file>', 'PEM certificate to trust for a wss:// market (infermarket market --tls prints its path as "ca")')
     .option('--json', 'print events as JSON lines on stdout')
     .action(async (o: MinerCliOptions) => {
+      const viaCa = runWithCa(o.ca);
+      if (viaCa !== null) {
+        process.exitCode = await viaCa;
+        return;
+      }
       if (!(MINER_STRATEGIES as readonly string[]).includes(o.strategy)) {
         throw new InfermarketError('ERR_VALIDATION', `"--strategy" must be one of ${MINER_STRATEGIES.join(', ')}, got ${JSON.stringify(o.strategy)}`);
       }
@@ -111,7 +119,7 @@ export function register(program: Command): void {
         costPerCpuSecondMicro: parseNumber('--cost-per-cpu-second', o.costPerCpuSecond, 1000, 0),
         ...(o.adaptive !== undefined ? { adaptive: parseAdaptive(o.adaptive) } : {}),
         seed: o.seed ?? '0',
-        log: out,
+        log: failOnUntrustedCertificate(out),
       });
       process.stderr.write(`miner ${keys.address} (${source}) → ${wsUrl}\n`);
       void miner.ready().then(() => process.stdout.write(`${JSON.stringify({ event: 'ready', role: 'miner', address: keys.address, strategy: o.strategy })}\n`));

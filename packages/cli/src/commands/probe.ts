@@ -7,6 +7,7 @@ import { createInferenceExecutor } from '@infermarket/miner';
 import { loadKey, parseAmount, parseNumber } from '../testnet/keys.js';
 import { outputsAgree, sampleJobInput } from '../testnet/inputs.js';
 import { resolveMarketKey } from './submit.js';
+import { explainFailure, KNOWN_FAILURES, tally, withFundingHint } from '../job-outcome.js';
 
 interface ProbeCliOptions {
   market: string;
@@ -69,7 +70,7 @@ export function register(program: Command): void {
       const timeoutMs = parseNumber('--timeout-ms', o.timeoutMs, 60_000, 1);
       const keys = o.keySeed ? loadKey({ keySeed: o.keySeed, defaultFile: '' }).keys : loadKey({ keySeed: `probe/${randomBytes(8).toString('hex')}`, defaultFile: '' }).keys;
       const client = createClient({ url: o.market, key: keys });
-      await client.faucet(maxPrice * BigInt(Math.min(n, 1000)));
+      await client.faucet(maxPrice * BigInt(Math.min(n, 1000))).catch((e: unknown) => withFundingHint(e, client.address, 'a smaller --n or --max-price'));
       const manifest = loadManifest(o.modelsDir ?? DEFAULT_MODELS_DIR);
       const entry = (manifest.models as Record<string, (typeof manifest.models)['digits'] | undefined>)[o.model];
       const variantEntry = entry?.variants[o.variant as 'int8'];
@@ -81,6 +82,8 @@ export function register(program: Command): void {
       const ttfts: number[] = [];
       let settled = 0, failed = 0, errors = 0, checked = 0, agreed = 0, verified = 0, rejected = 0, maxDiff = 0;
       let cost = 0n;
+      /** Why each job that did not settle did not: a failure reason or an error message. */
+      const reasons: string[] = [];
       let next = 0, done = 0;
       const t0 = Date.now();
       const progress = setInterval(() => !o.json && process.stderr.write(`probe: ${done}/${n} done, ${settled} settled\n`), 2_000);
@@ -110,7 +113,10 @@ export function register(program: Command): void {
                 if (a.match) agreed++;
                 if (Number.isFinite(a.maxAbsDiff)) maxDiff = Math.max(maxDiff, a.maxAbsDiff);
               }
-            } else failed++;
+            } else {
+              failed++;
+              reasons.push(job.failure ?? job.status);
+            }
             if (job.receipt && key) {
               try {
                 cost += verifyReceipt(job.receipt, key, { jobId: sub.jobId, inputHash: sub.inputHash }).paidMicro;
@@ -121,6 +127,7 @@ export function register(program: Command): void {
             } else if (job.status === 'settled') cost += BigInt(job.priceMicro);
           } catch (e) {
             errors++;
+            reasons.push((e as Error).message);
             if (!o.json) process.stderr.write(`probe: job ${i} error: ${(e as Error).message}\n`);
           }
           done++;
@@ -146,8 +153,16 @@ export function register(program: Command): void {
         costMicro: { total: cost.toString(), perJob: settled ? (cost / BigInt(settled)).toString() : '0', perThousand: settled ? ((cost * 1000n) / BigInt(settled)).toString() : '0' },
         wallMs: Date.now() - t0,
       };
+      // fail loud: a probe that lost jobs exits non-zero and says why (after its report, so both are seen)
+      const lost = (): void => {
+        if (failed + errors + rejected === 0) return;
+        const why = [...new Set(reasons)].map((r) => (KNOWN_FAILURES.has(r) ? `${r}: ${explainFailure(r)}` : r));
+        process.stderr.write(`error: ${failed + errors} of ${n} jobs did not settle (${tally(reasons)})${rejected ? `, ${rejected} receipts rejected` : ''}\n${why.map((w) => `  ${w}\n`).join('')}`);
+        process.exitCode = 2;
+      };
       if (o.json) {
         process.stdout.write(`${JSON.stringify(result)}\n`);
+        lost();
         return;
       }
       const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
@@ -162,5 +177,6 @@ export function register(program: Command): void {
         ['wall time', `${(result.wallMs / 1000).toFixed(1)} s`],
       ];
       for (const [k, v] of rows) process.stdout.write(`${k.padEnd(13)} ${v}\n`);
+      lost();
     });
 }

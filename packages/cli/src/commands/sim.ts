@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InfermarketError, parseScenario, type Scenario } from '@infermarket/protocol';
 import * as simPkg from '@infermarket/sim';
-import { computeTableFromManifest, runSimulation, OVERRIDE_NAMES_HELP, type SimReport } from '@infermarket/sim';
+import { computeTableFromManifest, recordSimJobs, runSimulation, OVERRIDE_NAMES_HELP, type SimReport } from '@infermarket/sim';
 
 /** Read and validate a scenario file; errors name the file and the JSON path. */
 export function loadScenarioFile(file: string): Scenario {
@@ -105,8 +105,10 @@ export function register(program: Command): void {
       const tty = process.stderr.isTTY && !opts.json;
       const t0 = Date.now();
       let lastPrint = 0;
+      const jobs = recordSimJobs();
       const report = runSimulation(scenario, {
         seed,
+        onApplied: jobs.onApplied,
         overrides: opts.set,
         ...(opts.checkInvariants ? { checkInvariants: true } : {}),
         onProgress: (f) => {
@@ -120,8 +122,9 @@ export function register(program: Command): void {
       const out = resolve(opts.out ?? join('runs', `sim-${scenario.name}-${seed}`));
       mkdirSync(out, { recursive: true });
       writeFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+      writeFileSync(join(out, 'jobs.csv'), jobs.csv(report, scenario));
       const render = (simPkg as Record<string, unknown>).renderReportHtml;
-      const written = ['report.json'];
+      const written = ['report.json', 'jobs.csv'];
       if (typeof render === 'function') {
         writeFileSync(join(out, 'report.html'), String((render as (r: SimReport) => string)(report)));
         written.push('report.html');

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { checkVerification, InfermarketError, type JobInput } from '@infermarket/protocol';
+import { checkVerification, InfermarketError, type JobInput, type JobView } from '@infermarket/protocol';
 import { createClient, requestJson, verifyReceipt } from '@infermarket/client';
 import { loadKey, parseAmount, parseNumber } from '../testnet/keys.js';
 import { describeOutput, digitInput, sampleJobInput } from '../testnet/inputs.js';
+import { explainFailure, withFundingHint } from '../job-outcome.js';
 
 interface SubmitCliOptions {
   market: string;
@@ -26,6 +27,7 @@ interface SubmitCliOptions {
   private?: boolean;
   verification?: string;
   ca?: string;
+  retries?: string;
 }
 
 /** What `submit` reports about the receipt (`--json`: the `receipt` field). */
@@ -89,6 +91,7 @@ export function register(program: Command): void {
     .option('--key-seed <label>', 'derive the client key from a label')
     .option('--key-file <file>', 'client key file (created if missing)', '.infermarket/client-key.json')
     .option('--timeout-ms <ms>', 'give up waiting after this long', '60000')
+    .option('--retries <n>', 'submit again (a new job) this many times when no miner bids, while at least 1 s of --timeout-ms is left', '2')
     .option('--stream', 'print generated tokens as they arrive')
     .option('--private', 'private job: the input is sealed end to end, only the assigned miner (and an auditing validator) can open it, and the output comes back sealed to you (docs/privacy.md)')
     .option('--verification <level>', 'how the output is checked (docs/verification.md): sampled (default; audited at the market\'s rate), always (re-executed by a validator before it settles), redundant (k miners must agree), none (cheaper, unverified)')
@@ -112,13 +115,26 @@ export function register(program: Command): void {
         input = sampleJobInput(o.model, parseNumber('--sample', o.sample, 0), { maxTokens: parseNumber('--max-tokens', o.maxTokens, 24, 1, 4096) }).input;
       }
       if (o.faucet) await client.faucet(parseAmount('--faucet', o.faucet, 0n));
-      const sub = await client.submit({ model: o.model, input, maxPriceMicro: parseAmount('--max-price', o.maxPrice, 100_000n), ...(o.region ? { regions: o.region.split(',') } : {}), ...(o.private ? { private: true } : {}), ...(o.verification !== undefined ? { verification: checkVerification(o.verification) } : {}) });
-      if (!o.json) process.stderr.write(`submitted ${sub.jobId} (${o.model}) as ${client.address}\n`);
       const timeoutMs = parseNumber('--timeout-ms', o.timeoutMs, 60_000, 1);
-      const job =
-        o.stream && input.kind === 'prompt'
-          ? await client.stream(sub.jobId, { timeoutMs, onToken: (t) => !o.json && process.stdout.write(t.text) })
-          : await client.wait(sub.jobId, { timeoutMs });
+      const retries = parseNumber('--retries', o.retries, 2, 0, 100);
+      const until = Date.now() + timeoutMs;
+      // A job nobody bid on is refunded at once; submit it again (a new job id) while time remains.
+      let sub: Awaited<ReturnType<typeof client.submit>>;
+      let job: JobView;
+      for (let attempt = 0; ; attempt++) {
+        sub = await client
+          .submit({ model: o.model, input, maxPriceMicro: parseAmount('--max-price', o.maxPrice, 100_000n), ...(o.region ? { regions: o.region.split(',') } : {}), ...(o.private ? { private: true } : {}), ...(o.verification !== undefined ? { verification: checkVerification(o.verification) } : {}) })
+          .catch((e: unknown) => withFundingHint(e, client.address));
+        if (!o.json) process.stderr.write(`submitted ${sub.jobId} (${o.model}) as ${client.address}\n`);
+        const left = Math.max(1, until - Date.now());
+        job =
+          o.stream && input.kind === 'prompt'
+            ? await client.stream(sub.jobId, { timeoutMs: left, onToken: (t) => !o.json && process.stdout.write(t.text) })
+            : await client.wait(sub.jobId, { timeoutMs: left });
+        // a retry needs time for a bid window and a result: with less than a second left, report this failure
+        if (job.failure !== 'no-bids' || attempt >= retries || until - Date.now() < 1_000) break;
+        process.stderr.write(`no miner bid on ${sub.jobId} (escrow refunded); submitting again (${attempt + 1}/${retries})\n`);
+      }
       if (o.stream && !o.json) process.stdout.write('\n');
       const { key, pinned } = await resolveMarketKey(client.url, o.marketKey, o.ca ? readCa(o.ca) : undefined);
       // `signatureValid`: the market signed this settlement; `verified`: someone other than the miner re-executed it and agreed
@@ -160,6 +176,9 @@ export function register(program: Command): void {
         ];
         for (const [k, v] of rows) process.stdout.write(`${k.padEnd(9)} ${v}\n`);
       }
-      if (job.status !== 'settled') process.exitCode = 2;
+      if (job.status !== 'settled') {
+        process.stderr.write(`error: job ${job.id} ${job.status}: ${explainFailure(job.failure)}\n`);
+        process.exitCode = 2;
+      }
     });
 }

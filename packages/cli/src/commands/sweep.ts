@@ -90,7 +90,7 @@ export function register(program: Command): void {
     .option('--workers <k>', 'worker threads (default: all cores; 0 = run in the main thread)', positiveInt('--workers'))
     .option('--out <dir>', 'output directory (default: runs/sweep-<name>)')
     .option('--models <dir>', 'models directory whose manifest.json calibrates compute costs', 'models')
-    .option('--shard <i/n>', 'run only shard i of n (runs with index % n == i-1); join shards with `sweep merge`')
+    .option('--shard <i/n>', 'run only shard i of n (runs with index % n == i-1), or `auto` from Slurm array / Kubernetes Indexed Job variables (docs/sweeps-at-scale.md); join shards with `sweep merge`')
     .option('--resume', 'skip runs already in <out>/results.jsonl (after an interruption)')
     .option('--mark <label=x>', 'vertical line on the plots at x of the first parameter (repeatable)', collectMark, [])
     .option('--json', 'print the summary as JSON')
@@ -149,7 +149,7 @@ Examples:
           ...(opts.seed !== undefined ? { masterSeed: opts.seed } : {}),
           outDir: out,
           ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
-          ...(opts.shard ? { shard: parseShard(opts.shard) } : {}),
+          ...(opts.shard ? { shard: parseShard(opts.shard, process.env) } : {}),
           ...(opts.resume ? { resume: true } : {}),
           markers: opts.mark,
           onProgress: (p) => {

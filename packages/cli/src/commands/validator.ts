@@ -4,6 +4,7 @@ import { createInferenceExecutor, nodeSocketUrl } from '@infermarket/miner';
 import { createValidator } from '@infermarket/validator';
 import { list, loadKey, parseAmount, parseNumber } from '../testnet/keys.js';
 import { onShutdown } from '../testnet/stop.js';
+import { failOnUntrustedCertificate, runWithCa } from '../trust-ca.js';
 
 interface ValidatorCliOptions {
   market: string;
@@ -19,6 +20,7 @@ interface ValidatorCliOptions {
   modelsDir?: string;
   threads?: string;
   json?: boolean;
+  ca?: string;
 }
 
 /** Registers `infermarket validator`. */
@@ -38,8 +40,14 @@ export function register(program: Command): void {
     .option('--key-file <file>', 'key file (created with a random key if missing)', '.infermarket/validator-key.json')
     .option('--models-dir <dir>', 'models directory (default: the repo models/)')
     .option('--threads <n>', 'intra-op threads for non-reference runs', '1')
+    .option('--ca <file>', 'PEM certificate to trust for a wss:// market (infermarket market --tls prints its path as "ca")')
     .option('--json', 'print events as JSON lines on stdout')
     .action(async (o: ValidatorCliOptions) => {
+      const viaCa = runWithCa(o.ca);
+      if (viaCa !== null) {
+        process.exitCode = await viaCa;
+        return;
+      }
       if (!(VALIDATOR_STRATEGIES as readonly string[]).includes(o.strategy)) {
         throw new InfermarketError('ERR_VALIDATION', `"--strategy" must be one of ${VALIDATOR_STRATEGIES.join(', ')}, got ${JSON.stringify(o.strategy)}`);
       }
@@ -66,7 +74,7 @@ export function register(program: Command): void {
         stakeMicro: parseAmount('--stake', o.stake, 500_000_000n),
         useFaucet: o.faucet,
         colludeWith: list(o.colludeWith),
-        log: out,
+        log: failOnUntrustedCertificate(out),
       });
       process.stderr.write(`validator ${keys.address} (${source}) → ${wsUrl}\n`);
       void validator.ready().then(() => process.stdout.write(`${JSON.stringify({ event: 'ready', role: 'validator', address: keys.address, strategy: o.strategy })}\n`));

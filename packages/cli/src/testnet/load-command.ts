@@ -4,6 +4,7 @@ import { createClient, runLoad, type LoadJobResult } from '@infermarket/client';
 import { list, parseAmount, parseNumber } from './keys.js';
 import { sampleJobInput } from './inputs.js';
 import { bundledDigitInput, DIGIT_SAMPLE_COUNT } from './digit-samples.js';
+import { explainFailure, fundingHint, KNOWN_FAILURES, tally } from '../job-outcome.js';
 
 interface LoadCliOptions {
   market: string;
@@ -103,6 +104,16 @@ export function registerLoad(program: Command): void {
         const amount = parseAmount('--faucet', o.faucet, 0n);
         await Promise.all(clients.map((c) => c.faucet(amount)));
       }
+      const maxPriceMicro = parseAmount('--max-price', o.maxPrice, 100_000n);
+      // fail loud before the first job: a client that cannot pay one job would have every job refused
+      const balances = await Promise.all(clients.map(async (c) => ({ address: c.address, balance: await c.balance() })));
+      const broke = balances.filter((b) => b.balance < maxPriceMicro);
+      if (broke.length > 0) {
+        throw new InfermarketError(
+          'ERR_INSUFFICIENT_BALANCE',
+          `${broke.length} of ${n} load clients cannot pay one job (balance ${broke[0]!.balance} < --max-price ${maxPriceMicro}); ${fundingHint(broke[0]!.address)} (per client)`,
+        );
+      }
       const ac = new AbortController();
       process.once('SIGTERM', () => ac.abort());
       process.once('SIGINT', () => ac.abort());
@@ -114,7 +125,7 @@ export function registerLoad(program: Command): void {
         clients,
         ratePerSec: parseNumber('--rate', o.rate, 2, 0.001, 10_000),
         models: mix,
-        maxPriceMicro: parseAmount('--max-price', o.maxPrice, 100_000n),
+        maxPriceMicro,
         concurrency: parseNumber('--concurrency', o.concurrency, 4, 1, 10_000),
         durationMs: parseNumber('--duration-ms', o.durationMs, 10_000, 1),
         seed: o.seed,
@@ -145,7 +156,12 @@ export function registerLoad(program: Command): void {
       });
       const { results: _r, ...totals } = summary;
       emit({ event: 'summary', ...totals });
+      const lost = summary.results.filter((r) => r.status !== 'settled');
+      if (lost.length > 0) {
+        const reasons = lost.map((r) => r.job?.failure ?? (r.error ? `${r.status}: ${r.error}` : r.status));
+        process.stderr.write(`error: ${lost.length} of ${summary.results.length} jobs did not settle (${tally(reasons)})\n${[...new Set(reasons)].map((r) => `  ${KNOWN_FAILURES.has(r) ? `${r}: ${explainFailure(r)}` : r}\n`).join('')}`);
+      }
       // stdin may still be open (testnet), which would keep the process alive
-      process.exit(0);
+      process.exit(lost.length > 0 ? 2 : 0);
     });
 }

@@ -159,6 +159,8 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
   const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const wsUrl = `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}/v1/nodes`;
   const marketArgs = ['market', '--host', host, '--port', String(port), '--db', join(outDir, 'market.db'), '--seed', String(scenario.seed), '--params', JSON.stringify(scenario.params ?? {}), '--json'];
+  marketArgs.push('--jobs-csv', join(outDir, 'jobs.csv'));
+  marketArgs.push('--node-labels', JSON.stringify(Object.fromEntries(plan.nodes.map((n) => [n.address, { name: n.id, strategy: n.strategy }]))));
   if (tls) marketArgs.push('--tls-key', keyFile, '--tls-cert', certFile);
   const modelsArgs = options.modelsDir !== undefined ? ['--models-dir', resolve(options.modelsDir)] : [];
   marketArgs.push(...modelsArgs);
@@ -191,7 +193,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     print(`dashboard ${dashboard}`);
     print(`logs      ${outDir}`);
     const joinHost = host === '0.0.0.0' || host === '::' ? hostname() : host;
-    print(`join      infermarket miner --market ws://${joinHost}:${port} --model ${plan.resolved.clientModels.join(',')} --strategy honest`);
+    print(`join      npx infermarket miner --market ${tls ? 'wss' : 'ws'}://${joinHost}:${port} --model ${plan.resolved.clientModels.join(',')} --strategy honest${tls ? ` --ca ${certFile}` : ''}`);
 
     // Start the load as soon as the network can serve it: every load generator funded, a miner up for
     // each model the clients use and a validator (when audits are on). The other nodes join as they come.

@@ -35,6 +35,14 @@
     return String(s).replace(/[&<>"']/g, function (c) { return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]; });
   }
   function short(a) { return a && a.length > 14 ? a.slice(0, 7) + '…' + a.slice(-4) : (a || '–'); }
+  // Instance names and strategies the operator gave the market (`--node-labels`; the testnet passes them).
+  var labels = {};
+  function who(a) {
+    var l = labels[a];
+    return l ? '<b class="node-name" data-testid="node-name">' + esc(l.name || '') + '</b>' + (l.strategy ? ' <span class="muted" data-testid="node-strategy">' + esc(l.strategy) + '</span>' : '') + ' ' : '';
+  }
+  function whoText(a) { var l = labels[a]; return l && l.name ? l.name + (l.strategy ? ' (' + l.strategy + ')' : '') : short(a); }
+  function byTime(a, b) { return a.tMs - b.tMs; }
   /** Exact micro-mUSD string → mUSD text; `dp` rounds to that many decimals (omit for exact). */
   function musd(micro, dp) {
     var v;
@@ -89,7 +97,10 @@
       var k = feedKey(e);
       if (seen.has(k)) continue; // snapshots repeat recent events that also came as feed messages
       seen.add(k); seenOrder.push(k);
-      if (e.kind === 'slashed') slashFeed.push(e); else feed.push(e);
+      var into = e.kind === 'slashed' ? slashFeed : feed;
+      // events can arrive out of time order (a late browser gets the recent snapshot feed, then the
+      // older slash history): keep each list sorted by time so "newest first" is true
+      if (into.length && into[into.length - 1].tMs > e.tMs) { into.push(e); into.sort(byTime); } else into.push(e);
       feedDirty = true;
     }
     // Keep slashes far longer than routine events: they are what people come to see.
@@ -127,6 +138,7 @@
         while (arr.length > stakeHist.t.length) arr.shift();
       });
     }
+    s.nodes.forEach(function (n) { if (n.name || n.strategy) labels[n.address] = { name: n.name, strategy: n.strategy }; });
     mergeFeed(s.feed || []);
     snapshotDirty = true;
   }
@@ -223,7 +235,7 @@
   function renderMiners(miners) {
     var html = miners.length ? miners.map(function (n) {
       return '<tr data-testid="miner-row" data-address="' + esc(n.address) + '"' + (n.ejected ? ' class="ejected"' : '') + '>' +
-        '<td><i class="swatch" style="display:inline-block;width:9px;height:9px;border-radius:2px;margin-right:6px;background:' + color(n.address) + '"></i><code title="' + esc(n.address) + '">' + esc(short(n.address)) + '</code></td>' +
+        '<td><i class="swatch" style="display:inline-block;width:9px;height:9px;border-radius:2px;margin-right:6px;background:' + color(n.address) + '"></i>' + who(n.address) + '<code title="' + esc(n.address) + '">' + esc(short(n.address)) + '</code></td>' +
         '<td>' + status(n) + '</td><td>' + esc(n.region) + '</td>' +
         '<td>' + esc(n.models.join(', ')) + (n.variant ? ' <span class="muted">' + esc(n.variant) + '</span>' : '') + '</td>' +
         '<td class="num" data-testid="miner-stake" title="' + esc(n.stakeMicro) + ' micro">' + musd(n.stakeMicro, 2) + '</td>' +
@@ -237,7 +249,7 @@
   }
   function renderValidators(vs) {
     var html = vs.length ? vs.map(function (n) {
-      return '<tr data-testid="validator-row"><td><code title="' + esc(n.address) + '">' + esc(short(n.address)) + '</code></td><td>' + status(n) + '</td>' +
+      return '<tr data-testid="validator-row"><td>' + who(n.address) + '<code title="' + esc(n.address) + '">' + esc(short(n.address)) + '</code></td><td>' + status(n) + '</td>' +
         '<td class="num">' + musd(n.stakeMicro, 2) + '</td><td class="num">' + n.audits + '</td><td class="num">' + musd(n.earnedMicro, 2) + '</td>' +
         '<td class="num">' + (n.slashedMicro !== '0' ? '<span class="neg">−' + musd(n.slashedMicro, 2) + '</span>' : '0') + '</td></tr>';
     }).join('') : '<tr class="empty"><td colspan="6">waiting for validators…</td></tr>';
@@ -269,8 +281,8 @@
   function renderFeed() {
     var slashes = slashFeed.slice(-100).reverse();
     var sHtml = slashes.length ? slashes.map(function (e) {
-      return '<li class="slashed" data-testid="slash-event"><span class="t">' + clock(rel(e.tMs)) + '</span>' +
-        '<span class="k">' + esc(e.role || 'node') + '</span><code title="' + esc(e.node || '') + '">' + esc(short(e.node)) + '</code>' +
+      return '<li class="slashed" data-testid="slash-event" data-t="' + esc(e.tMs) + '"><span class="t">' + clock(rel(e.tMs)) + '</span>' +
+        '<span class="k">' + esc(e.role || 'node') + '</span>' + who(e.node) + '<code title="' + esc(e.node || '') + '">' + esc(short(e.node)) + '</code>' +
         (e.amountMicro ? '<span class="amt">−' + musd(e.amountMicro, 2) + ' mUSD</span>' : '') +
         (e.jobId ? '<code>' + esc(e.jobId) + '</code>' : '') +
         '<span class="reason" data-testid="slash-reason">' + esc(e.reason || 'no reason given') + '</span></li>';
@@ -279,8 +291,8 @@
     // Activity shows everything, slashes included, newest first.
     var recent = feed.slice(-60).concat(slashFeed.slice(-20)).sort(function (a, b) { return a.tMs - b.tMs; }).slice(-60).reverse();
     var aHtml = recent.length ? recent.map(function (e) {
-      return '<li class="' + esc(e.kind) + '" data-testid="feed-event"><span class="t">' + clock(rel(e.tMs)) + '</span><span class="k">' + esc(KIND[e.kind] || e.kind) + '</span>' +
-        (e.jobId ? '<code>' + esc(e.jobId) + '</code>' : '') + (e.node ? '<code title="' + esc(e.node) + '">' + esc(short(e.node)) + '</code>' : '') +
+      return '<li class="' + esc(e.kind) + '" data-testid="feed-event" data-t="' + esc(e.tMs) + '"><span class="t">' + clock(rel(e.tMs)) + '</span><span class="k">' + esc(KIND[e.kind] || e.kind) + '</span>' +
+        (e.jobId ? '<code>' + esc(e.jobId) + '</code>' : '') + (e.node ? who(e.node) + '<code title="' + esc(e.node) + '">' + esc(short(e.node)) + '</code>' : '') +
         (e.amountMicro ? '<span>' + musd(e.amountMicro, 2) + ' mUSD</span>' : '') + (e.reason ? '<span class="muted">' + esc(e.reason) + '</span>' : '') + '</li>';
     }).join('') : '<li class="empty">Waiting for jobs…</li>';
     setHtml($('activity-feed'), 'activity-feed', aHtml);
@@ -338,7 +350,7 @@
       scales: { x: { time: false } },
       axes: [{ label: 'time since start (s)', size: 40 }, { label: 'stake (mUSD)', size: 60 }],
       series: [{ label: 't (s)' }].concat(order.map(function (a) {
-        return { label: short(a), stroke: color(a), width: 2, spanGaps: false, points: { show: false }, value: function (u, v) { return v == null ? '–' : v.toFixed(2); } };
+        return { label: whoText(a), stroke: color(a), width: 2, spanGaps: false, points: { show: false }, value: function (u, v) { return v == null ? '–' : v.toFixed(2); } };
       })),
     }, data, sEl);
   }
