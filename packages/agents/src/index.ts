@@ -29,3 +29,22 @@ export {
   type StrategyConfig,
 } from './miner-strategy.js';
 export { planTask, type TaskAction } from './validator-strategy.js';
+export {
+  STRATEGY_NAME_PATTERN,
+  builtinMinerStrategy,
+  builtinValidatorStrategy,
+  createMinerStrategy,
+  createValidatorStrategy,
+  isStrategyModulePath,
+  validateStrategyModule,
+  type MinerBidContext,
+  type MinerJobContext,
+  type MinerStrategyInit,
+  type MinerStrategyInstance,
+  type MinerStrategyModule,
+  type StrategyModule,
+  type ValidatorStrategyInit,
+  type ValidatorStrategyInstance,
+  type ValidatorStrategyModule,
+  type ValidatorTaskContext,
+} from './strategy-module.js';

@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   ERR_DECRYPT: { status: 400, meaning: 'A sealed box cannot be opened: wrong recipient key, or tampered ciphertext.' },
   ERR_KEY_MISMATCH: { status: 400, meaning: 'An encryption key is not the one its owner signed (a swapped key).' },
   ERR_BAD_SCENARIO: { status: 400, meaning: 'A scenario file does not match the scenario schema.' },
+  ERR_BAD_STRATEGY: { status: 400, meaning: 'A strategy module (`--strategy ./x.js`, a scenario group\'s module path) is missing or has the wrong shape.' },
   ERR_BAD_COMPARATOR: { status: 500, meaning: 'A model\'s comparator spec is malformed; the comparison that decides a slash refuses to guess.' },
   ERR_INTERNAL: { status: 500, meaning: 'An unexpected error; the message and logs say more.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;

@@ -28,11 +28,15 @@ export interface Scenario {
 export type ModelId = 'digits' | 'charlm' | 'heavy' | (string & {});
 export type Variant = 'fp32' | 'fp16' | 'int8' | 'int4';
 
+/** A strategy module file (`./x.js`, `../x.mjs`, `/abs/x.js`), relative to the scenario file: a user's strategy (docs/strategies.md). */
+export type StrategyModulePath = `./${string}.js` | `./${string}.mjs` | `../${string}.js` | `../${string}.mjs` | `/${string}.js` | `/${string}.mjs`;
+
 export interface MinerGroup {
   /** Instance names are `${name}-${i}`; defaults to the strategy. */
   name?: string;
   count: number;
-  strategy: MinerStrategy;
+  /** A built-in strategy, or the path of a strategy module (then `name` is required). */
+  strategy: MinerStrategy | StrategyModulePath;
   /** Models served; default all of the scenario's client models. */
   models?: ModelId[];
   /** Variant claimed to the market (downgrade miners run `int4` while claiming this). Default int8. */
@@ -58,7 +62,8 @@ export interface MinerGroup {
 export interface ValidatorGroup {
   name?: string;
   count: number;
-  strategy: ValidatorStrategy;
+  /** A built-in strategy, or the path of a strategy module (then `name` is required). */
+  strategy: ValidatorStrategy | StrategyModulePath;
   models?: ModelId[];
   stakeMicro?: string;
   region?: string;

@@ -18,6 +18,7 @@ import { buildAgents, learnOutcome, minerRuns, minersBid, refereesVote, validato
 import { SIM_DEFAULTS } from './sim-defaults.js';
 import { buildReport, type SimReport } from './sim-report.js';
 import { createTally, signedBy, staleTimer, type Item, type MinerAgent, type SimJob, type SimWorld } from './sim-world.js';
+import type { StrategyModule } from '@infermarket/agents';
 
 export { SIM_DEFAULTS } from './sim-defaults.js';
 export type { SimReport } from './sim-report.js';
@@ -34,6 +35,8 @@ export interface RunSimulationOptions {
   checkInvariants?: boolean;
   /** Called every ~`progressEveryMs` of virtual time with the fraction done. */
   onProgress?: (fraction: number) => void;
+  /** The scenario's strategy modules (groups whose `strategy` is a module path), from `loadScenarioStrategies`. */
+  strategyModules?: ReadonlyMap<string, StrategyModule>;
 }
 
 const ZERO = '0'.repeat(64);
@@ -95,7 +98,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     costOverrides: simS.computeMsPerJob,
     costPerCpuSec: Number(simS.costPerCpuSecondMicro ?? SIM_DEFAULTS.costPerCpuSecondMicro),
     allModels,
-    ...buildAgents(scenario, { seed, allModels, P, addressOf }),
+    ...buildAgents(scenario, { seed, allModels, P, addressOf, ...(options.strategyModules ? { strategyModules: options.strategyModules } : {}) }),
     jobs: new Map<string, SimJob>(),
     tally: createTally(),
   };
@@ -187,7 +190,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           minersBid(w, e.jobId, e.closesAtMs, e.eligible);
           break;
         case 'job.assigned':
-          minerRuns(w, e.jobId, e.miner, e.deadlineAtMs);
+          minerRuns(w, e.jobId, e.miner, e.deadlineAtMs, e.priceMicro);
           break;
         case 'job.committed': {
           const job = jobs.get(e.jobId);
