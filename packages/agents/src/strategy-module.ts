@@ -197,7 +197,7 @@ export function validateStrategyModule(value: unknown, source: string, role?: 'm
  * The live miner and the simulator both create their strategies here.
  * @throws InfermarketError `ERR_BAD_STRATEGY` for a malformed instance or decision.
  */
-export function createMinerStrategy(mod: MinerStrategyModule, init: MinerStrategyInit): MinerStrategyInstance {
+export function createMinerStrategy(mod: MinerStrategyModule, init: MinerStrategyInit): MinerStrategyInstance & Required<Pick<MinerStrategyInstance, 'learn'>> {
   const inst = mod.create(init) as Partial<MinerStrategyInstance> | null;
   const src = `"${mod.name}"`;
   if (!inst || typeof inst !== 'object') bad(src, 'create(init) must return an object', MINER_SHAPE);

@@ -23,4 +23,4 @@ export {
 } from '@infermarket/node-runtime';
 // user strategy modules (`--strategy ./my-strategy.js`): the loader and its shapes, for the CLI
 export { isStrategyModulePath, type MinerStrategyModule, type ValidatorStrategyModule } from '@infermarket/agents';
-export { loadScenarioStrategies, loadStrategyModule } from '@infermarket/agents/load-strategy';
+export { loadScenarioStrategies, loadStrategyModule } from '@infermarket/node-runtime';

@@ -28,7 +28,7 @@ export function buildAgents(
   // a group's strategy: a built-in, or a user's module (loaded beforehand by `loadScenarioStrategies`)
   const moduleOf = (path: string, role: 'miner' | 'validator'): StrategyModule => {
     const mod = ctx.strategyModules?.get(path);
-    if (!mod || mod.role !== role) throw new InfermarketError('ERR_BAD_STRATEGY', `strategy module ${path} is not loaded as a ${role} strategy; load the scenario's modules with loadScenarioStrategies (from @infermarket/agents/load-strategy) and pass them as runSimulation's strategyModules`, { details: { module: path } });
+    if (!mod || mod.role !== role) throw new InfermarketError('ERR_BAD_STRATEGY', `strategy module ${path} is not loaded as a ${role} strategy; load the scenario's modules with loadScenarioStrategies (from @infermarket/node-runtime) and pass them as runSimulation's strategyModules`, { details: { module: path } });
     return mod;
   };
   const simS = scenario.sim ?? {};

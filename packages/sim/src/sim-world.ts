@@ -1,5 +1,5 @@
 import type { MarketEvent, MarketState, Params, RunReport, Timer } from '@infermarket/protocol';
-import type { Learner, MinerStrategyInstance, ValidatorStrategyInstance } from '@infermarket/agents';
+import type { Learner, ValidatorStrategyInstance, createMinerStrategy } from '@infermarket/agents';
 import type { EventQueue } from './event-queue.js';
 import type { Rng } from './rng.js';
 
@@ -24,7 +24,7 @@ export interface MinerAgent {
   jitterMs: number;
   slots: number[];
   /** Its strategy (the agents' `createMinerStrategy`): bids, job plans, the learning hook. */
-  decide: MinerStrategyInstance;
+  decide: ReturnType<typeof createMinerStrategy>;
   /** Base price per model (the spread is applied per bid). */
   price: Record<string, bigint>;
   spreadBps: number;

@@ -2,12 +2,12 @@ import { isAbsolute, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { InfermarketError, type Scenario } from '@infermarket/protocol';
-import { isStrategyModulePath, validateStrategyModule, type MinerStrategyModule, type StrategyModule, type ValidatorStrategyModule } from './strategy-module.js';
+import { isStrategyModulePath, validateStrategyModule, type MinerStrategyModule, type StrategyModule, type ValidatorStrategyModule } from '@infermarket/agents';
 
 /**
- * Loading a user's strategy module from a file: the one I/O of the agents package, kept out of its
- * pure core (imported as `@infermarket/agents/load-strategy`). The live CLI (`--strategy ./x.js`),
- * the testnet and the simulator all load modules here.
+ * Loading a user's strategy module from a file — I/O, so it lives here and not in the pure
+ * `@infermarket/agents` (which defines the interface and checks the shape: `validateStrategyModule`).
+ * The live CLI (`--strategy ./x.js`), the testnet and the simulator's CLI all load modules here.
  */
 
 /**
