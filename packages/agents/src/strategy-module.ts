@@ -246,7 +246,5 @@ export function createValidatorStrategy(mod: ValidatorStrategyModule, init: Vali
   };
 }
 
-/** Whether a `--strategy` value or a scenario group's `strategy` names a module file rather than a built-in. */
-export function isStrategyModulePath(s: string): boolean {
-  return /\.(m?js)$/.test(s) && (s.startsWith('./') || s.startsWith('../') || s.startsWith('/'));
-}
+/** Whether a `--strategy` value or a scenario group's `strategy` names a module file (the scenario schema's rule). */
+export { isStrategyModulePath } from '@infermarket/protocol';

@@ -238,6 +238,14 @@ function describeType(s: JsonSchema): string {
 
 const MODULE_PATH_RE = new RegExp(MODULE_PATH.pattern!);
 
+/**
+ * Whether a scenario group's `strategy` (or a node's `--strategy`) names a strategy module file rather
+ * than a built-in: starts with `./`, `../` or `/` and ends in `.js`/`.mjs` (docs/strategies.md).
+ */
+export function isStrategyModulePath(strategy: string): boolean {
+  return MODULE_PATH_RE.test(strategy);
+}
+
 function bad(message: string, path: string): never {
   throw new InfermarketError('ERR_BAD_SCENARIO', message, { details: { field: path } });
 }
@@ -274,7 +282,7 @@ export function parseScenario(json: unknown): Scenario {
   for (const [kind, list] of groups) {
     // a module group needs a name: instances are called `${name}-${i}`, and a path makes a poor one
     list.forEach((g, i) => {
-      if (g.name === undefined && g.strategy !== undefined && MODULE_PATH_RE.test(g.strategy)) bad(`${kind}[${i}].name is required when strategy is a module path (${g.strategy}); instances are named "<name>-<i>"`, `${kind}[${i}].name`);
+      if (g.name === undefined && g.strategy !== undefined && isStrategyModulePath(g.strategy)) bad(`${kind}[${i}].name is required when strategy is a module path (${g.strategy}); instances are named "<name>-<i>"`, `${kind}[${i}].name`);
     });
     // names are unique within a role (a fault target "honest-0" means a miner before a validator)
     const names = new Map<string, string>();
