@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { hashPayload, openJobKey, resolveParams, sealJson, unsealJson, worstCaseCost, type Canonical, type EncryptionKeyPair, type JobInput, type JobOutput, type KeyPair, type MinerStrategy, type Params, type ServerMessage } from '@infermarket/protocol';
+import { InfermarketError, hashPayload, openJobKey, resolveParams, sealJson, unsealJson, worstCaseCost, type Canonical, type EncryptionKeyPair, type JobInput, type JobOutput, type KeyPair, type MinerStrategy, type Params, type ServerMessage } from '@infermarket/protocol';
 import { basePriceFor, builtinMinerStrategy, createMinerStrategy, injectedDelay, outcome, rewardOf, type AdaptiveSettings, type JobOutcome, type Learner, type MinerStrategyModule, type Pricing } from '@infermarket/agents';
 import { accountOf, nodeRng, startNode, type Executor, type Node } from '@infermarket/node-runtime';
 import { fakeOutput } from './fake-output.js';
@@ -71,6 +71,7 @@ export interface Miner {
  * executor with its strategy, stream tokens, commit signed results. Reconnects when the market restarts.
  */
 export function createMiner(options: MinerOptions): Miner {
+  if (options.strategyModule && options.strategy) throw new InfermarketError('ERR_VALIDATION', `MinerOptions: give "strategy" (a built-in) or "strategyModule" (a loaded module), not both`);
   const strategyMod = options.strategyModule ?? builtinMinerStrategy(options.strategy ?? 'honest');
   // its name in logs and reports: the built-in's, or the module's declared name
   const strategy = strategyMod.name;

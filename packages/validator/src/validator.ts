@@ -78,6 +78,7 @@ export interface Validator {
  * Which of these a task gets is decided by the agents' `planTask`, the function the simulator calls.
  */
 export function createValidator(options: ValidatorOptions): Validator {
+  if (options.strategyModule && options.strategy) throw new InfermarketError('ERR_VALIDATION', `ValidatorOptions: give "strategy" (a built-in) or "strategyModule" (a loaded module), not both`);
   const strategyMod = options.strategyModule ?? builtinValidatorStrategy(options.strategy ?? 'honest');
   // its name in logs and reports: the built-in's, or the module's declared name
   const strategy = strategyMod.name;
