@@ -2,7 +2,9 @@
  * @infermarket/agents — every agent's decisions as pure code with an injected generator: the miner
  * strategies (what to bid, whether and how to cheat), the validator strategies (what to report), the
  * adaptive miners' learner, and the one seeded generator. The live miner and validator processes and
- * the simulator's agents call these same functions. Depends on `@infermarket/protocol` only.
+ * the simulator's agents call these same functions, through one strategy interface that the built-ins
+ * and a user's strategy module implement alike (`strategy-module.ts`; loading a module from a file is
+ * I/O and lives in `@infermarket/node-runtime`). Depends on `@infermarket/protocol` only.
  */
 export { createRng, createLabeledRng, deriveSeed, type Rng } from './rng.js';
 export {
@@ -29,3 +31,22 @@ export {
   type StrategyConfig,
 } from './miner-strategy.js';
 export { planTask, type TaskAction } from './validator-strategy.js';
+export {
+  STRATEGY_NAME_PATTERN,
+  builtinMinerStrategy,
+  builtinValidatorStrategy,
+  createMinerStrategy,
+  createValidatorStrategy,
+  isStrategyModulePath,
+  validateStrategyModule,
+  type MinerBidContext,
+  type MinerJobContext,
+  type MinerStrategyInit,
+  type MinerStrategyInstance,
+  type MinerStrategyModule,
+  type StrategyModule,
+  type ValidatorStrategyInit,
+  type ValidatorStrategyInstance,
+  type ValidatorStrategyModule,
+  type ValidatorTaskContext,
+} from './strategy-module.js';

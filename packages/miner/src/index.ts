@@ -21,3 +21,6 @@ export {
   type InferenceExecutorOptions,
   type NodeConnection,
 } from '@infermarket/node-runtime';
+// user strategy modules (`--strategy ./my-strategy.js`): the loader and its shapes, for the CLI
+export { isStrategyModulePath, type MinerStrategyModule, type ValidatorStrategyModule } from '@infermarket/agents';
+export { loadScenarioStrategies, loadStrategyModule } from '@infermarket/node-runtime';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { hashPayload, openJobKey, resolveParams, sealJson, unsealJson, worstCaseCost, type Canonical, type EncryptionKeyPair, type JobInput, type JobOutput, type KeyPair, type MinerStrategy, type Params, type ServerMessage } from '@infermarket/protocol';
-import { basePriceFor, bidPrice, createLearner, injectedDelay, outcome, planJob, rewardOf, type AdaptiveSettings, type JobOutcome, type Learner, type Pricing } from '@infermarket/agents';
+import { InfermarketError, hashPayload, openJobKey, resolveParams, sealJson, unsealJson, worstCaseCost, type Canonical, type EncryptionKeyPair, type JobInput, type JobOutput, type KeyPair, type MinerStrategy, type Params, type ServerMessage } from '@infermarket/protocol';
+import { basePriceFor, builtinMinerStrategy, createMinerStrategy, injectedDelay, outcome, rewardOf, type AdaptiveSettings, type JobOutcome, type Learner, type MinerStrategyModule, type Pricing } from '@infermarket/agents';
 import { accountOf, nodeRng, startNode, type Executor, type Node } from '@infermarket/node-runtime';
 import { fakeOutput } from './fake-output.js';
 
@@ -12,6 +12,8 @@ export interface MinerOptions {
   executor: Executor;
   models: string[];
   strategy?: MinerStrategy;
+  /** A user's strategy module (`loadStrategyModule`), used instead of the built-in `strategy`. */
+  strategyModule?: MinerStrategyModule;
   /** Variant claimed to the market (default int8). */
   variant?: string;
   region?: string;
@@ -59,7 +61,7 @@ export interface Miner {
   /** Resolves once connected, registered and bonded. */
   ready(): Promise<void>;
   stats(): MinerStats;
-  /** `adaptive`: its learner (null for the other strategies). */
+  /** Its strategy's learner (the built-in `adaptive` miner's; null when it shows none). */
   bandit(): Learner | null;
   stop(): Promise<void>;
 }
@@ -69,7 +71,10 @@ export interface Miner {
  * executor with its strategy, stream tokens, commit signed results. Reconnects when the market restarts.
  */
 export function createMiner(options: MinerOptions): Miner {
-  const strategy = options.strategy ?? 'honest';
+  if (options.strategyModule && options.strategy) throw new InfermarketError('ERR_VALIDATION', `MinerOptions: give "strategy" (a built-in) or "strategyModule" (a loaded module), not both`);
+  const strategyMod = options.strategyModule ?? builtinMinerStrategy(options.strategy ?? 'honest');
+  // its name in logs and reports: the built-in's, or the module's declared name
+  const strategy = strategyMod.name;
   const variant = options.variant ?? 'int8';
   const concurrency = Math.max(1, options.concurrency ?? 2);
   const seed = options.seed ?? 0;
@@ -78,14 +83,21 @@ export function createMiner(options: MinerOptions): Miner {
   const bidRng = nodeRng(seed, 'miner', address, 'bid');
   const delayRng = nodeRng(seed, 'miner', address, 'delay');
   const fakeRng = nodeRng(seed, 'miner', address, 'fake');
-  // the same learner, defaults and settings as the simulator's adaptive miners (a bad setting throws here)
-  const learner = strategy === 'adaptive' ? createLearner(options.adaptive, nodeRng(seed, 'miner', address, 'bandit')) : null;
+  // the strategy, created as the simulator creates it (the adaptive learner: same defaults and settings; a bad setting throws here)
+  const decide = createMinerStrategy(strategyMod, {
+    variant,
+    ...(options.cheatProbability !== undefined ? { cheatProbability: options.cheatProbability } : {}),
+    ...(options.slowExtraMs !== undefined ? { slowExtraMs: options.slowExtraMs } : {}),
+    ...(options.adaptive !== undefined ? { adaptive: options.adaptive } : {}),
+    rng: nodeRng(seed, 'miner', address, 'bandit'),
+  });
+  const learner = decide.learner ?? null;
   const log = options.log ?? ((e) => process.stderr.write(`${JSON.stringify({ t: Date.now(), role: 'miner', ...e })}\n`));
   const pricing: Pricing = options.pricing ?? { priceMicro: '10000' };
   const stakeTarget = options.stakeMicro ?? 500_000_000n;
   const stats: MinerStats = { offers: 0, bids: 0, bidsRefused: 0, assigned: 0, committed: 0, dropped: 0, settled: 0, lost: 0, slashes: 0, earnedMicro: 0n, slashedMicro: 0n, cheated: 0 };
   const lastOutput = new Map<string, JobOutput>();
-  const played = new Map<string, { arm: number; costMicro: number }>();
+  const played = new Map<string, { costMicro: number }>();
   let active = 0;
   const queue: (() => void)[] = [];
   let stopped = false;
@@ -118,7 +130,7 @@ export function createMiner(options: MinerOptions): Miner {
     if (baseMicro === null) return;
     const p = marketParams();
     // the protocol's own worst-case cost (price + fees): a bid the market would refuse is not sent
-    const price = bidPrice({ baseMicro, ...(pricing.spreadBps !== undefined ? { spreadBps: pricing.spreadBps } : {}), maxPriceMicro: BigInt(msg.maxPriceMicro), worstCase: (pr) => worstCaseCost({ params: p }, pr), rng: bidRng });
+    const price = decide.bidPrice({ model: msg.model, baseMicro, spreadBps: pricing.spreadBps ?? 0, maxPriceMicro: BigInt(msg.maxPriceMicro), worstCase: (pr) => worstCaseCost({ params: p }, pr) }, bidRng);
     if (price === null) return;
     stats.bids++;
     node.conn.request({ type: 'job.bid', envelope: node.conn.seal('job.bid', { jobId: msg.jobId, priceMicro: price }) as never }).catch((e: Error) => {
@@ -137,14 +149,8 @@ export function createMiner(options: MinerOptions): Miner {
     const conn = node.conn;
     try {
       const deadlineMs = marketParams().jobDeadlineMs;
-      let adaptiveP: number | undefined;
-      let arm = -1;
-      if (learner) {
-        arm = learner.choose();
-        adaptiveP = learner.levels[arm];
-      }
-      const plan = planJob({ strategy, variant, ...(options.cheatProbability !== undefined ? { cheatProbability: options.cheatProbability } : {}), ...(options.slowExtraMs !== undefined ? { slowExtraMs: options.slowExtraMs } : {}) }, { deadlineMs, hasReplay: lastOutput.has(msg.model), ...(adaptiveP !== undefined ? { adaptiveP } : {}) }, rng);
-      if (learner) played.set(msg.jobId, { arm, costMicro: 0 });
+      const plan = decide.planJob({ jobId: msg.jobId, model: msg.model, priceMicro: BigInt(msg.priceMicro), deadlineMs, hasReplay: lastOutput.has(msg.model) }, rng);
+      played.set(msg.jobId, { costMicro: 0 });
       if (plan.kind === 'drop') {
         stats.dropped++;
         log({ event: 'job.dropped', jobId: msg.jobId });
@@ -202,11 +208,11 @@ export function createMiner(options: MinerOptions): Miner {
   /** Teach the learner what became of a job it played (once per job), as the agents define the outcome. */
   const learn = (jobId: string, kind: JobOutcome['kind'], amountMicro: number): void => {
     const p = played.get(jobId);
-    if (!learner || !p) return;
+    if (!p) return;
     played.delete(jobId);
     const o = outcome[kind](amountMicro, p.costMicro);
-    learner.learn(p.arm, o);
-    log({ event: 'learned', jobId, outcome: kind, level: learner.levels[p.arm], reward: rewardOf(o) });
+    const details = decide.learn?.(jobId, o);
+    if (learner || details) log({ event: 'learned', jobId, outcome: kind, ...details, reward: rewardOf(o) });
   };
 
   /** After a slash, bond from the balance back toward the target stake (no faucet), as the simulator's miners do. */

@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   ERR_BAD_SCENARIO: { status: 400, meaning: 'A scenario file does not match the scenario schema, reuses a group name or names an unknown model.' },
   ERR_KEY_IN_USE: { status: 409, meaning: 'A key file is already used by another running process (its lock file names the pid).' },
   ERR_STARTUP: { status: 500, meaning: 'A testnet node exited during start-up, or a model the clients use has no registered miner.' },
+  ERR_BAD_STRATEGY: { status: 400, meaning: 'A strategy module (`--strategy ./x.js`, a scenario group\'s module path) is missing or has the wrong shape.' },
   ERR_BAD_COMPARATOR: { status: 500, meaning: 'A model\'s comparator spec is malformed; the comparison that decides a slash refuses to guess.' },
   ERR_BAD_HTTP: { status: 400, meaning: 'The request is not well-formed HTTP (request line, header, or URL encoding).' },
   ERR_TIMEOUT: { status: 408, meaning: 'The request was not received in full in time.' },

@@ -1,6 +1,6 @@
 import { InfermarketError } from './errors.js';
 import { paramsToJson, resolveParams, type Params } from './params.js';
-import type { ClientGroup, MinerGroup, Scenario, ValidatorGroup } from './scenario.js';
+import type { ClientGroup, MinerGroup, Scenario, StrategyModulePath, ValidatorGroup } from './scenario.js';
 import type { MinerStrategy, ValidatorStrategy } from './types.js';
 
 /**
@@ -48,7 +48,8 @@ export interface ResolvedMiner {
   /** Index of the group in `scenario.miners`, and of the instance in its group. */
   groupIndex: number;
   index: number;
-  strategy: MinerStrategy;
+  /** A built-in strategy, or a strategy module path (relative to the scenario file; docs/strategies.md). */
+  strategy: MinerStrategy | StrategyModulePath;
   models: string[];
   variant: string;
   region: string;
@@ -79,7 +80,7 @@ export interface ResolvedValidator {
   group: string;
   groupIndex: number;
   index: number;
-  strategy: ValidatorStrategy;
+  strategy: ValidatorStrategy | StrategyModulePath;
   models: string[];
   region: string;
   stakeMicro: string;

@@ -30,6 +30,8 @@ const NAME: JsonSchema = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0
 const REGION: JsonSchema = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' };
 const MODEL: JsonSchema = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' };
 const FRACTION: JsonSchema = { type: 'number', minimum: 0, maximum: 1 };
+/** A strategy module file, relative to the scenario file (or absolute): a user's strategy (docs/strategies.md). */
+const MODULE_PATH: JsonSchema = { type: 'string', pattern: '^(\\.\\.?/|/).+\\.m?js$', description: 'Path of a strategy module (.js/.mjs), relative to the scenario file; see docs/strategies.md.' };
 const VARIANT: JsonSchema = { type: 'string', enum: ['fp32', 'fp16', 'int8', 'int4'] };
 
 const obj = (properties: Record<string, JsonSchema>, required: string[] = [], description?: string): JsonSchema => ({
@@ -61,7 +63,7 @@ export const SCENARIO_SCHEMA: JsonSchema = Object.freeze({
           {
             name: NAME,
             count: { type: 'integer', minimum: 0, maximum: 10_000 },
-            strategy: { type: 'string', enum: MINER_STRATEGIES },
+            strategy: { anyOf: [{ type: 'string', enum: MINER_STRATEGIES }, MODULE_PATH] },
             models: { type: 'array', items: MODEL, minItems: 1 },
             variant: VARIANT,
             ep: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9_-]{1,32}$' }, minItems: 1 },
@@ -91,7 +93,7 @@ export const SCENARIO_SCHEMA: JsonSchema = Object.freeze({
           {
             name: NAME,
             count: { type: 'integer', minimum: 0, maximum: 10_000 },
-            strategy: { type: 'string', enum: VALIDATOR_STRATEGIES },
+            strategy: { anyOf: [{ type: 'string', enum: VALIDATOR_STRATEGIES }, MODULE_PATH] },
             models: { type: 'array', items: MODEL, minItems: 1 },
             stakeMicro: AMOUNT,
             region: REGION,
@@ -234,7 +236,18 @@ function describeType(s: JsonSchema): string {
   const words = types.map((t) => (t === 'integer' ? 'an integer' : t === 'object' ? 'an object' : t === 'array' ? 'an array' : `a ${t}`));
   const base = words.join(' or ');
   if (s.pattern === AMOUNT.pattern) return 'a decimal string amount in micro-mUSD';
+  if (s.pattern === MODULE_PATH.pattern) return 'a strategy module path like "./my-strategy.js"';
   return base;
+}
+
+const MODULE_PATH_RE = new RegExp(MODULE_PATH.pattern!);
+
+/**
+ * Whether a scenario group's `strategy` (or a node's `--strategy`) names a strategy module file rather
+ * than a built-in: starts with `./`, `../` or `/` and ends in `.js`/`.mjs` (docs/strategies.md).
+ */
+export function isStrategyModulePath(strategy: string): boolean {
+  return MODULE_PATH_RE.test(strategy);
 }
 
 function bad(message: string, path: string): never {
@@ -276,6 +289,12 @@ export function parseScenario(json: unknown, options: ParseScenarioOptions = {})
       const path = field ? join('params', field) : 'params';
       bad(`${path}: ${(e as Error).message}`, path);
     }
+  }
+  // a module group needs a name: instances are called `${name}-${i}`, and a path makes a poor one
+  for (const [kind, list] of [['miners', s.miners], ['validators', s.validators]] as const) {
+    list.forEach((g: { name?: string; strategy?: string }, i: number) => {
+      if (g.name === undefined && g.strategy !== undefined && isStrategyModulePath(g.strategy)) bad(`${kind}[${i}].name is required when strategy is a module path (${g.strategy}); instances are named "<name>-<i>"`, `${kind}[${i}].name`);
+    });
   }
   // group names unique across every role (derived ones never collide): instance names, keys, logs and addresses follow
   const groupNames = scenarioGroupNames(s);

@@ -49,7 +49,7 @@ describe('parseScenario', () => {
     (json.miners[1] as { strategy: string }).strategy = 'lazzy';
     const e = errorOf(json);
     expect(e.code).toBe('ERR_BAD_SCENARIO');
-    expect(e.message).toMatch(/^miners\[1\]\.strategy must be one of honest, lazy, downgrade, replay, flaky, slow, adaptive, got "lazzy"/);
+    expect(e.message).toMatch(/^miners\[1\]\.strategy must be one of honest, lazy, downgrade, replay, flaky, slow, adaptive or a strategy module path like "\.\/my-strategy\.js", got "lazzy"/);
     expect(e.details?.field).toBe('miners[1].strategy');
   });
 

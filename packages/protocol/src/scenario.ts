@@ -28,6 +28,9 @@ export interface Scenario {
 export type ModelId = 'digits' | 'charlm' | 'heavy' | (string & {});
 export type Variant = 'fp32' | 'fp16' | 'int8' | 'int4';
 
+/** A strategy module file (`./x.js`, `../x.mjs`, `/abs/x.js`), relative to the scenario file: a user's strategy (docs/strategies.md). */
+export type StrategyModulePath = `./${string}.js` | `./${string}.mjs` | `../${string}.js` | `../${string}.mjs` | `/${string}.js` | `/${string}.mjs`;
+
 export interface MinerGroup {
   /**
    * Group name, unique across all groups of every role; instance names are `${name}-${i}`. Defaults to the
@@ -35,7 +38,8 @@ export interface MinerGroup {
    */
   name?: string;
   count: number;
-  strategy: MinerStrategy;
+  /** A built-in strategy, or the path of a strategy module (then `name` is required). */
+  strategy: MinerStrategy | StrategyModulePath;
   /** Models served; default all of the scenario's client models. */
   models?: ModelId[];
   /** Variant claimed to the market (downgrade miners run `int4` while claiming this). Default int8. */
@@ -72,7 +76,8 @@ export interface ValidatorGroup {
   /** Unique across all groups; defaults to `validator` (honest) or `<strategy>-validator`. */
   name?: string;
   count: number;
-  strategy: ValidatorStrategy;
+  /** A built-in strategy, or the path of a strategy module (then `name` is required). */
+  strategy: ValidatorStrategy | StrategyModulePath;
   models?: ModelId[];
   /** Stake to bond; default the role's minimum, `params.minValidatorStakeMicro`. */
   stakeMicro?: string;

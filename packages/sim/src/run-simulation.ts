@@ -19,6 +19,7 @@ import { SIM_DEFAULTS } from './sim-defaults.js';
 import { buildReport, type SimReport } from './sim-report.js';
 import { createTally, hashOf, signedBy, staleTimer, type Item, type MinerAgent, type SimJob, type SimWorld } from './sim-world.js';
 import { createTruthTracker } from './truth.js';
+import type { StrategyModule } from '@infermarket/agents';
 
 export { SIM_DEFAULTS } from './sim-defaults.js';
 export type { SimReport } from './sim-report.js';
@@ -37,6 +38,8 @@ export interface RunSimulationOptions {
   onProgress?: (fraction: number) => void;
   /** Called with every accepted event and its effects (e.g. `createJobLog().observe` for jobs.csv). */
   onApplied?: (event: MarketEvent, effects: readonly Effect[]) => void;
+  /** The scenario's strategy modules (groups whose `strategy` is a module path), from `loadScenarioStrategies`. */
+  strategyModules?: ReadonlyMap<string, StrategyModule>;
 }
 
 const ZERO = '0'.repeat(64);
@@ -98,7 +101,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     costOverrides: simS.computeMsPerJob,
     costPerCpuSec: Number(simS.costPerCpuSecondMicro ?? SIM_DEFAULTS.costPerCpuSecondMicro),
     allModels,
-    ...buildAgents(scenario, { seed, allModels, P, addressOf }),
+    ...buildAgents(scenario, { seed, allModels, P, addressOf, ...(options.strategyModules ? { strategyModules: options.strategyModules } : {}) }),
     jobs: new Map<string, SimJob>(),
     tally: createTally(),
     truth: createTruthTracker(),
@@ -193,7 +196,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           minersBid(w, e.jobId, e.closesAtMs, e.eligible);
           break;
         case 'job.assigned':
-          minerRuns(w, e.jobId, e.miner, e.deadlineAtMs);
+          minerRuns(w, e.jobId, e.miner, e.deadlineAtMs, e.priceMicro);
           break;
         case 'job.committed': {
           const job = jobs.get(e.jobId);

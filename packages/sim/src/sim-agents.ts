@@ -1,5 +1,5 @@
-import { hashHex, worstCaseCost, type Scenario } from '@infermarket/protocol';
-import { basePriceFor, bidPrice, createLearner, injectedDelay, outcome, planJob, planTask, type JobOutcome } from '@infermarket/agents';
+import { hashHex, InfermarketError, worstCaseCost, type Scenario } from '@infermarket/protocol';
+import { basePriceFor, builtinMinerStrategy, builtinValidatorStrategy, createMinerStrategy, createValidatorStrategy, injectedDelay, isStrategyModulePath, outcome, type JobOutcome, type StrategyModule } from '@infermarket/agents';
 import { computeCostMicro, computeMs, DEFAULT_MAX_TOKENS } from './cost-model.js';
 import { createRng } from './rng.js';
 import { SIM_DEFAULTS } from './sim-defaults.js';
@@ -21,9 +21,15 @@ function amount(v: string | undefined, dflt: bigint): bigint {
 /** The scenario's agents, with addresses derived from the run seed. */
 export function buildAgents(
   scenario: Scenario,
-  ctx: { seed: number; allModels: string[]; P: SimWorld['P']; addressOf: (name: string) => string },
+  ctx: { seed: number; allModels: string[]; P: SimWorld['P']; addressOf: (name: string) => string; strategyModules?: ReadonlyMap<string, StrategyModule> },
 ): Pick<SimWorld, 'miners' | 'validators' | 'clients' | 'byAddress' | 'validatorsByAddress' | 'byName'> {
   const { seed, allModels, P, addressOf } = ctx;
+  // a group's strategy: a built-in, or a user's module (loaded beforehand by `loadScenarioStrategies`)
+  const moduleOf = (path: string, role: 'miner' | 'validator'): StrategyModule => {
+    const mod = ctx.strategyModules?.get(path);
+    if (!mod || mod.role !== role) throw new InfermarketError('ERR_BAD_STRATEGY', `strategy module ${path} is not loaded as a ${role} strategy; load the scenario's modules with loadScenarioStrategies (from @infermarket/node-runtime) and pass them as runSimulation's strategyModules`, { details: { module: path } });
+    return mod;
+  };
   const simS = scenario.sim ?? {};
   const adaptive = simS.adaptive;
   const byAddress = new Map<string, MinerAgent>();
@@ -34,6 +40,8 @@ export function buildAgents(
   const byName = new Map<string, MinerAgent | ValidatorAgent>();
   for (const g of scenario.miners) {
     const name = g.name ?? g.strategy;
+    const strategyMod = isStrategyModulePath(g.strategy) ? moduleOf(g.strategy, 'miner') : builtinMinerStrategy(g.strategy as Parameters<typeof builtinMinerStrategy>[0]);
+    if (strategyMod.role !== 'miner') throw new Error('unreachable');
     const priceSpec = g.pricing?.priceMicro;
     const price: Record<string, bigint> = {};
     for (const m of allModels) {
@@ -43,22 +51,24 @@ export function buildAgents(
     const stakeTarget = amount(g.stakeMicro, P.minMinerStakeMicro);
     for (let i = 0; i < g.count; i++) {
       const id = `${name}-${i}`;
+      const decide = createMinerStrategy(strategyMod, {
+        variant: g.variant ?? 'int8',
+        ...(g.cheatProbability !== undefined ? { cheatProbability: g.cheatProbability } : {}),
+        ...(g.slowExtraMs !== undefined ? { slowExtraMs: g.slowExtraMs } : {}),
+        ...(adaptive !== undefined ? { adaptive } : {}),
+        rng: createRng(seed ^ Math.imul(miners.length + 1, 0x27d4eb2d)),
+      });
       const agent: MinerAgent = {
         id,
         address: addressOf(`miner/${id}`),
-        strategy: g.strategy,
+        strategy: strategyMod.name,
         region: g.region ?? 'local',
         models: g.models ?? allModels,
         variant: g.variant ?? 'int8',
         latencyMs: g.latencyMs ?? 0,
         jitterMs: g.jitterMs ?? 0,
         slots: new Array<number>(g.concurrency ?? SIM_DEFAULTS.minerConcurrency).fill(0),
-        plan: {
-          strategy: g.strategy,
-          variant: g.variant ?? 'int8',
-          ...(g.cheatProbability !== undefined ? { cheatProbability: g.cheatProbability } : {}),
-          ...(g.slowExtraMs !== undefined ? { slowExtraMs: g.slowExtraMs } : {}),
-        },
+        decide,
         price,
         spreadBps: g.pricing?.spreadBps ?? 0,
         stakeTarget,
@@ -66,7 +76,7 @@ export function buildAgents(
         past: [],
         online: true,
         incarnation: 0,
-        learner: g.strategy === 'adaptive' ? createLearner(adaptive, createRng(seed ^ Math.imul(miners.length + 1, 0x27d4eb2d))) : null,
+        learner: decide.learner ?? null,
         lastOutput: new Map(),
         computeMicro: 0,
         commits: 0,
@@ -83,9 +93,12 @@ export function buildAgents(
   }
   for (const g of scenario.validators) {
     const name = g.name ?? g.strategy;
+    const strategyMod = isStrategyModulePath(g.strategy) ? moduleOf(g.strategy, 'validator') : builtinValidatorStrategy(g.strategy as Parameters<typeof builtinValidatorStrategy>[0]);
+    if (strategyMod.role !== 'validator') throw new Error('unreachable');
     for (let i = 0; i < g.count; i++) {
       const id = `${name}-${i}`;
-      const v: ValidatorAgent = { id, address: addressOf(`validator/${id}`), strategy: g.strategy, collude: new Set(), online: true, nonce: 0, computeMicro: 0, funded: 0n };
+      const decide = createValidatorStrategy(strategyMod, { rng: createRng(seed ^ Math.imul(validators.length + 1, 0x165667b1)) });
+      const v: ValidatorAgent = { id, address: addressOf(`validator/${id}`), strategy: strategyMod.name, decide, collude: new Set(), online: true, nonce: 0, computeMicro: 0, funded: 0n };
       validators.push(v);
       validatorsByAddress.set(v.address, v);
       if (!byName.has(id)) byName.set(id, v);
@@ -132,10 +145,14 @@ export function buildAgents(
 
 /** An outcome of a job, taught to an adaptive miner's learner (on the arm the job played; once per job). */
 export function learnOutcome(m: MinerAgent, job: SimJob, kind: JobOutcome['kind'], amountMicro: number): void {
-  if (!m.learner || job.arm < 0) return;
-  m.learner.learn(job.arm, outcome[kind](amountMicro, job.costMicro));
+  const jobId = playedIds.get(job);
+  if (jobId === undefined || job.arm < 0) return;
+  m.decide.learn?.(jobId, outcome[kind](amountMicro, job.costMicro));
   job.arm = -1;
 }
+
+// the id of a job its miner planned (the strategy's learning hook is keyed by job id)
+const playedIds = new WeakMap<SimJob, string>();
 
 // price → its worst-case cost to the client (params are fixed for a run)
 const quotesOf = new WeakMap<SimWorld, Map<bigint, bigint>>();
@@ -163,7 +180,7 @@ export function minersBid(w: SimWorld, jobId: string, closesAtMs: number, eligib
     // a busy miner does not bid on work it could not start soon
     if (free > now + P.jobDeadlineMs / 2) continue;
     const baseMicro = m.price[job.model] ?? BigInt(SIM_DEFAULTS.minerPriceMicro);
-    const priceMicro = bidPrice({ baseMicro, spreadBps: m.spreadBps, maxPriceMicro: job.client.maxPrice, worstCase, rng });
+    const priceMicro = m.decide.bidPrice({ model: job.model, baseMicro, spreadBps: m.spreadBps, maxPriceMicro: job.client.maxPrice, worstCase }, rng);
     if (priceMicro === null) continue;
     const at = Math.ceil(now + netDelay(w));
     if (at >= closesAtMs) continue;
@@ -172,7 +189,7 @@ export function minersBid(w: SimWorld, jobId: string, closesAtMs: number, eligib
 }
 
 /** `job.assigned`: the miner decides how to handle the job (its strategy), spends compute and queues its result. */
-export function minerRuns(w: SimWorld, jobId: string, minerAddr: string, deadlineAtMs: number): void {
+export function minerRuns(w: SimWorld, jobId: string, minerAddr: string, deadlineAtMs: number, priceMicro = 0n): void {
   const job = w.jobs.get(jobId);
   const m = w.byAddress.get(minerAddr);
   if (!job || !m) return;
@@ -180,12 +197,10 @@ export function minerRuns(w: SimWorld, jobId: string, minerAddr: string, deadlin
   job.miner = m;
   job.arm = -1;
   if (!m.online) return; // assigned while it went down: it will miss the deadline
-  let adaptiveP: number | undefined;
-  if (m.learner) {
-    job.arm = m.learner.choose();
-    adaptiveP = m.learner.levels[job.arm]!;
-  }
-  const plan = planJob(m.plan, { deadlineMs: w.P.jobDeadlineMs, hasReplay: m.lastOutput.has(job.model), ...(adaptiveP !== undefined ? { adaptiveP } : {}) }, rng);
+  const plan = m.decide.planJob({ jobId, model: job.model, priceMicro, deadlineMs: w.P.jobDeadlineMs, hasReplay: m.lastOutput.has(job.model) }, rng);
+  // planned: its outcome goes to the strategy's learning hook, once
+  job.arm = 0;
+  playedIds.set(job, jobId);
   if (plan.kind === 'drop') return; // dropped: the deadline will pass
   let run = m.variant;
   let cls: OutClass = 0;
@@ -239,7 +254,7 @@ export function validatorAudits(w: SimWorld, jobId: string, vAddr: string): void
   const job = w.jobs.get(jobId);
   const v = w.validatorsByAddress.get(vAddr);
   if (!job || !v || !v.online || !job.miner) return;
-  const action = planTask(v.strategy, { purpose: 'audit', minerIsPartner: v.collude.has(job.miner.address) });
+  const action = v.decide.planTask({ purpose: 'audit', jobId, minerIsPartner: v.collude.has(job.miner.address) });
   if (action === 'silent') return; // the audit window lapses; the job settles unaudited
   let hash: string;
   let match: boolean;
@@ -266,7 +281,7 @@ export function refereesVote(w: SimWorld, jobId: string, referees: string[], dea
   for (const r of referees) {
     const v = w.validatorsByAddress.get(r);
     if (!v || !v.online) continue;
-    const action = planTask(v.strategy, { purpose: 'dispute', minerIsPartner: v.collude.has(job.miner.address) });
+    const action = v.decide.planTask({ purpose: 'dispute', jobId, minerIsPartner: v.collude.has(job.miner.address) });
     if (action === 'silent') continue;
     let minerCorrect: boolean;
     let ms = 0;

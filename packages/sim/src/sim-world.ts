@@ -1,5 +1,5 @@
-import type { MarketEvent, MarketState, Params, RunReport, Timer, MinerStrategy, ValidatorStrategy, VerificationLevel } from '@infermarket/protocol';
-import type { Learner, StrategyConfig } from '@infermarket/agents';
+import type { MarketEvent, MarketState, Params, RunReport, Timer, VerificationLevel } from '@infermarket/protocol';
+import type { Learner, ValidatorStrategyInstance, createMinerStrategy } from '@infermarket/agents';
 import type { EventQueue } from './event-queue.js';
 import type { Rng } from './rng.js';
 import type { TruthTracker } from './truth.js';
@@ -16,15 +16,16 @@ export type OutClass = 0 | 1 | 2 | 3 | 4;
 export interface MinerAgent {
   id: string;
   address: string;
-  strategy: MinerStrategy;
+  /** The strategy's name: a built-in's, or a user module's declared `name`. */
+  strategy: string;
   region: string;
   models: string[];
   variant: string;
   latencyMs: number;
   jitterMs: number;
   slots: number[];
-  /** The strategy's knobs, as the agents' `planJob` takes them. */
-  plan: StrategyConfig;
+  /** Its strategy (the agents' `createMinerStrategy`): bids, job plans, the learning hook. */
+  decide: ReturnType<typeof createMinerStrategy>;
   /** Base price per model (the spread is applied per bid). */
   price: Record<string, bigint>;
   spreadBps: number;
@@ -34,7 +35,7 @@ export interface MinerAgent {
   past: { address: string; funded: bigint; stakeStart: bigint }[];
   online: boolean;
   incarnation: number;
-  /** `adaptive`: its learner (the agents' `createLearner`). */
+  /** Its strategy's learner, if it shows one (the built-in `adaptive` miner's). */
   learner: Learner | null;
   /** Its last output (hash) per model, which a `replay` miner sends again. */
   lastOutput: Map<string, string>;
@@ -50,7 +51,10 @@ export interface MinerAgent {
 export interface ValidatorAgent {
   id: string;
   address: string;
-  strategy: ValidatorStrategy;
+  /** The strategy's name: a built-in's, or a user module's declared `name`. */
+  strategy: string;
+  /** Its strategy (the agents' `createValidatorStrategy`). */
+  decide: ValidatorStrategyInstance;
   collude: Set<string>;
   online: boolean;
   nonce: number;

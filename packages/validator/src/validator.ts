@@ -16,8 +16,8 @@ import {
   type ServerMessage,
   type ValidatorStrategy,
 } from '@infermarket/protocol';
-import { planTask } from '@infermarket/agents';
-import { startNode, type Executor, type Node } from '@infermarket/node-runtime';
+import { builtinValidatorStrategy, createValidatorStrategy, type ValidatorStrategyModule } from '@infermarket/agents';
+import { nodeRng, startNode, type Executor, type Node } from '@infermarket/node-runtime';
 import { cheapClaim } from './lazy.js';
 
 /** Options for `createValidator`. */
@@ -27,6 +27,10 @@ export interface ValidatorOptions {
   executor: Executor;
   models: string[];
   strategy?: ValidatorStrategy;
+  /** A user's strategy module (`loadStrategyModule`), used instead of the built-in `strategy`. */
+  strategyModule?: ValidatorStrategyModule;
+  /** Seeds the strategy's own random stream (`init.rng`; default 0). */
+  seed?: number | string;
   /** Variant re-executed when the market does not say which one the miner claimed (default int8). */
   variant?: string;
   region?: string;
@@ -74,7 +78,11 @@ export interface Validator {
  * Which of these a task gets is decided by the agents' `planTask`, the function the simulator calls.
  */
 export function createValidator(options: ValidatorOptions): Validator {
-  const strategy = options.strategy ?? 'honest';
+  if (options.strategyModule && options.strategy) throw new InfermarketError('ERR_VALIDATION', `ValidatorOptions: give "strategy" (a built-in) or "strategyModule" (a loaded module), not both`);
+  const strategyMod = options.strategyModule ?? builtinValidatorStrategy(options.strategy ?? 'honest');
+  // its name in logs and reports: the built-in's, or the module's declared name
+  const strategy = strategyMod.name;
+  const decide = createValidatorStrategy(strategyMod, { rng: nodeRng(options.seed ?? 0, 'validator', options.keys.address, 'strategy') });
   const variant = options.variant ?? 'int8';
   const log = options.log ?? ((e) => process.stderr.write(`${JSON.stringify({ t: Date.now(), role: 'validator', ...e })}\n`));
   const colluded = new Set(options.colludeWith ?? []);
@@ -126,9 +134,9 @@ export function createValidator(options: ValidatorOptions): Validator {
         jobKeys = openJobKey(node.encKeys, msg.jobKey, msg.input.sealed.to);
         input = unsealJson<JobInput>(jobKeys, msg.input.sealed);
       }
-      // whose job is this? (public metadata) — only a colluding validator needs to know
-      const partner = strategy === 'colluding' && colluded.size > 0 ? colluded.has((await minerOf(msg.jobId)) ?? '') : false;
-      const action = planTask(strategy, { purpose: msg.purpose === 'dispute' ? 'dispute' : 'audit', minerIsPartner: partner });
+      // whose job is this? (public metadata) — only a validator with partners (`colludeWith`) needs to know
+      const partner = colluded.size > 0 ? colluded.has((await minerOf(msg.jobId)) ?? '') : false;
+      const action = decide.planTask({ purpose: msg.purpose === 'dispute' ? 'dispute' : 'audit', jobId: msg.jobId, minerIsPartner: partner });
       if (action === 'silent') {
         // never report a partner: say nothing, so the window lapses (the market shows nobody the miner's
         // output while an audit is pending, so it cannot be copied to vouch for it)

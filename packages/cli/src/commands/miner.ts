@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InfermarketError, MINER_STRATEGIES, type MinerStrategy } from '@infermarket/protocol';
-import { createInferenceExecutor, createMiner, nodeSocketUrl } from '@infermarket/miner';
+import { createInferenceExecutor, createMiner, isStrategyModulePath, loadStrategyModule, nodeSocketUrl } from '@infermarket/miner';
 import type { AdaptiveSettings } from '@infermarket/miner';
 import { list, loadKey, parseAmount, parseNumber } from '../testnet/keys.js';
 import { onShutdown } from '../testnet/stop.js';
@@ -43,7 +43,7 @@ export function register(program: Command): void {
     .description('Join a market as a miner: register, stake, bid on jobs and run them on the local ONNX runtime.')
     .requiredOption('--market <url>', 'market node socket, e.g. ws://HOST:PORT (path /v1/nodes is added)')
     .option('--model <ids>', 'comma-separated models to serve', 'digits')
-    .option('--strategy <name>', `one of ${MINER_STRATEGIES.join(', ')}`, 'honest')
+    .option('--strategy <name>', `one of ${MINER_STRATEGIES.join(', ')}, or a strategy module ./my-strategy.js (docs/strategies.md)`, 'honest')
     .option('--variant <v>', 'variant claimed to the market (fp32|fp16|int8|int4)', 'int8')
     .option('--region <name>', 'region declared to the market', 'local')
     .option('--stake <micro>', 'stake to bond in micro-mUSD (faucet tops up the balance)', '500000000')
@@ -74,8 +74,9 @@ export function register(program: Command): void {
         process.exitCode = await viaCa;
         return;
       }
-      if (!(MINER_STRATEGIES as readonly string[]).includes(o.strategy)) {
-        throw new InfermarketError('ERR_VALIDATION', `"--strategy" must be one of ${MINER_STRATEGIES.join(', ')}, got ${JSON.stringify(o.strategy)}`);
+      const strategyModule = isStrategyModulePath(o.strategy) ? await loadStrategyModule(o.strategy, { role: 'miner' }) : undefined;
+      if (!strategyModule && !(MINER_STRATEGIES as readonly string[]).includes(o.strategy)) {
+        throw new InfermarketError('ERR_VALIDATION', `"--strategy" must be one of ${MINER_STRATEGIES.join(', ')} or a module path like ./my-strategy.js, got ${JSON.stringify(o.strategy)}`);
       }
       const { keys, source } = loadKey({ ...(o.keySeed ? { keySeed: o.keySeed } : {}), ...(o.keyFile ? { keyFile: o.keyFile } : {}), defaultFile: '.infermarket/miner-key.json' });
       let pricing: { priceMicro: string | Record<string, string>; spreadBps?: number } = { priceMicro: parseAmount('--price', o.price, 10_000n).toString() };
@@ -104,7 +105,7 @@ export function register(program: Command): void {
         keys,
         executor,
         models,
-        strategy: o.strategy as MinerStrategy,
+        ...(strategyModule ? { strategyModule } : { strategy: o.strategy as MinerStrategy }),
         variant: o.variant,
         region: o.region,
         stakeMicro: parseAmount('--stake', o.stake, 500_000_000n),
@@ -122,7 +123,7 @@ export function register(program: Command): void {
         log: failOnUntrustedCertificate(out),
       });
       process.stderr.write(`miner ${keys.address} (${source}) → ${wsUrl}\n`);
-      void miner.ready().then(() => process.stdout.write(`${JSON.stringify({ event: 'ready', role: 'miner', address: keys.address, strategy: o.strategy })}\n`));
+      void miner.ready().then(() => process.stdout.write(`${JSON.stringify({ event: 'ready', role: 'miner', address: keys.address, strategy: strategyModule?.name ?? o.strategy })}\n`));
       const every = parseNumber('--stats-every-ms', o.statsEveryMs, 0);
       if (every > 0) setInterval(() => out({ event: 'stats', ...bigToString(miner.stats()) }), every).unref();
       await onShutdown(async () => {

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InfermarketError, parseScenario, type Scenario } from '@infermarket/protocol';
 import * as simPkg from '@infermarket/sim';
+import { scenarioStrategies } from '../testnet/strategy-modules.js';
 import { computeTableFromManifest, recordSimJobs, runSimulation, OVERRIDE_NAMES_HELP, type SimReport } from '@infermarket/sim';
 
 /** Read and validate a scenario file; errors name the file and the JSON path. */
@@ -99,8 +100,9 @@ export function register(program: Command): void {
       'after',
       '\nExamples:\n  infermarket sim --scenario scenarios/sim-small.json\n  infermarket sim --scenario scenarios/posp-threshold.json --seed 7 --set auditRate=0.2 --json\n',
     )
-    .action((opts: { scenario: string; seed?: number; set: Record<string, string>; out?: string; models: string; checkInvariants?: boolean; json?: boolean }) => {
+    .action(async (opts: { scenario: string; seed?: number; set: Record<string, string>; out?: string; models: string; checkInvariants?: boolean; json?: boolean }) => {
       const scenario = withCalibration(loadScenarioFile(opts.scenario), opts.models, opts.json === true);
+      const strategyModules = await scenarioStrategies(scenario, opts.scenario);
       const seed = opts.seed ?? scenario.seed;
       const tty = process.stderr.isTTY && !opts.json;
       const t0 = Date.now();
@@ -110,6 +112,7 @@ export function register(program: Command): void {
         seed,
         onApplied: jobs.onApplied,
         overrides: opts.set,
+        strategyModules,
         ...(opts.checkInvariants ? { checkInvariants: true } : {}),
         onProgress: (f) => {
           const now = Date.now();

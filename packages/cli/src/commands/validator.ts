@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InfermarketError, VALIDATOR_STRATEGIES, type ValidatorStrategy } from '@infermarket/protocol';
-import { createInferenceExecutor, nodeSocketUrl } from '@infermarket/miner';
+import { createInferenceExecutor, isStrategyModulePath, loadStrategyModule, nodeSocketUrl } from '@infermarket/miner';
 import { createValidator } from '@infermarket/validator';
 import { list, loadKey, parseAmount, parseNumber } from '../testnet/keys.js';
 import { onShutdown } from '../testnet/stop.js';
@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .description('Join a market as a validator: stake, re-execute audited jobs blind on the reference session, report outputs.')
     .requiredOption('--market <url>', 'market node socket, e.g. ws://HOST:PORT (path /v1/nodes is added)')
     .option('--model <ids>', 'comma-separated models it can re-execute', 'digits,charlm')
-    .option('--strategy <name>', `one of ${VALIDATOR_STRATEGIES.join(', ')}`, 'honest')
+    .option('--strategy <name>', `one of ${VALIDATOR_STRATEGIES.join(', ')}, or a strategy module ./my-strategy.js (docs/strategies.md)`, 'honest')
     .option('--variant <v>', 'variant re-executed when the market does not name the miner\'s claimed one', 'int8')
     .option('--region <name>', 'region declared to the market', 'local')
     .option('--stake <micro>', 'stake to bond in micro-mUSD', '500000000')
@@ -48,8 +48,9 @@ export function register(program: Command): void {
         process.exitCode = await viaCa;
         return;
       }
-      if (!(VALIDATOR_STRATEGIES as readonly string[]).includes(o.strategy)) {
-        throw new InfermarketError('ERR_VALIDATION', `"--strategy" must be one of ${VALIDATOR_STRATEGIES.join(', ')}, got ${JSON.stringify(o.strategy)}`);
+      const strategyModule = isStrategyModulePath(o.strategy) ? await loadStrategyModule(o.strategy, { role: 'validator' }) : undefined;
+      if (!strategyModule && !(VALIDATOR_STRATEGIES as readonly string[]).includes(o.strategy)) {
+        throw new InfermarketError('ERR_VALIDATION', `"--strategy" must be one of ${VALIDATOR_STRATEGIES.join(', ')} or a module path like ./my-strategy.js, got ${JSON.stringify(o.strategy)}`);
       }
       const { keys, source } = loadKey({ ...(o.keySeed ? { keySeed: o.keySeed } : {}), ...(o.keyFile ? { keyFile: o.keyFile } : {}), defaultFile: '.infermarket/validator-key.json' });
       const models = list(o.model);
@@ -68,7 +69,7 @@ export function register(program: Command): void {
         keys,
         executor,
         models,
-        strategy: o.strategy as ValidatorStrategy,
+        ...(strategyModule ? { strategyModule } : { strategy: o.strategy as ValidatorStrategy }),
         variant: o.variant,
         region: o.region,
         stakeMicro: parseAmount('--stake', o.stake, 500_000_000n),
@@ -77,7 +78,7 @@ export function register(program: Command): void {
         log: failOnUntrustedCertificate(out),
       });
       process.stderr.write(`validator ${keys.address} (${source}) → ${wsUrl}\n`);
-      void validator.ready().then(() => process.stdout.write(`${JSON.stringify({ event: 'ready', role: 'validator', address: keys.address, strategy: o.strategy })}\n`));
+      void validator.ready().then(() => process.stdout.write(`${JSON.stringify({ event: 'ready', role: 'validator', address: keys.address, strategy: strategyModule?.name ?? o.strategy })}\n`));
       await onShutdown(async () => {
         const s = validator.stats();
         process.stdout.write(`${JSON.stringify({ event: 'stopped', role: 'validator', address: keys.address, stats: { ...s, slashedMicro: s.slashedMicro.toString() } })}\n`);

@@ -8,6 +8,7 @@ import { createTestnetCert, loadModelSpecs } from '@infermarket/market';
 import { InfermarketError, parseScenario, resolveParams, type FeedEvent, type MarketStatsView, type RunReport, type Scenario } from '@infermarket/protocol';
 import { createManagedProcess, killAllChildren, NODE_MAIN, type ManagedProcess } from './processes.js';
 import { planTestnet, type PlannedNode, type TestnetPlan } from './plan.js';
+import { applyStrategyModules } from './strategy-modules.js';
 import { buildReport, formatSummary, type TestnetExtras } from './report.js';
 import { measureTruth } from './truth.js';
 
@@ -133,6 +134,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
   const outDir = resolve(options.outDir ?? join('runs', `${scenario.name}-${scenario.seed}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   mkdirSync(outDir, { recursive: true });
   const plan: TestnetPlan = planTestnet(scenario, { durationMs });
+  await applyStrategyModules(scenario, options.scenarioPath, plan);
   const t0 = Date.now();
   const procs = new Map<string, ManagedProcess>();
   // every timer is cleared in the finally below: an error mid-run must not leave an interval keeping the process alive
