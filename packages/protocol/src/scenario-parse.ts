@@ -146,6 +146,7 @@ export const SCENARIO_SCHEMA: JsonSchema = Object.freeze({
           cheatLevels: { type: 'array', items: FRACTION, minItems: 1 },
           epsilon: FRACTION,
           decay: FRACTION,
+          restakeCostBps: { type: 'integer', minimum: 0, maximum: 10_000 },
         }),
       }),
     },

@@ -115,5 +115,5 @@ export interface SimSettings {
   /** A miner ejected after `maxSlashes` comes back under a fresh key and stake (free identities, "whitewashing"); default false. */
   rejoinEjected?: boolean;
   /** Learning of `adaptive` miners, live and simulated: the learner (default epsilon-greedy), the cheat probabilities it chooses among, exploration rate, reward decay. */
-  adaptive?: { learner?: string; cheatLevels?: number[]; epsilon?: number; decay?: number };
+  adaptive?: { learner?: string; cheatLevels?: number[]; epsilon?: number; decay?: number; restakeCostBps?: number };
 }
