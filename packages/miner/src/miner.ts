@@ -200,11 +200,11 @@ export function createMiner(options: MinerOptions): Miner {
   };
 
   /** Teach the learner what became of a job it played (once per job), as the agents define the outcome. */
-  const learn = (jobId: string, kind: JobOutcome['kind'], amountMicro: number): void => {
+  const learn = (jobId: string, kind: JobOutcome['kind'], amountMicro: number, extra: Partial<JobOutcome> = {}): void => {
     const p = played.get(jobId);
     if (!learner || !p) return;
     played.delete(jobId);
-    const o = outcome[kind](amountMicro, p.costMicro);
+    const o = outcome[kind](amountMicro, p.costMicro, { atMs: Date.now(), ...extra });
     learner.learn(p.arm, o);
     log({ event: 'learned', jobId, outcome: kind, level: learner.levels[p.arm], reward: rewardOf(o) });
   };
@@ -248,7 +248,13 @@ export function createMiner(options: MinerOptions): Miner {
       case 'slashed':
         stats.slashes++;
         stats.slashedMicro += BigInt(msg.amountMicro);
-        learn(msg.jobId, 'slashed', Number(msg.amountMicro));
+        {
+          // what the slash costs beyond the amount, from the market's announced params (as the simulator
+          // reads them from the slash): the jail, ejection after maxSlashes, and the stake to post again
+          const p = marketParams();
+          const ejected = stats.slashes >= p.maxSlashes;
+          learn(msg.jobId, 'slashed', Number(msg.amountMicro), { jailMs: p.jailDurationMs, ejected, restakeMicro: Number(ejected ? stakeTarget : BigInt(msg.amountMicro)) });
+        }
         log({ event: 'slashed', jobId: msg.jobId, amountMicro: msg.amountMicro, reason: msg.reason });
         void restake();
         return;

@@ -223,7 +223,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           if (job) {
             tally.clientSpend += job.client.maxPrice - e.refundMicro;
             const m = byAddress.get(e.miner);
-            if (m) learnOutcome(m, job, 'settled', Number(e.priceMicro));
+            if (m) learnOutcome(m, job, 'settled', Number(e.priceMicro), { atMs: w.now });
           }
           break;
         }
@@ -233,7 +233,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
         case 'job.missed': {
           const job = jobs.get(e.jobId);
           const m = byAddress.get(e.miner);
-          if (job && m) learnOutcome(m, job, 'missed', Number(e.penaltyMicro));
+          if (job && m) learnOutcome(m, job, 'missed', Number(e.penaltyMicro), { atMs: w.now });
           break;
         }
         case 'node.slashed': {
@@ -255,7 +255,12 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
             } else tally.falseSlashes++;
             const m = byAddress.get(e.address);
             if (m) {
-              learnOutcome(m, job, 'slashed', Number(e.amountMicro));
+              learnOutcome(m, job, 'slashed', Number(e.amountMicro), {
+                atMs: w.now,
+                jailMs: Math.max(0, e.jailedUntilMs - w.now),
+                ejected: e.ejected,
+                restakeMicro: Number(e.ejected ? m.stakeTarget : e.amountMicro),
+              });
               if (e.ejected && rejoinEjected && m.address === e.address) rejoin(m);
               else restake(m);
             }

@@ -91,14 +91,15 @@ export function buildAgents(
       if (!byName.has(id)) byName.set(id, v);
     }
   }
-  // collusion names miner instances; resolve after all miners exist
+  // collusion names miner instances and is kept by name: a partner that re-joins under a new address
+  // (`sim.rejoinEjected`) is still a partner
   {
     let vi = 0;
     for (const g of scenario.validators) {
       for (let i = 0; i < g.count; i++, vi++) {
         for (const n of g.colludeWith ?? []) {
           const m = byName.get(n);
-          if (m && 'slots' in m) validators[vi]!.collude.add(m.address);
+          if (m && 'slots' in m) validators[vi]!.collude.add(m.id);
         }
       }
     }
@@ -129,10 +130,14 @@ export function buildAgents(
   return { miners, validators, clients, byAddress, validatorsByAddress, byName };
 }
 
-/** An outcome of a job, taught to an adaptive miner's learner (on the arm the job played; once per job). */
-export function learnOutcome(m: MinerAgent, job: SimJob, kind: JobOutcome['kind'], amountMicro: number): void {
+/**
+ * An outcome of a job, taught to an adaptive miner's learner (on the arm the job played; once per job).
+ * `extra` carries what the learner is charged beyond the amount: when (virtual ms), and for a slash the
+ * jail, the ejection and the stake to post again — the same data the live miner passes.
+ */
+export function learnOutcome(m: MinerAgent, job: SimJob, kind: JobOutcome['kind'], amountMicro: number, extra: Partial<JobOutcome> = {}): void {
   if (!m.learner || job.arm < 0) return;
-  m.learner.learn(job.arm, outcome[kind](amountMicro, job.costMicro));
+  m.learner.learn(job.arm, outcome[kind](amountMicro, job.costMicro, extra));
   job.arm = -1;
 }
 
@@ -233,7 +238,7 @@ export function validatorAudits(w: SimWorld, jobId: string, vAddr: string): void
   const job = w.jobs.get(jobId);
   const v = w.validatorsByAddress.get(vAddr);
   if (!job || !v || !v.online || !job.miner) return;
-  const action = planTask(v.strategy, { purpose: 'audit', minerIsPartner: v.collude.has(job.miner.address) });
+  const action = planTask(v.strategy, { purpose: 'audit', minerIsPartner: v.collude.has(job.miner.id) });
   if (action === 'silent') return; // the audit window lapses; the job settles unaudited
   let hash: string;
   let match: boolean;
@@ -260,7 +265,7 @@ export function refereesVote(w: SimWorld, jobId: string, referees: string[], dea
   for (const r of referees) {
     const v = w.validatorsByAddress.get(r);
     if (!v || !v.online) continue;
-    const action = planTask(v.strategy, { purpose: 'dispute', minerIsPartner: v.collude.has(job.miner.address) });
+    const action = planTask(v.strategy, { purpose: 'dispute', minerIsPartner: v.collude.has(job.miner.id) });
     if (action === 'silent') continue;
     let minerCorrect: boolean;
     let ms = 0;

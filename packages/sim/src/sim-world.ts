@@ -50,6 +50,7 @@ export interface ValidatorAgent {
   id: string;
   address: string;
   strategy: ValidatorStrategy;
+  /** `colludeWith`: the partner miners' instance names (`MinerAgent.id`), not addresses, so collusion survives a re-join. */
   collude: Set<string>;
   online: boolean;
   nonce: number;
