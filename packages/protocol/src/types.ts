@@ -95,6 +95,8 @@ export interface Dispute {
   /** referee address -> true if it found the miner's output correct. */
   votes: Map<string, boolean>;
   openedAtMs: number;
+  /** `disputeEscalation` `escalate-on-split`: when the panel grew (votes are then taken until `openedAtMs` of the escalation + the window). */
+  escalatedAtMs?: number;
 }
 
 export interface Job {

@@ -92,6 +92,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     netJitter: simS.networkJitterMs ?? SIM_DEFAULTS.networkJitterMs,
     divergence: simS.honestDivergenceRate ?? SIM_DEFAULTS.honestDivergenceRate,
     downgradeMismatch: simS.downgradeMismatchRate ?? DOWNGRADE_MISMATCH_RATE,
+    colludersVouch: simS.colludersVouch === true,
     costOverrides: simS.computeMsPerJob,
     costPerCpuSec: Number(simS.costPerCpuSecondMicro ?? SIM_DEFAULTS.costPerCpuSecondMicro),
     allModels,
@@ -214,9 +215,25 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
         case 'audit.requested':
           validatorAudits(w, e.jobId, e.validator);
           break;
-        case 'dispute.opened':
+        case 'dispute.opened': {
+          const job = jobs.get(e.jobId);
+          if (job) {
+            if (job.accuser === null) job.accuser = e.accuser;
+            else tally.disputeEscalations++; // the same dispute, more referees
+          }
           refereesVote(w, e.jobId, e.referees, e.deadlineAtMs);
           break;
+        }
+        case 'dispute.resolved': {
+          // an honest validator accused a cheated result: was it outvoted (and slashed for it)?
+          const job = jobs.get(e.jobId);
+          const accuser = job?.accuser ? validatorsByAddress.get(job.accuser) : undefined;
+          if (job && job.cheated && accuser?.strategy === 'honest') {
+            tally.honestDisputesOnCheats++;
+            if (e.minerCorrect && e.votesFor > e.votesAgainst) tally.honestAuditorsOutvoted++;
+          }
+          break;
+        }
         case 'job.settled': {
           const job = finishJob(e.jobId);
           tally.settledCount++;
@@ -254,6 +271,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
               tally.detectionSum += w.now - job.committedAtMs;
             } else tally.falseSlashes++;
             const m = byAddress.get(e.address);
+            if (m && m.address === e.address && e.jailedUntilMs > m.jailedUntilMs) m.jailedUntilMs = e.jailedUntilMs;
             if (m) {
               learnOutcome(m, job, 'slashed', Number(e.amountMicro), {
                 atMs: w.now,
@@ -410,6 +428,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           arm: -1,
           costMicro: 0,
           committedAtMs: 0,
+          accuser: null,
         };
         jobs.set(jobId, job);
         c.inflight++;

@@ -75,6 +75,7 @@ export function buildAgents(
         lateCheats: 0,
         nonce: 0,
         stakeStart: 0n,
+        jailedUntilMs: 0,
       };
       miners.push(agent);
       byAddress.set(agent.address, agent);
@@ -238,12 +239,16 @@ export function validatorAudits(w: SimWorld, jobId: string, vAddr: string): void
   const job = w.jobs.get(jobId);
   const v = w.validatorsByAddress.get(vAddr);
   if (!job || !v || !v.online || !job.miner) return;
-  const action = planTask(v.strategy, { purpose: 'audit', minerIsPartner: v.collude.has(job.miner.id) });
+  const action = planTask(v.strategy, { purpose: 'audit', minerIsPartner: v.collude.has(job.miner.id), partnerShares: w.colludersVouch });
   if (action === 'silent') return; // the audit window lapses; the job settles unaudited
   let hash: string;
   let match: boolean;
   let ms = 0;
-  if (action === 'cheap-claim') {
+  if (action === 'vouch') {
+    // the partner's own output, handed over: equal to the miner's
+    hash = job.outHash;
+    match = true;
+  } else if (action === 'cheap-claim') {
     // no re-execution: an output it did not compute, which the comparator finds different
     hash = hashOf(job, 1).slice(0, 62) + 'ff';
     match = hash === job.outHash;
@@ -265,12 +270,13 @@ export function refereesVote(w: SimWorld, jobId: string, referees: string[], dea
   for (const r of referees) {
     const v = w.validatorsByAddress.get(r);
     if (!v || !v.online) continue;
-    const action = planTask(v.strategy, { purpose: 'dispute', minerIsPartner: v.collude.has(job.miner.id) });
+    const action = planTask(v.strategy, { purpose: 'dispute', minerIsPartner: v.collude.has(job.miner.id), partnerShares: w.colludersVouch });
     if (action === 'silent') continue;
     let minerCorrect: boolean;
     let ms = 0;
     // a cheap claim is not the miner's output: the market's comparison finds them different
-    if (action === 'cheap-claim') minerCorrect = false;
+    if (action === 'vouch') minerCorrect = true;
+    else if (action === 'cheap-claim') minerCorrect = false;
     else {
       minerCorrect = reexecute(w, v, job) === 0 && job.outHash === hashOf(job, 0);
       ms = computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides);

@@ -44,6 +44,8 @@ export interface MinerAgent {
   lateCheats: number;
   nonce: number;
   stakeStart: bigint;
+  /** When its latest jail ends (virtual ms; 0 if never slashed). */
+  jailedUntilMs: number;
 }
 
 export interface ValidatorAgent {
@@ -86,6 +88,8 @@ export interface SimJob {
   arm: number;
   costMicro: number;
   committedAtMs: number;
+  /** The validator that opened its dispute (null until one does). */
+  accuser: string | null;
 }
 
 // protocol events go into the queue as they are (one allocation per event); the simulator's own items carry `k`
@@ -113,6 +117,11 @@ export interface Tally {
   detectionSum: number;
   falseSlashes: number;
   validatorSlashes: number;
+  /** Disputes an honest validator opened on a cheated result, and those the panel resolved for the miner (the honest accuser slashed). */
+  honestDisputesOnCheats: number;
+  honestAuditorsOutvoted: number;
+  /** Disputes whose panel grew (`disputeEscalation`). */
+  disputeEscalations: number;
   clientSpend: bigint;
   settledCount: number;
   latRes: number[];
@@ -136,6 +145,9 @@ export function createTally(): Tally {
     detectionSum: 0,
     falseSlashes: 0,
     validatorSlashes: 0,
+    honestDisputesOnCheats: 0,
+    honestAuditorsOutvoted: 0,
+    disputeEscalations: 0,
     clientSpend: 0n,
     settledCount: 0,
     latRes: [],
@@ -160,6 +172,8 @@ export interface SimWorld {
   readonly netJitter: number;
   readonly divergence: number;
   readonly downgradeMismatch: number;
+  /** `sim.colludersVouch`: colluding validators are handed their partners' outputs and vouch. */
+  readonly colludersVouch: boolean;
   readonly costOverrides: Readonly<Record<string, number>> | undefined;
   readonly costPerCpuSec: number;
   readonly allModels: string[];
