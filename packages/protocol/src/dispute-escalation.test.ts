@@ -40,21 +40,21 @@ describe('disputeEscalation', () => {
     expect(h.state.nodes.get(auditor)!.slashes).toBe(1);
     h.check();
   });
-  it('escalate-on-split: the first vote for the miner grows the panel to 2 × quorum + 1 and restarts the window; the larger majority decides', () => {
+  it('escalate-on-split: the first vote for the miner grows the panel to 2 × quorum + 2 and restarts the window; the larger majority decides', () => {
     const { h, miner, auditor, jobId, first } = split('escalate-on-split');
     const job = h.state.jobs.get(jobId)!;
     expect(job.status).toBe('disputed');
     const panel = job.dispute!.referees;
-    expect(panel).toHaveLength(5);
+    expect(panel).toHaveLength(6);
     expect(panel.slice(0, 2)).toEqual(first);
-    expect(new Set(panel).size).toBe(5);
+    expect(new Set(panel).size).toBe(6);
     expect(panel).not.toContain(auditor);
     const reopened = h.effects.filter((e) => e.type === 'dispute.opened');
     expect(reopened).toHaveLength(2);
     // the first window's timer passes: the escalated dispute is still open
     h.advance(h.state.params.disputeWindowMs - 1);
     expect(job.status).toBe('disputed');
-    // three fresh honest referees find the output wrong: 1 + 3 = 4 of 6 votes, the majority of the larger panel
+    // three fresh honest referees find the output wrong: 1 + 3 = 4 of 7 votes, the majority of the larger panel
     for (const r of panel.slice(2, 5)) h.send({ type: 'dispute.vote', by: r, jobId, minerCorrect: false });
     expect(job.status).toBe('failed');
     expect(h.state.nodes.get(miner)!.slashes).toBe(1);
@@ -66,7 +66,7 @@ describe('disputeEscalation', () => {
     const job = h.state.jobs.get(jobId)!;
     // the panel has grown; one more vote for the miner does not grow it again
     h.send({ type: 'dispute.vote', by: job.dispute!.referees[2]!, jobId, minerCorrect: true });
-    expect(job.dispute!.referees).toHaveLength(5);
+    expect(job.dispute!.referees).toHaveLength(6);
     // the window of the escalation closes: 3 for the miner, 1 against → the accuser is slashed
     h.advance(h.state.params.disputeWindowMs);
     expect(job.status).toBe('settled');

@@ -83,13 +83,14 @@ export function voteDispute(state: MarketState, ev: Ev<'dispute.vote'>, out: Eff
 /**
  * `escalate-on-split`: the first vote for the miner (the accuser is against it) splits the panel. Once
  * per dispute, add fresh referees (not the accuser, the miner, the client or those already drawn) until
- * the panel has 2 × disputeQuorum + 1, and restart the window; the majority of the larger panel decides.
+ * the panel has 2 × disputeQuorum + 2, and restart the window; the majority of the larger panel decides.
  * Returns false (no escalation) when it already escalated or no fresh referee is eligible.
  */
 function escalate(state: MarketState, job: Job, out: Effect[]): boolean {
   const d = job.dispute!;
   if (d.escalatedAtMs !== undefined) return false;
-  const target = 2 * state.params.disputeQuorum + 1;
+  // with the accuser's vote the larger panel casts an odd number of votes: no tie once all have voted
+  const target = 2 * state.params.disputeQuorum + 2;
   const fresh = rankValidators(state, state.epoch!, 'referee', `${job.id}/escalation`, job.model, state.nowMs, [d.accuser, job.miner!, job.client, ...d.referees], job.private).slice(
     0,
     Math.max(0, target - d.referees.length),

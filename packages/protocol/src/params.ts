@@ -25,7 +25,7 @@ export interface Params {
   disputeWindowMs: number;
   /** Number of referees (validators other than the auditor) asked to re-execute in a dispute. */
   disputeQuorum: number;
-  /** On a split vote: `none`, or `escalate-on-split` (once: the panel grows to 2 × disputeQuorum + 1 referees and the window restarts). */
+  /** On a split vote: `none`, or `escalate-on-split` (once: the panel grows to 2 × disputeQuorum + 2 referees and the window restarts). */
   disputeEscalation: DisputeEscalation;
   /** Cooldown between unbond and withdrawal. Must outlast challenge + audit + dispute windows. */
   unbondingPeriodMs: number;
@@ -84,7 +84,7 @@ export const PARAM_RULES: { readonly [K in keyof Params]: ParamRule } = Object.f
   auditWindowMs: ms('Time the chosen validator has to submit its re-execution.'),
   disputeWindowMs: ms('Time referees have to vote on a disputed job.'),
   disputeQuorum: { kind: 'number', min: 0, max: 15, integer: true, unit: 'validators', meaning: 'Referees (besides the auditor) who re-execute a disputed job.' },
-  disputeEscalation: { kind: 'enum', values: DISPUTE_ESCALATIONS, unit: 'rule', meaning: 'On a split vote (a referee votes for the miner): `escalate-on-split` grows the panel once to 2 × disputeQuorum + 1 referees and restarts the window.' },
+  disputeEscalation: { kind: 'enum', values: DISPUTE_ESCALATIONS, unit: 'rule', meaning: 'On a split vote (a referee votes for the miner): `escalate-on-split` grows the panel once to 2 × disputeQuorum + 2 referees and restarts the window.' },
   unbondingPeriodMs: ms('Cooldown between unbond and withdrawal; must outlast challenge + audit + dispute windows.'),
   bidWindowMs: ms('Time bids are collected for a job.'),
   jobDeadlineMs: ms('Time the assigned miner has to commit its result.'),
