@@ -30,6 +30,24 @@ describe('removed is not deterred', () => {
     expect(r.miners.filter((m) => m.strategy === 'honest').every((m) => m.settled > 0)).toBe(true);
   });
 
+  it('adaptive miners jailed through the window are removed (jailed), not deterred', () => {
+    const r = runSimulation(parseScenario({
+      name: 'jailed',
+      seed: 4,
+      durationMs: 30_000,
+      params: { auditRate: 1, jailDurationMs: 600_000, maxSlashes: 100 },
+      clients,
+      miners: [{ name: 'adaptive', count: 2, strategy: 'adaptive' }, { name: 'honest', count: 2, strategy: 'honest' }],
+      validators: [{ name: 'validator', count: 3, strategy: 'honest' }],
+      sim: { adaptive: { learner: 'thompson', cheatLevels: [1, 0] } },
+    }));
+    expect(r.sim.adaptiveRemoved).toBe(2);
+    expect(r.sim.adaptiveNoData).toEqual({ jailed: 2, ejected: 0, 'never-assigned': 0 });
+    expect(r.sim.adaptiveCheatRate).toBeNull();
+    expect(r.sim.adaptiveRemovedLearnedLevel).toBe(0); // one slash taught it: its preferred arm is now honest work — yet it is removed, not counted
+    for (const m of r.miners.filter((x) => x.strategy === 'adaptive')) expect(m.adaptive).toMatchObject({ removed: 'jailed', noData: 'jailed', realisedCheatRate: null });
+  });
+
   it('an active adaptive miner has a realised rate and no removal', () => {
     const r = runSimulation(parseScenario({
       name: 'active',

@@ -51,9 +51,9 @@ export function buildReport(
   const adaptiveOf = new Map<MinerAgent, AdaptiveMinerReport>();
   for (const m of adaptiveMiners) {
     const node = state.nodes.get(m.address)!;
-    const removed = node.ejected ? 'ejected' : m.jailedUntilMs >= duration ? 'jailed' : null;
+    const removed = node.ejected ? 'ejected' : m.jailedUntilMs > duration ? 'jailed' : null;
     let noData: NoDataReason | null = null;
-    if (m.lateCommits === 0) noData = node.ejected ? 'ejected' : m.jailedUntilMs > half ? 'jailed' : 'never-assigned';
+    if (m.lateCommits === 0) noData = node.ejected ? 'ejected' : w.P.jailDurationMs > 0 && m.jailedUntilMs > half ? 'jailed' : 'never-assigned';
     adaptiveOf.set(m, {
       learner: m.learner!.name,
       learnedCheatLevel: m.learner!.levels[m.learner!.best()]!,
