@@ -1,5 +1,5 @@
 import { ADAPTIVE_LEARNERS, InfermarketError } from '@infermarket/protocol';
-import { createCostAccount, type CostAccount, type JobOutcome } from './full-cost.js';
+import { createCostAccount, type Charge, type CostAccount, type JobOutcome } from './full-cost.js';
 import type { Rng } from './rng.js';
 
 export { createCostAccount, outcome, rewardOf, type Charge, type CostAccount, type JobOutcome } from './full-cost.js';
@@ -20,8 +20,8 @@ export interface Learner {
   readonly levels: readonly number[];
   /** Pick an arm for the next job (an index into `levels`). */
   choose(): number;
-  /** Fold the outcome of a job played on `arm` into the learner (charged its full cost). */
-  learn(arm: number, outcome: JobOutcome): void;
+  /** Fold the outcome of a job played on `arm` into the learner, charged its full cost; returns the charge (null for an arm out of range). */
+  learn(arm: number, outcome: JobOutcome): Charge | null;
   /** The arm it would exploit now (ties → the lower cheat level). */
   best(): number;
   /** Per arm: cheat probability, jobs played, mean reward charged (micro-mUSD). */
@@ -164,10 +164,11 @@ function banditOf(
       return arm;
     },
     learn(arm, out) {
-      if (arm < 0 || arm >= o.levels.length) return;
-      const r = o.account.charge(out).rewardMicro;
-      a.add(arm, r);
-      extraLearn?.(arm, r, out);
+      if (arm < 0 || arm >= o.levels.length) return null;
+      const charge = o.account.charge(out);
+      a.add(arm, charge.rewardMicro);
+      extraLearn?.(arm, charge.rewardMicro, out);
+      return charge;
     },
     best,
     table: a.table,

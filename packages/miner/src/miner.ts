@@ -205,8 +205,9 @@ export function createMiner(options: MinerOptions): Miner {
     if (!learner || !p) return;
     played.delete(jobId);
     const o = outcome[kind](amountMicro, p.costMicro, { atMs: Date.now(), ...extra });
-    learner.learn(p.arm, o);
-    log({ event: 'learned', jobId, outcome: kind, level: learner.levels[p.arm], reward: rewardOf(o) });
+    const charge = learner.learn(p.arm, o);
+    // reward: what the learner was charged (full cost); realised: paid − slashed − penalty − compute
+    log({ event: 'learned', jobId, outcome: kind, level: learner.levels[p.arm], reward: charge?.rewardMicro ?? null, realised: rewardOf(o), ...(charge?.opportunityMicro ? { opportunityMicro: charge.opportunityMicro } : {}) });
   };
 
   /** After a slash, bond from the balance back toward the target stake (no faucet), as the simulator's miners do. */
