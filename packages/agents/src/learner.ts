@@ -1,43 +1,16 @@
 import { ADAPTIVE_LEARNERS, InfermarketError } from '@infermarket/protocol';
+import { createCostAccount, type Charge, type CostAccount, type JobOutcome } from './full-cost.js';
 import type { Rng } from './rng.js';
+
+export { createCostAccount, outcome, rewardOf, type Charge, type CostAccount, type JobOutcome } from './full-cost.js';
 
 /**
  * How an `adaptive` miner learns whether to cheat. It plays one "arm" (a cheat probability) per job;
- * when the job's outcome is known the outcome, as data, updates that arm. The same learner, with the
- * same defaults, runs in the live miner and in the simulator; the scenario's `sim.adaptive` settings
- * configure both.
+ * when the job's outcome is known the outcome, as data, updates that arm. Every learner is charged the
+ * same full cost of an outcome (`createCostAccount`: slash, penalty, compute, the work it could not take
+ * while jailed, restaking). The same learner, with the same defaults, runs in the live miner and in the
+ * simulator; the scenario's `sim.adaptive` settings configure both.
  */
-
-/** What became of one job an adaptive miner played, as the market reported it. Amounts in micro-mUSD. */
-export interface JobOutcome {
-  /** `settled`: paid; `missed`: its deadline passed (penalty); `slashed`: an audit or dispute found it wrong. */
-  kind: 'settled' | 'missed' | 'slashed';
-  /** What the job paid the miner (settled jobs; 0 otherwise). */
-  paidMicro: number;
-  /** Stake slashed for the job (0 unless slashed). */
-  slashedMicro: number;
-  /** Missed-deadline penalty (the full `missPenaltyBps` of its stake the rules took; 0 unless missed). */
-  penaltyMicro: number;
-  /** Whether the miner was jailed by it (a slash jails). */
-  jailed: boolean;
-  /** Compute the miner spent on the job (its own cost model; 0 when it did not run the model). */
-  costMicro: number;
-}
-
-/**
- * The realised profit of an outcome: paid − slashed − penalty − compute. A missed deadline teaches
- * minus the full penalty, live and simulated alike.
- */
-export function rewardOf(o: JobOutcome): number {
-  return o.paidMicro - o.slashedMicro - o.penaltyMicro - o.costMicro;
-}
-
-/** Outcome helpers, so callers build complete outcomes. */
-export const outcome = Object.freeze({
-  settled: (paidMicro: number, costMicro: number): JobOutcome => ({ kind: 'settled', paidMicro, slashedMicro: 0, penaltyMicro: 0, jailed: false, costMicro }),
-  missed: (penaltyMicro: number, costMicro: number): JobOutcome => ({ kind: 'missed', paidMicro: 0, slashedMicro: 0, penaltyMicro, jailed: false, costMicro }),
-  slashed: (slashedMicro: number, costMicro: number): JobOutcome => ({ kind: 'slashed', paidMicro: 0, slashedMicro, penaltyMicro: 0, jailed: true, costMicro }),
-});
 
 /** A learner over cheat probabilities. */
 export interface Learner {
@@ -47,11 +20,11 @@ export interface Learner {
   readonly levels: readonly number[];
   /** Pick an arm for the next job (an index into `levels`). */
   choose(): number;
-  /** Fold the outcome of a job played on `arm` into the learner. */
-  learn(arm: number, outcome: JobOutcome): void;
+  /** Fold the outcome of a job played on `arm` into the learner, charged its full cost; returns the charge (null for an arm out of range). */
+  learn(arm: number, outcome: JobOutcome): Charge | null;
   /** The arm it would exploit now (ties → the lower cheat level). */
   best(): number;
-  /** Per arm: cheat probability, jobs played, mean reward (micro-mUSD). */
+  /** Per arm: cheat probability, jobs played, mean reward charged (micro-mUSD). */
   table(): { probability: number; plays: number; meanProfitMicro: number }[];
 }
 
@@ -66,6 +39,8 @@ export interface AdaptiveSettings {
   epsilon?: number;
   /** 0: sample average; > 0: exponential recency weight of each new reward (tracks a changing market). */
   decay?: number;
+  /** Cost of posting capital again after a slash or ejection, in basis points of the capital (default 0). */
+  restakeCostBps?: number;
 }
 
 /** The one set of learner defaults, live and simulated. */
@@ -74,6 +49,7 @@ export const ADAPTIVE_DEFAULTS = Object.freeze({
   cheatLevels: Object.freeze([0, 0.25, 0.5, 0.75, 1]) as readonly number[],
   epsilon: 0.1,
   decay: 0,
+  restakeCostBps: 0,
 });
 
 function bad(field: string, msg: string): never {
@@ -81,9 +57,17 @@ function bad(field: string, msg: string): never {
 }
 
 /**
- * The learner the settings name, with the defaults filled in.
+ * The learner the settings name, with the defaults filled in:
+ * - `epsilon-greedy`: explores a random arm with probability `epsilon`, else exploits the best mean;
+ * - `ucb1`: UCB1 (Auer et al. 2002; regret O(log n)) over the cheat levels, rewards normalised to the
+ *   range of charged rewards seen so far;
+ * - `thompson`: Gaussian Thompson sampling (seeded), each arm's mean drawn from N(mean, s²/n);
+ * - `rational`: a model-based best response — it estimates the chance a cheat is caught (Beta posterior
+ *   over its own cheats and slashes, sampled) and the mean charged outcome when caught and when not, and
+ *   cheats (plays its highest level) iff the expected reward of cheating beats that of honest work,
+ *   i.e. iff gain > q·(forfeited reward + loss on detection).
  * @throws InfermarketError `ERR_BAD_SCENARIO` naming the field for an unknown learner or a bad knob.
- * @example const l = createLearner({ epsilon: 0.05 }, createLabeledRng(seed, 'miner/x/learner'));
+ * @example const l = createLearner({ learner: 'ucb1' }, createLabeledRng(seed, 'miner/x/learner'));
  */
 export function createLearner(settings: AdaptiveSettings | undefined, rng: Rng): Learner {
   const s = settings ?? {};
@@ -91,49 +75,242 @@ export function createLearner(settings: AdaptiveSettings | undefined, rng: Rng):
   const levels = s.cheatLevels ?? ADAPTIVE_DEFAULTS.cheatLevels;
   const epsilon = s.epsilon ?? ADAPTIVE_DEFAULTS.epsilon;
   const decay = s.decay ?? ADAPTIVE_DEFAULTS.decay;
+  const restakeCostBps = s.restakeCostBps ?? ADAPTIVE_DEFAULTS.restakeCostBps;
   if (!levels.length || levels.some((p) => !(p >= 0 && p <= 1))) bad('cheatLevels', `must be a non-empty list of probabilities in [0, 1], got ${JSON.stringify(levels)}`);
   if (!(epsilon >= 0 && epsilon <= 1)) bad('epsilon', `must be in [0, 1], got ${epsilon}`);
   if (!(decay >= 0 && decay <= 1)) bad('decay', `must be in [0, 1], got ${decay}`);
+  if (!(Number.isInteger(restakeCostBps) && restakeCostBps >= 0 && restakeCostBps <= 10_000)) bad('restakeCostBps', `must be an integer in [0, 10000], got ${restakeCostBps}`);
+  const base = { levels: [...levels], decay, rng, account: createCostAccount({ restakeCostBps }) };
   switch (name) {
     case 'epsilon-greedy':
-      return epsilonGreedy({ levels: [...levels], epsilon, decay, rng });
+      return epsilonGreedy({ ...base, epsilon });
+    case 'ucb1':
+      return ucb1(base);
+    case 'thompson':
+      return thompson(base);
+    case 'rational':
+      return rational(base);
     default:
       return bad('learner', `must be one of ${LEARNERS.join(', ')}, got ${JSON.stringify(name)}`);
   }
 }
 
-/**
- * Epsilon-greedy: untried arms first (counted when chosen, so a live miner whose rewards arrive late
- * does not replay one arm); then with probability `epsilon` a random arm, else the best estimate.
- * The estimate is the sample mean of rewards, or an exponential recency average when `decay` > 0.
- * No deterrence formula is built in: whether cheating pays is learned from what the market paid and took.
- */
-function epsilonGreedy(o: { levels: readonly number[]; epsilon: number; decay: number; rng: Rng }): Learner {
-  const { levels, epsilon, decay, rng } = o;
-  const est = levels.map(() => 0);
-  const pulls = levels.map(() => 0);
-  const updates = levels.map(() => 0);
-  const best = (): number => {
-    let b = 0;
-    for (let i = 1; i < est.length; i++) if (est[i]! > est[b]!) b = i;
-    return b;
-  };
+interface Base {
+  levels: readonly number[];
+  decay: number;
+  rng: Rng;
+  account: CostAccount;
+}
+
+/** Per-arm statistics every learner keeps: plays (counted when chosen), updates, mean and spread of charged rewards. */
+function armStats(o: Base) {
+  const n = o.levels.length;
+  const pulls = new Array<number>(n).fill(0);
+  const updates = new Array<number>(n).fill(0);
+  const mean = new Array<number>(n).fill(0);
+  const m2 = new Array<number>(n).fill(0);
+  let lo = Infinity;
+  let hi = -Infinity;
   return {
-    name: 'epsilon-greedy',
-    levels,
+    pulls,
+    updates,
+    mean,
+    /** Sample variance of arm i's rewards (0 with fewer than 2). */
+    variance: (i: number): number => (updates[i]! > 1 ? m2[i]! / (updates[i]! - 1) : 0),
+    range: (): { lo: number; hi: number } => ({ lo, hi }),
+    /** Record a reward; returns nothing. Recency-weighted when `decay` > 0. */
+    add(arm: number, r: number): void {
+      updates[arm]!++;
+      if (r < lo) lo = r;
+      if (r > hi) hi = r;
+      const w = o.decay > 0 ? Math.max(o.decay, 1 / updates[arm]!) : 1 / updates[arm]!;
+      const d = r - mean[arm]!;
+      mean[arm]! += w * d;
+      m2[arm]! += d * (r - mean[arm]!);
+    },
+    /** The first arm never chosen, or -1. */
+    untried: (): number => pulls.indexOf(0),
+    argmax(score: (i: number) => number): number {
+      let b = 0;
+      let bs = score(0);
+      for (let i = 1; i < n; i++) {
+        const s = score(i);
+        if (s > bs) (b = i), (bs = s);
+      }
+      return b;
+    },
+    table: () => o.levels.map((p, i) => ({ probability: p, plays: pulls[i]!, meanProfitMicro: mean[i]! })),
+  };
+}
+
+/** The learner built on `armStats`: `pick` decides among tried arms; rewards are charged by the cost account. */
+function banditOf(
+  o: Base,
+  name: string,
+  pick: (a: ReturnType<typeof armStats>) => number,
+  extraLearn?: (arm: number, r: number, out: JobOutcome) => void,
+  bestOf?: (a: ReturnType<typeof armStats>) => number,
+  tryAll = true,
+): Learner {
+  const a = armStats(o);
+  const best = (): number => (bestOf ? bestOf(a) : a.argmax((i) => a.mean[i]!));
+  return {
+    name,
+    levels: o.levels,
     choose() {
-      let arm = pulls.indexOf(0);
-      if (arm < 0) arm = rng.next() < epsilon ? rng.int(levels.length) : best();
-      pulls[arm]!++;
+      let arm = tryAll ? a.untried() : -1;
+      if (arm < 0) arm = pick(a);
+      a.pulls[arm]!++;
       return arm;
     },
     learn(arm, out) {
-      if (arm < 0 || arm >= levels.length) return;
-      updates[arm]!++;
-      const w = decay > 0 ? Math.max(decay, 1 / updates[arm]!) : 1 / updates[arm]!;
-      est[arm]! += w * (rewardOf(out) - est[arm]!);
+      if (arm < 0 || arm >= o.levels.length) return null;
+      const charge = o.account.charge(out);
+      a.add(arm, charge.rewardMicro);
+      extraLearn?.(arm, charge.rewardMicro, out);
+      return charge;
     },
     best,
-    table: () => levels.map((p, i) => ({ probability: p, plays: pulls[i]!, meanProfitMicro: est[i]! })),
+    table: a.table,
   };
+}
+
+/**
+ * Epsilon-greedy: untried arms first (counted when chosen, so a live miner whose rewards arrive late
+ * does not replay one arm); then with probability `epsilon` a random arm, else the best estimate.
+ * No deterrence formula is built in: whether cheating pays is learned from what the market paid and took.
+ */
+function epsilonGreedy(o: Base & { epsilon: number }): Learner {
+  return banditOf(o, 'epsilon-greedy', (a) => (o.rng.next() < o.epsilon ? o.rng.int(o.levels.length) : a.argmax((i) => a.mean[i]!)));
+}
+
+/**
+ * UCB1: the arm maximising mean' + sqrt(2 ln t / n), where mean' is the arm's mean charged reward
+ * normalised to [0, 1] by the lowest and highest reward seen, t the plays so far and n the arm's
+ * rewards (its plays while rewards are still in flight).
+ */
+function ucb1(o: Base): Learner {
+  return banditOf(o, 'ucb1', (a) => {
+    const { lo, hi } = a.range();
+    const span = hi > lo ? hi - lo : 1;
+    let t = 0;
+    for (const p of a.pulls) t += p;
+    const lnT = Math.log(Math.max(2, t));
+    return a.argmax((i) => {
+      const n = Math.max(1, a.updates[i]! || a.pulls[i]!);
+      const m = a.updates[i]! ? (a.mean[i]! - lo) / span : 1;
+      return m + Math.sqrt((2 * lnT) / n);
+    });
+  });
+}
+
+/** A standard normal draw (Box–Muller) from the seeded generator. */
+function normal(rng: Rng): number {
+  const u = 1 - rng.next();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
+}
+
+/** A Gamma(k, 1) draw (Marsaglia–Tsang; k < 1 boosted). */
+function gamma(rng: Rng, k: number): number {
+  if (k < 1) return gamma(rng, k + 1) * Math.pow(1 - rng.next(), 1 / k);
+  const d = k - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    let x: number, v: number;
+    do {
+      x = normal(rng);
+      v = 1 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const u = 1 - rng.next();
+    if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
+  }
+}
+
+/** A Beta(a, b) draw. */
+export function betaSample(rng: Rng, a: number, b: number): number {
+  const x = gamma(rng, a);
+  const y = gamma(rng, b);
+  return x / (x + y);
+}
+
+/**
+ * Gaussian Thompson sampling: each arm's mean is drawn from N(mean, s²/n), with s² the arm's sample
+ * variance plus one pseudo-observation of the variance of all rewards seen (so an arm with few, equal
+ * rewards is not certain); the arm with the highest draw is played.
+ */
+function thompson(o: Base): Learner {
+  let all = 0;
+  let allMean = 0;
+  let allM2 = 0;
+  return banditOf(
+    o,
+    'thompson',
+    (a) => {
+      const v0 = all > 1 ? allM2 / (all - 1) : 0;
+      return a.argmax((i) => {
+        const n = Math.max(1, a.updates[i]!);
+        if (!a.updates[i]) return Infinity;
+        const s2 = (a.variance(i) * Math.max(0, n - 1) + v0) / n;
+        return a.mean[i]! + Math.sqrt(s2 / n) * normal(o.rng);
+      });
+    },
+    (_arm, r) => {
+      all++;
+      const d = r - allMean;
+      allMean += d / all;
+      allM2 += d * (r - allMean);
+    },
+  );
+}
+
+/**
+ * `rational`: plays only its lowest level (honest work) and its highest (cheating). For the cheating arm
+ * it keeps the plays, the plays that were slashed, and the mean charged reward when slashed (the loss on
+ * detection: slash, forfeited pay, jail time's lost work, restaking) and when not. Each choice draws the
+ * detection chance q from Beta(1 + slashed, 1 + not slashed) and cheats iff
+ * (1 − q)·mean(not slashed) + q·mean(slashed) > mean(honest). Before its first slash the loss on
+ * detection is taken to be the forfeited pay alone (a prior that underrates the loss, so it tries).
+ */
+function rational(o: Base): Learner {
+  const levels = o.levels;
+  let honestArm = 0;
+  let cheatArm = 0;
+  for (let i = 1; i < levels.length; i++) {
+    if (levels[i]! < levels[honestArm]!) honestArm = i;
+    if (levels[i]! > levels[cheatArm]!) cheatArm = i;
+  }
+  let plays = 0;
+  let caught = 0;
+  let caughtMean = 0;
+  let freeMean = 0;
+  let honestPaid = 0;
+  let honestPaidN = 0;
+  // with no undetected cheat yet, cheating is expected to pay what honest work paid, without its compute
+  const decide = (a: ReturnType<typeof armStats>, q: number): number => {
+    // prior before the first slash: a caught cheat forfeits its pay and loses nothing else (reward 0)
+    const lossWhenCaught = caught ? caughtMean : 0;
+    const free = plays - caught > 0 ? freeMean : honestPaidN ? honestPaid : 0;
+    const eCheat = (1 - q) * free + q * lossWhenCaught;
+    return eCheat > a.mean[honestArm]! ? cheatArm : honestArm;
+  };
+  return banditOf(
+    o,
+    'rational',
+    (a) => (a.pulls[honestArm]! === 0 ? honestArm : a.pulls[cheatArm]! === 0 ? cheatArm : decide(a, betaSample(o.rng, 1 + caught, 1 + plays - caught))),
+    (arm, r, out) => {
+      if (arm === honestArm && out.kind === 'settled') {
+        honestPaidN++;
+        honestPaid += (out.paidMicro - honestPaid) / honestPaidN;
+      }
+      if (arm !== cheatArm || arm === honestArm) return;
+      plays++;
+      if (out.kind === 'slashed') {
+        caught++;
+        caughtMean += (r - caughtMean) / caught;
+      } else freeMean += (r - freeMean) / (plays - caught);
+    },
+    (a) => (a.updates[honestArm]! === 0 ? honestArm : decide(a, (1 + caught) / (2 + plays))),
+      false,
+  );
 }

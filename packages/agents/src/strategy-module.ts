@@ -86,6 +86,8 @@ export interface ValidatorTaskContext {
   jobId: string;
   /** Whether the job's miner is one it colludes with (`colludeWith`). */
   minerIsPartner: boolean;
+  /** Whether partners share their outputs out of band (the simulator's `sim.colludersVouch`), so a colluder can vouch. */
+  partnerShares?: boolean;
 }
 
 /** What a validator strategy is created with. */
@@ -113,7 +115,7 @@ export type StrategyModule = MinerStrategyModule | ValidatorStrategyModule;
 /** A strategy's name: the pattern of a scenario group name, so it can label instances and reports. */
 export const STRATEGY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
 const PLAN_KINDS = ['run', 'fake', 'replay', 'drop'] as const;
-const TASK_ACTIONS: readonly TaskAction[] = ['reexecute', 'cheap-claim', 'silent'];
+const TASK_ACTIONS: readonly TaskAction[] = ['reexecute', 'cheap-claim', 'silent', 'vouch'];
 
 const MINER_SHAPE = "export default { role: 'miner', name: 'my-miner', create(init) { return { bidPrice(ctx, rng) {…}, planJob(ctx, rng) {…}, learn(jobId, outcome) {…} /* optional */ }; } }";
 const VALIDATOR_SHAPE = "export default { role: 'validator', name: 'my-validator', create(init) { return { planTask(ctx) {…} }; } }";
@@ -154,8 +156,9 @@ export function builtinMinerStrategy(name: MinerStrategy): MinerStrategyModule {
           const arm = arms.get(jobId);
           if (!learner || arm === undefined) return;
           arms.delete(jobId);
-          learner.learn(arm, outcome);
-          return { level: learner.levels[arm] };
+          const charge = learner.learn(arm, outcome);
+          // reward: what the learner was charged (full cost: jail time, lost work, restaking)
+          return { level: learner.levels[arm], reward: charge?.rewardMicro ?? null, ...(charge?.opportunityMicro ? { opportunityMicro: charge.opportunityMicro } : {}) };
         },
       };
     },

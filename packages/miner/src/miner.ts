@@ -206,13 +206,14 @@ export function createMiner(options: MinerOptions): Miner {
   };
 
   /** Teach the learner what became of a job it played (once per job), as the agents define the outcome. */
-  const learn = (jobId: string, kind: JobOutcome['kind'], amountMicro: number): void => {
+  const learn = (jobId: string, kind: JobOutcome['kind'], amountMicro: number, extra: Partial<JobOutcome> = {}): void => {
     const p = played.get(jobId);
     if (!p) return;
     played.delete(jobId);
-    const o = outcome[kind](amountMicro, p.costMicro);
+    const o = outcome[kind](amountMicro, p.costMicro, { atMs: Date.now(), ...extra });
     const details = decide.learn?.(jobId, o);
-    if (learner || details) log({ event: 'learned', jobId, outcome: kind, ...details, reward: rewardOf(o) });
+    // reward (in details): what the learner was charged (full cost); realised: paid − slashed − penalty − compute
+    if (learner || details) log({ event: 'learned', jobId, outcome: kind, ...details, realised: rewardOf(o) });
   };
 
   /** After a slash, bond from the balance back toward the target stake (no faucet), as the simulator's miners do. */
@@ -254,7 +255,13 @@ export function createMiner(options: MinerOptions): Miner {
       case 'slashed':
         stats.slashes++;
         stats.slashedMicro += BigInt(msg.amountMicro);
-        learn(msg.jobId, 'slashed', Number(msg.amountMicro));
+        {
+          // what the slash costs beyond the amount, from the market's announced params (as the simulator
+          // reads them from the slash): the jail, ejection after maxSlashes, and the stake to post again
+          const p = marketParams();
+          const ejected = stats.slashes >= p.maxSlashes;
+          learn(msg.jobId, 'slashed', Number(msg.amountMicro), { jailMs: p.jailDurationMs, ejected, restakeMicro: Number(ejected ? stakeTarget : BigInt(msg.amountMicro)) });
+        }
         log({ event: 'slashed', jobId: msg.jobId, amountMicro: msg.amountMicro, reason: msg.reason });
         void restake();
         return;

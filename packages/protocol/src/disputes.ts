@@ -94,12 +94,37 @@ export function voteDispute(state: MarketState, ev: Ev<'dispute.vote'>, out: Eff
   const d = job.dispute;
   if (!d.referees.includes(ev.by)) throw new InfermarketError('ERR_NOT_ASSIGNED', `${ev.by} is not a referee of job ${job.id}`);
   if (d.votes.has(ev.by)) throw new InfermarketError('ERR_DUPLICATE', `${ev.by} already voted on job ${job.id}`);
-  if (ev.atMs > d.openedAtMs + state.params.disputeWindowMs) throw new InfermarketError('ERR_LATE', `vote on job ${job.id} arrived after the dispute window`);
+  if (ev.atMs > (d.escalatedAtMs ?? d.openedAtMs) + state.params.disputeWindowMs) throw new InfermarketError('ERR_LATE', `vote on job ${job.id} arrived after the dispute window`);
   d.votes.set(ev.by, ev.minerCorrect);
+  if (ev.minerCorrect && state.params.disputeEscalation === 'escalate-on-split' && escalate(state, job, out)) return;
   const { forMiner, againstMiner } = tally(job);
   const majority = Math.floor((d.referees.length + 1) / 2) + 1;
   if (againstMiner >= majority) resolveDispute(state, job, false, out);
   else if (forMiner >= majority) resolveDispute(state, job, true, out);
+}
+
+/**
+ * `escalate-on-split`: the first vote for the miner (the accuser is against it) splits the panel. Once
+ * per dispute, add fresh referees (not the accuser, the miner, the client or those already drawn) until
+ * the panel has 2 × disputeQuorum + 2, and restart the window; the majority of the larger panel decides.
+ * Returns false (no escalation) when it already escalated or no fresh referee is eligible.
+ */
+function escalate(state: MarketState, job: Job, out: Effect[]): boolean {
+  const d = job.dispute!;
+  if (d.escalatedAtMs !== undefined) return false;
+  // with the accuser's vote the larger panel casts an odd number of votes: no tie once all have voted
+  const target = 2 * state.params.disputeQuorum + 2;
+  const fresh = rankValidators(state, state.epoch!, 'referee', `${job.id}/escalation`, job.model, state.nowMs, [d.accuser, job.miner!, job.client, ...d.referees], job.private).slice(
+    0,
+    Math.max(0, target - d.referees.length),
+  );
+  if (fresh.length === 0) return false;
+  d.referees.push(...fresh);
+  d.escalatedAtMs = state.nowMs;
+  const deadlineAtMs = state.nowMs + state.params.disputeWindowMs;
+  out.push({ type: 'dispute.opened', jobId: job.id, accuser: d.accuser, referees: fresh, deadlineAtMs });
+  out.push({ type: 'timer.set', atMs: deadlineAtMs, timer: { kind: 'dispute', jobId: job.id } });
+  return true;
 }
 
 function tally(job: Job): { forMiner: number; againstMiner: number } {
@@ -112,6 +137,8 @@ function tally(job: Job): { forMiner: number; againstMiner: number } {
 
 /** The dispute window closed: decide by the votes cast. A tie slashes nobody; the miner is paid unverified (an `always` job is refunded). */
 export function disputeTimedOut(state: MarketState, job: Job, out: Effect[]): void {
+  const esc = job.dispute!.escalatedAtMs;
+  if (esc !== undefined && state.nowMs < esc + state.params.disputeWindowMs) return; // the first window's timer; the panel grew
   const { forMiner, againstMiner } = tally(job);
   if (againstMiner > forMiner) resolveDispute(state, job, false, out);
   else if (forMiner > againstMiner) resolveDispute(state, job, true, out);

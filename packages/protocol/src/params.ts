@@ -3,6 +3,9 @@ import { InfermarketError } from './errors.js';
 /** Matching policies for the reverse auction. */
 export const MATCHING_POLICIES = ['lowest-price', 'reputation-weighted', 'stake-weighted-random'] as const;
 export type MatchingPolicy = (typeof MATCHING_POLICIES)[number];
+/** What a dispute does when its referees split (one votes for the miner): nothing more, or escalate once to a larger panel. */
+export const DISPUTE_ESCALATIONS = ['none', 'escalate-on-split'] as const;
+export type DisputeEscalation = (typeof DISPUTE_ESCALATIONS)[number];
 
 /** All protocol parameters. Units are in the names: `Ms` milliseconds, `Bps` basis points, `Micro` micro-mUSD. */
 export interface Params {
@@ -22,6 +25,8 @@ export interface Params {
   disputeWindowMs: number;
   /** Number of referees (validators other than the auditor) asked to re-execute in a dispute. */
   disputeQuorum: number;
+  /** On a split vote: `none`, or `escalate-on-split` (once: the panel grows to 2 × disputeQuorum + 2 referees and the window restarts). */
+  disputeEscalation: DisputeEscalation;
   /** Cooldown between unbond and withdrawal. Must outlast challenge + audit + dispute windows. */
   unbondingPeriodMs: number;
   /** Time bids are collected after a job is submitted or reopened. */
@@ -89,6 +94,7 @@ export const PARAM_RULES: { readonly [K in keyof Params]: ParamRule } = Object.f
   auditWindowMs: ms('Time the chosen validator has to submit its re-execution.'),
   disputeWindowMs: ms('Time referees have to vote on a disputed job.'),
   disputeQuorum: { kind: 'number', min: 0, max: 15, integer: true, unit: 'validators', meaning: 'Referees (besides the auditor) who re-execute a disputed job.' },
+  disputeEscalation: { kind: 'enum', values: DISPUTE_ESCALATIONS, unit: 'rule', meaning: 'On a split vote (a referee votes for the miner): `escalate-on-split` grows the panel once to 2 × disputeQuorum + 2 referees and restarts the window.' },
   unbondingPeriodMs: ms('Cooldown between unbond and withdrawal; must outlast challenge + audit + dispute windows.'),
   bidWindowMs: ms('Time bids are collected for a job.'),
   jobDeadlineMs: ms('Time the assigned miner has to commit its result.'),
@@ -127,6 +133,7 @@ export const DEFAULT_PARAMS: Readonly<Params> = Object.freeze({
   auditWindowMs: 5_000,
   disputeWindowMs: 5_000,
   disputeQuorum: 2,
+  disputeEscalation: 'none',
   unbondingPeriodMs: 20_000,
   bidWindowMs: 50,
   jobDeadlineMs: 3_000,
@@ -224,12 +231,14 @@ export function resolveParams(overrides: Record<string, unknown> = {}, base: Rea
       { details: { field: 'slashBurnBps' } },
     );
   }
-  const exposure = p.challengeWindowMs + p.auditWindowMs + p.disputeWindowMs;
+  // an escalated dispute gets a second window
+  const disputeMs = p.disputeEscalation === 'escalate-on-split' ? 2 * p.disputeWindowMs : p.disputeWindowMs;
+  const exposure = p.challengeWindowMs + p.auditWindowMs + disputeMs;
   // unbonding must outlast every window in which a slash can still land, or a cheater could withdraw first
   if (p.unbondingPeriodMs <= exposure) {
     throw new InfermarketError(
       'ERR_INVALID_PARAM',
-      `"unbondingPeriodMs" must exceed challengeWindowMs + auditWindowMs + disputeWindowMs = ${exposure}, got ${p.unbondingPeriodMs}`,
+      `"unbondingPeriodMs" must exceed challengeWindowMs + auditWindowMs + ${disputeMs === p.disputeWindowMs ? 'disputeWindowMs' : '2 × disputeWindowMs (escalate-on-split)'} = ${exposure}, got ${p.unbondingPeriodMs}`,
       { details: { field: 'unbondingPeriodMs' } },
     );
   }

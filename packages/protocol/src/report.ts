@@ -97,6 +97,26 @@ export interface MinerReport {
   slashedMicro: string;
   stakeStartMicro: string;
   stakeEndMicro: string;
+  /** `adaptive` miners (on the row of their current identity): what the learner learned and what it did. */
+  adaptive?: AdaptiveMinerReport;
+}
+
+/** Why a metric has no data for an agent: jailed through the window, ejected, or assigned no job in it. Never reported as 0. */
+export type NoDataReason = 'jailed' | 'ejected' | 'never-assigned';
+
+/** What an adaptive miner learned and did. A removed miner (jailed at the end, or ejected) is not a deterred one. */
+export interface AdaptiveMinerReport {
+  learner: string;
+  /** The cheat probability of the learner's preferred arm at the end. */
+  learnedCheatLevel: number;
+  /** Cheated ÷ committed results in the measured window (the run's second half); null when it committed none. */
+  realisedCheatRate: number | null;
+  /** Results it committed in the window. */
+  windowCommits: number;
+  /** Why `realisedCheatRate` is null (null when it has data). */
+  noData: NoDataReason | null;
+  /** `ejected` or `jailed` (at the end of the run) when it was removed from the market; null while active. */
+  removed: 'jailed' | 'ejected' | null;
 }
 
 export interface ValidatorReport {

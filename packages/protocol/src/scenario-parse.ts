@@ -147,11 +147,13 @@ export const SCENARIO_SCHEMA: JsonSchema = Object.freeze({
         computeMsPerJob: { type: 'object', additionalProperties: { type: 'number', minimum: 0 } },
         seriesPoints: { type: 'integer', minimum: 2, maximum: 10_000 },
         rejoinEjected: { type: 'boolean' },
+        colludersVouch: { type: 'boolean' },
         adaptive: obj({
           learner: { type: 'string', enum: ADAPTIVE_LEARNERS },
           cheatLevels: { type: 'array', items: FRACTION, minItems: 1 },
           epsilon: FRACTION,
           decay: FRACTION,
+          restakeCostBps: { type: 'integer', minimum: 0, maximum: 10_000 },
         }),
       }),
     },

@@ -139,6 +139,8 @@ export interface SimSettings {
   seriesPoints?: number;
   /** A miner ejected after `maxSlashes` comes back under a fresh key and stake (free identities, "whitewashing"); default false. */
   rejoinEjected?: boolean;
+  /** Colluding validators are handed their partners' outputs and vouch (a match; a vote for the miner) instead of staying silent. Simulator only. */
+  colludersVouch?: boolean;
   /** Learning of `adaptive` miners, live and simulated: the learner (default epsilon-greedy), the cheat probabilities it chooses among, exploration rate, reward decay. */
-  adaptive?: { learner?: string; cheatLevels?: number[]; epsilon?: number; decay?: number };
+  adaptive?: { learner?: string; cheatLevels?: number[]; epsilon?: number; decay?: number; restakeCostBps?: number };
 }

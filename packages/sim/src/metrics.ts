@@ -22,10 +22,25 @@ export interface SimMetrics {
   throttled: number;
   /** Committed results that were not honest outputs ÷ committed results. */
   cheatRate: number;
-  /** The same, over adaptive miners' commits in the second half of the run (after learning). */
+  /**
+   * The same, over adaptive miners' commits in the second half of the run (after learning); null when
+   * no adaptive miner committed there (see `adaptiveNoData` for why) — never 0 for "no data".
+   */
   adaptiveCheatRate: number | null;
-  /** Mean over adaptive miners of the cheat probability each believes best at the end. */
+  /** Mean over adaptive miners of the cheat probability each believes best at the end (removed ones included). */
   adaptiveLearnedLevel: number | null;
+  /** Adaptive miners removed from the market at the end (ejected, or jailed): counted apart, never as deterred. */
+  adaptiveRemoved: number | null;
+  /** Mean learned cheat level of the removed adaptive miners (null when none was removed). */
+  adaptiveRemovedLearnedLevel: number | null;
+  /** Adaptive miners with no commit in the measured window, by reason. */
+  adaptiveNoData: { jailed: number; ejected: number; 'never-assigned': number } | null;
+  /** Disputes an honest validator opened on a cheated result; those resolved for the miner with the honest accuser slashed; their ratio. */
+  honestDisputesOnCheats: number;
+  honestAuditorsOutvoted: number;
+  honestAuditorOutvotedRate: number | null;
+  /** Disputes whose referee panel grew on a split vote (`disputeEscalation`). */
+  disputeEscalations: number;
   /** Cheated results that were slashed ÷ cheated results. */
   detectionRate: number | null;
   /** Mean time from a cheated commit to the slash that caught it. */
@@ -78,6 +93,11 @@ export const METRIC_COLUMNS = [
   'minerSlashes',
   'throughputPerSec',
   'validatorProfitMicro',
+  'adaptiveRemoved',
+  'adaptiveRemovedLearnedLevel',
+  'honestAuditorsOutvoted',
+  'honestAuditorOutvotedRate',
+  'disputeEscalations',
 ] as const;
 
 export type MetricName = (typeof METRIC_COLUMNS)[number];

@@ -98,6 +98,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     netJitter: simS.networkJitterMs ?? SIM_DEFAULTS.networkJitterMs,
     divergence: simS.honestDivergenceRate ?? SIM_DEFAULTS.honestDivergenceRate,
     downgradeMismatch: simS.downgradeMismatchRate ?? DOWNGRADE_MISMATCH_RATE,
+    colludersVouch: simS.colludersVouch === true,
     costOverrides: simS.computeMsPerJob,
     costPerCpuSec: Number(simS.costPerCpuSecondMicro ?? SIM_DEFAULTS.costPerCpuSecondMicro),
     allModels,
@@ -226,9 +227,25 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
         case 'audit.requested':
           validatorAudits(w, e.jobId, e.validator);
           break;
-        case 'dispute.opened':
+        case 'dispute.opened': {
+          const job = jobs.get(e.jobId);
+          if (job) {
+            if (job.accuser === null) job.accuser = e.accuser;
+            else tally.disputeEscalations++; // the same dispute, more referees
+          }
           refereesVote(w, e.jobId, e.referees, e.deadlineAtMs);
           break;
+        }
+        case 'dispute.resolved': {
+          // an honest validator accused a cheated result: was it outvoted (and slashed for it)?
+          const job = jobs.get(e.jobId);
+          const accuser = job?.accuser ? validatorsByAddress.get(job.accuser) : undefined;
+          if (job && job.cheated && accuser?.strategy === 'honest') {
+            tally.honestDisputesOnCheats++;
+            if (e.minerCorrect && e.votesFor > e.votesAgainst) tally.honestAuditorsOutvoted++;
+          }
+          break;
+        }
         case 'job.settled': {
           const job = finishJob(e.jobId);
           tally.settledCount++;
@@ -237,7 +254,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
             const m = byAddress.get(e.miner);
             const delivered = job.reps?.get(e.miner)?.hash ?? job.outHash;
             w.truth.settled({ level: job.client.verification, strategy: m?.strategy ?? 'unknown', wrong: delivered !== hashOf(job, 0), paidMicro: job.client.maxPrice - e.refundMicro, latencyMs: w.now - job.submittedAtMs });
-            if (m) learnOutcome(m, job, 'settled', Number(e.priceMicro));
+            if (m) learnOutcome(m, job, 'settled', Number(e.priceMicro), { atMs: w.now });
           }
           break;
         }
@@ -247,7 +264,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
         case 'job.missed': {
           const job = jobs.get(e.jobId);
           const m = byAddress.get(e.miner);
-          if (job && m) learnOutcome(m, job, 'missed', Number(e.penaltyMicro));
+          if (job && m) learnOutcome(m, job, 'missed', Number(e.penaltyMicro), { atMs: w.now });
           break;
         }
         case 'node.slashed': {
@@ -271,8 +288,14 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
               tally.detectionSum += w.now - job.committedAtMs;
             } else tally.falseSlashes++;
             const m = byAddress.get(e.address);
+            if (m && m.address === e.address && e.jailedUntilMs > m.jailedUntilMs) m.jailedUntilMs = e.jailedUntilMs;
             if (m) {
-              learnOutcome(m, job, 'slashed', Number(e.amountMicro));
+              learnOutcome(m, job, 'slashed', Number(e.amountMicro), {
+                atMs: w.now,
+                jailMs: Math.max(0, e.jailedUntilMs - w.now),
+                ejected: e.ejected,
+                restakeMicro: Number(e.ejected ? m.stakeTarget : e.amountMicro),
+              });
               if (e.ejected && rejoinEjected && m.address === e.address) rejoin(m);
               else restake(m);
             }
@@ -431,6 +454,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           costMicro: 0,
           committedAtMs: 0,
           reps: c.verification === 'redundant' ? new Map() : null,
+          accuser: null,
         };
         jobs.set(jobId, job);
         c.inflight++;

@@ -36,6 +36,23 @@ describe('simulated agents', () => {
     expect(BigInt(honest.miners[0]!.slashedMicro)).toBeGreaterThan(0n);
   });
 
+  it('collusion survives a re-join: colludeWith names the instance, not its first address', () => {
+    const r = runSimulation(parseScenario({
+      ...base,
+      params: { ...base.params, maxSlashes: 2 },
+      miners: [{ name: 'lazy', count: 1, strategy: 'lazy' }],
+      validators: [{ name: 'colluder', count: 1, strategy: 'colluding', colludeWith: ['lazy-0'] }, { name: 'validator', count: 1, strategy: 'honest' }],
+      sim: { rejoinEjected: true },
+    }));
+    // the honest validator ejects the lazy miner again and again; it re-joins under new addresses
+    expect(r.miners.filter((m) => m.id.startsWith('lazy-0#')).length).toBeGreaterThan(0);
+    const colluder = r.validators.find((v) => v.id === 'colluder-0')!;
+    expect(r.validators.find((v) => v.id === 'validator-0')!.audits).toBeGreaterThan(0);
+    // every job is its partner's, under whichever address: it never reports one (it did after the first re-join)
+    expect(colluder.audits).toBe(0);
+    expect(colluder.earnedMicro).toBe('0');
+  });
+
   it('adaptive miners use the scenario\'s sim.adaptive settings (cheat levels), the same the live miner takes', () => {
     const r = runSimulation(parseScenario({
       ...base,

@@ -85,6 +85,7 @@ export function buildAgents(
         lateCheats: 0,
         nonce: 0,
         stakeStart: 0n,
+        jailedUntilMs: 0,
       };
       miners.push(agent);
       byAddress.set(agent.address, agent);
@@ -104,14 +105,15 @@ export function buildAgents(
       if (!byName.has(id)) byName.set(id, v);
     }
   }
-  // collusion names miner instances; resolve after all miners exist
+  // collusion names miner instances and is kept by name: a partner that re-joins under a new address
+  // (`sim.rejoinEjected`) is still a partner
   {
     let vi = 0;
     for (const g of scenario.validators) {
       for (let i = 0; i < g.count; i++, vi++) {
         for (const n of g.colludeWith ?? []) {
           const m = byName.get(n);
-          if (m && 'slots' in m) validators[vi]!.collude.add(m.address);
+          if (m && 'slots' in m) validators[vi]!.collude.add(m.id);
         }
       }
     }
@@ -143,11 +145,15 @@ export function buildAgents(
   return { miners, validators, clients, byAddress, validatorsByAddress, byName };
 }
 
-/** An outcome of a job, taught to an adaptive miner's learner (on the arm the job played; once per job). */
-export function learnOutcome(m: MinerAgent, job: SimJob, kind: JobOutcome['kind'], amountMicro: number): void {
+/**
+ * An outcome of a job, taught to an adaptive miner's learner (on the arm the job played; once per job).
+ * `extra` carries what the learner is charged beyond the amount: when (virtual ms), and for a slash the
+ * jail, the ejection and the stake to post again — the same data the live miner passes.
+ */
+export function learnOutcome(m: MinerAgent, job: SimJob, kind: JobOutcome['kind'], amountMicro: number, extra: Partial<JobOutcome> = {}): void {
   const jobId = playedIds.get(job);
   if (jobId === undefined || job.arm < 0) return;
-  m.decide.learn?.(jobId, outcome[kind](amountMicro, job.costMicro));
+  m.decide.learn?.(jobId, outcome[kind](amountMicro, job.costMicro, extra));
   job.arm = -1;
 }
 
@@ -254,12 +260,16 @@ export function validatorAudits(w: SimWorld, jobId: string, vAddr: string): void
   const job = w.jobs.get(jobId);
   const v = w.validatorsByAddress.get(vAddr);
   if (!job || !v || !v.online || !job.miner) return;
-  const action = v.decide.planTask({ purpose: 'audit', jobId, minerIsPartner: v.collude.has(job.miner.address) });
+  const action = v.decide.planTask({ purpose: 'audit', jobId, minerIsPartner: v.collude.has(job.miner.id), partnerShares: w.colludersVouch });
   if (action === 'silent') return; // the audit window lapses; the job settles unaudited
   let hash: string;
   let match: boolean;
   let ms = 0;
-  if (action === 'cheap-claim') {
+  if (action === 'vouch') {
+    // the partner's own output, handed over: equal to the miner's
+    hash = job.outHash;
+    match = true;
+  } else if (action === 'cheap-claim') {
     // no re-execution: an output it did not compute, which the comparator finds different
     hash = hashOf(job, 1).slice(0, 62) + 'ff';
     match = hash === job.outHash;
@@ -281,12 +291,13 @@ export function refereesVote(w: SimWorld, jobId: string, referees: string[], dea
   for (const r of referees) {
     const v = w.validatorsByAddress.get(r);
     if (!v || !v.online) continue;
-    const action = v.decide.planTask({ purpose: 'dispute', jobId, minerIsPartner: v.collude.has(job.miner.address) });
+    const action = v.decide.planTask({ purpose: 'dispute', jobId, minerIsPartner: v.collude.has(job.miner.id), partnerShares: w.colludersVouch });
     if (action === 'silent') continue;
     let minerCorrect: boolean;
     let ms = 0;
     // a cheap claim is not the miner's output: the market's comparison finds them different
-    if (action === 'cheap-claim') minerCorrect = false;
+    if (action === 'vouch') minerCorrect = true;
+    else if (action === 'cheap-claim') minerCorrect = false;
     else {
       minerCorrect = reexecute(w, v, job) === 0 && job.outHash === hashOf(job, 0);
       ms = computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides);

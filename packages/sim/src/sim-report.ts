@@ -1,5 +1,5 @@
 import { cpus } from 'node:os';
-import { ledgerTotals, paramsToJson, percentile, type RunReport, type Scenario } from '@infermarket/protocol';
+import { ledgerTotals, paramsToJson, percentile, type AdaptiveMinerReport, type NoDataReason, type RunReport, type Scenario } from '@infermarket/protocol';
 import { computeMs } from './cost-model.js';
 import type { SimMetrics } from './metrics.js';
 import { SIM_DEFAULTS } from './sim-defaults.js';
@@ -46,6 +46,25 @@ export function buildReport(
   const adaptG = group((m) => m.learner !== null);
   const lateCommits = adaptiveMiners.reduce((a, m) => a + m.lateCommits, 0);
   const lateCheats = adaptiveMiners.reduce((a, m) => a + m.lateCheats, 0);
+  // a removed miner is not a deterred one: each adaptive miner's learned level, realised rate, and why it has no data
+  const half = duration / 2;
+  const adaptiveOf = new Map<MinerAgent, AdaptiveMinerReport>();
+  for (const m of adaptiveMiners) {
+    const node = state.nodes.get(m.address)!;
+    const removed = node.ejected ? 'ejected' : m.jailedUntilMs > duration ? 'jailed' : null;
+    let noData: NoDataReason | null = null;
+    if (m.lateCommits === 0) noData = node.ejected ? 'ejected' : w.P.jailDurationMs > 0 && m.jailedUntilMs > half ? 'jailed' : 'never-assigned';
+    adaptiveOf.set(m, {
+      learner: m.learner!.name,
+      learnedCheatLevel: m.learner!.levels[m.learner!.best()]!,
+      realisedCheatRate: m.lateCommits ? Math.round((m.lateCheats / m.lateCommits) * 1000) / 1000 : null,
+      windowCommits: m.lateCommits,
+      noData,
+      removed,
+    });
+  }
+  const adaptiveReports = [...adaptiveOf.values()];
+  const removedReports = adaptiveReports.filter((a) => a.removed !== null);
   const costPerThousand = t.settledCount ? (t.clientSpend * 1000n) / BigInt(t.settledCount) : 0n;
   const round = (x: number | null): number | null => (x === null ? null : Math.round(x * 1000) / 1000);
 
@@ -67,10 +86,23 @@ export function buildReport(
     rejected: t.rejected,
     throttled: t.throttled,
     cheatRate: round(t.commits ? t.cheatedCommits / t.commits : 0)!,
-    adaptiveCheatRate: adaptiveMiners.length ? round(lateCommits ? lateCheats / lateCommits : 0) : null,
+    adaptiveCheatRate: lateCommits ? round(lateCheats / lateCommits) : null,
     adaptiveLearnedLevel: adaptiveMiners.length
       ? round(adaptiveMiners.reduce((a, m) => a + m.learner!.levels[m.learner!.best()]!, 0) / adaptiveMiners.length)
       : null,
+    adaptiveRemoved: adaptiveMiners.length ? removedReports.length : null,
+    adaptiveRemovedLearnedLevel: removedReports.length ? round(removedReports.reduce((a, r) => a + r.learnedCheatLevel, 0) / removedReports.length) : null,
+    adaptiveNoData: adaptiveMiners.length
+      ? {
+          jailed: adaptiveReports.filter((a) => a.noData === 'jailed').length,
+          ejected: adaptiveReports.filter((a) => a.noData === 'ejected').length,
+          'never-assigned': adaptiveReports.filter((a) => a.noData === 'never-assigned').length,
+        }
+      : null,
+    honestDisputesOnCheats: t.honestDisputesOnCheats,
+    honestAuditorsOutvoted: t.honestAuditorsOutvoted,
+    honestAuditorOutvotedRate: t.honestDisputesOnCheats ? round(t.honestAuditorsOutvoted / t.honestDisputesOnCheats) : null,
+    disputeEscalations: t.disputeEscalations,
     detectionRate: t.cheatedCommits ? round(t.cheatedSlashed / t.cheatedCommits) : null,
     detectionLatencyMs: t.cheatedSlashed ? round(t.detectionSum / t.cheatedSlashed) : null,
     honestProfitMicro: round(honestG.profit),
@@ -123,6 +155,7 @@ export function buildReport(
         slashedMicro: node.slashedMicro.toString(),
         stakeStartMicro: ident.stakeStart.toString(),
         stakeEndMicro: node.stakeMicro.toString(),
+        ...(gen === m.past.length && adaptiveOf.has(m) ? { adaptive: adaptiveOf.get(m)! } : {}),
       };
     })),
     validators: validators.map((v) => {

@@ -46,6 +46,8 @@ export interface MinerAgent {
   lateCheats: number;
   nonce: number;
   stakeStart: bigint;
+  /** When its latest jail ends (virtual ms; 0 if never slashed). */
+  jailedUntilMs: number;
 }
 
 export interface ValidatorAgent {
@@ -55,6 +57,7 @@ export interface ValidatorAgent {
   strategy: string;
   /** Its strategy (the agents' `createValidatorStrategy`). */
   decide: ValidatorStrategyInstance;
+  /** `colludeWith`: the partner miners' instance names (`MinerAgent.id`), not addresses, so collusion survives a re-join. */
   collude: Set<string>;
   online: boolean;
   nonce: number;
@@ -93,6 +96,8 @@ export interface SimJob {
   committedAtMs: number;
   /** Redundant jobs: each replica's output (by miner address). */
   reps: Map<string, { hash: string; cheated: boolean }> | null;
+  /** The validator that opened its dispute (null until one does). */
+  accuser: string | null;
 }
 
 // protocol events go into the queue as they are (one allocation per event); the simulator's own items carry `k`
@@ -121,6 +126,11 @@ export interface Tally {
   detectionSum: number;
   falseSlashes: number;
   validatorSlashes: number;
+  /** Disputes an honest validator opened on a cheated result, and those the panel resolved for the miner (the honest accuser slashed). */
+  honestDisputesOnCheats: number;
+  honestAuditorsOutvoted: number;
+  /** Disputes whose panel grew (`disputeEscalation`). */
+  disputeEscalations: number;
   clientSpend: bigint;
   settledCount: number;
   latRes: number[];
@@ -144,6 +154,9 @@ export function createTally(): Tally {
     detectionSum: 0,
     falseSlashes: 0,
     validatorSlashes: 0,
+    honestDisputesOnCheats: 0,
+    honestAuditorsOutvoted: 0,
+    disputeEscalations: 0,
     clientSpend: 0n,
     settledCount: 0,
     latRes: [],
@@ -168,6 +181,8 @@ export interface SimWorld {
   readonly netJitter: number;
   readonly divergence: number;
   readonly downgradeMismatch: number;
+  /** `sim.colludersVouch`: colluding validators are handed their partners' outputs and vouch. */
+  readonly colludersVouch: boolean;
   readonly costOverrides: Readonly<Record<string, number>> | undefined;
   readonly costPerCpuSec: number;
   readonly allModels: string[];

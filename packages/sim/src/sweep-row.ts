@@ -38,6 +38,11 @@ export function metricsOf(r: SimReport): Record<MetricName, number | null> {
     minerSlashes: r.jobs.slashed - s.validatorSlashes,
     throughputPerSec: s.throughputPerSec,
     validatorProfitMicro: s.validatorProfitMicro,
+    adaptiveRemoved: s.adaptiveRemoved,
+    adaptiveRemovedLearnedLevel: s.adaptiveRemovedLearnedLevel,
+    honestAuditorsOutvoted: s.honestAuditorsOutvoted,
+    honestAuditorOutvotedRate: s.honestAuditorOutvotedRate,
+    disputeEscalations: s.disputeEscalations,
   };
 }
 

@@ -71,7 +71,12 @@ export function formatSimSummary(r: SimReport): string {
   lines.push(
     `cheating  rate ${(s.cheatRate * 100).toFixed(2)} %   detected ${s.detectionRate === null ? '-' : `${(s.detectionRate * 100).toFixed(1)} %`}   detection latency ${s.detectionLatencyMs ?? '-'} ms   false slashes ${s.falseSlashes}   validator slashes ${s.validatorSlashes}`,
   );
-  if (s.adaptiveCheatRate !== null) lines.push(`adaptive  cheat rate (2nd half) ${(s.adaptiveCheatRate * 100).toFixed(2)} %   learned level ${s.adaptiveLearnedLevel}`);
+  if (s.adaptiveRemoved !== null) {
+    // no data is not "no cheating": removed adaptive miners are shown apart, with their learned level
+    const rate = s.adaptiveCheatRate === null ? `- (no data: ${Object.entries(s.adaptiveNoData ?? {}).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ')})` : `${(s.adaptiveCheatRate * 100).toFixed(2)} %`;
+    lines.push(`adaptive  cheat rate (2nd half) ${rate}   learned level ${s.adaptiveLearnedLevel}   removed ${s.adaptiveRemoved}${s.adaptiveRemoved ? ` (learned level ${s.adaptiveRemovedLearnedLevel})` : ''}`);
+  }
+  if (s.honestDisputesOnCheats > 0) lines.push(`disputes  honest auditors outvoted ${s.honestAuditorsOutvoted} of ${s.honestDisputesOnCheats} on cheats   escalations ${s.disputeEscalations}`);
   lines.push(`profit/miner (mUSD, net of compute)  honest ${musd(s.honestProfitMicro)}  cheaters ${musd(s.cheaterProfitMicro)}  adaptive ${musd(s.adaptiveProfitMicro)}`);
   lines.push(`ledger    conserved ${r.ledger.conserved}  invariant checks ${r.invariants.checks}  violations ${r.invariants.violations.length}`);
   lines.push('');
