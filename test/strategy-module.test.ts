@@ -115,8 +115,8 @@ describe('the built-in strategies go through the same interface', () => {
     const ctx = { model: 'digits', priceMicro: 10n, deadlineMs: 1000, hasReplay: false };
     inst.planJob({ jobId: 'a', ...ctx }, rng); // arm 0 (untried first)
     inst.planJob({ jobId: 'b', ...ctx }, rng); // arm 1
-    expect(inst.learn('b', { kind: 'slashed', paidMicro: 0, slashedMicro: 1000, penaltyMicro: 0, jailed: true, costMicro: 0 })).toEqual({ level: 1, reward: -1000 }) // the full cost it was charged: the slash;
-    expect(inst.learn('a', { kind: 'settled', paidMicro: 10, slashedMicro: 0, penaltyMicro: 0, jailed: false, costMicro: 0 })).toEqual({ level: 0 });
+    expect(inst.learn('b', { kind: 'slashed', paidMicro: 0, slashedMicro: 1000, penaltyMicro: 0, jailed: true, costMicro: 0 })).toEqual({ level: 1, reward: -1000 }); // charged the full cost: the slash
+    expect(inst.learn('a', { kind: 'settled', paidMicro: 10, slashedMicro: 0, penaltyMicro: 0, jailed: false, costMicro: 0 })).toEqual({ level: 0, reward: 10 });
     expect(inst.learner!.table().map((r) => r.meanProfitMicro)).toEqual([10, -1000]);
     // each job is taught once
     expect(inst.learn('a', { kind: 'settled', paidMicro: 10, slashedMicro: 0, penaltyMicro: 0, jailed: false, costMicro: 0 })).toBeUndefined();
