@@ -1,4 +1,4 @@
-import type { JobInput, JobView } from '@infermarket/protocol';
+import type { JobInput, JobView, VerificationLevel } from '@infermarket/protocol';
 import type { Client } from './client.js';
 import { createRng, type Rng } from './prng.js';
 import { syntheticInput } from './inputs.js';
@@ -21,6 +21,8 @@ export interface LoadOptions {
   regions?: string[];
   /** Submit every job as private (sealed input and output; docs/privacy.md). */
   private?: boolean;
+  /** How every job is checked (default the market's `sampled`; docs/verification.md). */
+  verification?: VerificationLevel;
   /** Stream tokens for generation jobs (measures client-side time to first token). */
   stream?: boolean;
   /** Called after each job finishes (or fails to submit). */
@@ -89,7 +91,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     const t0 = Date.now();
     let jobId: string | null = null;
     try {
-      const sub = await client.submit({ model, input, maxPriceMicro: options.maxPriceMicro, ...(options.regions ? { regions: options.regions } : {}), ...(options.private ? { private: true } : {}) });
+      const sub = await client.submit({ model, input, maxPriceMicro: options.maxPriceMicro, ...(options.regions ? { regions: options.regions } : {}), ...(options.private ? { private: true } : {}), ...(options.verification ? { verification: options.verification } : {}) });
       jobId = sub.jobId;
       summary.submitted++;
       let first: number | null = null;

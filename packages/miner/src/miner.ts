@@ -20,6 +20,8 @@ export interface MinerOptions {
   stakeMicro?: bigint;
   /** Ask the market's faucet for what the stake needs (default true; off for markets without a faucet). */
   useFaucet?: boolean;
+  /** Balance to ask the faucet for when the account is new (stake included; the scenario resolver's `fundMicro`): what it can restake from after a slash. Default: just the stake. */
+  fundMicro?: bigint;
   pricing?: Pricing;
   concurrency?: number;
   latencyMs?: number;
@@ -279,6 +281,7 @@ export function createMiner(options: MinerOptions): Miner {
     region: options.region ?? 'local',
     stakeMicro: stakeTarget,
     useFaucet: options.useFaucet !== false,
+    ...(options.fundMicro !== undefined ? { fundMicro: options.fundMicro } : {}),
     reconnectMinMs: strategy === 'flaky' ? (options.flakyDownMs ?? 2_000) : 250,
     onMessage,
     log,

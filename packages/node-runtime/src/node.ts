@@ -17,6 +17,8 @@ export interface NodeOptions {
   stakeMicro: bigint;
   /** Ask the market's faucet for what the stake needs (default true). */
   useFaucet?: boolean;
+  /** Balance to ask the faucet for when the account is new (stake included; the scenario resolver's `fundMicro`): what it can restake from after a slash. Default: just the stake. */
+  fundMicro?: bigint;
   /** Reconnect backoff floor (default 250 ms). */
   reconnectMinMs?: number;
   /** Every market message after login. */
@@ -76,6 +78,7 @@ export function startNode(options: NodeOptions): Node {
         // bond up to the target once; after a reconnect the stake is what the market left (slashes stay visible)
         stakeMicro: setupDone ? 0n : options.stakeMicro,
         useFaucet: options.useFaucet !== false,
+        ...(!setupDone && options.fundMicro !== undefined ? { fundMicro: options.fundMicro } : {}),
       });
       setupDone = true;
       registered = true;

@@ -68,6 +68,8 @@ export interface NodeSetup {
   stakeMicro: bigint;
   /** Ask the faucet for what is missing (default true). */
   useFaucet?: boolean;
+  /** Balance to ask the faucet for when the account is new (stake included; the scenario resolver's `fundMicro`): what it can restake from after a slash. Default: just the stake. */
+  fundMicro?: bigint;
 }
 
 /**
@@ -85,6 +87,11 @@ export async function ensureRegistered(conn: NodeConnection, keys: KeyPair, http
     accountOf(httpUrl, keys.address),
   ]);
   const need = setup.stakeMicro - acct.stakeMicro;
+  // a new account is funded once to its planned balance, as the simulator funds its agents (one economy)
+  if (setup.useFaucet !== false && setup.fundMicro !== undefined && acct.balanceMicro === 0n && acct.stakeMicro === 0n && setup.fundMicro > 0n) {
+    await postJson(`${httpUrl}/v1/faucet`, { address: keys.address, amountMicro: setup.fundMicro });
+    acct.balanceMicro = setup.fundMicro;
+  }
   if (need > 0n) {
     if (acct.balanceMicro < need && setup.useFaucet !== false) {
       await postJson(`${httpUrl}/v1/faucet`, { address: keys.address, amountMicro: need - acct.balanceMicro });

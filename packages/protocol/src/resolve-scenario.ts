@@ -1,7 +1,7 @@
 import { InfermarketError } from './errors.js';
 import { paramsToJson, resolveParams, type Params } from './params.js';
 import type { ClientGroup, MinerGroup, Scenario, StrategyModulePath, ValidatorGroup } from './scenario.js';
-import type { MinerStrategy, ValidatorStrategy } from './types.js';
+import type { MinerStrategy, ValidatorStrategy, VerificationLevel } from './types.js';
 
 /**
  * Every default a scenario leaves open, in one place: the live testnet (`infermarket testnet`) and the
@@ -37,6 +37,12 @@ export const SCENARIO_DEFAULTS = Object.freeze({
   clientMaxTokens: 32,
   /** charlm sampling temperature: greedy. */
   clientTemperature: 0,
+  /** How client jobs are checked (docs/verification.md). */
+  clientVerification: 'sampled' as const,
+  /** A miner's starting balance, stake included, is this many stakes (capped by `faucetCapMicro`): what it restakes from after a slash. */
+  minerFundStakes: 10n,
+  /** A validator's starting balance, stake included, in stakes (capped by `faucetCapMicro`). */
+  validatorFundStakes: 2n,
 });
 
 /** One miner instance, every field decided. Amounts are decimal strings of micro-mUSD (JSON-safe). */
@@ -54,6 +60,8 @@ export interface ResolvedMiner {
   variant: string;
   region: string;
   stakeMicro: string;
+  /** Starting balance from the faucet, stake included (the sim and the live node take the same). */
+  fundMicro: string;
   /** Bid price per job for every model it serves. */
   priceMicro: Record<string, string>;
   spreadBps: number;
@@ -84,6 +92,8 @@ export interface ResolvedValidator {
   models: string[];
   region: string;
   stakeMicro: string;
+  /** Starting balance from the faucet, stake included. */
+  fundMicro: string;
   /** Miner instance names a `colluding` validator never reports. */
   colludeWith: string[];
   threads: number;
@@ -107,6 +117,8 @@ export interface ResolvedClientGroup {
   maxTokens: number;
   /** charlm sampling temperature (0 = greedy). */
   temperature: number;
+  /** How its jobs are checked (`sampled`, `always`, `redundant`, `none`). */
+  verification: VerificationLevel;
   seedLabel: string;
 }
 
@@ -219,6 +231,10 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
   for (const g of [...s.miners, ...s.validators]) for (const m of g.models ?? []) all.add(m);
   // a stake below the role's minimum is allowed (a node that cannot bid or audit is a valid experiment)
   const stakeOf = (g: MinerGroup | ValidatorGroup, min: bigint): string => (g.stakeMicro !== undefined ? BigInt(g.stakeMicro) : min).toString();
+  const fundOf = (stake: string, stakes: bigint): string => {
+    const want = BigInt(stake) * stakes;
+    return (want < P.faucetCapMicro ? want : P.faucetCapMicro).toString();
+  };
   const modelsOf = (g: MinerGroup | ValidatorGroup, path: string): string[] => {
     const models = g.models ?? clientModels;
     if (models.length === 0 && g.count > 0) {
@@ -243,6 +259,7 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
       variant: g.variant ?? SCENARIO_DEFAULTS.minerVariant,
       region: g.region ?? SCENARIO_DEFAULTS.region,
       stakeMicro,
+      fundMicro: fundOf(stakeMicro, SCENARIO_DEFAULTS.minerFundStakes),
       priceMicro: { ...priceMicro },
       spreadBps: g.pricing?.spreadBps ?? SCENARIO_DEFAULTS.minerSpreadBps,
       concurrency: g.concurrency ?? SCENARIO_DEFAULTS.minerConcurrency,
@@ -278,6 +295,7 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
       models: [...modelsOf(g, path)],
       region: g.region ?? SCENARIO_DEFAULTS.region,
       stakeMicro,
+      fundMicro: fundOf(stakeMicro, SCENARIO_DEFAULTS.validatorFundStakes),
       colludeWith: [...(g.colludeWith ?? [])],
       threads: g.threads ?? SCENARIO_DEFAULTS.validatorThreads,
       keyLabel: keyLabel(s.seed, name),
@@ -301,6 +319,7 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
       regions: [...(c.regions ?? [])],
       maxTokens: c.maxTokens ?? SCENARIO_DEFAULTS.clientMaxTokens,
       temperature: c.temperature ?? SCENARIO_DEFAULTS.clientTemperature,
+      verification: c.verification ?? SCENARIO_DEFAULTS.clientVerification,
       seedLabel: `${s.seed}${gi ? `/${gi}` : ''}`,
     };
   });

@@ -4,6 +4,7 @@ import {
   createState,
   hashHex,
   InfermarketError,
+  resolveScenario,
   type Effect,
   type MarketEvent,
   type MarketState,
@@ -85,6 +86,8 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   const duration = scenario.durationMs;
   const half = duration / 2;
 
+  // the one resolved plan (names, stakes, prices, funding) the testnet runs too; written into the report
+  const resolved = resolveScenario(scenario);
   const addressOf = (name: string): string => `im${hashHex(`infermarket/sim/v1\n${seed}\n${name}`).slice(0, 40)}`;
   const w: SimWorld = {
     seed,
@@ -102,7 +105,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     costOverrides: simS.computeMsPerJob,
     costPerCpuSec: Number(simS.costPerCpuSecondMicro ?? SIM_DEFAULTS.costPerCpuSecondMicro),
     allModels,
-    ...buildAgents(scenario, { seed, allModels, P, addressOf, ...(options.strategyModules ? { strategyModules: options.strategyModules } : {}) }),
+    ...buildAgents(scenario, { seed, resolved, addressOf, ...(options.strategyModules ? { strategyModules: options.strategyModules } : {}) }),
     jobs: new Map<string, SimJob>(),
     tally: createTally(),
     truth: createTruthTracker(),
@@ -152,8 +155,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   /** Fund, register and bond a miner's (current) identity at the current time. */
   function joinMiner(m: MinerAgent): void {
     const now = w.now;
-    const cap = P.faucetCapMicro;
-    const fund = cap < m.stakeTarget * 10n ? cap : m.stakeTarget * 10n;
+    const fund = m.fundTarget;
     if (fund > 0n) mustSend({ type: 'account.faucet', atMs: now, address: m.address, amountMicro: fund });
     m.funded = fund;
     mustSend({ type: 'node.register', atMs: now, role: 'miner', models: m.models, region: m.region, encryptionKey: hashHex(`enc/${m.address}`), ...signedBy(w, m, now) });
@@ -312,26 +314,13 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   mustSend({ type: 'epoch.begin', atMs: 0, seed: hex64(rng) });
   const faucetCap = P.faucetCapMicro;
   for (const m of miners) joinMiner(m);
-  let vi = 0;
-  for (const g of scenario.validators) {
-    const stakeTarget = amount(g.stakeMicro, P.minValidatorStakeMicro);
-    for (let i = 0; i < g.count; i++, vi++) {
-      const v = validators[vi]!;
-      const fund = faucetCap < stakeTarget * 2n ? faucetCap : stakeTarget * 2n;
-      if (fund > 0n) mustSend({ type: 'account.faucet', atMs: 0, address: v.address, amountMicro: fund });
-      v.funded = fund;
-      mustSend({
-        type: 'node.register',
-        atMs: 0,
-        role: 'validator',
-        models: g.models ?? allModels,
-        region: g.region ?? 'local',
-        encryptionKey: hashHex(`enc/${v.address}`),
-        ...signedBy(w, v, 0),
-      });
-      const stake = stakeTarget < fund ? stakeTarget : fund;
-      if (stake > 0n) mustSend({ type: 'stake.bond', atMs: 0, amountMicro: stake, ...signedBy(w, v, 0) });
-    }
+  for (const v of validators) {
+    const fund = v.fundTarget;
+    if (fund > 0n) mustSend({ type: 'account.faucet', atMs: 0, address: v.address, amountMicro: fund });
+    v.funded = fund;
+    mustSend({ type: 'node.register', atMs: 0, role: 'validator', models: v.models, region: v.region, encryptionKey: hashHex(`enc/${v.address}`), ...signedBy(w, v, 0) });
+    const stake = v.stakeTarget < fund ? v.stakeTarget : fund;
+    if (stake > 0n) mustSend({ type: 'stake.bond', atMs: 0, amountMicro: stake, ...signedBy(w, v, 0) });
   }
   for (const c of clients) {
     if (faucetCap > 0n) mustSend({ type: 'account.faucet', atMs: 0, address: c.address, amountMicro: faucetCap });
@@ -513,5 +502,5 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   tally.invariantChecks++;
   tally.violations.push(...checkInvariants(state));
   options.onProgress?.(1);
-  return buildReport(w, { scenario, masterSeed, overrides: options.overrides, duration, series });
+  return buildReport(w, { scenario, resolved, masterSeed, overrides: options.overrides, duration, series });
 }

@@ -1,6 +1,6 @@
-import { hashHex, InfermarketError, worstCaseCost, type Scenario } from '@infermarket/protocol';
-import { basePriceFor, builtinMinerStrategy, builtinValidatorStrategy, createMinerStrategy, createValidatorStrategy, injectedDelay, isStrategyModulePath, outcome, type JobOutcome, type StrategyModule } from '@infermarket/agents';
-import { computeCostMicro, computeMs, DEFAULT_MAX_TOKENS } from './cost-model.js';
+import { hashHex, InfermarketError, worstCaseCost, type ResolvedScenario, type Scenario } from '@infermarket/protocol';
+import { builtinMinerStrategy, builtinValidatorStrategy, createMinerStrategy, createValidatorStrategy, injectedDelay, isStrategyModulePath, outcome, type JobOutcome, type StrategyModule } from '@infermarket/agents';
+import { computeCostMicro, computeMs } from './cost-model.js';
 import { createRng } from './rng.js';
 import { SIM_DEFAULTS } from './sim-defaults.js';
 import { hashOf, netDelay, signedBy, type ClientAgent, type MinerAgent, type OutClass, type SimJob, type SimWorld, type ValidatorAgent } from './sim-world.js';
@@ -14,16 +14,13 @@ import { hashOf, netDelay, signedBy, type ClientAgent, type MinerAgent, type Out
  * only the physics: compute time and cost, network delay, and outputs as classes instead of tensors.
  */
 
-function amount(v: string | undefined, dflt: bigint): bigint {
-  return v === undefined ? dflt : BigInt(v);
-}
-
 /** The scenario's agents, with addresses derived from the run seed. */
 export function buildAgents(
   scenario: Scenario,
-  ctx: { seed: number; allModels: string[]; P: SimWorld['P']; addressOf: (name: string) => string; strategyModules?: ReadonlyMap<string, StrategyModule> },
+  ctx: { seed: number; resolved: ResolvedScenario; addressOf: (name: string) => string; strategyModules?: ReadonlyMap<string, StrategyModule> },
 ): Pick<SimWorld, 'miners' | 'validators' | 'clients' | 'byAddress' | 'validatorsByAddress' | 'byName'> {
-  const { seed, allModels, P, addressOf } = ctx;
+  // every node, stake, price, funding and name comes from the scenario resolver: the testnet runs the same plan
+  const { seed, resolved, addressOf } = ctx;
   // a group's strategy: a built-in, or a user's module (loaded beforehand by `loadScenarioStrategies`)
   const moduleOf = (path: string, role: 'miner' | 'validator'): StrategyModule => {
     const mod = ctx.strategyModules?.get(path);
@@ -38,23 +35,18 @@ export function buildAgents(
   const validators: ValidatorAgent[] = [];
   const clients: ClientAgent[] = [];
   const byName = new Map<string, MinerAgent | ValidatorAgent>();
-  for (const g of scenario.miners) {
-    const name = g.name ?? g.strategy;
-    const strategyMod = isStrategyModulePath(g.strategy) ? moduleOf(g.strategy, 'miner') : builtinMinerStrategy(g.strategy as Parameters<typeof builtinMinerStrategy>[0]);
+  for (const r of resolved.miners) {
+    const strategyMod = isStrategyModulePath(r.strategy) ? moduleOf(r.strategy, 'miner') : builtinMinerStrategy(r.strategy as Parameters<typeof builtinMinerStrategy>[0]);
     if (strategyMod.role !== 'miner') throw new Error('unreachable');
-    const priceSpec = g.pricing?.priceMicro;
     const price: Record<string, bigint> = {};
-    for (const m of allModels) {
-      const base = priceSpec === undefined ? null : basePriceFor({ priceMicro: priceSpec }, m);
-      price[m] = base ?? BigInt(SIM_DEFAULTS.minerPriceMicro * (m === 'charlm' ? 4 : m === 'heavy' ? 20 : 1));
-    }
-    const stakeTarget = amount(g.stakeMicro, P.minMinerStakeMicro);
-    for (let i = 0; i < g.count; i++) {
-      const id = `${name}-${i}`;
+    for (const [m, p] of Object.entries(r.priceMicro)) price[m] = BigInt(p);
+    {
+      const id = r.name;
       const decide = createMinerStrategy(strategyMod, {
-        variant: g.variant ?? 'int8',
-        ...(g.cheatProbability !== undefined ? { cheatProbability: g.cheatProbability } : {}),
-        ...(g.slowExtraMs !== undefined ? { slowExtraMs: g.slowExtraMs } : {}),
+        variant: r.variant,
+        // as the testnet passes them: a cheat probability to all but `adaptive` (it learns its own), the delay to `slow`
+        ...(r.strategy !== 'adaptive' ? { cheatProbability: r.cheatProbability } : {}),
+        ...(r.strategy === 'slow' ? { slowExtraMs: r.slowExtraMs } : {}),
         ...(adaptive !== undefined ? { adaptive } : {}),
         rng: createRng(seed ^ Math.imul(miners.length + 1, 0x27d4eb2d)),
       });
@@ -62,16 +54,17 @@ export function buildAgents(
         id,
         address: addressOf(`miner/${id}`),
         strategy: strategyMod.name,
-        region: g.region ?? 'local',
-        models: g.models ?? allModels,
-        variant: g.variant ?? 'int8',
-        latencyMs: g.latencyMs ?? 0,
-        jitterMs: g.jitterMs ?? 0,
-        slots: new Array<number>(g.concurrency ?? SIM_DEFAULTS.minerConcurrency).fill(0),
+        region: r.region,
+        models: r.models,
+        variant: r.variant,
+        latencyMs: r.latencyMs,
+        jitterMs: r.jitterMs,
+        slots: new Array<number>(r.concurrency).fill(0),
         decide,
         price,
-        spreadBps: g.pricing?.spreadBps ?? 0,
-        stakeTarget,
+        spreadBps: r.spreadBps,
+        stakeTarget: BigInt(r.stakeMicro),
+        fundTarget: BigInt(r.fundMicro),
         funded: 0n,
         past: [],
         online: true,
@@ -92,14 +85,27 @@ export function buildAgents(
       byName.set(id, agent);
     }
   }
-  for (const g of scenario.validators) {
-    const name = g.name ?? g.strategy;
-    const strategyMod = isStrategyModulePath(g.strategy) ? moduleOf(g.strategy, 'validator') : builtinValidatorStrategy(g.strategy as Parameters<typeof builtinValidatorStrategy>[0]);
+  for (const r of resolved.validators) {
+    const strategyMod = isStrategyModulePath(r.strategy) ? moduleOf(r.strategy, 'validator') : builtinValidatorStrategy(r.strategy as Parameters<typeof builtinValidatorStrategy>[0]);
     if (strategyMod.role !== 'validator') throw new Error('unreachable');
-    for (let i = 0; i < g.count; i++) {
-      const id = `${name}-${i}`;
+    {
+      const id = r.name;
       const decide = createValidatorStrategy(strategyMod, { rng: createRng(seed ^ Math.imul(validators.length + 1, 0x165667b1)) });
-      const v: ValidatorAgent = { id, address: addressOf(`validator/${id}`), strategy: strategyMod.name, decide, collude: new Set(), online: true, nonce: 0, computeMicro: 0, funded: 0n };
+      const v: ValidatorAgent = {
+        id,
+        address: addressOf(`validator/${id}`),
+        strategy: strategyMod.name,
+        decide,
+        collude: new Set(),
+        models: r.models,
+        region: r.region,
+        stakeTarget: BigInt(r.stakeMicro),
+        fundTarget: BigInt(r.fundMicro),
+        online: true,
+        nonce: 0,
+        computeMicro: 0,
+        funded: 0n,
+      };
       validators.push(v);
       validatorsByAddress.set(v.address, v);
       if (!byName.has(id)) byName.set(id, v);
@@ -107,40 +113,36 @@ export function buildAgents(
   }
   // collusion names miner instances and is kept by name: a partner that re-joins under a new address
   // (`sim.rejoinEjected`) is still a partner
-  {
-    let vi = 0;
-    for (const g of scenario.validators) {
-      for (let i = 0; i < g.count; i++, vi++) {
-        for (const n of g.colludeWith ?? []) {
-          const m = byName.get(n);
-          if (m && 'slots' in m) validators[vi]!.collude.add(m.id);
-        }
-      }
+  resolved.validators.forEach((r, vi) => {
+    for (const n of r.colludeWith) {
+      const m = byName.get(n);
+      if (m && 'slots' in m) validators[vi]!.collude.add(m.id);
     }
-  }
-  for (const g of scenario.clients) {
-    const name = g.name ?? 'client';
-    const entries = Object.entries(g.models).filter(([, w]) => w > 0);
+  });
+  for (const g of resolved.clients) {
+    const entries = Object.entries(g.models);
     const total = entries.reduce((a, [, w]) => a + w, 0);
     let acc = 0;
     const cum = entries.map(([, w]) => (acc += w / total));
-    for (let i = 0; i < g.count; i++) {
+    // one max price per client, as the testnet's load generator takes it: the largest of the resolved table
+    const maxPrice = Object.values(g.maxPriceMicro).reduce((a, b) => (BigInt(b) > a ? BigInt(b) : a), 0n);
+    g.instances.forEach((id) => {
       clients.push({
-        id: `${name}-${i}`,
-        address: addressOf(`client/${name}-${i}`),
+        id,
+        address: addressOf(`client/${id}`),
         inflight: 0,
-        concurrency: g.concurrency ?? SIM_DEFAULTS.clientConcurrency,
+        concurrency: g.concurrency,
         rate: g.ratePerSec,
         models: entries.map(([m]) => m),
         cum,
-        maxPrice: amount(g.maxPriceMicro, BigInt(SIM_DEFAULTS.clientMaxPriceMicro)),
-        private: g.private === true,
-        regions: g.regions ?? [],
-        tokens: g.maxTokens ?? DEFAULT_MAX_TOKENS,
-        verification: g.verification ?? 'sampled',
+        maxPrice,
+        private: g.private,
+        regions: g.regions,
+        tokens: g.maxTokens,
+        verification: g.verification,
         nonce: 0,
       });
-    }
+    });
   }
   return { miners, validators, clients, byAddress, validatorsByAddress, byName };
 }

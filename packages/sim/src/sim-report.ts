@@ -1,5 +1,5 @@
 import { cpus } from 'node:os';
-import { ledgerTotals, paramsToJson, percentile, type AdaptiveMinerReport, type NoDataReason, type RunReport, type Scenario } from '@infermarket/protocol';
+import { ledgerTotals, paramsToJson, percentile, type AdaptiveMinerReport, type NoDataReason, type ResolvedScenario, type RunReport, type Scenario } from '@infermarket/protocol';
 import { computeMs } from './cost-model.js';
 import type { SimMetrics } from './metrics.js';
 import { SIM_DEFAULTS } from './sim-defaults.js';
@@ -8,6 +8,8 @@ import type { MinerAgent, SimWorld } from './sim-world.js';
 /** report.json of a simulation: the shared `RunReport` plus the simulator's own metrics. */
 export interface SimReport extends RunReport {
   sim: SimMetrics;
+  /** The scenario resolved against the defaults (`resolveScenario`): the same plan a testnet of this scenario runs. */
+  resolved: ResolvedScenario;
 }
 
 const VERSION = '0.1.0';
@@ -15,7 +17,7 @@ const VERSION = '0.1.0';
 /** The run's report, read from the final state and the world's tallies. */
 export function buildReport(
   w: SimWorld,
-  run: { scenario: Scenario; masterSeed: number; overrides: Readonly<Record<string, string | number | boolean>> | undefined; duration: number; series: RunReport['series'] },
+  run: { scenario: Scenario; resolved: ResolvedScenario; masterSeed: number; overrides: Readonly<Record<string, string | number | boolean>> | undefined; duration: number; series: RunReport['series'] },
 ): SimReport {
   const { state, tally: t, miners, validators, allModels } = w;
   const { scenario, duration } = run;
@@ -179,6 +181,7 @@ export function buildReport(
     regions: t.regions,
     environment: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, infermarket: VERSION },
     sim: simMetrics,
+    resolved: run.resolved,
     truth: w.truth.report({ auditRate: w.P.auditRate, audits: { drawn: stats.audited, missed: stats.auditsMissed, reassigned: stats.auditsReassigned, unavailable: stats.auditsUnavailable } }),
   };
 }

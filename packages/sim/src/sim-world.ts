@@ -30,6 +30,8 @@ export interface MinerAgent {
   price: Record<string, bigint>;
   spreadBps: number;
   stakeTarget: bigint;
+  /** Starting balance from the faucet, stake included (the resolver's `fundMicro`). */
+  fundTarget: bigint;
   funded: bigint;
   /** Earlier identities (addresses) of this agent, when it re-joined after an ejection. */
   past: { address: string; funded: bigint; stakeStart: bigint }[];
@@ -59,6 +61,11 @@ export interface ValidatorAgent {
   decide: ValidatorStrategyInstance;
   /** `colludeWith`: the partner miners' instance names (`MinerAgent.id`), not addresses, so collusion survives a re-join. */
   collude: Set<string>;
+  models: string[];
+  region: string;
+  stakeTarget: bigint;
+  /** Starting balance from the faucet, stake included (the resolver's `fundMicro`). */
+  fundTarget: bigint;
   online: boolean;
   nonce: number;
   computeMicro: number;

@@ -1,4 +1,4 @@
-import { bpsOf, deterrenceThreshold, resolveParams, type DeterrenceThreshold, type MinerGroup, type Params, type Scenario } from '@infermarket/protocol';
+import { bpsOf, deterrenceThreshold, SCENARIO_DEFAULTS, resolveParams, type DeterrenceThreshold, type MinerGroup, type Params, type Scenario } from '@infermarket/protocol';
 import { computeCostMicro, computeMs, DEFAULT_MAX_TOKENS } from './cost-model.js';
 import { applyOverrides } from './overrides.js';
 import { SIM_DEFAULTS } from './run-simulation.js';
@@ -38,12 +38,9 @@ export interface ScenarioThreshold {
 /** Strategies whose cheat is a skipped execution (a wrong output that costs nothing to make). */
 const SKIPPING = new Set(['adaptive', 'lazy', 'replay']);
 
-/**
- * The price a miner's bids default to in the simulator (`runSimulation`: 1,000 micro, ×4 for charlm, ×20 for heavy).
- * Kept in step with run-simulation.ts by `threshold.test.ts`, which checks R against a simulated run.
- */
+/** The price a miner's bids default to: the scenario resolver's one default (`SCENARIO_DEFAULTS`), as the simulator and the testnet bid. */
 function defaultPrice(model: string): number {
-  return SIM_DEFAULTS.minerPriceMicro * (model === 'charlm' ? 4 : model === 'heavy' ? 20 : 1);
+  return Number(SCENARIO_DEFAULTS.minerPriceMicroByModel[model] ?? SCENARIO_DEFAULTS.minerPriceMicroOtherModel);
 }
 
 function groupPrice(g: MinerGroup, model: string): number {

@@ -37,6 +37,8 @@ export interface ValidatorOptions {
   stakeMicro?: bigint;
   /** Ask the market's faucet for what the stake needs (default true; off for markets without a faucet). */
   useFaucet?: boolean;
+  /** Balance to ask the faucet for when the account is new (stake included; the scenario resolver's `fundMicro`): what it can restake from after a slash. Default: just the stake. */
+  fundMicro?: bigint;
   /** `colluding`: addresses of the miners it never reports. */
   colludeWith?: string[];
   log?: (entry: Record<string, unknown>) => void;
@@ -218,6 +220,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     region: options.region ?? 'local',
     stakeMicro: options.stakeMicro ?? 500_000_000n,
     useFaucet: options.useFaucet !== false,
+    ...(options.fundMicro !== undefined ? { fundMicro: options.fundMicro } : {}),
     log,
     onMessage: (msg) => {
       if (msg.type === 'audit.task') void onTask(msg);

@@ -24,6 +24,7 @@ interface MinerCliOptions {
   disconnectProbability?: string;
   keySeed?: string;
   faucet: boolean;
+  fund?: string;
   keyFile?: string;
   seed?: string;
   modelsDir?: string;
@@ -47,6 +48,7 @@ export function register(program: Command): void {
     .option('--variant <v>', 'variant claimed to the market (fp32|fp16|int8|int4)', 'int8')
     .option('--region <name>', 'region declared to the market', 'local')
     .option('--stake <micro>', 'stake to bond in micro-mUSD (faucet tops up the balance)', '500000000')
+    .option('--fund <micro>', 'a new account asks the faucet for this balance once, stake included (the testnet passes the scenario\'s planned funding)')
     .option('--price <micro>', 'bid price per job in micro-mUSD', '10000')
     .option('--pricing <json>', 'per-model prices as JSON, e.g. {"digits":"5000","charlm":"20000"}')
     .option('--spread-bps <n>', 'randomise each bid by ± this many bps', '0')
@@ -110,6 +112,7 @@ export function register(program: Command): void {
         region: o.region,
         stakeMicro: parseAmount('--stake', o.stake, 500_000_000n),
         useFaucet: o.faucet,
+        ...(o.fund !== undefined ? { fundMicro: parseAmount('--fund', o.fund, 0n) } : {}),
         pricing,
         concurrency: parseNumber('--concurrency', o.concurrency, 2, 1, 1024),
         latencyMs: parseNumber('--latency-ms', o.latencyMs, 0),

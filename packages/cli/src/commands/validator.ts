@@ -16,6 +16,7 @@ interface ValidatorCliOptions {
   colludeWith?: string;
   keySeed?: string;
   faucet: boolean;
+  fund?: string;
   keyFile?: string;
   modelsDir?: string;
   threads?: string;
@@ -34,6 +35,7 @@ export function register(program: Command): void {
     .option('--variant <v>', 'variant re-executed when the market does not name the miner\'s claimed one', 'int8')
     .option('--region <name>', 'region declared to the market', 'local')
     .option('--stake <micro>', 'stake to bond in micro-mUSD', '500000000')
+    .option('--fund <micro>', 'a new account asks the faucet for this balance once, stake included (the testnet passes the scenario\'s planned funding)')
     .option('--collude-with <addresses>', 'colluding: comma-separated miner addresses it never reports')
     .option('--no-faucet', 'do not ask the faucet for the stake; bond from the existing balance')
     .option('--key-seed <label>', 'derive the key from a label (reproducible testnets)')
@@ -74,6 +76,7 @@ export function register(program: Command): void {
         region: o.region,
         stakeMicro: parseAmount('--stake', o.stake, 500_000_000n),
         useFaucet: o.faucet,
+        ...(o.fund !== undefined ? { fundMicro: parseAmount('--fund', o.fund, 0n) } : {}),
         colludeWith: list(o.colludeWith),
         log: failOnUntrustedCertificate(out),
       });

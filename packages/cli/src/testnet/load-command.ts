@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InfermarketError, keyPairFromSeed, seedFromLabel } from '@infermarket/protocol';
+import { checkVerification, InfermarketError, keyPairFromSeed, seedFromLabel } from '@infermarket/protocol';
 import { createClient, runLoad, type LoadJobResult } from '@infermarket/client';
 import { list, parseAmount, parseNumber } from './keys.js';
 import { sampleJobInput } from './inputs.js';
@@ -21,6 +21,7 @@ interface LoadCliOptions {
   temperature?: string;
   regions?: string;
   private?: boolean;
+  verification?: string;
   waitStdin?: boolean;
   json?: boolean;
 }
@@ -91,6 +92,7 @@ export function registerLoad(program: Command): void {
     .option('--temperature <t>', 'charlm sampling temperature (0 = greedy)', '0')
     .option('--regions <list>', 'regions jobs may run in')
     .option('--private', 'submit private jobs: inputs and outputs sealed end to end (docs/privacy.md)')
+    .option('--verification <level>', 'how every job is checked: sampled (default), always, redundant, none (docs/verification.md)')
     .option('--wait-stdin', 'after funding, wait for a line "go" on stdin before submitting (used by testnet)')
     .option('--json', 'JSON lines on stdout')
     .action(async (o: LoadCliOptions) => {
@@ -134,6 +136,7 @@ export function registerLoad(program: Command): void {
         signal: ac.signal,
         ...(o.regions ? { regions: list(o.regions) } : {}),
         ...(o.private ? { private: true } : {}),
+        ...(o.verification !== undefined ? { verification: checkVerification(o.verification) } : {}),
         // digits come from the bundled held-out images (no MNIST parsing at start-up), the rest from samples
         makeInput: (model, rng) => (model === 'digits' ? bundledDigitInput(rng.int(DIGIT_SAMPLE_COUNT)).input : sampleJobInput(model, rng.int(1_000_000), { maxTokens, temperature }).input),
         onJob: (r: LoadJobResult) =>

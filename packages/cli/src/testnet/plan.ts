@@ -68,6 +68,7 @@ export function planTestnet(s: Scenario, opts: { durationMs: number }): TestnetP
       '--variant', m.variant,
       '--region', m.region,
       '--stake', m.stakeMicro,
+      '--fund', m.fundMicro,
       '--concurrency', String(m.concurrency),
       '--latency-ms', String(m.latencyMs),
       '--jitter-ms', String(m.jitterMs),
@@ -98,6 +99,7 @@ export function planTestnet(s: Scenario, opts: { durationMs: number }): TestnetP
       '--strategy', v.strategy,
       '--region', v.region,
       '--stake', v.stakeMicro,
+      '--fund', v.fundMicro,
       '--threads', String(v.threads),
       '--key-seed', v.keyLabel,
       '--json',
@@ -139,6 +141,7 @@ export function planTestnet(s: Scenario, opts: { durationMs: number }): TestnetP
         if (c.regions.length) a.push('--regions', c.regions.join(','));
         if (c.private) a.push('--private');
         if (c.temperature > 0) a.push('--temperature', String(c.temperature));
+        if (c.verification !== 'sampled') a.push('--verification', c.verification);
         return a;
       },
     };
