@@ -65,8 +65,12 @@ describe('live testnet (real processes)', () => {
     const lazy = report.miners.find((m) => m.id === 'lazy-0')!;
     expect(lazy.strategy).toBe('lazy');
     expect(BigInt(lazy.slashedMicro), describeRun(run)).toBeGreaterThan(0n);
-    expect(BigInt(lazy.stakeEndMicro)).toBeLessThan(BigInt(lazy.stakeStartMicro));
-    expect(report.slashes.some((s) => s.node === 'lazy-0' && s.role === 'miner')).toBe(true);
+    // funded like the simulator's miners (the resolver's fundMicro), it restakes from its balance after a slash:
+    // the stake is topped up again, so the loss shows in the slashes, which add up to what it lost
+    expect(BigInt(lazy.stakeEndMicro)).toBeLessThanOrEqual(BigInt(lazy.stakeStartMicro));
+    const slashed = report.slashes.filter((s) => s.node === 'lazy-0' && s.role === 'miner');
+    expect(slashed.length).toBeGreaterThan(0);
+    expect(slashed.reduce((a, s) => a + BigInt(s.amountMicro), 0n)).toBe(BigInt(lazy.slashedMicro));
     const caught = run.jobs.filter((j) => j.failure === 'miner-slashed');
     expect(caught.length, JSON.stringify(run.jobs.slice(0, 5))).toBeGreaterThan(0);
     // the whole escrow came back: the receipt says the client paid nothing for the slashed job
