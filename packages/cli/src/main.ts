@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<{ register: (p: Command) => void }>
   study: () => import('./commands/study.js'),
   diff: () => import('./commands/diff.js'),
   cloud: () => import('./commands/cloud.js'),
+  compare: () => import('./commands/compare.js'),
 };
 
 // a known command name first loads just that module (startup time of every spawned process); anything
