@@ -24,6 +24,8 @@ export interface LoadJobLine {
 export interface SideMetrics {
   /** Jobs the load attempted: accepted plus refused at submission. */
   attempted: number;
+  /** Arrivals skipped by the client's concurrency cap (jobs in flight): slow service shows up here too. */
+  throttled: number;
   submitted: number;
   settled: number;
   /** settled ÷ submitted (accepted jobs that settled). */
@@ -55,6 +57,22 @@ export interface Comparison {
   notes: string[];
 }
 
+/** Arrivals the load skipped because the client already had `concurrency` jobs in flight, from the `summary` lines of every `load-*.log`. */
+export function readThrottled(dir: string): number {
+  let n = 0;
+  for (const f of readdirSync(dir).filter((x) => /^load-.*\.log$/.test(x))) {
+    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
+      if (!line.startsWith('{"event":"summary"')) continue;
+      try {
+        n += Number((JSON.parse(line) as { throttled?: number }).throttled ?? 0);
+      } catch {
+        // a partial line
+      }
+    }
+  }
+  return n;
+}
+
 /** Read the `job` lines of every `load-*.log` of a run directory. */
 export function readLoadJobs(dir: string): LoadJobLine[] {
   const out: LoadJobLine[] = [];
@@ -77,7 +95,7 @@ export function readLoadJobs(dir: string): LoadJobLine[] {
  * audited settled job (`validatorFeeBps` of its price, what the escrow pays the auditor); `protocolFeeBps`
  * is the market's fee, not verification.
  */
-export function sideMetrics(jobs: readonly LoadJobLine[], opts: { generationModels: readonly string[]; validatorFeeBps: number }): SideMetrics {
+export function sideMetrics(jobs: readonly LoadJobLine[], opts: { generationModels: readonly string[]; validatorFeeBps: number; throttled?: number }): SideMetrics {
   const submitted = jobs.filter((j) => j.status !== 'rejected');
   const settled = jobs.filter((j) => j.status === 'settled');
   const lat = settled.map((j) => j.latencyMs);
@@ -91,6 +109,7 @@ export function sideMetrics(jobs: readonly LoadJobLine[], opts: { generationMode
   const rate = (a: number, b: number): number | null => (b > 0 ? a / b : null);
   return {
     attempted: jobs.length,
+    throttled: opts.throttled ?? 0,
     submitted: submitted.length,
     settled: settled.length,
     successRate: rate(settled.length, submitted.length),
@@ -198,7 +217,7 @@ export async function runCompare(options: CompareOptions): Promise<{ comparison:
     await cloud.stop(3_000);
   }
   const cloudJobs = readLoadJobs(cloudDir);
-  const cloudSide = sideMetrics(cloudJobs, { generationModels, validatorFeeBps: params.validatorFeeBps });
+  const cloudSide = sideMetrics(cloudJobs, { generationModels, validatorFeeBps: params.validatorFeeBps, throttled: readThrottled(cloudDir) });
   print(`cloud     ${cloudSide.settled}/${cloudSide.attempted} jobs settled`);
   if (options.signal?.aborted) throw new InfermarketError('ERR_INTERNAL', 'compare was interrupted');
 
@@ -207,7 +226,7 @@ export async function runCompare(options: CompareOptions): Promise<{ comparison:
   print(`market    starting the testnet for ${options.scenarioPath}`);
   const run = await runTestnet({ scenarioPath: options.scenarioPath, durationMs, outDir: marketDir, print: (l) => print(`market    ${l}`), ...(options.signal ? { signal: options.signal } : {}) });
   const marketJobs = readLoadJobs(marketDir);
-  const marketSide = sideMetrics(marketJobs, { generationModels, validatorFeeBps: params.validatorFeeBps });
+  const marketSide = sideMetrics(marketJobs, { generationModels, validatorFeeBps: params.validatorFeeBps, throttled: readThrottled(marketDir) });
   const variants = [...new Set(plan.nodes.filter((n) => n.role === 'miner').map((n) => { const i = n.args.indexOf('--variant'); return i >= 0 ? n.args[i + 1]! : 'int8'; }))];
 
   const comparison: Comparison = {
@@ -260,6 +279,7 @@ export function comparisonRows(c: Comparison): string[][] {
     ['success rate (settled ÷ accepted)', pct(c.cloud.successRate), pct(c.market.successRate), ''],
     ['availability (settled ÷ attempted)', pct(c.cloud.availability), pct(c.market.availability), ''],
     ['jobs settled / attempted', `${c.cloud.settled}/${c.cloud.attempted}`, `${c.market.settled}/${c.market.attempted}`, ''],
+    ['arrivals throttled (client concurrency cap)', String(c.cloud.throttled), String(c.market.throttled), ''],
     ['faults', c.cloud.faults.join('; ') || 'none', c.market.faults.join('; ') || 'none', ''],
   ];
 }

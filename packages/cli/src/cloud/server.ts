@@ -217,7 +217,7 @@ export function createCloud(options: CloudOptions): Cloud {
       ws.close(1000, 'job finished');
     }
     job.watchers.clear();
-    job.tokens = [];
+    // the tokens stay: a client whose stream connects after the job finished still receives them, then `done`
   };
 
   const execute = async (job: CloudJob): Promise<void> => {
