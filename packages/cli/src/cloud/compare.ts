@@ -173,7 +173,7 @@ export async function runCompare(options: CompareOptions): Promise<{ comparison:
 
   // ---- the cloud ----
   const port = await freePort();
-  const cloud = createManagedProcess({ name: 'cloud', args: ['cloud', '--port', String(port), '--price', price.toString(), '--key-seed', cloudKey, '--json'], logDir: cloudDir, entry: CLI_MAIN });
+  const cloud = createManagedProcess({ name: 'cloud', args: ['cloud', '--port', String(port), '--price', price.toString(), '--key-seed', cloudKey, '--state', join(cloudDir, 'cloud-ledger.json'), '--json'], logDir: cloudDir, entry: CLI_MAIN });
   const loads: ManagedProcess[] = [];
   const cloudFaults: string[] = [];
   const timers: NodeJS.Timeout[] = [];
@@ -280,7 +280,6 @@ export function comparisonRows(c: Comparison): string[][] {
     ['availability (settled ÷ attempted)', pct(c.cloud.availability), pct(c.market.availability), ''],
     ['jobs settled / attempted', `${c.cloud.settled}/${c.cloud.attempted}`, `${c.market.settled}/${c.market.attempted}`, ''],
     ['arrivals throttled (client concurrency cap)', String(c.cloud.throttled), String(c.market.throttled), ''],
-    ['faults', c.cloud.faults.join('; ') || 'none', c.market.faults.join('; ') || 'none', ''],
   ];
 }
 
@@ -295,6 +294,8 @@ export function formatComparison(c: Comparison): string {
     line(head),
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...rows.slice(1).map(line),
+    `faults (cloud):  ${c.cloud.faults.join('; ') || 'none'}`,
+    `faults (market): ${c.market.faults.join('; ') || 'none'}`,
   ].join('\n');
 }
 
@@ -327,6 +328,7 @@ table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px;text-
 <table><tr><th></th><th>cloud</th><th>market</th><th>market ÷ cloud</th></tr>
 ${rows}
 </table>
+<p>Faults (cloud): ${esc(c.cloud.faults.join('; ') || 'none')}<br>Faults (market): ${esc(c.market.faults.join('; ') || 'none')}</p>
 <h2>Latency of settled jobs (CDF, client-measured)</h2>
 <div id="cdf"></div>
 <script>${js}</script>

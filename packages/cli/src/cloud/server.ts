@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import fastify, { type FastifyInstance } from 'fastify';
@@ -73,6 +74,21 @@ export interface CloudOptions {
   messageTtlMs?: number;
   /** Current time in ms (default Date.now). */
   now?: () => number;
+  /**
+   * A JSON file the ledger is kept in (balances, faucet totals, revenue, escrow of jobs in flight), written
+   * after every change, so a restarted cloud keeps its accounts; jobs in flight at a crash are refunded on
+   * start. Default: memory only.
+   */
+  stateFile?: string;
+}
+
+/** What `stateFile` holds (amounts as decimal strings). */
+interface CloudLedgerFile {
+  balances: Record<string, string>;
+  minted: Record<string, string>;
+  revenueMicro: string;
+  /** Escrow of jobs accepted and not finished: refunded when the cloud starts again. */
+  inFlight: Record<string, { client: string; maxPriceMicro: string }>;
 }
 
 interface CloudJob {
@@ -103,7 +119,7 @@ export interface CloudStats {
   variant: string;
   verification: 'none';
   pricesMicro: Record<string, string>;
-  jobs: { submitted: number; settled: number; failed: number; queued: number; running: number };
+  jobs: { submitted: number; settled: number; failed: number; queued: number; running: number; refundedAtStart: number };
   ledger: { mintedMicro: string; balancesMicro: string; escrowMicro: string; revenueMicro: string; conserved: boolean };
 }
 
@@ -151,6 +167,40 @@ export function createCloud(options: CloudOptions): Cloud {
   const queue: CloudJob[] = [];
   let running = 0;
   let closed = false;
+  /** Jobs restored from the state file and refunded at start (their client's stream is gone). */
+  let refundedAtStart = 0;
+
+  const save = (): void => {
+    if (options.stateFile === undefined) return;
+    const inFlight: CloudLedgerFile['inFlight'] = {};
+    for (const j of jobs.values()) if (j.status === 'queued' || j.status === 'running') inFlight[j.id] = { client: j.client, maxPriceMicro: j.maxPriceMicro.toString() };
+    const file: CloudLedgerFile = {
+      balances: Object.fromEntries([...balances].map(([a, v]) => [a, v.toString()])),
+      minted: Object.fromEntries([...minted].map(([a, v]) => [a, v.toString()])),
+      revenueMicro: revenue.toString(),
+      inFlight,
+    };
+    const tmp = `${options.stateFile}.tmp`;
+    writeFileSync(tmp, JSON.stringify(file));
+    renameSync(tmp, options.stateFile);
+  };
+  if (options.stateFile !== undefined && existsSync(options.stateFile)) {
+    let f: CloudLedgerFile;
+    try {
+      f = JSON.parse(readFileSync(options.stateFile, 'utf8')) as CloudLedgerFile;
+      for (const [a, v] of Object.entries(f.balances)) balances.set(a, BigInt(v));
+      for (const [a, v] of Object.entries(f.minted)) minted.set(a, BigInt(v));
+      revenue = BigInt(f.revenueMicro);
+      // a crash lost these jobs: their escrow goes back to their clients
+      for (const j of Object.values(f.inFlight)) {
+        balances.set(j.client, (balances.get(j.client) ?? 0n) + BigInt(j.maxPriceMicro));
+        refundedAtStart++;
+      }
+    } catch (e) {
+      throw new InfermarketError('ERR_VALIDATION', `"--state" ${options.stateFile} is not a cloud ledger file (${(e as Error).message}); move it away or name another file`, { details: { field: 'state' } });
+    }
+    save(); // the refunds are written before anything else: a second crash must not refund twice
+  }
 
   const balanceOf = (a: string): bigint => balances.get(a) ?? 0n;
 
@@ -217,6 +267,7 @@ export function createCloud(options: CloudOptions): Cloud {
       ws.close(1000, 'job finished');
     }
     job.watchers.clear();
+    save();
     // the tokens stay: a client whose stream connects after the job finished still receives them, then `done`
   };
 
@@ -290,7 +341,7 @@ export function createCloud(options: CloudOptions): Cloud {
       variant,
       verification: 'none',
       pricesMicro: Object.fromEntries([...prices].map(([m, p]) => [m, p.toString()])),
-      jobs: { submitted: jobs.size, settled: count('settled'), failed: count('failed'), queued: count('queued'), running: count('running') },
+      jobs: { submitted: jobs.size, settled: count('settled'), failed: count('failed'), queued: count('queued'), running: count('running'), refundedAtStart },
       ledger: { mintedMicro: mint.toString(), balancesMicro: bal.toString(), escrowMicro: escrow.toString(), revenueMicro: revenue.toString(), conserved: mint === bal + escrow + revenue },
     };
   };
@@ -321,6 +372,7 @@ export function createCloud(options: CloudOptions): Cloud {
     }
     minted.set(address, already + amount);
     balances.set(address, balanceOf(address) + amount);
+    save();
     return { address, balanceMicro: balanceOf(address).toString() };
   });
 
@@ -380,6 +432,7 @@ export function createCloud(options: CloudOptions): Cloud {
       watchers: new Set(),
     };
     jobs.set(job.id, job);
+    save();
     queue.push(job);
     pump();
     reply.status(202);

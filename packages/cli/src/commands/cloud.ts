@@ -14,6 +14,7 @@ interface CloudCliOptions {
   concurrency?: string;
   keySeed?: string;
   modelsDir?: string;
+  state?: string;
   json?: boolean;
 }
 
@@ -42,6 +43,7 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'jobs run at once', String(CLOUD_DEFAULTS.concurrency))
     .option('--key-seed <label>', 'derive the receipt-signing key from this label (reproducible; NOT secret); default a random key')
     .option('--models-dir <dir>', 'models directory (default: the repo models/)')
+    .option('--state <file>', 'keep the ledger (balances, faucet totals, revenue, escrow in flight) in this JSON file so a restart keeps the accounts; jobs in flight at a crash are refunded (default: memory only)')
     .option('--json', 'JSON lines (the listening line is JSON either way)')
     .action(async (o: CloudCliOptions) => {
       const port = parseNumber('--port', o.port, 0, 0, 65_535);
@@ -49,7 +51,7 @@ export function register(program: Command): void {
       if (!['fp32', 'fp16', 'int8', 'int4'].includes(o.variant)) throw new InfermarketError('ERR_VALIDATION', `"--variant" must be fp32, fp16, int8 or int4, got ${JSON.stringify(o.variant)}`);
       const keys = keyPairFromSeed(o.keySeed !== undefined ? seedFromLabel(o.keySeed) : new Uint8Array(randomBytes(32)));
       const executor = createInferenceExecutor(o.modelsDir !== undefined ? { modelsDir: o.modelsDir } : {});
-      const cloud = createCloud({ keys, executor, variant: o.variant, concurrency, ...parsePrices(o.price), ...(o.modelsDir !== undefined ? { modelsDir: o.modelsDir } : {}) });
+      const cloud = createCloud({ keys, executor, variant: o.variant, concurrency, ...parsePrices(o.price), ...(o.state !== undefined ? { stateFile: o.state } : {}), ...(o.modelsDir !== undefined ? { modelsDir: o.modelsDir } : {}) });
       // load every model before listening: the first job must not pay for it (a miner warms up the same way)
       const models = Object.keys(cloud.stats().pricesMicro);
       await executor.warm(models.map((model) => ({ model, variant: o.variant })));
