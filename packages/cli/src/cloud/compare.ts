@@ -51,7 +51,14 @@ export interface Comparison {
   seeds: { scenario: number; loads: string[]; cloudKey: string };
   durationMs: number;
   cloud: SideMetrics & { priceMicro: string; variant: string; verification: 'none'; faults: string[] };
-  market: SideMetrics & { variant: string; verification: string; faults: string[]; outDir: string };
+  market: SideMetrics & {
+    variant: string;
+    verification: string;
+    faults: string[];
+    outDir: string;
+    /** Settled outputs that were wrong, found by re-executing every settled job after the run (null when not measured). */
+    wrongSettled: { wrong: number; settled: number } | null;
+  };
   /** market ÷ cloud (null when a side has no value). */
   ratios: { latencyP50: number | null; latencyP95: number | null; latencyP99: number | null; ttftP50: number | null; costPer1000Jobs: number | null };
   notes: string[];
@@ -240,6 +247,7 @@ export async function runCompare(options: CompareOptions): Promise<{ comparison:
       verification: `sampled, auditRate ${params.auditRate}`,
       faults: run.report.testnet.faults.map((f) => `${f.action} ${f.target} at ${f.atMs} ms`),
       outDir: marketDir,
+      wrongSettled: run.report.truth ? { wrong: run.report.truth.wrong, settled: run.report.truth.settled } : null,
     },
     ratios: {
       latencyP50: ratio(marketSide.latencyMs?.p50, cloudSide.latencyMs?.p50),
@@ -276,6 +284,7 @@ export function comparisonRows(c: Comparison): string[][] {
     ['latency p99 (ms)', ms(c.cloud.latencyMs?.p99), ms(c.market.latencyMs?.p99), times(c.ratios.latencyP99)],
     ['time to first token p50 (ms)', ms(c.cloud.ttftMs?.p50), ms(c.market.ttftMs?.p50), times(c.ratios.ttftP50)],
     ['time to first token p95 (ms)', ms(c.cloud.ttftMs?.p95), ms(c.market.ttftMs?.p95), ''],
+    ['wrong outputs settled (re-executed)', 'not checked (runs the model itself)', c.market.wrongSettled ? `${c.market.wrongSettled.wrong}/${c.market.wrongSettled.settled}` : 'not measured', ''],
     ['success rate (settled ÷ accepted)', pct(c.cloud.successRate), pct(c.market.successRate), ''],
     ['availability (settled ÷ attempted)', pct(c.cloud.availability), pct(c.market.availability), ''],
     ['jobs settled / attempted', `${c.cloud.settled}/${c.cloud.attempted}`, `${c.market.settled}/${c.market.attempted}`, ''],
