@@ -82,6 +82,18 @@ describe('infermarket cloud: the centralized baseline', () => {
     const refused = await requestJson(url, '/v1/jobs', { body: { envelope: verified, input } }).catch((e: InfermarketError) => e);
     expect((refused as InfermarketError).code).toBe('ERR_VALIDATION');
     expect((refused as InfermarketError).message).toContain('verification');
+    // a forged signature, an unknown field, a price below the cloud's, more than the balance: each refused by code
+    const forged = { ...sealEnvelope(keys, 'job.submit', { ...body, jobId: 'jforged', nonce: 'n-3' } as unknown as Canonical) };
+    forged.body = { ...(forged.body as object), maxPriceMicro: '1' } as never;
+    expect(((await requestJson(url, '/v1/jobs', { body: { envelope: forged, input } }).catch((e: InfermarketError) => e)) as InfermarketError).code).toBe('ERR_BAD_SIGNATURE');
+    const extra = sealEnvelope(keys, 'job.submit', { ...body, jobId: 'jextra', nonce: 'n-4' } as unknown as Canonical);
+    const unknownField = (await requestJson(url, '/v1/jobs', { body: { envelope: extra, input, tip: 1 } }).catch((e: InfermarketError) => e)) as InfermarketError;
+    expect(unknownField.code).toBe('ERR_VALIDATION');
+    expect(unknownField.message).toContain('tip');
+    const cheap = sealEnvelope(keys, 'job.submit', { ...body, jobId: 'jcheap', nonce: 'n-5', maxPriceMicro: '100' } as unknown as Canonical);
+    expect(((await requestJson(url, '/v1/jobs', { body: { envelope: cheap, input } }).catch((e: InfermarketError) => e)) as InfermarketError).code).toBe('ERR_PRICE_TOO_HIGH');
+    const rich = sealEnvelope(keys, 'job.submit', { ...body, jobId: 'jrich', nonce: 'n-6', maxPriceMicro: '90000000' } as unknown as Canonical);
+    expect(((await requestJson(url, '/v1/jobs', { body: { envelope: rich, input } }).catch((e: InfermarketError) => e)) as InfermarketError).code).toBe('ERR_INSUFFICIENT_BALANCE');
     const job = await c.wait('jreplay1', { timeoutMs: 30_000 });
     expect(job.status).toBe('settled');
     // one job paid, at the cloud's fixed price; the refused ones cost nothing

@@ -52,6 +52,8 @@ export const CLOUD_DEFAULTS = Object.freeze({
   faucetCapMicro: DEFAULT_PARAMS.faucetCapMicro,
   /** Longest validity of a signed message (the market's default `messageTtlMs`). */
   messageTtlMs: DEFAULT_PARAMS.messageTtlMs,
+  /** Finished jobs kept for reading (oldest finished are forgotten first: `ERR_UNKNOWN_JOB` afterwards). */
+  maxFinishedJobs: 10_000,
   /** Body limit in bytes (a digits tensor is ~4 KB; a charlm prompt at most 64 KB). */
   bodyLimitBytes: 1 << 20,
 });
@@ -169,6 +171,9 @@ export function createCloud(options: CloudOptions): Cloud {
   let closed = false;
   /** Jobs restored from the state file and refunded at start (their client's stream is gone). */
   let refundedAtStart = 0;
+  /** Finished job ids, oldest first (the memory bound). */
+  const finishedOrder: string[] = [];
+  const counted = { submitted: 0, settled: 0, failed: 0 };
 
   const save = (): void => {
     if (options.stateFile === undefined) return;
@@ -232,6 +237,7 @@ export function createCloud(options: CloudOptions): Cloud {
   const finish = (job: CloudJob, status: 'settled' | 'failed', failure: string | null): void => {
     job.status = status;
     job.failure = failure;
+    counted[status]++;
     job.finishedAtMs = now();
     job.latencyMs = job.finishedAtMs - job.submittedAtMs;
     // settle: the fixed price goes to the cloud, the rest of the escrow back to the client; failed: all back
@@ -268,6 +274,8 @@ export function createCloud(options: CloudOptions): Cloud {
     }
     job.watchers.clear();
     save();
+    finishedOrder.push(job.id);
+    while (finishedOrder.length > CLOUD_DEFAULTS.maxFinishedJobs) jobs.delete(finishedOrder.shift()!);
     // the tokens stay: a client whose stream connects after the job finished still receives them, then `done`
   };
 
@@ -335,13 +343,12 @@ export function createCloud(options: CloudOptions): Cloud {
     for (const v of balances.values()) bal += v;
     let mint = 0n;
     for (const v of minted.values()) mint += v;
-    const count = (s: CloudJob['status']): number => [...jobs.values()].filter((j) => j.status === s).length;
     return {
       kind: 'cloud',
       variant,
       verification: 'none',
       pricesMicro: Object.fromEntries([...prices].map(([m, p]) => [m, p.toString()])),
-      jobs: { submitted: jobs.size, settled: count('settled'), failed: count('failed'), queued: count('queued'), running: count('running'), refundedAtStart },
+      jobs: { submitted: counted.submitted, settled: counted.settled, failed: counted.failed, queued: queue.length, running, refundedAtStart },
       ledger: { mintedMicro: mint.toString(), balancesMicro: bal.toString(), escrowMicro: escrow.toString(), revenueMicro: revenue.toString(), conserved: mint === bal + escrow + revenue },
     };
   };
@@ -357,7 +364,7 @@ export function createCloud(options: CloudOptions): Cloud {
   app.server.on('clientError', clientErrorHandler);
   installErrorHandling(app as unknown as FastifyInstance);
 
-  app.get('/v1/health', async () => ({ ok: true, kind: 'cloud', nowMs: now(), seq: jobs.size, marketKey: key, verification: 'none' }));
+  app.get('/v1/health', async () => ({ ok: true, kind: 'cloud', nowMs: now(), seq: counted.submitted, marketKey: key, verification: 'none' }));
   app.get('/v1/models', async () => ({
     models: [...specs.values()].map((m: ModelSpec) => ({ id: m.id, kind: m.kind, description: m.description, inputs: m.inputs, outputs: m.outputs, variants: [variant], priceMicro: prices.get(m.id)!.toString() })),
   }));
@@ -432,6 +439,7 @@ export function createCloud(options: CloudOptions): Cloud {
       watchers: new Set(),
     };
     jobs.set(job.id, job);
+    counted.submitted++;
     save();
     queue.push(job);
     pump();
