@@ -168,7 +168,6 @@ export async function runCompare(options: CompareOptions): Promise<{ comparison:
   const durationMs = options.durationMs ?? scenario.durationMs;
   const outDir = resolve(options.outDir ?? join('runs', `compare-${scenario.name}-${scenario.seed}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   const cloudDir = join(outDir, 'cloud');
-  mkdirSync(cloudDir, { recursive: true });
   const plan = planTestnet(scenario, { durationMs });
   if (plan.resolved.clients.some((c) => c.private)) {
     throw new InfermarketError('ERR_BAD_SCENARIO', `${options.scenarioPath}: a client group sends private jobs; the cloud baseline runs inputs in the clear and refuses them, so the loads would differ. Compare a scenario without "private" clients`, { details: { field: 'clients.private' } });
@@ -177,8 +176,17 @@ export async function runCompare(options: CompareOptions): Promise<{ comparison:
   const generationModels = [...loadModelSpecs().specs.values()].filter((s) => s.kind === 'charlm').map((s) => s.id);
   const price = options.cloudPriceMicro ?? CLOUD_DEFAULTS.priceMicro;
   const cloudKey = `cloud-${scenario.seed}`;
+  // fail loud: a client whose max price is below the cloud's would have every cloud job refused
+  for (const c of plan.resolved.clients) {
+    for (const [model, max] of Object.entries(c.maxPriceMicro)) {
+      if (BigInt(max) < price) {
+        throw new InfermarketError('ERR_VALIDATION', `"--cloud-price" ${price} is above client group "${c.group}"'s maxPriceMicro ${max} for ${model}: the cloud would refuse every job. Give a lower --cloud-price`, { details: { field: 'cloud-price' } });
+      }
+    }
+  }
 
   // ---- the cloud ----
+  mkdirSync(cloudDir, { recursive: true });
   const port = await freePort();
   const cloud = createManagedProcess({ name: 'cloud', args: ['cloud', '--port', String(port), '--price', price.toString(), '--key-seed', cloudKey, '--state', join(cloudDir, 'cloud-ledger.json'), '--json'], logDir: cloudDir, entry: CLI_MAIN });
   const loads: ManagedProcess[] = [];
