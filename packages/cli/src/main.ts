@@ -22,6 +22,8 @@ const COMMANDS: Record<string, () => Promise<{ register: (p: Command) => void }>
   theory: () => import('./commands/theory.js'),
   study: () => import('./commands/study.js'),
   diff: () => import('./commands/diff.js'),
+  cloud: () => import('./commands/cloud.js'),
+  compare: () => import('./commands/compare.js'),
 };
 
 // a known command name first loads just that module (startup time of every spawned process); anything

@@ -37,3 +37,5 @@ export { nodeView } from './stats.js';
 export { openApiDocument } from './openapi.js';
 export type { NodeLabel, NodeLabels } from './metrics.js';
 export { registerDashboard, attachDashboardSocket, type DashboardSource } from './dashboard/index.js';
+export { SubmitJobBody, FaucetBody, AddressParams, JobParams, JobReadQuery, JobListQuery } from './schemas.js';
+export { installErrorHandling, frameworkErrors, clientErrorHandler } from './http.js';
