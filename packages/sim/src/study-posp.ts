@@ -31,6 +31,8 @@ export interface RunPospStudyOptions {
   seeds?: number;
   /** Worker threads per sweep (default all cores; 0 = this thread). */
   workers?: number;
+  /** The adaptive miners' learner for every point (`sim.adaptive.learner`; default: what each scenario says). */
+  learner?: string;
   onProgress?: (p: { point: number; points: number; name: string; done: number; total: number }) => void;
 }
 
@@ -84,7 +86,9 @@ export async function runPospStudy(o: RunPospStudyOptions): Promise<PospStudyRes
   const points: PospStudyPoint[] = [];
   let learner = '';
   for (const [i, s] of o.scenarios.entries()) {
-    const scenario = design.durationMs !== null ? applyOverrides(s.scenario, { durationMs: design.durationMs }) : s.scenario;
+    const timed = design.durationMs !== null ? applyOverrides(s.scenario, { durationMs: design.durationMs }) : s.scenario;
+    // the same learner settings for every point: the scenario's, or the one the caller names
+    const scenario: Scenario = o.learner ? { ...timed, sim: { ...timed.sim, adaptive: { ...timed.sim?.adaptive, learner: o.learner } } } : timed;
     const theory = scenarioThreshold(scenario);
     const adaptiveRows = theory.rows.filter((r) => r.strategy === 'adaptive');
     if (adaptiveRows.length === 0) throw new InfermarketError('ERR_BAD_SCENARIO', `${s.file}: the study needs adaptive miners`, { details: { field: 'miners' } });
@@ -95,7 +99,7 @@ export async function runPospStudy(o: RunPospStudyOptions): Promise<PospStudyRes
       throw new InfermarketError('ERR_BAD_SCENARIO', `${s.file}: the adaptive miners must share one analytic p* > 0, got ${[...pStars].join(', ')}`, { details: { field: 'miners' } });
     }
     const adaptive = scenario.sim?.adaptive ?? {};
-    learner = `epsilon-greedy bandit (epsilon ${adaptive.epsilon ?? 'default'}, cheat levels ${JSON.stringify(adaptive.cheatLevels ?? 'default')})`;
+    learner = `${adaptive.learner ?? 'epsilon-greedy'} learner (epsilon ${adaptive.epsilon ?? 'default'}, cheat levels ${JSON.stringify(adaptive.cheatLevels ?? 'default')})`;
     const auditRates = [...new Set(design.multipliers.map((m) => Math.min(1, sig(m * pStar))))];
     const sweepDir = join(o.outDir, scenario.name);
     const result = await runSweep({

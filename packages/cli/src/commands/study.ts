@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InfermarketError } from '@infermarket/protocol';
+import { ADAPTIVE_LEARNERS, InfermarketError } from '@infermarket/protocol';
 import { runPospStudy } from '@infermarket/sim';
 import { loadScenarioFile } from './sim.js';
 
@@ -27,9 +27,13 @@ export function register(program: Command): void {
     .option('--quick', 'a few short runs per point: checks the pipeline, measures nothing')
     .option('--seeds <n>', 'seeds per audit rate (default 6; quick 2)', count('--seeds'))
     .option('--workers <k>', 'worker threads per sweep (default all cores; 0 = main thread)', count('--workers'))
+    .option('--learner <name>', `the adaptive miners' learner at every point (${ADAPTIVE_LEARNERS.join(', ')}; default: each scenario's sim.adaptive.learner)`)
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExamples:\n  infermarket study posp --quick --out runs/study-quick\n  nice infermarket study posp --workers 1\n')
-    .action(async (opts: { scenarios: string; only?: string; out: string; quick?: boolean; seeds?: number; workers?: number; json?: boolean }) => {
+    .action(async (opts: { scenarios: string; only?: string; out: string; quick?: boolean; seeds?: number; workers?: number; learner?: string; json?: boolean }) => {
+      if (opts.learner !== undefined && !(ADAPTIVE_LEARNERS as readonly string[]).includes(opts.learner)) {
+        throw new InfermarketError('ERR_VALIDATION', `--learner must be one of ${ADAPTIVE_LEARNERS.join(', ')}, got ${JSON.stringify(opts.learner)}`, { details: { field: '--learner' } });
+      }
       let files: string[];
       try {
         files = readdirSync(opts.scenarios).filter((f) => /^study-posp-.*\.json$/.test(f)).sort();
@@ -53,6 +57,7 @@ export function register(program: Command): void {
         ...(opts.quick ? { quick: true } : {}),
         ...(opts.seeds !== undefined ? { seeds: opts.seeds } : {}),
         ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+        ...(opts.learner !== undefined ? { learner: opts.learner } : {}),
         onProgress: (p) => {
           const now = Date.now();
           if (p.done < p.total && now - last < 3_000) return;
