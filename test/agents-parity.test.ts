@@ -98,17 +98,21 @@ describe('agents parity: adversarial.json live and simulated', () => {
       expect(lazyval.length, `${r.kind}: ${describeRun(live)}`).toBeGreaterThan(0);
       expect(lazyval.every((s) => s.reason === 'false accusation')).toBe(true);
       for (const id of ['validator-0', 'validator-1']) expect(r.validators.find((v) => v.id === id)!.slashedMicro, `${r.kind} ${id}`).toBe('0');
-      // the colluder is never slashed for a false accusation, but its silence on its partner's audits costs it
-      // the missed-audit penalty (auditMissPenaltyBps) in both drivers, and the audit goes to another validator
+      // the colluder is never slashed for a false accusation
       expect(r.slashes.filter((x) => x.node === 'colluder-0'), r.kind).toEqual([]);
-      expect(BigInt(r.validators.find((v) => v.id === 'colluder-0')!.slashedMicro), r.kind).toBeGreaterThan(0n);
     }
     // live: the colluder stayed silent on its partner's tasks and reported on the others — the agents'
     // planTask, which the simulator's colluder also calls (its silence is tested in sim's own tests)
     const colluder = logLines(live.dir, 'colluder-0');
     const replayJobs = new Set(logLines(live.dir, 'replay-0').filter((l) => l.event === 'job.committed').map((l) => l.jobId));
     for (const l of colluder.filter((x) => x.event === 'audit.sent')) expect(replayJobs.has(l.jobId), `colluder reported partner job ${String(l.jobId)}`).toBe(false);
-    for (const l of colluder.filter((x) => x.event === 'audit.silent')) expect(replayJobs.has(l.jobId)).toBe(true);
+    const silent = colluder.filter((x) => x.event === 'audit.silent');
+    for (const l of silent) expect(replayJobs.has(l.jobId)).toBe(true);
+    // its silence is not free: each missed audit costs it auditMissPenaltyBps of its stake (the audit goes to
+    // another validator); whether it drew a partner's audit at all in one short run is chance
+    const colluderSlashed = BigInt(live.report.validators.find((v) => v.id === 'colluder-0')!.slashedMicro);
+    if (silent.length > 0) expect(colluderSlashed).toBeGreaterThan(0n);
+    else expect(colluderSlashed).toBe(0n);
   });
 
   it('the adaptive miner moves the same way: caught cheating, it ends preferring a lower cheat level than always', () => {

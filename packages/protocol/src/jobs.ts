@@ -61,6 +61,7 @@ function eligibleMiners(state: MarketState, job: Job): string[] {
 
 function openBidding(state: MarketState, job: Job, out: Effect[]): void {
   job.status = 'bidding';
+  job.bidRound += 1;
   job.bids = [];
   job.miner = null;
   job.priceMicro = 0n;
@@ -102,6 +103,7 @@ export function submitJob(state: MarketState, ev: Ev<'job.submit'>, out: Effect[
     failure: null,
     submittedAtMs: ev.atMs,
     attempt: 0,
+    bidRound: 0,
     bids: [],
     excluded: [],
     miner: null,
@@ -162,9 +164,12 @@ export function closeBidding(state: MarketState, job: Job, out: Effect[]): void 
   }
   const winner = chooseWinner(bids, ctx);
   if (!winner) {
-    finishFailed(state, job, 'no-bids', out);
+    // nobody bid: reopen bidding (busy or reconnecting miners get another window), up to bidRounds windows
+    if (job.bidRound < state.params.bidRounds) openBidding(state, job, out);
+    else finishFailed(state, job, 'no-bids', out);
     return;
   }
+  job.bidRound = 0;
   job.attempt += 1;
   job.status = 'assigned';
   job.miner = winner.miner;
@@ -191,9 +196,11 @@ function assignReplicas(state: MarketState, job: Job, bids: Bid[], ctx: MatchCon
     left = left.filter((b) => b !== w);
   }
   if (chosen.length < k) {
-    finishFailed(state, job, chosen.length === 0 ? 'no-bids' : 'too-few-bids', out);
+    if (chosen.length === 0 && job.bidRound < state.params.bidRounds) openBidding(state, job, out);
+    else finishFailed(state, job, chosen.length === 0 ? 'no-bids' : 'too-few-bids', out);
     return;
   }
+  job.bidRound = 0;
   job.attempt += 1;
   job.status = 'assigned';
   job.miner = chosen[0]!.miner;

@@ -33,6 +33,8 @@ export interface Params {
   bidWindowMs: number;
   /** Time the assigned miner has to commit its result. */
   jobDeadlineMs: number;
+  /** Bid windows a job gets before it fails `no-bids`: a window nobody bid in reopens bidding. */
+  bidRounds: number;
   /** How many miners may be tried (assignments) before a job is refunded. */
   maxAttempts: number;
   /** Share of stake a miner loses to the client when it misses a deadline. */
@@ -98,6 +100,7 @@ export const PARAM_RULES: { readonly [K in keyof Params]: ParamRule } = Object.f
   unbondingPeriodMs: ms('Cooldown between unbond and withdrawal; must outlast challenge + audit + dispute windows.'),
   bidWindowMs: ms('Time bids are collected for a job.'),
   jobDeadlineMs: ms('Time the assigned miner has to commit its result.'),
+  bidRounds: { kind: 'number', min: 1, max: 20, integer: true, unit: 'windows', meaning: 'Bid windows a job gets before it fails `no-bids`: a window nobody bid in reopens bidding (miners that were busy or reconnecting get another chance).' },
   maxAttempts: { kind: 'number', min: 1, max: 20, integer: true, unit: 'attempts', meaning: 'Assignments tried before a job is refunded.' },
   missPenaltyBps: bps('Share of stake a miner pays the client when it misses a deadline.'),
   minMinerStakeMicro: micro('Bonded stake a miner needs to bid.'),
@@ -137,6 +140,7 @@ export const DEFAULT_PARAMS: Readonly<Params> = Object.freeze({
   unbondingPeriodMs: 20_000,
   bidWindowMs: 50,
   jobDeadlineMs: 3_000,
+  bidRounds: 3,
   maxAttempts: 3,
   missPenaltyBps: 100,
   minMinerStakeMicro: 100n * MUSD,

@@ -150,6 +150,8 @@ export interface Job {
   submittedAtMs: number;
   /** Number of assignments so far. */
   attempt: number;
+  /** Bid windows opened for the current attempt (a window nobody bid in reopens, up to `bidRounds`). */
+  bidRound: number;
   bids: Bid[];
   /** Miners that missed this job's deadline; they may not bid on it again. */
   excluded: string[];
