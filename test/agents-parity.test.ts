@@ -112,7 +112,6 @@ describe('agents parity: adversarial.json live and simulated', () => {
     // another validator); whether it drew a partner's audit at all in one short run is chance
     const colluderSlashed = BigInt(live.report.validators.find((v) => v.id === 'colluder-0')!.slashedMicro);
     if (silent.length > 0) expect(colluderSlashed).toBeGreaterThan(0n);
-    else expect(colluderSlashed).toBe(0n);
   });
 
   it('the adaptive miner moves the same way: caught cheating, it ends preferring a lower cheat level than always', () => {
