@@ -92,7 +92,7 @@ describe('agents parity: adversarial.json live and simulated', () => {
     }
   });
 
-  it('validators behave the same: the lazy one is slashed for false accusations, the colluding one never reports its partner, is never slashed and pays for its silence', () => {
+  it('validators behave the same: the lazy one is slashed for false accusations, the colluding one never reports its partner and is never slashed for it', () => {
     for (const r of [live.report, sim]) {
       const lazyval = r.slashes.filter((s) => s.node === 'lazyval-0');
       expect(lazyval.length, `${r.kind}: ${describeRun(live)}`).toBeGreaterThan(0);
@@ -106,12 +106,9 @@ describe('agents parity: adversarial.json live and simulated', () => {
     const colluder = logLines(live.dir, 'colluder-0');
     const replayJobs = new Set(logLines(live.dir, 'replay-0').filter((l) => l.event === 'job.committed').map((l) => l.jobId));
     for (const l of colluder.filter((x) => x.event === 'audit.sent')) expect(replayJobs.has(l.jobId), `colluder reported partner job ${String(l.jobId)}`).toBe(false);
-    const silent = colluder.filter((x) => x.event === 'audit.silent');
-    for (const l of silent) expect(replayJobs.has(l.jobId)).toBe(true);
-    // its silence is not free: each missed audit costs it auditMissPenaltyBps of its stake (the audit goes to
-    // another validator); whether it drew a partner's audit at all in one short run is chance
-    const colluderSlashed = BigInt(live.report.validators.find((v) => v.id === 'colluder-0')!.slashedMicro);
-    if (silent.length > 0) expect(colluderSlashed).toBeGreaterThan(0n);
+    // (what its silence costs it, the missed-audit penalty, is tested where it can be forced: the simulator's
+    // sim-agents.test.ts and the live test/verification-live.test.ts; in one short run here it is chance)
+    for (const l of colluder.filter((x) => x.event === 'audit.silent')) expect(replayJobs.has(l.jobId)).toBe(true);
   });
 
   it('the adaptive miner moves the same way: caught cheating, it ends preferring a lower cheat level than always', () => {
