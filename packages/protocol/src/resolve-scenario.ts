@@ -139,6 +139,16 @@ export interface ResolvedScenario {
   clients: ResolvedClientGroup[];
 }
 
+/**
+ * The one max price a client of the group puts on every job (the load generator and the simulated client take
+ * one price): the largest of its per-model table.
+ */
+export function clientMaxPriceMicro(group: Pick<ResolvedClientGroup, 'maxPriceMicro'>): bigint {
+  let max = 0n;
+  for (const p of Object.values(group.maxPriceMicro)) if (BigInt(p) > max) max = BigInt(p);
+  return max;
+}
+
 /** The key label of an instance: the scenario seed and its unique name (reproducible addresses). */
 export function keyLabel(seed: number, name: string): string {
   return `testnet/${seed}/${name}`;

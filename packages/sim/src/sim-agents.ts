@@ -1,8 +1,7 @@
-import { hashHex, InfermarketError, worstCaseCost, type ResolvedScenario, type Scenario } from '@infermarket/protocol';
+import { clientMaxPriceMicro, hashHex, InfermarketError, worstCaseCost, type ResolvedScenario, type Scenario } from '@infermarket/protocol';
 import { builtinMinerStrategy, builtinValidatorStrategy, createMinerStrategy, createValidatorStrategy, injectedDelay, isStrategyModulePath, outcome, type JobOutcome, type StrategyModule } from '@infermarket/agents';
 import { computeCostMicro, computeMs } from './cost-model.js';
 import { createRng } from './rng.js';
-import { SIM_DEFAULTS } from './sim-defaults.js';
 import { hashOf, netDelay, signedBy, type ClientAgent, type MinerAgent, type OutClass, type SimJob, type SimWorld, type ValidatorAgent } from './sim-world.js';
 
 /**
@@ -124,8 +123,8 @@ export function buildAgents(
     const total = entries.reduce((a, [, w]) => a + w, 0);
     let acc = 0;
     const cum = entries.map(([, w]) => (acc += w / total));
-    // one max price per client, as the testnet's load generator takes it: the largest of the resolved table
-    const maxPrice = Object.values(g.maxPriceMicro).reduce((a, b) => (BigInt(b) > a ? BigInt(b) : a), 0n);
+    // one max price per client, as the testnet's load generator takes it
+    const maxPrice = clientMaxPriceMicro(g);
     g.instances.forEach((id) => {
       clients.push({
         id,
@@ -187,7 +186,9 @@ export function minersBid(w: SimWorld, jobId: string, closesAtMs: number, eligib
     for (const s of m.slots) if (s < free) free = s;
     // a busy miner does not bid on work it could not start soon
     if (free > now + P.jobDeadlineMs / 2) continue;
-    const baseMicro = m.price[job.model] ?? BigInt(SIM_DEFAULTS.minerPriceMicro);
+    // the resolved plan prices every model a miner serves, and only serving miners are eligible
+    const baseMicro = m.price[job.model];
+    if (baseMicro === undefined) continue;
     const priceMicro = m.decide.bidPrice({ model: job.model, baseMicro, spreadBps: m.spreadBps, maxPriceMicro: job.client.maxPrice, worstCase }, rng);
     if (priceMicro === null) continue;
     const at = Math.ceil(now + netDelay(w));

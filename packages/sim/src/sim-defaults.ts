@@ -1,17 +1,14 @@
-import { MINER_STRATEGY_DEFAULTS } from '@infermarket/agents';
-
-/** Simulator defaults (units in the names). Strategy defaults are the agents' (`MINER_STRATEGY_DEFAULTS`), shown here for reports. */
+/**
+ * The simulator's own defaults (units in the names): the physics it models. What a scenario leaves open about
+ * the economy (stakes, prices, concurrency, funding) is `SCENARIO_DEFAULTS` in `@infermarket/protocol`, which the
+ * testnet shares.
+ */
 export const SIM_DEFAULTS = Object.freeze({
   costPerCpuSecondMicro: 1_000,
   networkLatencyMs: 5,
   networkJitterMs: 2,
   honestDivergenceRate: 0,
   seriesPoints: 200,
-  minerPriceMicro: 1_000,
-  clientMaxPriceMicro: 100_000,
-  clientConcurrency: 16,
-  minerConcurrency: 4,
-  flakyDropProbability: MINER_STRATEGY_DEFAULTS.flakyDropProbability,
   /** Latency samples kept for percentiles (reservoir). */
   reservoir: 4_096,
   /** Samples written to the report. */

@@ -1,4 +1,4 @@
-import { InfermarketError, keyLabel, keyPairFromSeed, resolveScenario, seedFromLabel, type ResolvedScenario, type Scenario } from '@infermarket/protocol';
+import { clientMaxPriceMicro, InfermarketError, keyLabel, keyPairFromSeed, resolveScenario, seedFromLabel, type ResolvedScenario, type Scenario } from '@infermarket/protocol';
 
 export { keyLabel };
 
@@ -38,10 +38,6 @@ export interface TestnetPlan {
   resolved: ResolvedScenario;
 }
 
-/** Models the scenario's clients ask for (sorted), from the resolved plan. */
-export function clientModels(s: Scenario): string[] {
-  return resolveScenario(s).clientModels;
-}
 
 /**
  * Turn a scenario into processes: resolve it (`resolveScenario`: the one set of defaults the simulator
@@ -114,7 +110,7 @@ export function planTestnet(s: Scenario, opts: { durationMs: number }): TestnetP
     const addresses = c.keyLabels.map(addrOf);
     addresses.forEach((a, i) => claim(a, c.instances[i]!));
     // one client max price for every model today: the largest of the resolved table
-    const maxPrice = Object.values(c.maxPriceMicro).reduce((a, b) => (BigInt(b) > BigInt(a) ? b : a), '0');
+    const maxPrice = clientMaxPriceMicro(c).toString();
     // enough for every arrival at the max price, with margin; the faucet cap bounds it
     const expected = Math.ceil(c.ratePerSec * (opts.durationMs / 1000) * 2 + 20);
     const fund = (BigInt(maxPrice) * BigInt(expected)).toString();
