@@ -6,7 +6,7 @@
  * and a user's strategy module implement alike (`strategy-module.ts`; loading a module from a file is
  * I/O and lives in `@infermarket/node-runtime`). Depends on `@infermarket/protocol` only.
  */
-export { createRng, createLabeledRng, deriveSeed, type Rng } from './rng.js';
+export { createRng, createLabeledRng, createTaggedRng, deriveSeed, type Rng } from './rng.js';
 export {
   ADAPTIVE_DEFAULTS,
   LEARNERS,

@@ -67,7 +67,16 @@ export function createRng(seed: number): Rng {
  * @example const rng = createLabeledRng('7/0/1', `miner/${address}/plan`);
  */
 export function createLabeledRng(seed: number | string, label: string): Rng {
-  const h = hash(`infermarket/node-rng/v1\n${seed}\n${label}`);
+  return createTaggedRng('infermarket/node-rng/v1', seed, label);
+}
+
+/**
+ * A generator from a domain tag and a (seed, label) pair: sha256 of the three seeds the sfc32 state. Each
+ * user of random streams has its own tag (the nodes' `infermarket/node-rng/v1`, the client load generator's
+ * `infermarket/rng/v1`), so their streams never coincide.
+ */
+export function createTaggedRng(tag: string, seed: number | string, label: string): Rng {
+  const h = hash(`${tag}\n${seed}\n${label}`);
   const w = (i: number): number => ((h[i]! << 24) | (h[i + 1]! << 16) | (h[i + 2]! << 8) | h[i + 3]!) >>> 0;
   return sfc32(w(0), w(4), w(8), w(12));
 }
