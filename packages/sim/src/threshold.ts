@@ -1,7 +1,7 @@
 import { bpsOf, deterrenceThreshold, SCENARIO_DEFAULTS, resolveParams, type DeterrenceThreshold, type MinerGroup, type Params, type Scenario } from '@infermarket/protocol';
 import { computeCostMicro, computeMs, DEFAULT_MAX_TOKENS } from './cost-model.js';
 import { applyOverrides } from './overrides.js';
-import { SIM_DEFAULTS } from './run-simulation.js';
+import { SIM_DEFAULTS } from './sim-defaults.js';
 
 /** Options of `scenarioThreshold`. */
 export interface ScenarioThresholdOptions {
