@@ -11,6 +11,11 @@ import { privacySuite } from './privacy-suite.js';
 export interface SuiteContext {
   quick: boolean;
   log: (message: string) => void;
+  /**
+   * Record what a run needs to be reproduced and checked (seeds, settings, effective parameters, raw
+   * per-block numbers): merged into the suite's entry of `results.json`.
+   */
+  record: (meta: Record<string, unknown>) => void;
 }
 
 export type Suite = (ctx: SuiteContext) => Promise<BenchRow[]>;
