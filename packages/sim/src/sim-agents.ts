@@ -179,11 +179,13 @@ export function minersBid(w: SimWorld, jobId: string, closesAtMs: number, eligib
     return c;
   };
   const { rng, P, now } = w;
-  for (const a of eligible) {
-    const m = w.byAddress.get(a);
+  // indexed loops: this runs once per eligible miner per job, and for-of here allocated an iterator result per step
+  for (let ai = 0; ai < eligible.length; ai++) {
+    const m = w.byAddress.get(eligible[ai]!);
     if (!m || !m.online) continue;
     let free = Infinity;
-    for (const s of m.slots) if (s < free) free = s;
+    const slots = m.slots;
+    for (let si = 0; si < slots.length; si++) if (slots[si]! < free) free = slots[si]!;
     // a busy miner does not bid on work it could not start soon
     if (free > now + P.jobDeadlineMs / 2) continue;
     // the resolved plan prices every model a miner serves, and only serving miners are eligible
