@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { benchTableMarkdown, machineInfo, type BenchRow, type SuiteRun } from '../bench/harness.js';
 import { machineLoad } from '../bench/machine-load.js';
+import { checkResults } from '../bench/results.js';
 import { SUITES } from '../bench/suites.js';
 
 /** Registers `infermarket bench`. */
@@ -53,7 +54,12 @@ export function register(program: Command): void {
       const order = (s: string): number => Object.keys(SUITES).indexOf(s);
       const all = [...previous, ...rows].sort((a, b) => order(a.suite) - order(b.suite));
       const allRuns = [...previousRuns, ...runs].sort((a, b) => order(a.suite) - order(b.suite));
-      writeFileSync(file, `${JSON.stringify({ machine, quick: opts.quick, suites: allRuns, rows: all }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+      const results = { machine, quick: opts.quick, suites: allRuns, rows: all };
+      writeFileSync(file, `${JSON.stringify(results, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+      // the file must be complete and self-consistent: a problem is reported, and the exit code says so
+      const problems = checkResults(JSON.parse(readFileSync(file, 'utf8')) as typeof results);
+      for (const p of problems) process.stderr.write(`bench: inconsistent result: ${p}\n`);
+      if (problems.length) process.exitCode = 1;
       const fullTable = benchTableMarkdown(all, machine, allRuns);
       writeFileSync(resolve(out, 'results.md'), `${fullTable}\n`);
       if (opts.readme && !opts.quick) updateReadme(fullTable);
