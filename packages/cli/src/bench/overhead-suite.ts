@@ -121,7 +121,7 @@ export async function overheadSuite(ctx: SuiteContext): Promise<BenchRow[]> {
       const loop = await closedLoop({ jobs, inFlight, job: (i) => marketJob(client, { model, input: inputs[i]!, maxPriceMicro: 5_000n }) });
       return { loop, cpuMs: { market: processCpuMs(marketPid) - m0, miner: processCpuMs(minerPid) - n0, client: selfCpuMs() - c0 } };
     };
-    const paired = async (model: string, inFlight: number, jobs: number, seedBase: number, n: number): Promise<Paired> => {
+    const paired = async (kind: 'warm-up' | 'latency' | 'throughput', model: string, inFlight: number, jobs: number, seedBase: number, n: number): Promise<Paired> => {
       const out: Paired = { market: [], direct: [] };
       for (let b = 0; b < n; b++) {
         const seed = seedBase + b * jobs;
@@ -135,7 +135,7 @@ export async function overheadSuite(ctx: SuiteContext): Promise<BenchRow[]> {
           out.market.push(await marketBlock(model, inFlight, jobs, seed));
         }
       }
-      conditions.push({ model, inFlight, jobs, seedBase, market: out.market.map((m) => ({ finished: m.loop.latencies.length, failed: m.loop.failed, elapsedMs: m.loop.elapsedMs, tokens: m.loop.tokens, cpuMs: m.cpuMs, p50Ms: percentile(m.loop.latencies, 50) })), direct: out.direct.map((d) => ({ finished: d.latencies.length, failed: d.failed, elapsedMs: d.elapsedMs, tokens: d.tokens, cpuMs: d.cpuMs, p50Ms: percentile(d.latencies, 50) })) });
+      conditions.push({ kind, model, inFlight, jobs, seedBase, market: out.market.map((m) => ({ finished: m.loop.latencies.length, failed: m.loop.failed, elapsedMs: m.loop.elapsedMs, tokens: m.loop.tokens, cpuMs: m.cpuMs, p50Ms: percentile(m.loop.latencies, 50) })), direct: out.direct.map((d) => ({ finished: d.latencies.length, failed: d.failed, elapsedMs: d.elapsedMs, tokens: d.tokens, cpuMs: d.cpuMs, p50Ms: percentile(d.latencies, 50) })) });
       return out;
     };
 
@@ -143,12 +143,12 @@ export async function overheadSuite(ctx: SuiteContext): Promise<BenchRow[]> {
       const gen = model === 'charlm';
       const seedBase = 100_000 * (mi + 1);
       ctx.log(`market ${model}: warm-up`);
-      await paired(model, 4, ctx.quick ? 10 : 30, seedBase, 1);
+      await paired('warm-up', model, 4, ctx.quick ? 10 : 30, seedBase, 1);
       conditions.pop(); // the warm-up is not measured
 
       // --- latency at concurrency 1, per job
       ctx.log(`market ${model}: latency at concurrency 1 (${blocks} × 2 blocks of ${latencyJobs})`);
-      const lat = await paired(model, 1, latencyJobs, seedBase + 10_000, blocks);
+      const lat = await paired('latency', model, 1, latencyJobs, seedBase + 10_000, blocks);
       const failedLat = lat.market.reduce((a, m) => a + m.loop.failed, 0);
       const all = (xs: { latencies: number[] }[]): number[] => xs.flatMap((x) => x.latencies);
       for (const p of [50, 95]) {
@@ -185,7 +185,7 @@ export async function overheadSuite(ctx: SuiteContext): Promise<BenchRow[]> {
       for (const n of gen ? S.charlmInFlight : levels) {
         const jobs = blockJobs(n);
         ctx.log(`market ${model}: ${n} in flight (${blocks} × 2 blocks of ${jobs})`);
-        const pair = await paired(model, n, jobs, seedBase + 20_000 + n * 1_000, blocks);
+        const pair = await paired('throughput', model, n, jobs, seedBase + 20_000 + n * 1_000, blocks);
         const rate = (r: { latencies: number[]; elapsedMs: number }): number => (r.latencies.length * 1000) / r.elapsedMs;
         const mk = pair.market.map((m) => rate(m.loop));
         const dr = pair.direct.map(rate);

@@ -33,7 +33,7 @@ describe('bench results (smoke)', () => {
     const r: BenchResults = {
       machine: { cpu: 'x', cores: 2, memoryGiB: 1, platform: 'linux-x64', node: 'v20', onnxruntime: null, date: load.atIso },
       quick: true,
-      suites: [{ suite: 'overhead', quick: true, load, wallMs: 1, meta: { seed: 8, conditions: [{ model: 'digits', inFlight: 8, jobs: 100, market: [{ finished: 100, elapsedMs: 1000 }] }] } }],
+      suites: [{ suite: 'overhead', quick: true, load, wallMs: 1, meta: { seed: 8, conditions: [{ kind: 'latency', model: 'digits', inFlight: 8, jobs: 100, market: [{ finished: 1, elapsedMs: 1000 }] }, { kind: 'throughput', model: 'digits', inFlight: 8, jobs: 100, market: [{ finished: 100, elapsedMs: 1000 }] }] } }],
       rows: [
         { suite: 'overhead', name: 'digits jobs/s through the market, 8 in flight', value: 120, unit: 'jobs/s', min: 100, max: 130, repeats: 1 },
         { suite: 'overhead', name: 'a', value: 5, unit: 'ms', min: 1, max: 4, repeats: 1 },

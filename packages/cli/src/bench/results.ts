@@ -44,10 +44,14 @@ export function checkResults(r: BenchResults): string[] {
     }
   }
   // market suite: recompute jobs/s per level from the raw blocks
-  const conditions = (suites.get('overhead')?.meta.conditions ?? []) as { model: string; inFlight: number; jobs: number; market: { finished: number; elapsedMs: number }[] }[];
+  const conditions = (suites.get('overhead')?.meta.conditions ?? []) as { kind?: string; model: string; inFlight: number; jobs: number; market: { finished: number; elapsedMs: number }[] }[];
   for (const c of conditions) {
+    if (c.kind !== 'throughput') continue;
     const row = r.rows.find((x) => x.suite === 'overhead' && x.name === `${c.model} jobs/s through the market, ${c.inFlight} in flight`);
-    if (!row) continue; // latency conditions have no throughput row
+    if (!row) {
+      bad.push(`overhead: the throughput blocks of ${c.model} at ${c.inFlight} in flight have no row`);
+      continue;
+    }
     const want = median(c.market.map((m) => (m.finished * 1000) / m.elapsedMs));
     if (rel(want, row.value) > 1e-6) bad.push(`overhead / ${row.name}: ${row.value} is not the median of its blocks (${want})`);
     if (c.market.some((m) => m.finished > c.jobs)) bad.push(`overhead / ${row.name}: more jobs finished than started`);
