@@ -37,6 +37,7 @@ describe('bench results (smoke)', () => {
       rows: [
         { suite: 'overhead', name: 'digits jobs/s through the market, 8 in flight', value: 120, unit: 'jobs/s', min: 100, max: 130, repeats: 1 },
         { suite: 'overhead', name: 'a', value: 5, unit: 'ms', min: 1, max: 4, repeats: 1 },
+        { suite: 'overhead', name: 'negative, in its spread', value: -37.5, unit: 'ms', min: -37.5, max: -37.5, repeats: 1 },
         { suite: 'overhead', name: 'b', value: 5, unit: 'ms', min: 5, max: 5, repeats: 1, target: { op: '<=', value: 1, met: true } },
         { suite: 'overhead', name: 'c', value: Number.NaN, unit: '×', min: Number.NaN, max: Number.NaN, repeats: 0, target: { op: '>=', value: 0.95, met: true } },
         { suite: 'simulator', name: 'simulated jobs per second, one core, full rules', value: 1, unit: 'jobs/s', min: 1, max: 1, repeats: 1 },

@@ -37,7 +37,8 @@ export function checkResults(r: BenchResults): string[] {
       if (row.target?.met) bad.push(`${at}: an unmeasured row cannot meet its target`);
       continue;
     }
-    if (!(row.min <= v * (1 + 1e-9) + 1e-12 && v <= row.max * (1 + 1e-9) + 1e-12)) bad.push(`${at}: median ${v} is outside its spread ${row.min} … ${row.max}`);
+    const tol = 1e-9 * Math.max(1, Math.abs(v));
+    if (!(row.min - tol <= v && v <= row.max + tol)) bad.push(`${at}: median ${v} is outside its spread ${row.min} … ${row.max}`);
     if (row.target) {
       const met = row.target.op === '>=' ? v >= row.target.value : v <= row.target.value;
       if (met !== row.target.met) bad.push(`${at}: target ${row.target.op} ${row.target.value} marked ${row.target.met ? 'met' : 'missed'} at ${v}`);

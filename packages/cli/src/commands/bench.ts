@@ -48,8 +48,12 @@ export function register(program: Command): void {
       let previousRuns: SuiteRun[] = [];
       if (existsSync(file) && opts.suite) {
         const old = JSON.parse(readFileSync(file, 'utf8')) as { rows: BenchRow[]; suites?: SuiteRun[] };
-        previous = old.rows.filter((r) => !names.includes(r.suite));
         previousRuns = (old.suites ?? []).filter((r) => !names.includes(r.suite));
+        // rows of a file from before suites recorded their load and seeds cannot be kept honestly
+        const known = new Set(previousRuns.map((r) => r.suite));
+        const dropped = [...new Set(old.rows.filter((r) => !names.includes(r.suite) && !known.has(r.suite)).map((r) => r.suite))];
+        if (dropped.length) process.stderr.write(`bench: dropping earlier rows of ${dropped.join(', ')} from ${file}: they have no recorded load or seeds; rerun those suites\n`);
+        previous = old.rows.filter((r) => !names.includes(r.suite) && known.has(r.suite));
       }
       const order = (s: string): number => Object.keys(SUITES).indexOf(s);
       const all = [...previous, ...rows].sort((a, b) => order(a.suite) - order(b.suite));
