@@ -98,16 +98,18 @@ export async function verificationSuite(ctx: Pick<SuiteContext, 'quick' | 'log'>
     const realized = miner.n ? validator.n / miner.n : 0;
     // binomial spread of the number of audits: the cost ratio cannot be steadier than the sample it re-executes
     const sd = Math.sqrt((rate * (1 - rate)) / Math.max(1, miner.n));
+    // no audit drawn: the sample says nothing about the cost, so the row is unmeasured (never met)
+    const measured = validator.n > 0;
     rows.push({
       suite: 'verification',
       name: `validator ÷ miner compute at audit rate ${rate * 100}%`,
-      value: ratio * 100,
+      value: measured ? ratio * 100 : Number.NaN,
       unit: '%',
-      min: (realized - 2 * sd) * perAudit * 100,
-      max: (realized + 2 * sd) * perAudit * 100,
+      min: measured ? (realized - 2 * sd) * perAudit * 100 : Number.NaN,
+      max: measured ? (realized + 2 * sd) * perAudit * 100 : Number.NaN,
       repeats: 1,
-      target: { op: '<=', value: rate * 110, met: ratio * 100 <= rate * 110 },
-      note: `${miner.n} jobs, ${validator.n} re-executions (${(realized * 100).toFixed(2)}%; market audited ${audited})${failed ? `, ${failed} without result` : ''}; spread = ±2σ of the audit sample`,
+      target: { op: '<=', value: rate * 110, met: measured && ratio * 100 <= rate * 110 },
+      note: `${miner.n} jobs, ${validator.n} re-executions (${(realized * 100).toFixed(2)}%; market audited ${audited})${failed ? `, ${failed} without result` : ''}; spread = ±2σ of the audit sample${measured ? '' : '; no audit drawn: not measured'}`,
     });
     // no audit in the sample: nothing to say about the cost of one
     if (validator.n > 0) {
@@ -127,7 +129,7 @@ export async function verificationSuite(ctx: Pick<SuiteContext, 'quick' | 'log'>
   }
   // the cost with the re-execution warm like the miner's: the audits the market actually drew × the warm cost of one
   for (const a of audits) {
-    const v = a.realized * warm.ratio * 100;
+    const v = a.realized > 0 ? a.realized * warm.ratio * 100 : Number.NaN;
     rows.push({
       suite: 'verification',
       name: `validator ÷ miner compute at audit rate ${a.rate * 100}%, re-execution warm`,
@@ -137,6 +139,7 @@ export async function verificationSuite(ctx: Pick<SuiteContext, 'quick' | 'log'>
       max: (a.realized + 2 * a.sd) * warm.ratio * 100,
       repeats: 1,
       target: { op: '<=', value: a.rate * 110, met: v <= a.rate * 110 },
+      ...(a.realized > 0 ? {} : { min: Number.NaN, max: Number.NaN }),
       note: `${(a.realized * 100).toFixed(2)}% of ${a.jobs} jobs re-executed (the live run above) × ${warm.ratio.toFixed(3)}× the warm cost of one; spread = ±2σ of the audit sample`,
     });
   }
