@@ -48,7 +48,7 @@ export async function verificationSuite(ctx: Pick<SuiteContext, 'quick' | 'log'>
   // warm cost of one re-execution: the validator's reference session against the miner's session, both
   // warm (back-to-back runs in one process, alternating blocks, the same inputs); a live validator runs
   // only the audited few, so its caches are colder than the miner's
-  const warm = await warmReexecutionRatio(ctx.quick ? 1 : 3, ctx.quick ? 100 : 300);
+  const warm = await warmReexecutionRatio(ctx.quick ? 2 : 4, ctx.quick ? 100 : 300);
   ctx.record?.({ seed: S.seed, model: S.model, variant: S.variant, inFlight: S.inFlight, warm });
   rows.push({
     suite: 'verification',
