@@ -18,6 +18,7 @@ import { createRng, type Rng } from './rng.js';
 import { buildAgents, learnOutcome, minerRuns, minersBid, refereesVote, validatorAudits } from './sim-agents.js';
 import { SIM_DEFAULTS } from './sim-defaults.js';
 import { buildReport, type SimReport } from './sim-report.js';
+import { createSimEconomics } from './economics.js';
 import { createTally, hashOf, signedBy, staleTimer, type Item, type MinerAgent, type SimJob, type SimWorld } from './sim-world.js';
 import { createTruthTracker } from './truth.js';
 import type { StrategyModule } from '@infermarket/agents';
@@ -111,6 +112,8 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     truth: createTruthTracker(),
   };
   const { queue, miners, validators, clients, byAddress, validatorsByAddress, byName, jobs, tally } = w;
+  // the reward token's oracle, USD costs and churn (docs/economics.md); null when the scenario uses none of it
+  const econ = createSimEconomics(w, scenario);
   let jobSeq = 0;
 
   const send = (ev: MarketEvent): Effect[] | null => {
@@ -188,6 +191,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   }
 
   function handle(fx: Effect[]): void {
+    econ?.observe(fx);
     for (let i = 0; i < fx.length; i++) {
       const e = fx[i]!;
       if (e.type === 'ledger.entry') continue; // the most frequent effect; the ledger is read from the state
@@ -312,6 +316,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
 
   // --- setup at t=0: epoch, accounts, nodes
   mustSend({ type: 'epoch.begin', atMs: 0, seed: hex64(rng) });
+  econ?.setup(mustSend);
   const faucetCap = P.faucetCapMicro;
   for (const m of miners) joinMiner(m);
   for (const v of validators) {
@@ -482,6 +487,9 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
       case 'fault':
         setOnline(item.target, item.up);
         break;
+      case 'econ':
+        econ?.check();
+        break;
       case 'heartbeat':
         // validators that are up prove liveness, as the live gateway does for connected nodes
         for (const v of w.validators) if (v.online) send({ type: 'node.heartbeat', atMs: now, address: v.address });
@@ -502,5 +510,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   tally.invariantChecks++;
   tally.violations.push(...checkInvariants(state));
   options.onProgress?.(1);
-  return buildReport(w, { scenario, resolved, masterSeed, overrides: options.overrides, duration, series });
+  const report = buildReport(w, { scenario, resolved, masterSeed, overrides: options.overrides, duration, series });
+  if (econ) report.economics = econ.report();
+  return report;
 }

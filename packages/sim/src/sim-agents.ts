@@ -181,7 +181,7 @@ export function minersBid(w: SimWorld, jobId: string, closesAtMs: number, eligib
   const { rng, P, now } = w;
   for (const a of eligible) {
     const m = w.byAddress.get(a);
-    if (!m || !m.online) continue;
+    if (!m || !m.online || m.away) continue;
     let free = Infinity;
     for (const s of m.slots) if (s < free) free = s;
     // a busy miner does not bid on work it could not start soon
