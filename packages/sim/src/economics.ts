@@ -40,7 +40,19 @@ export interface EconomicsReport {
   /** Miners' USD earnings (sales at the oracle price after `holdMs`, the rest valued at the final price) minus USD compute cost. */
   minerUsdProfit: { mean: number; std: number; perMiner: Record<string, number> };
   /** Miner leaves and returns over the run, and the lowest number active at a window's end. */
-  churn: { enabled: boolean; settings: ParticipationSettings; leaves: number; returns: number; minActive: number; minersTotal: number };
+  churn: {
+    enabled: boolean;
+    settings: ParticipationSettings;
+    leaves: number;
+    returns: number;
+    minActive: number;
+    minersTotal: number;
+    /** Mean log change of the IMT price over the `trendHalfLifeMs` before each leave and each return (null if none). */
+    meanPriceChangeAtLeaves: number | null;
+    meanPriceChangeAtReturns: number | null;
+    /** The first 1,000 leaves and returns: when, who, the price then and its log change over the preceding `trendHalfLifeMs`. */
+    events: { atMs: number; miner: string; action: 'leave' | 'return'; priceMicro: number; priceChangeLog: number }[];
+  };
   /** Per window: its end time, the IMT price at its end, cost per 1,000 jobs, active miners, settled and failed jobs, success rate, latency p50/p95. */
   windows: {
     tMs: number[];
@@ -162,6 +174,18 @@ export function createSimEconomics(w: SimWorld, scenario: Scenario): SimEconomic
   const windows: EconomicsReport['windows'] = { tMs: [], priceUsd: [], usdPer1000Jobs: [], activeMiners: [], settled: [], failed: [], successRate: [], latencyP50Ms: [], latencyP95Ms: [] };
   let leaves = 0;
   let returns = 0;
+  const churnEvents: EconomicsReport['churn']['events'] = [];
+  const changeAt: { leave: number[]; return: number[] } = { leave: [], return: [] };
+  const history: { atMs: number; price: number }[] = [{ atMs: 0, price: Number(startPrice) }];
+  const priceAgo = (ms: number): number => {
+    const t = w.now - ms;
+    let p = history[0]!.price;
+    for (const h of history) {
+      if (h.atMs > t) break;
+      p = h.price;
+    }
+    return p;
+  };
   let minActive = w.miners.length;
   const activeCount = (): number => w.miners.filter((m) => !m.away).length;
 
@@ -214,6 +238,7 @@ export function createSimEconomics(w: SimWorld, scenario: Scenario): SimEconomic
           if (price < minPrice) minPrice = price;
           if (price > maxPrice) maxPrice = price;
           trend.observe(w.now, Number(price));
+          history.push({ atMs: w.now, price: Number(price) });
           continue;
         }
         if (ef.type === 'ledger.entry') {
@@ -273,13 +298,13 @@ export function createSimEconomics(w: SimWorld, scenario: Scenario): SimEconomic
           priceForecastMicro: forecast,
         });
         const d = decideParticipation(memory.get(m)!, { atMs: w.now, profitMicro: profit }, settings);
-        if (d === 'leave') {
-          m.away = true;
-          leaves++;
-        } else if (d === 'return') {
-          m.away = false;
-          returns++;
-        }
+        if (d === 'stay') continue;
+        m.away = d === 'leave';
+        if (d === 'leave') leaves++;
+        else returns++;
+        const change = Math.log(now / priceAgo(settings.trendHalfLifeMs));
+        changeAt[d].push(change);
+        if (churnEvents.length < 1_000) churnEvents.push({ atMs: w.now, miner: m.id, action: d, priceMicro: now, priceChangeLog: change });
       }
       minActive = Math.min(minActive, activeCount());
       if (w.now + settings.checkEveryMs <= scenario.durationMs) w.queue.push(w.now + settings.checkEveryMs, { k: 'econ' });
@@ -321,7 +346,17 @@ export function createSimEconomics(w: SimWorld, scenario: Scenario): SimEconomic
         budgetExceededShare: budget !== null && perWin.length ? perWin.filter((x) => x > budget / 1e6).length / perWin.length : null,
         budgetUsdPer1000Jobs: budget !== null ? budget / 1e6 : null,
         minerUsdProfit: { mean: pm.mean, std: pm.std, perMiner: profits },
-        churn: { enabled: churnOn, settings, leaves, returns, minActive, minersTotal: w.miners.length },
+        churn: {
+          enabled: churnOn,
+          settings,
+          leaves,
+          returns,
+          minActive,
+          minersTotal: w.miners.length,
+          meanPriceChangeAtLeaves: changeAt.leave.length ? meanStd(changeAt.leave).mean : null,
+          meanPriceChangeAtReturns: changeAt.return.length ? meanStd(changeAt.return).mean : null,
+          events: churnEvents,
+        },
         windows,
       };
     },

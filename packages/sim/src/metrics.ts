@@ -98,6 +98,19 @@ export const METRIC_COLUMNS = [
   'honestAuditorsOutvoted',
   'honestAuditorOutvotedRate',
   'disputeEscalations',
+  // economics (docs/economics.md): null when the scenario has no economics section and stable pricing
+  'econUsdPer1000Jobs',
+  'econUsdPer1000JobsCv',
+  'econBudgetExceededShare',
+  'econMinerUsdProfitMean',
+  'econMinerUsdProfitStd',
+  'econMinerLeaves',
+  'econMinerReturns',
+  'econMinActiveMiners',
+  'econActiveWhenPriceBelowStart',
+  'econActiveWhenPriceAboveStart',
+  'econPriceChangeAtLeaves',
+  'econConservedPerToken',
 ] as const;
 
 export type MetricName = (typeof METRIC_COLUMNS)[number];
