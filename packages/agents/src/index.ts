@@ -73,3 +73,4 @@ export {
   type ParticipationSettings,
   type ProfitInputs,
 } from './participation.js';
+export { HYBRID_POLICIES, checkHybrid, hybridFallsBack, hybridFirstRoute, type HybridPolicy } from './hybrid-route.js';

@@ -118,6 +118,17 @@ export const SCENARIO_SCHEMA: JsonSchema = Object.freeze({
             maxTokens: { type: 'integer', minimum: 1, maximum: 4096 },
             temperature: { type: 'number', minimum: 0, maximum: 10, description: 'charlm sampling temperature; 0 = greedy (default).' },
             verification: { type: 'string', enum: ['sampled', 'always', 'redundant', 'none'] },
+            hybrid: obj(
+              {
+                policy: { type: 'string', enum: ['split', 'fallback'] },
+                fallbackAfterMs: MS,
+                cloudPriceMicro: AMOUNT,
+                cloudLatencyMs: MS,
+                latencySensitiveModels: { type: 'array', items: MODEL },
+              },
+              ['policy'],
+              'Simulator: route between the market and a centralized baseline (fixed price and latency); docs/economics.md.',
+            ),
           },
           ['count', 'ratePerSec', 'models'],
         ),

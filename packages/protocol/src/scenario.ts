@@ -140,6 +140,13 @@ export interface ClientGroup {
   temperature?: number;
   /** How this group's jobs are checked (default `sampled`; see docs/verification.md). */
   verification?: 'sampled' | 'always' | 'redundant' | 'none';
+  /**
+   * Simulator: a hybrid client (docs/economics.md) routing between the market and a centralized baseline
+   * modelled as a fixed price and latency: `split` sends `latencySensitiveModels` (default charlm, generation)
+   * to the baseline; `fallback` sends every job to the market and to the baseline too when it has not settled
+   * after `fallbackAfterMs`.
+   */
+  hybrid?: { policy: 'split' | 'fallback'; fallbackAfterMs?: number; cloudPriceMicro?: string; cloudLatencyMs?: number; latencySensitiveModels?: string[] };
 }
 
 export interface Fault {

@@ -19,6 +19,7 @@ import { buildAgents, learnOutcome, minerRuns, minersBid, refereesVote, validato
 import { SIM_DEFAULTS } from './sim-defaults.js';
 import { buildReport, type SimReport } from './sim-report.js';
 import { createSimEconomics } from './economics.js';
+import { createSimHybrid } from './hybrid.js';
 import { createTally, hashOf, signedBy, staleTimer, type Item, type MinerAgent, type SimJob, type SimWorld } from './sim-world.js';
 import { createTruthTracker } from './truth.js';
 import type { StrategyModule } from '@infermarket/agents';
@@ -114,6 +115,8 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   const { queue, miners, validators, clients, byAddress, validatorsByAddress, byName, jobs, tally } = w;
   // the reward token's oracle, USD costs and churn (docs/economics.md); null when the scenario uses none of it
   const econ = createSimEconomics(w, scenario);
+  // hybrid client groups: market or a modelled centralized baseline (docs/economics.md); null when none
+  const hybrid = createSimHybrid(w, scenario, resolved);
   let jobSeq = 0;
 
   const send = (ev: MarketEvent): Effect[] | null => {
@@ -192,6 +195,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
 
   function handle(fx: Effect[]): void {
     econ?.observe(fx);
+    hybrid?.observe(fx);
     for (let i = 0; i < fx.length; i++) {
       const e = fx[i]!;
       if (e.type === 'ledger.entry') continue; // the most frequent effect; the ledger is read from the state
@@ -425,6 +429,8 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
         let mi = 0;
         while (mi < c.cum.length - 1 && u >= c.cum[mi]!) mi++;
         const model = c.models[mi]!;
+        const isHybrid = hybrid?.has(c) === true;
+        if (isHybrid && hybrid!.arrive(c, model, model === 'charlm' ? c.tokens : 0) === 'cloud') break;
         const bal = state.ledger.get(`balance:${c.address}`) ?? 0n;
         if (c.inflight >= c.concurrency || bal < c.maxPrice) {
           tally.throttled++;
@@ -464,6 +470,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           ...(c.verification !== 'sampled' ? { verification: c.verification } : {}),
           ...signedBy(w, c, now),
         });
+        if (isHybrid) hybrid!.submitted(c, jobId, model, tokens, fx !== null);
         if (fx) handle(fx);
         else finishJob(jobId);
         break;
@@ -490,6 +497,9 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
       case 'econ':
         econ?.check();
         break;
+      case 'hybrid':
+        hybrid?.deadline(item.jobId);
+        break;
       case 'heartbeat':
         // validators that are up prove liveness, as the live gateway does for connected nodes
         for (const v of w.validators) if (v.online) send({ type: 'node.heartbeat', atMs: now, address: v.address });
@@ -512,5 +522,6 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   options.onProgress?.(1);
   const report = buildReport(w, { scenario, resolved, masterSeed, overrides: options.overrides, duration, series });
   if (econ) report.economics = econ.report();
+  if (hybrid) report.hybrid = hybrid.report();
   return report;
 }

@@ -119,7 +119,9 @@ export type SimItem =
   | { k: 'fault'; target: string; up: boolean }
   | { k: 'heartbeat' }
   /** A miners' participation check (economics churn). */
-  | { k: 'econ' };
+  | { k: 'econ' }
+  /** A hybrid client's fallback deadline for a market job. */
+  | { k: 'hybrid'; jobId: string };
 export type Item = MarketEvent | SimItem;
 
 /** Counters and samples the report is built from. */
