@@ -51,3 +51,13 @@ describe('economics in the simulator (reward token, USD costs, churn)', () => {
     expect(() => run({ 'economics.oracle.kind': 'series' })).toThrow(/economics\.oracle/);
   });
 });
+
+describe('economics in the run report', () => {
+  it('report.html plots the price, active miners, cost and success per window of an economics run', async () => {
+    const { renderReportHtml } = await import('./report-html.js');
+    const html = renderReportHtml(run({ durationMs: 10_000 }));
+    for (const id of ['plot-econ-price', 'plot-econ-active', 'plot-econ-cost', 'plot-econ-success']) expect(html).toContain(`id="${id}"`);
+    const plain = parseScenario(JSON.parse(readFileSync(new URL('../../../scenarios/sim-small.json', import.meta.url), 'utf8')));
+    expect(renderReportHtml(runSimulation(plain, { overrides: { durationMs: 5_000 } }))).not.toContain('id="plot-econ-price"');
+  });
+});
