@@ -3,7 +3,7 @@ import { parseScenario } from '@infermarket/protocol';
 import { describe, expect, it } from 'vitest';
 import { runSimulation } from './run-simulation.js';
 
-const scenario = parseScenario(JSON.parse(readFileSync(new URL('../../../scenarios/economics.json', import.meta.url), 'utf8')));
+const scenario = parseScenario(JSON.parse(readFileSync(new URL('../../../scenarios/sim-only/economics.json', import.meta.url), 'utf8')));
 const run = (o: Record<string, string | number | boolean>, checkInvariants = false) => runSimulation(scenario, { overrides: { durationMs: 60_000, 'clients[0].ratePerSec': 3, ...o }, checkInvariants });
 
 describe('economics in the simulator (reward token, USD costs, churn)', () => {

@@ -113,6 +113,17 @@ function oracleSpec(scenario: Scenario): PriceProcessSpec {
   };
 }
 
+/** What the client of `jobId` paid in this batch of effects (miner, protocol and validator fees), in the job token. */
+export function jobPaidMicro(fx: readonly Effect[], jobId: string): bigint {
+  let paid = 0n;
+  for (const e of fx) {
+    if (e.type !== 'ledger.entry' || e.entry.ref !== jobId) continue;
+    const r = e.entry.reason;
+    if (r === 'pay-miner' || r === 'protocol-fee' || r === 'validator-fee') paid += e.entry.amountMicro;
+  }
+  return paid;
+}
+
 /** The economics of a run, or null when the scenario uses none of it. */
 export function createSimEconomics(w: SimWorld, scenario: Scenario): SimEconomics | null {
   const e = scenario.economics;

@@ -18,7 +18,7 @@ import { createRng, type Rng } from './rng.js';
 import { buildAgents, learnOutcome, minerRuns, minersBid, refereesVote, validatorAudits } from './sim-agents.js';
 import { SIM_DEFAULTS } from './sim-defaults.js';
 import { buildReport, type SimReport } from './sim-report.js';
-import { createSimEconomics } from './economics.js';
+import { createSimEconomics, jobPaidMicro } from './economics.js';
 import { createSimHybrid } from './hybrid.js';
 import { createTally, hashOf, signedBy, staleTimer, type Item, type MinerAgent, type SimJob, type SimWorld } from './sim-world.js';
 import { createTruthTracker } from './truth.js';
@@ -260,10 +260,12 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           const job = finishJob(e.jobId);
           tally.settledCount++;
           if (job) {
-            tally.clientSpend += job.client.maxPrice - e.refundMicro;
+            // `token` mode escrows a converted amount: count what the client actually paid (in the job token)
+            const paidMicro = P.pricingMode === 'token' ? jobPaidMicro(fx, e.jobId) : job.client.maxPrice - e.refundMicro;
+            tally.clientSpend += paidMicro;
             const m = byAddress.get(e.miner);
             const delivered = job.reps?.get(e.miner)?.hash ?? job.outHash;
-            w.truth.settled({ level: job.client.verification, strategy: m?.strategy ?? 'unknown', wrong: delivered !== hashOf(job, 0), paidMicro: job.client.maxPrice - e.refundMicro, latencyMs: w.now - job.submittedAtMs });
+            w.truth.settled({ level: job.client.verification, strategy: m?.strategy ?? 'unknown', wrong: delivered !== hashOf(job, 0), paidMicro, latencyMs: w.now - job.submittedAtMs });
             if (m) learnOutcome(m, job, 'settled', Number(e.priceMicro), { atMs: w.now });
           }
           break;
