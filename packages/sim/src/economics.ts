@@ -250,6 +250,8 @@ export function createSimEconomics(w: SimWorld, scenario: Scenario): SimEconomic
           if (price > maxPrice) maxPrice = price;
           trend.observe(w.now, Number(price));
           history.push({ atMs: w.now, price: Number(price) });
+          // miners sell the IMT they have held for holdMs, at this price (with or without churn checks)
+          for (const m of w.miners) sellDue(m, false);
           continue;
         }
         if (ef.type === 'ledger.entry') {

@@ -111,6 +111,12 @@ export const METRIC_COLUMNS = [
   'econActiveWhenPriceAboveStart',
   'econPriceChangeAtLeaves',
   'econConservedPerToken',
+  // hybrid client groups (the first one): share answered by the baseline directly and after the market, cost, latency
+  'hybridCloudShare',
+  'hybridFallbackShare',
+  'hybridUsdPer1000Jobs',
+  'hybridLatencyP95Ms',
+  'hybridLatencySensitiveP95Ms',
 ] as const;
 
 export type MetricName = (typeof METRIC_COLUMNS)[number];

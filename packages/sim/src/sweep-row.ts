@@ -44,6 +44,18 @@ export function metricsOf(r: SimReport): Record<MetricName, number | null> {
     honestAuditorOutvotedRate: s.honestAuditorOutvotedRate,
     disputeEscalations: s.disputeEscalations,
     ...economicsMetrics(r),
+    ...hybridMetrics(r),
+  };
+}
+
+function hybridMetrics(r: SimReport): Pick<Record<MetricName, number | null>, `hybrid${string}` & MetricName> {
+  const h = r.hybrid?.[0];
+  return {
+    hybridCloudShare: h ? h.share.cloud : null,
+    hybridFallbackShare: h ? h.share.fallback : null,
+    hybridUsdPer1000Jobs: h?.usdPer1000Jobs ?? null,
+    hybridLatencyP95Ms: h?.latencyMs.p95 ?? null,
+    hybridLatencySensitiveP95Ms: h?.latencyMs.latencySensitiveP95 ?? null,
   };
 }
 
