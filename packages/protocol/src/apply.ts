@@ -3,6 +3,8 @@ import { auditTimedOut, challengeJob, disputeTimedOut, reportAudit, voteDispute 
 import { InfermarketError } from './errors.js';
 import { closeBidding, commitResult, missDeadline, placeBid, settleJob, submitJob } from './jobs.js';
 import { transfer } from './ledger.js';
+import { publishPrice } from './oracle.js';
+import { checkToken, type Token } from './token.js';
 import { bond, checkAmount, getNode, registerNode, releaseUnbonding, unbond } from './nodes.js';
 import { checkNonce, pruneNonces, rememberNonce } from './replay.js';
 import { isAddress } from './crypto.js';
@@ -55,7 +57,9 @@ function dispatch(state: MarketState, event: MarketEvent, out: Effect[]): void {
     case 'epoch.begin':
       return beginEpoch(state, event.seed, out);
     case 'account.faucet':
-      return faucet(state, event.address, event.amountMicro, out);
+      return faucet(state, event.address, event.amountMicro, out, checkToken('token', event.token));
+    case 'oracle.price':
+      return publishPrice(state, event, out);
     case 'node.register':
       return registerNode(state, event, out);
     case 'stake.bond':
@@ -97,17 +101,19 @@ function beginEpoch(state: MarketState, seed: string, out: Effect[]): void {
   pruneNonces(state, state.nowMs);
 }
 
-function faucet(state: MarketState, address: string, amountMicro: bigint, out: Effect[]): void {
+/** Mint to an address. The faucet cap is per token (an IMT faucet is how the sim and testnet fund IMT holders). */
+function faucet(state: MarketState, address: string, amountMicro: bigint, out: Effect[], token: Token): void {
   if (!isAddress(address)) throw new InfermarketError('ERR_VALIDATION', `"address" must be an address like im…(40 hex), got ${JSON.stringify(address)}`);
   const amount = checkAmount('amountMicro', amountMicro);
-  const already = state.faucetMinted.get(address) ?? 0n;
+  const capKey = token === 'mUSD' ? address : `${token}|${address}`;
+  const already = state.faucetMinted.get(capKey) ?? 0n;
   if (already + amount > state.params.faucetCapMicro) {
-    throw new InfermarketError('ERR_FAUCET_CAP', `faucet cap ${state.params.faucetCapMicro} for ${address} would be exceeded (already minted ${already}, asked ${amount})`, {
+    throw new InfermarketError('ERR_FAUCET_CAP', `faucet cap ${state.params.faucetCapMicro} ${token} for ${address} would be exceeded (already minted ${already}, asked ${amount})`, {
       details: { field: 'amountMicro' },
     });
   }
-  state.faucetMinted.set(address, already + amount);
-  transfer(state, out, { from: 'mint', to: `balance:${address}`, amountMicro: amount, reason: 'faucet', ref: address });
+  state.faucetMinted.set(capKey, already + amount);
+  transfer(state, out, { from: 'mint', to: `balance:${address}`, amountMicro: amount, reason: 'faucet', ref: address, token });
 }
 
 /** The driver saw the node alive on its authenticated connection. */

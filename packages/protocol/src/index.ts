@@ -10,6 +10,8 @@ export * from './envelope.js';
 export * from './types.js';
 export * from './state.js';
 export { apply } from './apply.js';
+export * from './token.js';
+export { publishPrice, MAX_ORACLE_PRICE_MICRO, type OracleState } from './oracle.js';
 export { balanceOf, bpsOf } from './ledger.js';
 export { checkInvariants, ledgerTotals, type LedgerTotals } from './invariants.js';
 export { chooseWinner, type MatchContext } from './matching.js';

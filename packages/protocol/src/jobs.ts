@@ -3,6 +3,7 @@ import { balanceOf, bpsOf, transfer } from './ledger.js';
 import { chooseWinner, type MatchContext } from './matching.js';
 import { checkAmount, getNode, isEligibleMiner, penaliseMiss, slash } from './nodes.js';
 import { recordOutcome } from './reputation.js';
+import { escrowForMaxPrice, escrowPayment, jobToken } from './token.js';
 import { isAudited, rankValidators } from './selection.js';
 import { VERIFICATION_LEVELS, type Effect, type Bid, type Job, type JobFailure, type MarketEvent, type MarketState, type Replica, type VerificationLevel } from './types.js';
 
@@ -87,9 +88,10 @@ export function submitJob(state: MarketState, ev: Ev<'job.submit'>, out: Effect[
   }
   const verification = checkVerification(ev.verification);
   if (!state.epoch) throw new InfermarketError('ERR_WRONG_STATE', 'no audit epoch has begun; the market is not open yet');
-  const bal = balanceOf(state, `balance:${ev.by}`);
-  if (bal < maxPrice) {
-    throw new InfermarketError('ERR_INSUFFICIENT_BALANCE', `"maxPriceMicro" ${maxPrice} exceeds the balance ${bal} of ${ev.by}`, { details: { field: 'maxPriceMicro' } });
+  const escrowed = escrowForMaxPrice(state, maxPrice);
+  const bal = balanceOf(state, `balance:${ev.by}`, jobToken(state.params));
+  if (bal < escrowed) {
+    throw new InfermarketError('ERR_INSUFFICIENT_BALANCE', `"maxPriceMicro" ${maxPrice} (escrow ${escrowed} ${jobToken(state.params)}) exceeds the balance ${bal} of ${ev.by}`, { details: { field: 'maxPriceMicro' } });
   }
   const job: Job = {
     id: ev.jobId,
@@ -123,9 +125,10 @@ export function submitJob(state: MarketState, ev: Ev<'job.submit'>, out: Effect[
     auditors: [],
     auditDeadlineAtMs: 0,
     replicas: [],
+    ...(escrowed !== maxPrice ? { escrowMicro: escrowed } : {}),
   };
   state.jobs.set(job.id, job);
-  transfer(state, out, { from: `balance:${ev.by}`, to: `escrow:${job.id}`, amountMicro: maxPrice, reason: 'escrow', ref: job.id });
+  transfer(state, out, { from: `balance:${ev.by}`, to: `escrow:${job.id}`, amountMicro: escrowed, reason: 'escrow', ref: job.id });
   state.stats.submitted++;
   openBidding(state, job, out);
 }
@@ -384,8 +387,10 @@ export function settleJob(state: MarketState, job: Job, out: Effect[]): void {
   const miner = state.nodes.get(job.miner!)!;
   const paid = job.verification === 'redundant' ? job.replicas.filter((r) => r.paid) : [{ miner: miner.address, priceMicro: job.priceMicro }];
   for (const r of paid) {
-    transfer(state, out, { from: escrow, to: `balance:${r.miner}`, amountMicro: r.priceMicro, reason: 'pay-miner', ref: job.id });
-    transfer(state, out, { from: escrow, to: 'fees', amountMicro: bpsOf(r.priceMicro, state.params.protocolFeeBps), reason: 'protocol-fee', ref: job.id });
+    // escrowPayment: in `token` mode the price converts to IMT at the settlement price
+    transfer(state, out, { from: escrow, to: `balance:${r.miner}`, amountMicro: escrowPayment(state, balanceOf(state, escrow), r.priceMicro), reason: 'pay-miner', ref: job.id });
+    const feeMicro = escrowPayment(state, balanceOf(state, escrow), bpsOf(r.priceMicro, state.params.protocolFeeBps));
+    transfer(state, out, { from: escrow, to: 'fees', amountMicro: feeMicro, reason: 'protocol-fee', ref: job.id });
     if (r.miner === miner.address) continue;
     const other = state.nodes.get(r.miner)!;
     other.earnedMicro += r.priceMicro;
@@ -394,7 +399,7 @@ export function settleJob(state: MarketState, job: Job, out: Effect[]): void {
   }
   if (job.audited && job.validatorOutputHash !== null && job.validator) {
     const fee = bpsOf(job.priceMicro, state.params.validatorFeeBps);
-    transfer(state, out, { from: escrow, to: `balance:${job.validator}`, amountMicro: fee, reason: 'validator-fee', ref: job.id });
+    transfer(state, out, { from: escrow, to: `balance:${job.validator}`, amountMicro: escrowPayment(state, balanceOf(state, escrow), fee), reason: 'validator-fee', ref: job.id });
     state.nodes.get(job.validator)!.earnedMicro += fee;
   }
   const refund = balanceOf(state, escrow);

@@ -1,4 +1,5 @@
 import { InfermarketError } from './errors.js';
+import { PRICING_MODES, TOKENS, type PricingMode, type Token } from './token.js';
 
 /** Matching policies for the reverse auction. */
 export const MATCHING_POLICIES = ['lowest-price', 'reputation-weighted', 'stake-weighted-random'] as const;
@@ -72,6 +73,12 @@ export interface Params {
   maxAuditAttempts: number;
   /** A validator is chosen to audit or referee only if seen (signed event or heartbeat) this recently. */
   livenessWindowMs: number;
+  /** `stable` (mUSD), `token` (priced in mUSD, paid in IMT at the settlement price) or `token-native` (IMT). */
+  pricingMode: PricingMode;
+  /** The token stakes are bonded, slashed and penalised in. */
+  stakeToken: Token;
+  /** `token` mode: extra IMT a client escrows over its max price converted at the submit price. */
+  tokenEscrowMarginBps: number;
 }
 
 type NumberRule = { kind: 'number'; min: number; max: number; integer: boolean; unit: string; meaning: string };
@@ -121,6 +128,9 @@ export const PARAM_RULES: { readonly [K in keyof Params]: ParamRule } = Object.f
   auditMissesToJail: { kind: 'number', min: 1, max: 100, integer: true, unit: 'audits', meaning: 'Missed audits in a row after which a validator is jailed.' },
   maxAuditAttempts: { kind: 'number', min: 1, max: 10, integer: true, unit: 'validators', meaning: 'Validators asked in turn before an audit is given up (job not settled as verified).' },
   livenessWindowMs: ms('A validator is picked to audit or referee only if seen this recently (signed event or heartbeat).'),
+  pricingMode: { kind: 'enum', values: PRICING_MODES, unit: 'mode', meaning: 'How jobs are priced and paid: `stable` (mUSD), `token` (priced in mUSD, paid in IMT at the oracle price at settlement), `token-native` (priced and paid in IMT). See docs/economics.md.' },
+  stakeToken: { kind: 'enum', values: TOKENS, unit: 'token', meaning: 'The token stakes are bonded, slashed and penalised in (`mUSD` or `IMT`).' },
+  tokenEscrowMarginBps: { kind: 'number', min: 0, max: 100_000, integer: true, unit: 'bps', meaning: '`token` mode: extra IMT escrowed over the max price converted at the submit price, covering a price fall before settlement.' },
 });
 
 const MUSD = 1_000_000n;
@@ -161,6 +171,9 @@ export const DEFAULT_PARAMS: Readonly<Params> = Object.freeze({
   auditMissesToJail: 3,
   maxAuditAttempts: 3,
   livenessWindowMs: 30_000,
+  pricingMode: 'stable',
+  stakeToken: 'mUSD',
+  tokenEscrowMarginBps: 5_000,
 });
 
 export const PARAM_NAMES = Object.keys(PARAM_RULES) as (keyof Params)[];
@@ -189,7 +202,7 @@ function coerce(name: keyof Params, rule: ParamRule, value: unknown): Params[key
   };
   if (rule.kind === 'enum') {
     if (typeof value !== 'string' || !rule.values.includes(value)) bad();
-    return value as MatchingPolicy;
+    return value as MatchingPolicy | PricingMode | Token;
   }
   if (rule.kind === 'bigint') {
     let v: bigint;

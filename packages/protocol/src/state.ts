@@ -42,5 +42,6 @@ export function createState(options: CreateStateOptions): MarketState {
     },
     keepFinishedJobs: options.keepFinishedJobs ?? true,
     finishedJobs: new Set(),
+    oracle: null,
   };
 }

@@ -1,4 +1,6 @@
+import type { OracleState } from './oracle.js';
 import type { Params } from './params.js';
+import type { Token } from './token.js';
 
 /** Miner strategies, shared by the live miner process and the simulator's agents. */
 export const MINER_STRATEGIES = ['honest', 'lazy', 'downgrade', 'replay', 'flaky', 'slow', 'adaptive'] as const;
@@ -48,7 +50,9 @@ export type AccountName =
   | `balance:${string}`
   | `stake:${string}`
   | `unbonding:${string}`
-  | `escrow:${string}`;
+  | `escrow:${string}`
+  /** An IMT account: the same names behind the `IMT|` prefix (see `ledgerKey`). */
+  | `IMT|${string}`;
 
 /** Why tokens moved. */
 export type EntryReason =
@@ -76,6 +80,8 @@ export interface JournalEntry {
   /** Job id, address or other reference the movement belongs to. */
   ref: string;
   atMs: number;
+  /** The token moved; absent means mUSD (both sides of an entry are always in the same token). */
+  token?: Token;
 }
 
 export interface UnbondingChunk {
@@ -178,6 +184,8 @@ export interface Job {
   auditDeadlineAtMs: number;
   /** Redundant jobs: the miners running it (empty otherwise). */
   replicas: Replica[];
+  /** What the submission escrowed, in the job token, when it differs from `maxPriceMicro` (`token` pricing mode). */
+  escrowMicro?: bigint;
 }
 
 export interface Epoch {
@@ -232,6 +240,8 @@ export interface MarketState {
   keepFinishedJobs: boolean;
   /** Finished job ids, used for "no job paid twice" when finished jobs are dropped. */
   finishedJobs: Set<string>;
+  /** The IMT price the market's oracle last published (null or absent until the first `oracle.price`). */
+  oracle?: OracleState | null;
 }
 
 /** A timer the rules ask the driver to fire back at `atMs`. Stale timers are ignored when fired. */
@@ -255,7 +265,9 @@ export interface Signed {
 /** Every input to the rules. `atMs` is the driver's clock; the rules never read a clock. */
 export type MarketEvent =
   | { type: 'epoch.begin'; atMs: number; seed: string }
-  | { type: 'account.faucet'; atMs: number; address: string; amountMicro: bigint }
+  | { type: 'account.faucet'; atMs: number; address: string; amountMicro: bigint; /** Default mUSD. */ token?: Token }
+  /** The market's own oracle published an IMT price (micro-USD per IMT). Driver-only: never signed, never from a participant. */
+  | { type: 'oracle.price'; atMs: number; priceMicro: bigint }
   | ({ type: 'node.register'; atMs: number; role: Role; models: string[]; region: string; encryptionKey?: string | null } & Signed)
   | ({ type: 'stake.bond'; atMs: number; amountMicro: bigint } & Signed)
   | ({ type: 'stake.unbond'; atMs: number; amountMicro: bigint } & Signed)
@@ -307,4 +319,5 @@ export type Effect =
   | { type: 'job.settled'; jobId: string; miner: string; priceMicro: bigint; refundMicro: bigint }
   | { type: 'job.failed'; jobId: string; reason: JobFailure; refundMicro: bigint }
   | { type: 'node.slashed'; address: string; role: Role; amountMicro: bigint; jobId: string; reason: string; jailedUntilMs: number; ejected: boolean }
-  | { type: 'stake.released'; address: string; amountMicro: bigint };
+  | { type: 'stake.released'; address: string; amountMicro: bigint }
+  | { type: 'oracle.updated'; priceMicro: bigint; atMs: number };

@@ -98,6 +98,25 @@ export const METRIC_COLUMNS = [
   'honestAuditorsOutvoted',
   'honestAuditorOutvotedRate',
   'disputeEscalations',
+  // economics (docs/economics.md): null when the scenario has no economics section and stable pricing
+  'econUsdPer1000Jobs',
+  'econUsdPer1000JobsCv',
+  'econBudgetExceededShare',
+  'econMinerUsdProfitMean',
+  'econMinerUsdProfitStd',
+  'econMinerLeaves',
+  'econMinerReturns',
+  'econMinActiveMiners',
+  'econActiveWhenPriceBelowStart',
+  'econActiveWhenPriceAboveStart',
+  'econPriceChangeAtLeaves',
+  'econConservedPerToken',
+  // hybrid client groups (the first one): share answered by the baseline directly and after the market, cost, latency
+  'hybridCloudShare',
+  'hybridFallbackShare',
+  'hybridUsdPer1000Jobs',
+  'hybridLatencyP95Ms',
+  'hybridLatencySensitiveP95Ms',
 ] as const;
 
 export type MetricName = (typeof METRIC_COLUMNS)[number];

@@ -18,6 +18,8 @@ import { createRng, type Rng } from './rng.js';
 import { buildAgents, learnOutcome, minerRuns, minersBid, refereesVote, validatorAudits } from './sim-agents.js';
 import { SIM_DEFAULTS } from './sim-defaults.js';
 import { buildReport, type SimReport } from './sim-report.js';
+import { createSimEconomics, jobPaidMicro } from './economics.js';
+import { createSimHybrid } from './hybrid.js';
 import { createTally, hashOf, signedBy, staleTimer, type Item, type MinerAgent, type SimJob, type SimWorld } from './sim-world.js';
 import { createTruthTracker } from './truth.js';
 import type { StrategyModule } from '@infermarket/agents';
@@ -111,6 +113,10 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     truth: createTruthTracker(),
   };
   const { queue, miners, validators, clients, byAddress, validatorsByAddress, byName, jobs, tally } = w;
+  // the reward token's oracle, USD costs and churn (docs/economics.md); null when the scenario uses none of it
+  const econ = createSimEconomics(w, scenario);
+  // hybrid client groups: market or a modelled centralized baseline (docs/economics.md); null when none
+  const hybrid = createSimHybrid(w, scenario, resolved);
   let jobSeq = 0;
 
   const send = (ev: MarketEvent): Effect[] | null => {
@@ -188,6 +194,8 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   }
 
   function handle(fx: Effect[]): void {
+    econ?.observe(fx);
+    hybrid?.observe(fx);
     for (let i = 0; i < fx.length; i++) {
       const e = fx[i]!;
       if (e.type === 'ledger.entry') continue; // the most frequent effect; the ledger is read from the state
@@ -252,10 +260,12 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           const job = finishJob(e.jobId);
           tally.settledCount++;
           if (job) {
-            tally.clientSpend += job.client.maxPrice - e.refundMicro;
+            // `token` mode escrows a converted amount: count what the client actually paid (in the job token)
+            const paidMicro = P.pricingMode === 'token' ? jobPaidMicro(fx, e.jobId) : job.client.maxPrice - e.refundMicro;
+            tally.clientSpend += paidMicro;
             const m = byAddress.get(e.miner);
             const delivered = job.reps?.get(e.miner)?.hash ?? job.outHash;
-            w.truth.settled({ level: job.client.verification, strategy: m?.strategy ?? 'unknown', wrong: delivered !== hashOf(job, 0), paidMicro: job.client.maxPrice - e.refundMicro, latencyMs: w.now - job.submittedAtMs });
+            w.truth.settled({ level: job.client.verification, strategy: m?.strategy ?? 'unknown', wrong: delivered !== hashOf(job, 0), paidMicro, latencyMs: w.now - job.submittedAtMs });
             if (m) learnOutcome(m, job, 'settled', Number(e.priceMicro), { atMs: w.now });
           }
           break;
@@ -312,6 +322,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
 
   // --- setup at t=0: epoch, accounts, nodes
   mustSend({ type: 'epoch.begin', atMs: 0, seed: hex64(rng) });
+  econ?.setup(mustSend);
   const faucetCap = P.faucetCapMicro;
   for (const m of miners) joinMiner(m);
   for (const v of validators) {
@@ -420,6 +431,8 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
         let mi = 0;
         while (mi < c.cum.length - 1 && u >= c.cum[mi]!) mi++;
         const model = c.models[mi]!;
+        const isHybrid = hybrid?.has(c) === true;
+        if (isHybrid && hybrid!.arrive(c, model, model === 'charlm' ? c.tokens : 0) === 'cloud') break;
         const bal = state.ledger.get(`balance:${c.address}`) ?? 0n;
         if (c.inflight >= c.concurrency || bal < c.maxPrice) {
           tally.throttled++;
@@ -459,6 +472,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           ...(c.verification !== 'sampled' ? { verification: c.verification } : {}),
           ...signedBy(w, c, now),
         });
+        if (isHybrid) hybrid!.submitted(c, jobId, model, tokens, fx !== null);
         if (fx) handle(fx);
         else finishJob(jobId);
         break;
@@ -482,6 +496,12 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
       case 'fault':
         setOnline(item.target, item.up);
         break;
+      case 'econ':
+        econ?.check();
+        break;
+      case 'hybrid':
+        hybrid?.deadline(item.jobId);
+        break;
       case 'heartbeat':
         // validators that are up prove liveness, as the live gateway does for connected nodes
         for (const v of w.validators) if (v.online) send({ type: 'node.heartbeat', atMs: now, address: v.address });
@@ -502,5 +522,8 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   tally.invariantChecks++;
   tally.violations.push(...checkInvariants(state));
   options.onProgress?.(1);
-  return buildReport(w, { scenario, resolved, masterSeed, overrides: options.overrides, duration, series });
+  const report = buildReport(w, { scenario, resolved, masterSeed, overrides: options.overrides, duration, series });
+  if (econ) report.economics = econ.report();
+  if (hybrid) report.hybrid = hybrid.report();
+  return report;
 }

@@ -182,7 +182,7 @@ export function minersBid(w: SimWorld, jobId: string, closesAtMs: number, eligib
   // indexed loops: this runs once per eligible miner per job, and for-of here allocated an iterator result per step
   for (let ai = 0; ai < eligible.length; ai++) {
     const m = w.byAddress.get(eligible[ai]!);
-    if (!m || !m.online) continue;
+    if (!m || !m.online || m.away) continue;
     let free = Infinity;
     const slots = m.slots;
     for (let si = 0; si < slots.length; si++) if (slots[si]! < free) free = slots[si]!;

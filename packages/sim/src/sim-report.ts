@@ -1,3 +1,5 @@
+import type { EconomicsReport } from './economics.js';
+import type { HybridGroupReport } from './hybrid.js';
 import { cpus } from 'node:os';
 import { ledgerTotals, paramsToJson, percentile, type AdaptiveMinerReport, type NoDataReason, type ResolvedScenario, type RunReport, type Scenario } from '@infermarket/protocol';
 import { computeMs } from './cost-model.js';
@@ -10,6 +12,10 @@ export interface SimReport extends RunReport {
   sim: SimMetrics;
   /** The scenario resolved against the defaults (`resolveScenario`): the same plan a testnet of this scenario runs. */
   resolved: ResolvedScenario;
+  /** Reward token, USD costs and churn (present when the scenario has `economics` or a non-stable `pricingMode`). */
+  economics?: EconomicsReport;
+  /** Hybrid client groups: jobs routed to the market and to the modelled baseline, cost and latency. */
+  hybrid?: HybridGroupReport[];
 }
 
 const VERSION = '0.1.0';

@@ -50,6 +50,8 @@ export interface MinerAgent {
   stakeStart: bigint;
   /** When its latest jail ends (virtual ms; 0 if never slashed). */
   jailedUntilMs: number;
+  /** Left the market because its expected USD profit stayed negative (economics churn); it does not bid until it returns. */
+  away?: boolean;
 }
 
 export interface ValidatorAgent {
@@ -115,7 +117,11 @@ export type SimItem =
   | { k: 'sample' }
   | { k: 'churn'; miner: MinerAgent; up: boolean }
   | { k: 'fault'; target: string; up: boolean }
-  | { k: 'heartbeat' };
+  | { k: 'heartbeat' }
+  /** A miners' participation check (economics churn). */
+  | { k: 'econ' }
+  /** A hybrid client's fallback deadline for a market job. */
+  | { k: 'hybrid'; jobId: string };
 export type Item = MarketEvent | SimItem;
 
 /** Counters and samples the report is built from. */
