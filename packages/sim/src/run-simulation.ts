@@ -21,6 +21,7 @@ import { buildReport, type SimReport } from './sim-report.js';
 import { createTally, hashOf, signedBy, staleTimer, type Item, type MinerAgent, type SimJob, type SimWorld } from './sim-world.js';
 import { createTruthTracker } from './truth.js';
 import type { StrategyModule } from '@infermarket/agents';
+import { handleBisectionEffect } from './sim-bisection.js';
 
 export { SIM_DEFAULTS } from './sim-defaults.js';
 export type { SimReport } from './sim-report.js';
@@ -191,6 +192,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     for (let i = 0; i < fx.length; i++) {
       const e = fx[i]!;
       if (e.type === 'ledger.entry') continue; // the most frequent effect; the ledger is read from the state
+      if (handleBisectionEffect(w, e)) continue;
       switch (e.type) {
         case 'timer.set':
           queue.push(e.atMs, { type: 'timer.fire', atMs: e.atMs, timer: e.timer });
