@@ -59,4 +59,7 @@ export {
 export type { CalibrateOptions, CalibrationReport, VariantCalibration, PairStats, ModelsCalibrateCommandOptions } from './calibrate.js';
 export type { CrossCpuCalibration } from './manifest.js';
 
+export { tensorHash, traceBoundaryHashes, encodeLayerSegment, createSegmentRunner, segmentLayers } from './segments.js';
+export type { SegmentRunner } from './segments.js';
+
 export const PACKAGE = '@infermarket/inference';
