@@ -3,7 +3,8 @@
  * commits a trace with its result, opens boundaries with real Merkle proofs (the rules check them), the
  * challenger judges them, and the referees re-execute one layer. Outputs are modelled by class, not computed, so
  * a trace is modelled too: boundary hashes derived from the job, honest up to the first layer a cheat touched.
- * Compute: a referee re-executes `computeMs / layers` (one layer of the model); a move costs a network round trip.
+ * Compute: a referee re-executes one layer (`computeMs` × the layer's share of the model's multiply-accumulates);
+ * a move costs a network round trip.
  * Quorum disputes are measured the same way (`noteQuorumVote`), so sweeps can compare the two modes.
  */
 import { hashHex, traceProof, traceRoot, type Effect, type MarketEvent } from '@infermarket/protocol';
@@ -11,11 +12,23 @@ import { computeCostMicro, computeMs } from './cost-model.js';
 import { hashOf, netDelay, signedBy, type MinerAgent, type SimJob, type SimWorld } from './sim-world.js';
 
 /**
- * Layers of each model's committed trace: the models manifest's `layerBoundaries` + 1 (digits 784-128-10: 2;
- * heavy 1024-2048-2048-256: 3). Models not listed (charlm: one recurrent step per run) commit no trace, and
- * their disputes go to a quorum.
+ * Multiply-accumulates of each layer of the models that commit a trace (from the dims in the models manifest:
+ * digits 784-128-10, heavy 1024-2048-2048-256), so a referee's one-layer re-execution costs that layer's share
+ * of the model's compute — the layers are uneven (heavy's middle layer is 62% of it). The trace has one layer per
+ * entry. Models not listed (charlm: one recurrent step per run) commit no trace; their disputes go to a quorum.
  */
-export const TRACE_LAYERS: Readonly<Record<string, number>> = Object.freeze({ digits: 2, heavy: 3 });
+export const TRACE_LAYER_MACS: Readonly<Record<string, readonly number[]>> = Object.freeze({
+  digits: [784 * 128, 128 * 10],
+  heavy: [1024 * 2048, 2048 * 2048, 2048 * 256],
+});
+
+/** Share of the model's compute in layers `fromIndex+1..toIndex`. */
+export function segmentShare(model: string, fromIndex: number, toIndex: number): number {
+  const macs = TRACE_LAYER_MACS[model];
+  if (!macs) return 1;
+  const total = macs.reduce((a, b) => a + b, 0);
+  return macs.slice(fromIndex, toIndex).reduce((a, b) => a + b, 0) / total;
+}
 
 interface SimTrace {
   hashes: string[];
@@ -60,7 +73,7 @@ function clockOf(w: SimWorld, jobId: string): DisputeClock | undefined {
  * int4 layer or a corrupted one): everything from there on is its own.
  */
 export function traceFields(w: SimWorld, job: SimJob, outputHash: string, cheated: boolean): { traceRoot?: string; traceLayers?: number } {
-  const layers = TRACE_LAYERS[job.model];
+  const layers = TRACE_LAYER_MACS[job.model]?.length;
   if (w.P.disputeMode !== 'bisection' || !layers || job.reps) return {};
   const firstBad = cheated && outputHash !== hashOf(job, 0) ? 1 + Math.floor(w.rng.next() * layers) : Infinity;
   const hashes: string[] = [`${job.base}ff`];
@@ -160,9 +173,8 @@ function refereesJudge(w: SimWorld, e: Extract<Effect, { type: 'bisect.segment' 
   if (!job || !job.miner || !trace) return;
   const c = clockOf(w, e.jobId);
   if (c) c.rounds++;
-  const layers = trace.hashes.length - 1;
-  // one segment of `toIndex - fromIndex` layers (one, unless the trace has a single layer)
-  const cpu = (computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides) * (e.toIndex - e.fromIndex)) / layers;
+  // one segment of `toIndex - fromIndex` layers (one, unless the trace has a single layer), costed by its share of the MACs
+  const cpu = computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides) * segmentShare(job.model, e.fromIndex, e.toIndex);
   for (const r of e.referees) {
     const v = w.validatorsByAddress.get(r);
     if (!v || !v.online) continue;
