@@ -4,6 +4,10 @@ import type { Variant } from './graph-builder.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { sampleInput } from './sample-input.js';
 import { createSegmentRunner, tensorHash, traceBoundaryHashes } from './segments.js';
+import { extractSegment } from './onnx-extract.js';
+import { readVerifiedModel } from './runtime.js';
+import { DEFAULT_MODELS_DIR } from './paths.js';
+import type { ModelId } from './manifest.js';
 import type { Tensor } from './tensor.js';
 import type { ManifestComparator } from './manifest.js';
 
@@ -24,19 +28,20 @@ const maxAbs = (a: Tensor, b: Tensor) => {
 };
 
 /** A full run's boundary tensors, 0..L: the input, every hidden boundary, the output. */
-async function fullTrace(variant: Variant, seed: number): Promise<Tensor[]> {
-  const entry = rt.manifest.models.heavy;
-  const { input } = sampleInput('heavy', seed);
-  const r = await rt.run('heavy', variant, input, { intermediates: true });
+async function fullTrace(variant: Variant, seed: number, model: ModelId = 'heavy'): Promise<Tensor[]> {
+  const entry = rt.manifest.models[model];
+  const { input } = sampleInput(model, seed);
+  const r = await rt.run(model, variant, input, { intermediates: true });
   return [input[entry.inputs[0]!.name]!, ...entry.layerBoundaries.map((b) => r.outputs[b]!), r.primary];
 }
 
 describe('layer segments (bisection referee re-execution on the real runtime)', () => {
-  for (const variant of ['int8', 'fp32'] as const) {
-    it(`re-executing one layer of heavy/${variant} from the full run's boundary reproduces the next boundary within the comparator's tolerance`, async () => {
-      const seg = createSegmentRunner({ manifest: rt.manifest, model: 'heavy', variant });
-      const tolerance = toleranceOf(rt.manifest.models.heavy.variants[variant].comparator);
-      const t = await fullTrace(variant, 3);
+  const cases: [ModelId, Variant][] = [['heavy', 'int8'], ['heavy', 'int4'], ['digits', 'fp32'], ['digits', 'fp16'], ['digits', 'int8'], ['digits', 'int4']];
+  for (const [model, variant] of cases) {
+    it(`re-executing one layer of ${model}/${variant} (cut from its file) from the full run's boundary reproduces the next boundary within the comparator's tolerance`, async () => {
+      const seg = createSegmentRunner({ manifest: rt.manifest, model, variant });
+      const tolerance = toleranceOf(rt.manifest.models[model].variants[variant].comparator);
+      const t = await fullTrace(variant, 3, model);
       expect(seg.layers).toBe(t.length - 1);
       for (let k = 1; k < t.length; k++) {
         const y = await seg.run(k, t[k - 1]!);
@@ -59,6 +64,14 @@ describe('layer segments (bisection referee re-execution on the real runtime)', 
     const stepOk: boolean[] = [];
     for (let k = 1; k < bad.length; k++) stepOk.push(maxAbs(await seg.run(k, bad[k - 1]!), bad[k]!) <= tolerance);
     expect(stepOk).toEqual(bad.map((_, k) => k !== 2).slice(1));
+  });
+
+  it('error: a segment that also reads another graph input, or an unknown boundary, is refused', () => {
+    const { bytes } = readVerifiedModel(DEFAULT_MODELS_DIR, rt.manifest, 'charlm', 'int8');
+    expect(() => extractSegment(bytes, { input: 'tok', output: 'logits' })).toThrow(/also reads graph input "h"/);
+    expect(() => createSegmentRunner({ manifest: rt.manifest, model: 'charlm', variant: 'int8' })).toThrow(/single-input model/);
+    const digits = readVerifiedModel(DEFAULT_MODELS_DIR, rt.manifest, 'digits', 'int8').bytes;
+    expect(() => extractSegment(digits, { input: 'h9', output: 'logits' })).toThrow(/segment input "h9"/);
   });
 
   it('commits the trace: boundary hashes open against the protocol root; the hash binds dims and values', async () => {

@@ -1,22 +1,21 @@
 import { hashHex } from '@infermarket/protocol';
 import * as ort from 'onnxruntime-node';
-import { heavyLayers } from './build-models.js';
 import { InferenceError } from './errors.js';
-import { GraphBuilder, type Variant } from './graph-builder.js';
-import type { Manifest } from './manifest.js';
-import type { DenseLayer } from './mlp-graph.js';
-import { OnnxDataType } from './onnx-writer.js';
+import type { Variant } from './graph-builder.js';
+import type { Manifest, ModelEntry, ModelId } from './manifest.js';
+import { extractSegment } from './onnx-extract.js';
+import { DEFAULT_MODELS_DIR } from './paths.js';
+import { readVerifiedModel } from './runtime.js';
 import type { Tensor } from './tensor.js';
 
 /**
  * Layer segments for the bisection game (issue #15): the hash a miner commits for a layer-boundary tensor, and
  * one layer of an MLP model run on its own, as a referee re-executes it from the miner's boundary.
  *
- * A segment graph is the full model's layer `k` with the same `linear()` (so the same quantization of its
- * weights in every variant) and the same ReLU after it (all but the last layer); its input is boundary `k-1`
- * (`h{k-1}`, or the model input for `k = 1`) and its output boundary `k` (`h{k}`, or the model output).
- * Only `heavy` is supported here: its weights come from its build seed. `digits` (trained weights that live
- * only in its ONNX files) needs segment files written by the build — not done yet (see docs/verification.md).
+ * A segment is cut out of the model's own sha256-checked file (`extractSegment`): the nodes between boundary
+ * `k-1` (the model input for `k = 1`) and boundary `k` (the primary output for `k = L`), so its arithmetic —
+ * quantization included — is the model's own in every variant. Single-input models only (digits, heavy);
+ * charlm's recurrent state is a second input.
  */
 
 const utf8 = new TextEncoder();
@@ -44,34 +43,6 @@ export function traceBoundaryHashes(opts: { inputHash: string; outputHash: strin
   return [opts.inputHash, ...opts.boundaries.map(tensorHash), opts.outputHash];
 }
 
-/** The dense layers of a model whose weights the runtime can rebuild (heavy, from its build seed and dims). */
-export function segmentLayers(manifest: Manifest, model: string): DenseLayer[] {
-  const entry = manifest.models[model as keyof Manifest['models']];
-  if (model !== 'heavy' || !entry) {
-    throw new InferenceError('ERR_VALIDATION', `layer segments are available for "heavy" only, got "${model}" (digits needs segment files from the build; charlm is recurrent)`);
-  }
-  const dims = Array.isArray(entry.build.dims) ? (entry.build.dims as number[]) : undefined;
-  return heavyLayers(Number(entry.build.seed), dims);
-}
-
-/** ONNX bytes of layer `layer` (1-based) of an MLP, alone: input `x [batch, K]`, output `y [batch, N]`. */
-export function encodeLayerSegment(layers: readonly DenseLayer[], layer: number, variant: Variant): Uint8Array {
-  if (!Number.isInteger(layer) || layer < 1 || layer > layers.length) {
-    throw new InferenceError('ERR_VALIDATION', `"layer" must be an integer in 1..${layers.length}, got ${JSON.stringify(layer)}`);
-  }
-  const l = layers[layer - 1]!;
-  const last = layer === layers.length;
-  const g = new GraphBuilder(variant);
-  g.linear(`fc${layer}`, 'x', l.W, l.b, l.K, l.N, last ? 'y' : `fc${layer}.out`);
-  if (!last) g.node('Relu', [`fc${layer}.out`], ['y']);
-  return g.encode({
-    graphName: `segment${layer}`,
-    doc: `infermarket MLP layer ${layer} of ${layers.length} (${variant})`,
-    inputs: [{ name: 'x', elemType: OnnxDataType.FLOAT, shape: ['batch', l.K] }],
-    outputs: [{ name: 'y', elemType: OnnxDataType.FLOAT, shape: ['batch', l.N] }],
-  });
-}
-
 /** Runs layers of one model variant alone; sessions are cached per layer. */
 export interface SegmentRunner {
   layers: number;
@@ -80,18 +51,22 @@ export interface SegmentRunner {
 }
 
 /**
- * A runner for the one-layer segments of `model`/`variant` (CPU, `threads` intra-op threads, the manifest's
- * graph optimisation level).
+ * A runner for the one-layer segments of `model`/`variant`, cut from its verified file (CPU, `threads`
+ * intra-op threads, the manifest's graph optimisation level).
+ * @throws InferenceError `ERR_MODEL_TAMPERED` if the file does not match the manifest, `ERR_VALIDATION` for a multi-input model.
  * @example const seg = createSegmentRunner({ manifest, model: 'heavy', variant: 'int8' }); await seg.run(2, h1);
  */
-export function createSegmentRunner(opts: { manifest: Manifest; model: string; variant: Variant; threads?: number }): SegmentRunner {
-  const layers = segmentLayers(opts.manifest, opts.model);
-  const entry = opts.manifest.models[opts.model as keyof Manifest['models']]!;
+export function createSegmentRunner(opts: { manifest: Manifest; model: ModelId; variant: Variant; modelsDir?: string; threads?: number }): SegmentRunner {
+  const entry = opts.manifest.models[opts.model];
+  if (!entry) throw new InferenceError('ERR_UNKNOWN_MODEL', `unknown model "${opts.model}"`);
+  const names = segmentBoundaries(entry);
+  const { bytes } = readVerifiedModel(opts.modelsDir ?? DEFAULT_MODELS_DIR, opts.manifest, opts.model, opts.variant);
   const sessions = new Map<number, Promise<ort.InferenceSession>>();
   const session = (layer: number): Promise<ort.InferenceSession> => {
     let s = sessions.get(layer);
     if (!s) {
-      s = ort.InferenceSession.create(encodeLayerSegment(layers, layer, opts.variant), {
+      const seg = extractSegment(bytes, { input: names[layer - 1]!, output: names[layer]!, name: `${opts.model}.${opts.variant}.layer${layer}` });
+      s = ort.InferenceSession.create(seg, {
         graphOptimizationLevel: entry.sessionOptions.graphOptimizationLevel,
         intraOpNumThreads: opts.threads ?? 1,
         interOpNumThreads: 1,
@@ -104,16 +79,27 @@ export function createSegmentRunner(opts: { manifest: Manifest; model: string; v
     return s;
   };
   return {
-    layers: layers.length,
+    layers: names.length - 1,
     async run(layer, input) {
-      const l = layers[layer - 1];
-      if (!l) throw new InferenceError('ERR_VALIDATION', `"layer" must be an integer in 1..${layers.length}, got ${JSON.stringify(layer)}`);
-      if (input.dtype !== 'float32' || input.dims.length !== 2 || input.dims[1] !== l.K) {
-        throw new InferenceError('ERR_BAD_INPUT', `layer ${layer} takes float32 [batch, ${l.K}], got ${input.dtype} [${input.dims.join(', ')}]`);
+      if (!Number.isInteger(layer) || layer < 1 || layer >= names.length) {
+        throw new InferenceError('ERR_VALIDATION', `"layer" must be an integer in 1..${names.length - 1}, got ${JSON.stringify(layer)}`);
       }
-      const out = await (await session(layer)).run({ x: new ort.Tensor('float32', input.data as Float32Array, input.dims) });
-      const y = out.y!;
+      if (input.dtype !== 'float32') throw new InferenceError('ERR_BAD_INPUT', `layer ${layer} takes a float32 tensor, got ${input.dtype}`);
+      const out = await (await session(layer)).run({ [names[layer - 1]!]: new ort.Tensor('float32', input.data as Float32Array, input.dims) });
+      const y = out[names[layer]!]!;
       return { dtype: 'float32', dims: [...y.dims], data: y.data as Float32Array };
     },
   };
+}
+
+/**
+ * The boundary tensor names of a model's trace, 0..L: its input, its `layerBoundaries`, its primary output.
+ * Only single-input models have a layer trace (charlm's recurrent state is a second input).
+ * @throws InferenceError `ERR_VALIDATION` for a model with more than one input.
+ */
+export function segmentBoundaries(entry: ModelEntry): string[] {
+  if (entry.inputs.length !== 1) {
+    throw new InferenceError('ERR_VALIDATION', `a layer trace needs a single-input model; this one takes ${entry.inputs.map((i) => i.name).join(', ')}`);
+  }
+  return [entry.inputs[0]!.name, ...entry.layerBoundaries, entry.primaryOutput];
 }
