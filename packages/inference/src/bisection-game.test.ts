@@ -23,7 +23,9 @@ const addr = (l: string) => keyPairFromSeed(seedFromLabel(l)).address;
 
 /** A minimal driver: time, nonces and timers, as the market's and the simulator's are. */
 function createDriver() {
-  const state: MarketState = createState({ params: { auditRate: 1, disputeMode: 'bisection', disputeQuorum: 3 }, models: ['digits', 'heavy'] });
+  // the rules know each model's layer count (the manifest's boundaries + 1), so a trace of another length is refused
+  const traceLayers = Object.fromEntries((['digits', 'heavy'] as const).map((m) => [m, rt.manifest.models[m].layerBoundaries.length + 1]));
+  const state: MarketState = createState({ params: { auditRate: 1, disputeMode: 'bisection', disputeQuorum: 3 }, models: ['digits', 'heavy'], traceLayers });
   let now = 0;
   let nonce = 0;
   const timers: { atMs: number; timer: Timer }[] = [];

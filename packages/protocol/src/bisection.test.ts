@@ -113,7 +113,7 @@ describe('bisection game', () => {
     const values = honestTrace(8);
     const hashes = values.map((v) => hashHex(v));
     // set up by hand to poke at the first move
-    const h = createHarness({ auditRate: 1, disputeMode: 'bisection' });
+    const h = createHarness({ auditRate: 1, disputeMode: 'bisection' }, ['digits', 'charlm'], { digits: 8 });
     const miner = addNode(h, 'm1', 'miner');
     for (const l of ['v1', 'v2', 'v3', 'v4']) addNode(h, l, 'validator');
     const client = fund(h, 'c1');
@@ -148,8 +148,8 @@ describe('bisection game', () => {
     h.check();
   });
 
-  it('error: a trace must come whole with the result; without one (or in quorum mode) the dispute goes to a quorum', () => {
-    const h = createHarness({ auditRate: 1, disputeMode: 'bisection' });
+  it('error: a trace must come whole with the result, with the model\'s layer count; without one the dispute goes to a quorum', () => {
+    const h = createHarness({ auditRate: 1, disputeMode: 'bisection' }, ['digits', 'charlm'], { digits: 3 });
     const miner = addNode(h, 'm1', 'miner');
     for (const l of ['v1', 'v2', 'v3', 'v4']) addNode(h, l, 'validator');
     const client = fund(h, 'c1');
@@ -163,6 +163,9 @@ describe('bisection game', () => {
     expect(code(() => h.send({ ...result, traceRoot: root }))).toBe('ERR_VALIDATION');
     expect(code(() => h.send({ ...result, traceRoot: 'nope', traceLayers: 3 }))).toBe('ERR_VALIDATION');
     expect(code(() => h.send({ ...result, traceRoot: root, traceLayers: 65 }))).toBe('ERR_VALIDATION');
+    // a trace longer (or shorter) than the model would bisect onto layers no referee can re-execute
+    expect(code(() => h.send({ ...result, traceRoot: root, traceLayers: 4 }))).toBe('ERR_VALIDATION');
+    expect(code(() => h.send({ ...result, jobId: 'j2', traceRoot: root, traceLayers: 2 }))).toBe('ERR_VALIDATION');
     expect(h.state.jobs.get('j1')!.status).toBe('assigned');
     h.send(result);
     const j1 = h.state.jobs.get('j1')!;

@@ -71,8 +71,12 @@ export function usesBisection(state: MarketState, job: Job): boolean {
  * Store the trace a miner commits with its result (`job.result` `traceRoot` + `traceLayers`); both or neither.
  * @throws InfermarketError `ERR_VALIDATION` naming the field.
  */
-export function commitTrace(job: Job, ev: Ev<'job.result'>): void {
+export function commitTrace(state: MarketState, job: Job, ev: Ev<'job.result'>): void {
   if (ev.traceRoot === undefined && ev.traceLayers === undefined) return;
+  const expected = state.traceLayers.get(job.model);
+  // a trace of the wrong length would let a miner bisect onto layers the model does not have, which no referee can re-execute
+  if (expected === undefined) throw new InfermarketError('ERR_VALIDATION', `"traceLayers": model ${job.model} commits no layer trace; send the result without "traceRoot"`, { details: { field: 'traceLayers' } });
+  if (ev.traceLayers !== expected) throw new InfermarketError('ERR_VALIDATION', `"traceLayers" must be ${expected} (the layers of ${job.model}), got ${JSON.stringify(ev.traceLayers)}`, { details: { field: 'traceLayers' } });
   if (typeof ev.traceRoot !== 'string' || !/^[0-9a-f]{64}$/.test(ev.traceRoot)) {
     throw new InfermarketError('ERR_VALIDATION', `"traceRoot" must be a Merkle root as 64 lower-case hex digits, sent with "traceLayers", got ${JSON.stringify(ev.traceRoot)}`, { details: { field: 'traceRoot' } });
   }

@@ -239,6 +239,8 @@ export interface MarketState {
   keepFinishedJobs: boolean;
   /** Finished job ids, used for "no job paid twice" when finished jobs are dropped. */
   finishedJobs: Set<string>;
+  /** Layers of each model's committed trace (`createState` `traceLayers`); a trace of another length, or for a model without an entry, is refused. */
+  traceLayers: Map<string, number>;
 }
 
 /** A timer the rules ask the driver to fire back at `atMs`. Stale timers are ignored when fired. */

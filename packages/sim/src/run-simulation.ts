@@ -21,7 +21,7 @@ import { buildReport, type SimReport } from './sim-report.js';
 import { createTally, hashOf, signedBy, staleTimer, type Item, type MinerAgent, type SimJob, type SimWorld } from './sim-world.js';
 import { createTruthTracker } from './truth.js';
 import type { StrategyModule } from '@infermarket/agents';
-import { handleBisectionEffect } from './sim-bisection.js';
+import { handleBisectionEffect, TRACE_LAYERS } from './sim-bisection.js';
 
 export { SIM_DEFAULTS } from './sim-defaults.js';
 export type { SimReport } from './sim-report.js';
@@ -80,7 +80,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   for (const g of scenario.miners) for (const m of g.models ?? []) modelSet.add(m);
   for (const g of scenario.validators) for (const m of g.models ?? []) modelSet.add(m);
   const allModels = [...modelSet].sort();
-  const state: MarketState = createState({ params: scenario.params ?? {}, models: allModels, keepFinishedJobs: false });
+  const state: MarketState = createState({ params: scenario.params ?? {}, models: allModels, keepFinishedJobs: false, traceLayers: TRACE_LAYERS });
   const P = state.params;
   const netMs = simS.networkLatencyMs ?? SIM_DEFAULTS.networkLatencyMs;
   const rejoinEjected = simS.rejoinEjected === true;

@@ -22,6 +22,9 @@ export const TRACE_LAYER_MACS: Readonly<Record<string, readonly number[]>> = Obj
   heavy: [1024 * 2048, 2048 * 2048, 2048 * 256],
 });
 
+/** Layers of each model's trace, for the rules (`createState` `traceLayers`). */
+export const TRACE_LAYERS: Readonly<Record<string, number>> = Object.freeze(Object.fromEntries(Object.entries(TRACE_LAYER_MACS).map(([m, l]) => [m, l.length])));
+
 /** Share of the model's compute in layers `fromIndex+1..toIndex`. */
 export function segmentShare(model: string, fromIndex: number, toIndex: number): number {
   const macs = TRACE_LAYER_MACS[model];
