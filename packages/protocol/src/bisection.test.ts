@@ -100,6 +100,18 @@ describe('bisection game', () => {
     h.check();
   });
 
+  it('the referees\' window closes on the votes cast: one vote for the miner and two silent referees settle for the miner', () => {
+    const values = honestTrace(4);
+    let n = 0;
+    const { h, job, challenger } = playBisection({ values, players: { miner: () => 'reveal', challenger: () => false, referee: () => (n++ === 0 ? true : 'silent') } });
+    expect(job.bisection!.outcome).toEqual({ winner: 'miner', reason: 'referees' });
+    expect(job.dispute!.votes.size).toBe(1);
+    expect(job.status).toBe('settled');
+    expect(job.verdict).toBe('verified');
+    expect(h.state.nodes.get(challenger)!.slashes).toBe(1);
+    h.check();
+  });
+
   it('a one-layer trace goes straight to the referees (one round); with no referee the challenger\'s evidence decides', () => {
     const values = corruptAt(1, 1);
     const one = playBisection({ values, players: { miner: () => 'reveal', challenger: () => false, referee: honestReferee(values) } });

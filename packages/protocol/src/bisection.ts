@@ -42,7 +42,7 @@ export interface BisectionGame {
   turn: 'miner' | 'challenger' | 'referees' | 'done';
   /** The boundary the miner must open / the challenger must judge now (the midpoint of `lo..hi`). */
   index: number;
-  /** Accepted moves so far; a deadline timer carries the count it was set at, so a stale one does nothing. */
+  /** Accepted reveals and responses so far; a deadline timer carries the count it was set at, so a stale one does nothing. */
   moves: number;
   /** Halvings completed (rounds of reveal + respond). */
   steps: number;
@@ -156,7 +156,7 @@ function gameOf(state: MarketState, jobId: unknown, turn: BisectionGame['turn'],
   const job = getJob(state, jobId);
   const g = job.bisection;
   if (job.status !== 'disputed' || !g) throw new InfermarketError('ERR_WRONG_STATE', `job ${job.id} is ${job.status}, not in a bisection game`);
-  if (g.turn !== turn) throw new InfermarketError('ERR_WRONG_STATE', `job ${job.id}: it is the ${g.turn}' turn in the bisection game, not the ${turn}'`);
+  if (g.turn !== turn) throw new InfermarketError('ERR_WRONG_STATE', `job ${job.id}: the bisection game waits for the ${g.turn}, not the ${turn}`);
   if (ev.atMs > g.deadlineAtMs) throw new InfermarketError('ERR_LATE', `job ${job.id}: the move was due by ${g.deadlineAtMs}, got it at ${ev.atMs}`);
   return [job, g];
 }
@@ -208,7 +208,7 @@ export function voteSegment(state: MarketState, ev: Ev<'bisect.vote'>, out: Effe
   }
   if (typeof ev.minerCorrect !== 'boolean') throw new InfermarketError('ERR_VALIDATION', `"minerCorrect" must be a boolean, got ${JSON.stringify(ev.minerCorrect)}`, { details: { field: 'minerCorrect' } });
   d.votes.set(ev.by, ev.minerCorrect);
-  g.moves++;
+  // votes do not move the game (its count stays), so the referees' window timer stays live for those yet to vote
   const { forMiner, against } = segmentTally(job);
   const majority = Math.floor(d.referees.length / 2) + 1;
   if (forMiner >= majority || against >= majority) {
