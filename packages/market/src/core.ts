@@ -124,6 +124,12 @@ export function createCore(options: CoreOptions): MarketCore {
   const randomSeed = options.randomSeed ?? ((): string => randomBytes(32).toString('hex'));
   const storedParams = store.getMeta('params');
   const params = storedParams ? resolveParams(decodeJson<Record<string, unknown>>(storedParams)) : resolveParams(options.params ?? {});
+  // fail loud rather than settle every dispute by quorum while the operator believes it bisects
+  if (params.disputeMode === 'bisection') {
+    throw new InfermarketError('ERR_INVALID_PARAM', '"disputeMode" "bisection" is not played by the live market yet (the rules and the simulator play it; docs/verification.md); use "quorum" here', {
+      details: { field: 'disputeMode' },
+    });
+  }
   if (storedParams && options.params && Object.keys(options.params).length) {
     logger.warn({ db: store.path }, 'the database already has parameters; the given overrides are ignored');
   }

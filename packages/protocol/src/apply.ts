@@ -1,3 +1,4 @@
+import { bisectionTimedOut, respondBoundary, revealBoundary, voteSegment } from './bisection.js';
 import { hashHex } from './crypto.js';
 import { auditTimedOut, challengeJob, disputeTimedOut, reportAudit, voteDispute } from './disputes.js';
 import { InfermarketError } from './errors.js';
@@ -78,6 +79,12 @@ function dispatch(state: MarketState, event: MarketEvent, out: Effect[]): void {
       return challengeJob(state, event, out);
     case 'dispute.vote':
       return voteDispute(state, event, out);
+    case 'bisect.reveal':
+      return revealBoundary(state, event, out);
+    case 'bisect.respond':
+      return respondBoundary(state, event, out);
+    case 'bisect.vote':
+      return voteSegment(state, event, out);
     case 'timer.fire':
       return fireTimer(state, event.timer, out);
     case 'node.heartbeat':
@@ -143,6 +150,9 @@ function fireTimer(state: MarketState, timer: Timer, out: Effect[]): void {
       return;
     case 'challenge':
       if (job.status === 'committed') settleJob(state, job, out);
+      return;
+    case 'bisect':
+      bisectionTimedOut(state, job, timer.moves, out);
       return;
   }
 }

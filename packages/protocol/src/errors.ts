@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   ERR_NOT_ELIGIBLE: { status: 403, meaning: 'The node may not take this action now (jailed, ejected, wrong model or region).' },
   ERR_WRONG_STATE: { status: 409, meaning: 'The job or dispute is not in a state that accepts this action.' },
   ERR_NOT_ASSIGNED: { status: 403, meaning: 'The sender is not the miner, validator or referee assigned to this job.' },
+  ERR_BAD_PROOF: { status: 400, meaning: 'A bisection move opens a trace boundary with a Merkle proof that does not verify against the committed trace root.' },
   ERR_LATE: { status: 409, meaning: 'The window or deadline for this action has passed.' },
   ERR_PRICE_TOO_HIGH: { status: 400, meaning: 'The bid price plus fees exceeds the job\'s escrowed maximum price.' },
   ERR_NOT_FOUND: { status: 404, meaning: 'No such route or resource.' },

@@ -31,3 +31,5 @@ export * from './threshold.js';
 export { outputLength, checkOutputLength, type OutputContract, type OutputLength } from './output-shape.js';
 export { receiptChecks, type ReceiptChecks } from './receipt-checks.js';
 export { createJobLog, JOBS_CSV_COLUMNS, type JobLog, type JobLogRow, type JobLogLabels } from './job-log.js';
+export { traceRoot, traceProof, verifyTraceProof, checkTraceLayers, MAX_TRACE_LAYERS, MAX_BISECTION_STEPS } from './trace.js';
+export { maxBisectionRounds, bisectionMidpoint, usesBisection, type BisectionGame } from './bisection.js';

@@ -1,3 +1,4 @@
+import { commitTrace } from './bisection.js';
 import { InfermarketError } from './errors.js';
 import { balanceOf, bpsOf, transfer } from './ledger.js';
 import { chooseWinner, type MatchContext } from './matching.js';
@@ -236,6 +237,7 @@ export function commitResult(state: MarketState, ev: Ev<'job.result'>, out: Effe
   if (ev.agreesWith !== undefined) throw new InfermarketError('ERR_VALIDATION', '"agreesWith" is only for redundant jobs', { details: { field: 'agreesWith' } });
   if (job.miner !== ev.by) throw new InfermarketError('ERR_NOT_ASSIGNED', `${ev.by} is not the miner assigned to job ${job.id}`);
   const epoch = state.epoch!;
+  commitTrace(state, job, ev);
   job.outputHash = outputHash;
   job.committedAtMs = ev.atMs;
   const drawn = job.verification === 'always' || (job.verification === 'sampled' && isAudited(epoch.seed, job.id, state.params.auditRate));

@@ -1,5 +1,6 @@
 import { InfermarketError } from './errors.js';
 import { PRICING_MODES, TOKENS, type PricingMode, type Token } from './token.js';
+import { MAX_BISECTION_STEPS } from './trace.js';
 
 /** Matching policies for the reverse auction. */
 export const MATCHING_POLICIES = ['lowest-price', 'reputation-weighted', 'stake-weighted-random'] as const;
@@ -7,6 +8,10 @@ export type MatchingPolicy = (typeof MATCHING_POLICIES)[number];
 /** What a dispute does when its referees split (one votes for the miner): nothing more, or escalate once to a larger panel. */
 export const DISPUTE_ESCALATIONS = ['none', 'escalate-on-split'] as const;
 export type DisputeEscalation = (typeof DISPUTE_ESCALATIONS)[number];
+/** How a dispute is settled: a referee quorum re-executes the whole model, or a bisection game narrows it to one layer (bisection.ts). */
+export const DISPUTE_MODES = ['quorum', 'bisection'] as const;
+export type DisputeMode = (typeof DISPUTE_MODES)[number];
+
 
 /** All protocol parameters. Units are in the names: `Ms` milliseconds, `Bps` basis points, `Micro` micro-mUSD. */
 export interface Params {
@@ -28,6 +33,10 @@ export interface Params {
   disputeQuorum: number;
   /** On a split vote: `none`, or `escalate-on-split` (once: the panel grows to 2 × disputeQuorum + 2 referees and the window restarts). */
   disputeEscalation: DisputeEscalation;
+  /** `quorum` (referees re-execute the whole model) or `bisection` (a game over the miner's committed layer trace; referees re-execute one layer). */
+  disputeMode: DisputeMode;
+  /** Bisection: time a party has for each move (the miner to open a boundary, the challenger to judge it); a missed move loses. */
+  bisectionRoundMs: number;
   /** Cooldown between unbond and withdrawal. Must outlast challenge + audit + dispute windows. */
   unbondingPeriodMs: number;
   /** Time bids are collected after a job is submitted or reopened. */
@@ -104,6 +113,8 @@ export const PARAM_RULES: { readonly [K in keyof Params]: ParamRule } = Object.f
   disputeWindowMs: ms('Time referees have to vote on a disputed job.'),
   disputeQuorum: { kind: 'number', min: 0, max: 15, integer: true, unit: 'validators', meaning: 'Referees (besides the auditor) who re-execute a disputed job.' },
   disputeEscalation: { kind: 'enum', values: DISPUTE_ESCALATIONS, unit: 'rule', meaning: 'On a split vote (a referee votes for the miner): `escalate-on-split` grows the panel once to 2 × disputeQuorum + 2 referees and restarts the window.' },
+  disputeMode: { kind: 'enum', values: DISPUTE_MODES, unit: 'rule', meaning: '`quorum`: referees re-execute the whole model. `bisection`: the challenger and the miner bisect the miner\'s committed layer trace (each move within `bisectionRoundMs`, a missed move loses) and referees re-execute the one disputed layer (a job committed without a trace falls back to `quorum`).' },
+  bisectionRoundMs: ms('Bisection: time for each move of the game (the miner opens a boundary, the challenger judges it); a missed move loses.'),
   unbondingPeriodMs: ms('Cooldown between unbond and withdrawal; must outlast challenge + audit + dispute windows.'),
   bidWindowMs: ms('Time bids are collected for a job.'),
   jobDeadlineMs: ms('Time the assigned miner has to commit its result.'),
@@ -147,6 +158,8 @@ export const DEFAULT_PARAMS: Readonly<Params> = Object.freeze({
   disputeWindowMs: 5_000,
   disputeQuorum: 2,
   disputeEscalation: 'none',
+  disputeMode: 'quorum',
+  bisectionRoundMs: 500,
   unbondingPeriodMs: 20_000,
   bidWindowMs: 50,
   jobDeadlineMs: 3_000,
@@ -249,13 +262,16 @@ export function resolveParams(overrides: Record<string, unknown> = {}, base: Rea
     );
   }
   // an escalated dispute gets a second window
-  const disputeMs = p.disputeEscalation === 'escalate-on-split' ? 2 * p.disputeWindowMs : p.disputeWindowMs;
+  const quorumMs = p.disputeEscalation === 'escalate-on-split' ? 2 * p.disputeWindowMs : p.disputeWindowMs;
+  // a bisection takes up to two moves per halving, then the referees' window
+  const bisectionMs = 2 * MAX_BISECTION_STEPS * p.bisectionRoundMs + p.disputeWindowMs;
+  const disputeMs = p.disputeMode === 'bisection' ? Math.max(quorumMs, bisectionMs) : quorumMs;
   const exposure = p.challengeWindowMs + p.auditWindowMs + disputeMs;
   // unbonding must outlast every window in which a slash can still land, or a cheater could withdraw first
   if (p.unbondingPeriodMs <= exposure) {
     throw new InfermarketError(
       'ERR_INVALID_PARAM',
-      `"unbondingPeriodMs" must exceed challengeWindowMs + auditWindowMs + ${disputeMs === p.disputeWindowMs ? 'disputeWindowMs' : '2 × disputeWindowMs (escalate-on-split)'} = ${exposure}, got ${p.unbondingPeriodMs}`,
+      `"unbondingPeriodMs" must exceed challengeWindowMs + auditWindowMs + ${disputeMs === quorumMs ? (quorumMs === p.disputeWindowMs ? 'disputeWindowMs' : '2 × disputeWindowMs (escalate-on-split)') : `${2 * MAX_BISECTION_STEPS} × bisectionRoundMs + disputeWindowMs (bisection)`} = ${exposure}, got ${p.unbondingPeriodMs}`,
       { details: { field: 'unbondingPeriodMs' } },
     );
   }

@@ -27,8 +27,8 @@ export function addr(label: string): string {
   return keyPairFromSeed(seedFromLabel(label)).address;
 }
 
-export function createHarness(params: Record<string, unknown> = {}, models = ['digits', 'charlm']): Harness {
-  const state = createState({ params, models });
+export function createHarness(params: Record<string, unknown> = {}, models = ['digits', 'charlm'], traceLayers?: Record<string, number>): Harness {
+  const state = createState({ params, models, traceLayers });
   let nonce = 0;
   let timerSeq = 0;
   const h: Harness = {

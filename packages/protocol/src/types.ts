@@ -1,4 +1,5 @@
 import type { OracleState } from './oracle.js';
+import type { BisectionGame } from './bisection.js';
 import type { Params } from './params.js';
 import type { Token } from './token.js';
 
@@ -186,6 +187,12 @@ export interface Job {
   replicas: Replica[];
   /** What the submission escrowed, in the job token, when it differs from `maxPriceMicro` (`token` pricing mode). */
   escrowMicro?: bigint;
+  /** Merkle root of the miner's committed layer-boundary trace (`trace.ts`), if it sent one with its result. */
+  traceRoot?: string;
+  /** Layers in that trace (boundaries 0..traceLayers). */
+  traceLayers?: number;
+  /** The bisection game of a dispute in `disputeMode: "bisection"` (bisection.ts). */
+  bisection?: BisectionGame;
 }
 
 export interface Epoch {
@@ -242,6 +249,8 @@ export interface MarketState {
   finishedJobs: Set<string>;
   /** The IMT price the market's oracle last published (null or absent until the first `oracle.price`). */
   oracle?: OracleState | null;
+  /** Layers of each model's committed trace (`createState` `traceLayers`); a trace of another length, or for a model without an entry, is refused. */
+  traceLayers: Map<string, number>;
 }
 
 /** A timer the rules ask the driver to fire back at `atMs`. Stale timers are ignored when fired. */
@@ -252,6 +261,8 @@ export type Timer =
   | { kind: 'audit'; jobId: string; attempt?: number }
   | { kind: 'dispute'; jobId: string }
   | { kind: 'challenge'; jobId: string }
+  /** A bisection move's deadline; `moves` is the game's move count when it was set (a later move makes it stale). */
+  | { kind: 'bisect'; jobId: string; moves: number }
   | { kind: 'unbond'; address: string };
 
 /** What a signed action carries for replay protection (checked by the rules). */
@@ -291,10 +302,19 @@ export type MarketEvent =
       outputHash: string;
       /** Redundant jobs only: earlier replicas whose output this one agrees with, by the model's comparator (the driver compares, as for audits). */
       agreesWith?: string[];
+      /** Merkle root over the hashes of the outputs at every layer boundary (`traceRoot` in trace.ts); with `traceLayers`. */
+      traceRoot?: string;
+      traceLayers?: number;
     } & Signed)
   | ({ type: 'audit.report'; atMs: number; jobId: string; outputHash: string; match: boolean } & Signed)
   | ({ type: 'job.challenge'; atMs: number; jobId: string; outputHash: string } & Signed)
   | ({ type: 'dispute.vote'; atMs: number; jobId: string; minerCorrect: boolean } & Signed)
+  /** Bisection: the miner opens boundary `index` of its committed trace. */
+  | ({ type: 'bisect.reveal'; atMs: number; jobId: string; index: number; boundaryHash: string; proof: string[] } & Signed)
+  /** Bisection: the challenger agrees or not with the opened boundary. */
+  | ({ type: 'bisect.respond'; atMs: number; jobId: string; index: number; agree: boolean } & Signed)
+  /** Bisection: a referee re-executed the one disputed segment and votes. */
+  | ({ type: 'bisect.vote'; atMs: number; jobId: string; fromIndex: number; toIndex: number; minerCorrect: boolean } & Signed)
   | { type: 'timer.fire'; atMs: number; timer: Timer }
   /** The driver saw this node alive on an authenticated connection (liveness for audit selection). */
   | { type: 'node.heartbeat'; atMs: number; address: string };
@@ -315,6 +335,11 @@ export type Effect =
   | { type: 'audit.missed'; jobId: string; validator: string; penaltyMicro: bigint; jailedUntilMs: number; reassignedTo: string | null }
   | { type: 'dispute.opened'; jobId: string; accuser: string; referees: string[]; deadlineAtMs: number }
   | { type: 'dispute.resolved'; jobId: string; minerCorrect: boolean; votesFor: number; votesAgainst: number }
+  /** Bisection: `address` (the `party`) must move by `deadlineAtMs`: the miner open boundary `index`, or the challenger judge it (`boundaryHash`). */
+  | { type: 'bisect.turn'; jobId: string; party: 'miner' | 'challenger'; address: string; index: number; lo: number; hi: number; boundaryHash: string | null; deadlineAtMs: number }
+  /** Bisection: the referees must re-execute layers `fromIndex+1..toIndex` from the tensor hashing to `inputHash` and compare with `outputHash`. */
+  | { type: 'bisect.segment'; jobId: string; fromIndex: number; toIndex: number; inputHash: string; outputHash: string; referees: string[]; deadlineAtMs: number }
+  | { type: 'bisect.resolved'; jobId: string; winner: 'miner' | 'challenger' | 'none'; reason: 'referees' | 'timeout' | 'no-referee'; fromIndex: number; toIndex: number; steps: number }
   | { type: 'job.missed'; jobId: string; miner: string; attempt: number; penaltyMicro: bigint }
   | { type: 'job.settled'; jobId: string; miner: string; priceMicro: bigint; refundMicro: bigint }
   | { type: 'job.failed'; jobId: string; reason: JobFailure; refundMicro: bigint }

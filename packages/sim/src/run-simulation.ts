@@ -23,6 +23,7 @@ import { createSimHybrid } from './hybrid.js';
 import { createTally, hashOf, signedBy, staleTimer, type Item, type MinerAgent, type SimJob, type SimWorld } from './sim-world.js';
 import { createTruthTracker } from './truth.js';
 import type { StrategyModule } from '@infermarket/agents';
+import { handleBisectionEffect, TRACE_LAYERS } from './sim-bisection.js';
 
 export { SIM_DEFAULTS } from './sim-defaults.js';
 export type { SimReport } from './sim-report.js';
@@ -81,7 +82,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   for (const g of scenario.miners) for (const m of g.models ?? []) modelSet.add(m);
   for (const g of scenario.validators) for (const m of g.models ?? []) modelSet.add(m);
   const allModels = [...modelSet].sort();
-  const state: MarketState = createState({ params: scenario.params ?? {}, models: allModels, keepFinishedJobs: false });
+  const state: MarketState = createState({ params: scenario.params ?? {}, models: allModels, keepFinishedJobs: false, traceLayers: TRACE_LAYERS });
   const P = state.params;
   const netMs = simS.networkLatencyMs ?? SIM_DEFAULTS.networkLatencyMs;
   const rejoinEjected = simS.rejoinEjected === true;
@@ -199,6 +200,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     for (let i = 0; i < fx.length; i++) {
       const e = fx[i]!;
       if (e.type === 'ledger.entry') continue; // the most frequent effect; the ledger is read from the state
+      if (handleBisectionEffect(w, e)) continue;
       switch (e.type) {
         case 'timer.set':
           queue.push(e.atMs, { type: 'timer.fire', atMs: e.atMs, timer: e.timer });

@@ -3,6 +3,7 @@ import { builtinMinerStrategy, builtinValidatorStrategy, createMinerStrategy, cr
 import { computeCostMicro, computeMs } from './cost-model.js';
 import { createRng } from './rng.js';
 import { hashOf, netDelay, signedBy, type ClientAgent, type MinerAgent, type OutClass, type SimJob, type SimWorld, type ValidatorAgent } from './sim-world.js';
+import { noteQuorumVote, traceFields } from './sim-bisection.js';
 
 /**
  * The simulator's agent adapters: they build the modelled miners, validators and clients of a
@@ -250,7 +251,8 @@ export function minerRuns(w: SimWorld, jobId: string, minerAddr: string, deadlin
   job.reps?.set(m.address, { hash: outputHash, cheated });
   job.outHash = outputHash;
   m.lastOutput.set(job.model, outputHash); // as the live miner: its last output for the model, whatever it was
-  w.queue.push(at, { k: 'result', miner: m, inc: m.incarnation, ev: { type: 'job.result', atMs: at, jobId, outputHash, by: m.address, nonce: `n${m.nonce++}`, expiresAtMs: at + w.ttl } });
+  const trace = traceFields(w, job, outputHash, cheated); // bisection mode: the committed layer trace
+  w.queue.push(at, { k: 'result', miner: m, inc: m.incarnation, ev: { type: 'job.result', atMs: at, jobId, outputHash, ...trace, by: m.address, nonce: `n${m.nonce++}`, expiresAtMs: at + w.ttl } });
 }
 
 /** What a validator's re-execution yields, as an output class (honest validators may diverge). */
@@ -306,6 +308,7 @@ export function refereesVote(w: SimWorld, jobId: string, referees: string[], dea
     else {
       minerCorrect = reexecute(w, v, job) === 0 && job.outHash === hashOf(job, 0);
       ms = computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides);
+      noteQuorumVote(w, jobId, ms);
     }
     const at = Math.ceil(w.now + netDelay(w) * 2 + ms);
     if (at > deadlineAtMs) continue;

@@ -6,6 +6,7 @@ import { computeMs } from './cost-model.js';
 import type { SimMetrics } from './metrics.js';
 import { SIM_DEFAULTS } from './sim-defaults.js';
 import type { MinerAgent, SimWorld } from './sim-world.js';
+import { disputeTally } from './sim-bisection.js';
 
 /** report.json of a simulation: the shared `RunReport` plus the simulator's own metrics. */
 export interface SimReport extends RunReport {
@@ -111,6 +112,7 @@ export function buildReport(
     honestAuditorsOutvoted: t.honestAuditorsOutvoted,
     honestAuditorOutvotedRate: t.honestDisputesOnCheats ? round(t.honestAuditorsOutvoted / t.honestDisputesOnCheats) : null,
     disputeEscalations: t.disputeEscalations,
+    ...disputeMetrics(w),
     detectionRate: t.cheatedCommits ? round(t.cheatedSlashed / t.cheatedCommits) : null,
     detectionLatencyMs: t.cheatedSlashed ? round(t.detectionSum / t.cheatedSlashed) : null,
     honestProfitMicro: round(honestG.profit),
@@ -190,4 +192,11 @@ export function buildReport(
     resolved: run.resolved,
     truth: w.truth.report({ auditRate: w.P.auditRate, audits: { drawn: stats.audited, missed: stats.auditsMissed, reassigned: stats.auditsReassigned, unavailable: stats.auditsUnavailable } }),
   };
+}
+
+/** Dispute compute, rounds and latency per resolved dispute (sim-bisection.ts measures both dispute modes). */
+function disputeMetrics(w: SimWorld): { disputesResolved: number; disputeRefereeCpuMs: number | null; disputeRounds: number | null; disputeLatencyMs: number | null } {
+  const d = disputeTally(w);
+  const per = (x: number) => (d.resolved ? Math.round((x / d.resolved) * 1000) / 1000 : null);
+  return { disputesResolved: d.resolved, disputeRefereeCpuMs: per(d.refereeCpuMs), disputeRounds: per(d.rounds), disputeLatencyMs: per(d.latencyMs) };
 }

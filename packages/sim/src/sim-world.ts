@@ -242,5 +242,7 @@ export function staleTimer(state: MarketState, t: Timer): boolean {
       return j.status !== 'disputed';
     case 'challenge':
       return j.status !== 'committed';
+    case 'bisect':
+      return !(j.status === 'disputed' && j.bisection !== undefined && j.bisection.moves === t.moves);
   }
 }

@@ -43,6 +43,10 @@ export function metricsOf(r: SimReport): Record<MetricName, number | null> {
     honestAuditorsOutvoted: s.honestAuditorsOutvoted,
     honestAuditorOutvotedRate: s.honestAuditorOutvotedRate,
     disputeEscalations: s.disputeEscalations,
+    disputesResolved: s.disputesResolved,
+    disputeRefereeCpuMs: s.disputeRefereeCpuMs,
+    disputeRounds: s.disputeRounds,
+    disputeLatencyMs: s.disputeLatencyMs,
     ...economicsMetrics(r),
     ...hybridMetrics(r),
   };
