@@ -42,5 +42,8 @@ export function createState(options: CreateStateOptions): MarketState {
     },
     keepFinishedJobs: options.keepFinishedJobs ?? true,
     finishedJobs: new Set(),
+    offers: new Map(),
+    busy: new Map(),
+    waiting: new Map(),
   };
 }
