@@ -54,3 +54,4 @@ export {
   type ValidatorStrategyModule,
   type ValidatorTaskContext,
 } from './strategy-module.js';
+export { OFFER_DEFAULTS, offerPrices } from './offer-prices.js';
