@@ -18,7 +18,8 @@ import type { Bid, Effect, Job, MarketEvent, MarketState, Offer } from './types.
  * - A job is matched when it is submitted (and when it is reassigned after a miss): the live offers that can
  *   take it — priced for its model, with free capacity, of an eligible miner, and whose price plus fees
  *   (`worstCaseCost` at the job's verification level) fit its max price — are ranked by `matchingPolicy` exactly
- *   as bids are (`chooseWinner`; an offer's post order breaks ties as a bid's arrival does). The job pays the
+ *   as bids are (`chooseWinner`; where a bid's arrival breaks a tie, the offer with fewer jobs in hand wins, then the
+ *   earlier posted). The job pays the
  *   offer's price as it stood at the match: a later post does not change it. The client names no miner.
  *   A `redundant` job takes `redundancyK` offers of different miners at once, or none.
  * - A job no offer can take waits. Waiting jobs of a model are tried oldest first whenever a slot frees
@@ -37,6 +38,9 @@ export const OFFER_LIMITS = Object.freeze({
   /** Most models priced in one offer (as many as a registration may name). */
   maxModels: 32,
 });
+
+// offer posts are numbered from 0 (`bidSeq`), far below 2^40; load ≤ maxCapacity keeps load × 2^40 + seq a safe integer
+const LOAD_WEIGHT = 2 ** 40;
 
 const VARIANT = /^[A-Za-z0-9._-]{0,32}$/;
 
@@ -100,7 +104,8 @@ export function offerBids(state: MarketState, job: Job): Bid[] {
     const node = state.nodes.get(o.miner);
     if (!node || !isEligibleMiner(state, node, job, now)) continue;
     if (worstCaseCost(state, price, job.verification) > job.maxPriceMicro) continue;
-    bids.push({ miner: o.miner, priceMicro: price, atMs: o.postedAtMs, seq: o.seq });
+    // the policy's last tie-break (a bid's arrival) is, for offers, the lighter load, then the earlier post
+    bids.push({ miner: o.miner, priceMicro: price, atMs: o.postedAtMs, seq: (state.busy.get(o.miner) ?? 0) * LOAD_WEIGHT + o.seq });
   }
   return bids;
 }
