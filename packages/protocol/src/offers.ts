@@ -46,6 +46,9 @@ const VARIANT = /^[A-Za-z0-9._-]{0,32}$/;
 
 /** Post (or replace) the signer's standing offer. @throws ERR_VALIDATION / ERR_UNKNOWN_MODEL naming the field, ERR_NOT_ELIGIBLE for an ejected miner. */
 export function postOffer(state: MarketState, ev: Ev<'offer.post'>, out: Effect[]): void {
+  if (state.params.matchingMode !== 'offers') {
+    throw new InfermarketError('ERR_WRONG_STATE', `matchingMode is "${state.params.matchingMode}": jobs are bid on per job ("job.bid"), standing offers are not taken`);
+  }
   const node = getNode(state, ev.by, 'miner');
   if (node.ejected) throw new InfermarketError('ERR_NOT_ELIGIBLE', `${ev.by} was ejected and may not offer`);
   const raw = ev.prices;
