@@ -104,7 +104,8 @@ describe('a client written from docs/api.md alone', () => {
       let out = '';
       miner!.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
-        if (/"event":"ready"/.test(out)) resolve();
+        // standing offers (the default): the miner is ready to take jobs once its offer stands
+        if (/"event":"offer.posted"/.test(out)) resolve();
       });
       miner!.once('exit', (c) => reject(new Error(`miner exited ${c}: ${err.slice(-2000)}`)));
     });
@@ -125,7 +126,8 @@ describe('a client written from docs/api.md alone', () => {
     const input = { kind: 'prompt', prompt: 'the market ', maxTokens: 8, temperature: 0, seed: 1 };
     let sub = await submit(me, 'charlm', input, health.nowMs as number);
     expect(sub.status).toBe(202);
-    expect(sub.json.status).toBe('bidding');
+    // matched at once to the miner's standing offer (docs/api.md: POST /v1/jobs)
+    expect(sub.json.status).toBe('assigned');
     // the stream: tokens (index from 0), optionally result, then done, then the market closes it
     const frames: Record<string, Json>[] = [];
     const openStream = async (jobId: string) => {

@@ -59,7 +59,7 @@ afterEach(async () => {
 
 describe('verification levels and receipts over the live market', () => {
   it('a miner that returns a truncated output is refused (ERR_BAD_OUTPUT); the job is re-run and its receipt shows the full length', async () => {
-    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { ...FAST, auditRate: 0 } });
+    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { ...FAST, matchingMode: 'auction', auditRate: 0 } });
     const cheat = await node('vlive/truncator', 'miner');
     const honest = await node('vlive/honest', 'miner');
     // the truncating miner bids lowest, answers a 20-token job with 12 tokens (a cached shorter answer)
@@ -72,7 +72,7 @@ describe('verification levels and receipts over the live market', () => {
         cheat.raw({ type: 'job.result', ref: 'truncated', envelope: cheat.sign('job.result', { jobId: a.jobId, inputHash: a.inputHash, outputHash: hashPayload(output) }), output });
       }
     });
-    actAsMiner(honest, { priceMicro: '1000' });
+    await actAsMiner(honest, { priceMicro: '1000' });
     const client = keysOf('vlive/client');
     await faucet(client.address, '1000000');
     const input: JobInput = { kind: 'prompt', prompt: 'hello', maxTokens: 20, temperature: 0.8, seed: 3 };
@@ -93,7 +93,7 @@ describe('verification levels and receipts over the live market', () => {
   it('"always" with a validator that stays silent: the audit is reassigned, nobody answers, the client is refunded and no receipt says verified', async () => {
     market = await createMarket({ dbPath: join(dir, 'm.db'), params: { ...FAST, auditRate: 0 } });
     const miner = await node('vlive/liar', 'miner');
-    actAsMiner(miner, { priceMicro: '1000', lie: true });
+    await actAsMiner(miner, { priceMicro: '1000', lie: true });
     const silent1 = await node('vlive/silent1', 'validator');
     const silent2 = await node('vlive/silent2', 'validator');
     const client = keysOf('vlive/client2');

@@ -49,7 +49,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('measureTruth: wrong outputs delivered, by re-execution through the real runtime', () => {
   it('counts a lying miner\'s settled outputs as wrong and an honest miner\'s (real runtime) as right, by strategy and level', async () => {
     const dbPath = join(dir, 'market.db');
-    market = await createMarket({ dbPath, params: { bidWindowMs: 200, challengeWindowMs: 50, jobDeadlineMs: 5_000, auditRate: 0 } });
+    market = await createMarket({ dbPath, params: { matchingMode: 'auction', bidWindowMs: 200, challengeWindowMs: 50, jobDeadlineMs: 5_000, auditRate: 0 } });
     await faucet(keysOf('truth/client').address);
     const exec = createInferenceExecutor();
     const honest = await miner('truth/honest', async (input) => (await exec.execute({ model: 'digits', variant: 'fp32', input, reference: true })).output);

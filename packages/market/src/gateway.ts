@@ -280,10 +280,21 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
     }
   });
 
+  // a miner the market cannot reach takes no new jobs: its standing offer lapses (it posts again on reconnect)
+  const lapseOffer = (address: string): void => {
+    if (!core.state.offers.has(address)) return;
+    try {
+      core.step({ type: 'offer.lapse', atMs: core.now(), address });
+    } catch (err) {
+      log.debug({ err, address }, 'offer lapse rejected');
+    }
+  };
+
   const setOffline = (s: NodeSession): void => {
     if (!sessions.delete(s)) return;
     if (s.address && byAddress.get(s.address) === s) {
       byAddress.delete(s.address);
+      lapseOffer(s.address);
       for (const fn of statusListeners) fn(s.address, false);
     }
   };

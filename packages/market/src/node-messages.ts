@@ -39,6 +39,18 @@ function signedBy(node: NodeIdentity, env: Envelope): string {
 const REGISTER_KEYS = ['role', 'models', 'variant', 'region', 'encryptionKey', 'nonce', 'expiresAtMs'] as const;
 const AMOUNT_KEYS = ['amountMicro', 'nonce', 'expiresAtMs'] as const;
 const BID_KEYS = ['jobId', 'priceMicro', 'nonce', 'expiresAtMs'] as const;
+const OFFER_KEYS = ['prices', 'capacity', 'variant', 'untilMs', 'nonce', 'expiresAtMs'] as const;
+const WITHDRAW_KEYS = ['nonce', 'expiresAtMs'] as const;
+
+/** An offer's signed `prices`: model id -> decimal string of micro-mUSD (at most 32 models; the rules check the rest). */
+function offerPrices(v: unknown): Record<string, bigint> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.keys(v).length > 32) {
+    throw new InfermarketError('ERR_VALIDATION', '"envelope.body.prices" must be an object of at most 32 model ids -> price strings like "1500"', { details: { field: 'envelope.body.prices' } });
+  }
+  const out: Record<string, bigint> = {};
+  for (const [model, price] of Object.entries(v)) out[model] = parseAmount(`envelope.body.prices.${model}`, price);
+  return out;
+}
 const RESULT_KEYS = ['jobId', 'inputHash', 'outputHash', 'nonce', 'expiresAtMs'] as const;
 const AUDIT_KEYS = ['jobId', 'outputHash', 'nonce', 'expiresAtMs'] as const;
 const VERDICT_KEYS = ['jobId', 'match', 'nonce', 'expiresAtMs'] as const;
@@ -101,6 +113,31 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
         jobId: b.jobId as string,
         priceMicro: parseAmount('envelope.body.priceMicro', b.priceMicro),
       });
+      return;
+    }
+    case 'offer.post': {
+      // standing offers (matchingMode offers): the signed offer stands until withdrawn, replaced, expired or lapsed
+      const env = envelopeOf(msg);
+      const b = bodyOf(env, 'offer.post', OFFER_KEYS, ['prices', 'capacity', 'untilMs', 'nonce', 'expiresAtMs']);
+      const by = signedBy(node, env);
+      core.step({
+        type: 'offer.post',
+        atMs: at,
+        by,
+        nonce: b.nonce as string,
+        expiresAtMs: b.expiresAtMs as number,
+        prices: offerPrices(b.prices),
+        capacity: b.capacity as number,
+        variant: (b.variant as string | undefined) ?? sinks.variant(by) ?? '',
+        untilMs: b.untilMs as number,
+      });
+      return;
+    }
+    case 'offer.withdraw': {
+      const env = envelopeOf(msg);
+      const b = bodyOf(env, 'offer.withdraw', WITHDRAW_KEYS);
+      const by = signedBy(node, env);
+      core.step({ type: 'offer.withdraw', atMs: at, by, nonce: b.nonce as string, expiresAtMs: b.expiresAtMs as number });
       return;
     }
     case 'job.result': {
@@ -204,7 +241,7 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       return;
     }
     default:
-      throw new InfermarketError('ERR_VALIDATION', `"type" must be a node message type (node.register, stake.bond, stake.unbond, job.bid, job.token, job.result, audit.output, audit.verdict, pong), got ${JSON.stringify(msg.type)}`, {
+      throw new InfermarketError('ERR_VALIDATION', `"type" must be a node message type (node.register, stake.bond, stake.unbond, job.bid, offer.post, offer.withdraw, job.token, job.result, audit.output, audit.verdict, pong), got ${JSON.stringify(msg.type)}`, {
         details: { field: 'type' },
       });
   }

@@ -126,8 +126,23 @@ export async function registerAndBond(node: TestNode, role: 'miner' | 'validator
   if (bond.type !== 'ack') throw new Error(`bond failed: ${JSON.stringify(bond)}`);
 }
 
-/** Make a node act as a miner: bid on offers at `priceMicro`, answer assignments (optionally lying or streaming tokens). */
-export function actAsMiner(node: TestNode, opts: { priceMicro?: string; lie?: boolean; stream?: boolean; silent?: boolean } = {}): void {
+/** The market's `matchingMode`, as announced in this node's `auth.ok`. */
+export function matchingModeOf(node: TestNode): string {
+  const ok = node.frames.find((f) => f.type === 'auth.ok') as Extract<ServerMessage, { type: 'auth.ok' }> | undefined;
+  return String(ok?.params.matchingMode ?? 'offers');
+}
+
+/** A raw `offer.post` frame: a standing offer at `priceMicro` for each of `models`. */
+export function offerFrame(node: TestNode, opts: { priceMicro?: string; models?: string[]; capacity?: number; untilMs?: number; nonce?: string } = {}): Record<string, unknown> {
+  const prices = Object.fromEntries((opts.models ?? ['digits', 'charlm']).map((m) => [m, opts.priceMicro ?? '1000']));
+  return { type: 'offer.post', envelope: node.sign('offer.post', { prices, capacity: opts.capacity ?? 4, variant: 'fp32', untilMs: opts.untilMs ?? Date.now() + 600_000 }, opts.nonce ? { nonce: opts.nonce } : {}) };
+}
+
+/**
+ * Make a node act as a miner: post a standing offer at `priceMicro` (offers mode) or bid on every `job.offer` at
+ * it (auction), answer assignments (optionally lying or streaming tokens). Resolves once the offer stands.
+ */
+export async function actAsMiner(node: TestNode, opts: { priceMicro?: string; lie?: boolean; stream?: boolean; silent?: boolean; capacity?: number; models?: string[] } = {}): Promise<void> {
   node.onFrame((f) => {
     if (f.type === 'job.offer') {
       const o = f as Extract<ServerMessage, { type: 'job.offer' }>;
@@ -146,6 +161,10 @@ export function actAsMiner(node: TestNode, opts: { priceMicro?: string; lie?: bo
       });
     }
   });
+  if (matchingModeOf(node) === 'offers') {
+    const r = await node.request(offerFrame(node, opts));
+    if (r.type !== 'ack') throw new Error(`offer refused: ${JSON.stringify(r)}`);
+  }
 }
 
 /** Make a node act as a validator: re-execute every audit task blind and submit its output (or lie as an auditor). */

@@ -6,6 +6,7 @@ import { closeBidding, commitResult, missDeadline, placeBid, settleJob, submitJo
 import { transfer } from './ledger.js';
 import { publishPrice } from './oracle.js';
 import { checkToken, type Token } from './token.js';
+import { lapseOffer, offerWaitExpired, postOffer, withdrawOffer } from './offers.js';
 import { bond, checkAmount, getNode, registerNode, releaseUnbonding, unbond } from './nodes.js';
 import { checkNonce, pruneNonces, rememberNonce } from './replay.js';
 import { isAddress } from './crypto.js';
@@ -71,6 +72,12 @@ function dispatch(state: MarketState, event: MarketEvent, out: Effect[]): void {
       return submitJob(state, event, out);
     case 'job.bid':
       return placeBid(state, event, out);
+    case 'offer.post':
+      return postOffer(state, event, out);
+    case 'offer.withdraw':
+      return withdrawOffer(state, event);
+    case 'offer.lapse':
+      return lapseOffer(state, event.address);
     case 'job.result':
       return commitResult(state, event, out);
     case 'audit.report':
@@ -136,7 +143,8 @@ function fireTimer(state: MarketState, timer: Timer, out: Effect[]): void {
   if (!job) return;
   switch (timer.kind) {
     case 'bid-window':
-      if (job.status === 'bidding' && job.attempt === timer.attempt) closeBidding(state, job, out);
+      // offers mode: the bound on the wait for an offer (offers.ts); auction: the bid window closes
+      if (job.status === 'bidding' && job.attempt === timer.attempt) (state.params.matchingMode === 'offers' ? offerWaitExpired : closeBidding)(state, job, out);
       return;
     case 'deadline':
       if (job.status === 'assigned' && job.attempt === timer.attempt && state.nowMs >= job.deadlineAtMs) missDeadline(state, job, out);

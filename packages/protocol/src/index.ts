@@ -18,6 +18,7 @@ export { chooseWinner, type MatchContext } from './matching.js';
 export { isAudited, uniformFromSeed, rankValidators, isEligibleValidator, isLive } from './selection.js';
 export { isEligibleMiner, slashableOf } from './nodes.js';
 export { worstCaseCost, checkVerification } from './jobs.js';
+export { offerBids, OFFER_LIMITS } from './offers.js';
 export * from './scenario.js';
 export * from './scenario-parse.js';
 export * from './resolve-scenario.js';

@@ -105,7 +105,7 @@ describe('protocol invariants under random and hostile event sequences', () => {
     let accepted = 0;
     fc.assert(
       fc.property(steps, fc.constantFrom('lowest-price', 'reputation-weighted', 'stake-weighted-random'), fc.constantFrom(0, 0.5, 1), fc.constantFrom(2, 3), fc.constantFrom(2_000, 30_000), (seq, policy, auditRate, redundancyK, livenessWindowMs) => {
-        const state = createState({ models: ['digits', 'charlm'], params: { bidWindowMs: 400, jobDeadlineMs: 2_000, matchingPolicy: policy, auditRate, disputeQuorum: 2, minMinerStakeMicro: 1_000_000n, minValidatorStakeMicro: 1_000_000n, redundancyK, livenessWindowMs, auditWindowMs: 1_500 } });
+        const state = createState({ models: ['digits', 'charlm'], params: { matchingMode: 'auction', bidWindowMs: 400, jobDeadlineMs: 2_000, matchingPolicy: policy, auditRate, disputeQuorum: 2, minMinerStakeMicro: 1_000_000n, minValidatorStakeMicro: 1_000_000n, redundancyK, livenessWindowMs, auditWindowMs: 1_500 } });
         apply(state, { type: 'epoch.begin', atMs: 0, seed: hashHex('s') });
         // a funded, staked cast so that sequences reach deep states (bids, audits, disputes, slashes)
         let k = 0;

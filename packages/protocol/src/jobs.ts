@@ -2,6 +2,7 @@ import { commitTrace } from './bisection.js';
 import { InfermarketError } from './errors.js';
 import { balanceOf, bpsOf, transfer } from './ledger.js';
 import { chooseWinner, type MatchContext } from './matching.js';
+import { matchOrWait, releaseSlot } from './offers.js';
 import { checkAmount, getNode, isEligibleMiner, penaliseMiss, slash } from './nodes.js';
 import { recordOutcome } from './reputation.js';
 import { escrowForMaxPrice, escrowPayment, jobToken } from './token.js';
@@ -62,6 +63,8 @@ function eligibleMiners(state: MarketState, job: Job): string[] {
 }
 
 function openBidding(state: MarketState, job: Job, out: Effect[]): void {
+  // standing offers: matched now, or waiting for one (offers.ts); no bid window
+  if (state.params.matchingMode === 'offers') return matchOrWait(state, job, out);
   job.status = 'bidding';
   job.bidRound += 1;
   job.bids = [];
@@ -72,7 +75,7 @@ function openBidding(state: MarketState, job: Job, out: Effect[]): void {
   out.push({ type: 'timer.set', atMs: closesAtMs, timer: { kind: 'bid-window', jobId: job.id, attempt: job.attempt } });
 }
 
-/** A client submits a job: its max price is escrowed and bidding opens. */
+/** A client submits a job: its max price is escrowed and it is matched to standing offers (or bidding opens, `auction`). */
 export function submitJob(state: MarketState, ev: Ev<'job.submit'>, out: Effect[]): void {
   if (typeof ev.jobId !== 'string' || !JOB_ID.test(ev.jobId)) {
     throw new InfermarketError('ERR_VALIDATION', `"jobId" must be 1-128 characters of [A-Za-z0-9._:-], got ${JSON.stringify(ev.jobId)}`);
@@ -139,6 +142,7 @@ export function placeBid(state: MarketState, ev: Ev<'job.bid'>, _out: Effect[]):
   const job = getJob(state, ev.jobId);
   const node = getNode(state, ev.by, 'miner');
   const price = checkAmount('priceMicro', ev.priceMicro);
+  if (state.params.matchingMode !== 'auction') throw new InfermarketError('ERR_WRONG_STATE', `matchingMode is "${state.params.matchingMode}": jobs are matched to standing offers ("offer.post"), not bid on`);
   if (job.status !== 'bidding') throw new InfermarketError('ERR_WRONG_STATE', `job ${job.id} is ${job.status}, not open for bids`);
   if (!isEligibleMiner(state, node, job, ev.atMs)) {
     throw new InfermarketError('ERR_NOT_ELIGIBLE', `${ev.by} may not bid on job ${job.id} (stake, jail, model, region, encryption key or an earlier miss)`);
@@ -240,6 +244,7 @@ export function commitResult(state: MarketState, ev: Ev<'job.result'>, out: Effe
   commitTrace(state, job, ev);
   job.outputHash = outputHash;
   job.committedAtMs = ev.atMs;
+  releaseSlot(state, ev.by, out);
   const drawn = job.verification === 'always' || (job.verification === 'sampled' && isAudited(epoch.seed, job.id, state.params.auditRate));
   const validator = drawn ? nextAuditor(state, job) : null;
   job.audited = validator !== null;
@@ -303,6 +308,7 @@ function commitReplica(state: MarketState, job: Job, ev: Ev<'job.result'>, outpu
   }
   r.outputHash = outputHash;
   r.agreesWith = [...new Set(agrees)];
+  releaseSlot(state, ev.by, out);
   out.push({ type: 'job.committed', jobId: job.id, miner: ev.by, outputHash, audited: false });
   if (job.replicas.every((x) => x.outputHash !== null)) decideRedundant(state, job, out);
 }
@@ -363,6 +369,7 @@ export function missDeadline(state: MarketState, job: Job, out: Effect[]): void 
       node.jobsMissed++;
       state.stats.missedDeadlines++;
       out.push({ type: 'job.missed', jobId: job.id, miner: node.address, attempt: job.attempt, penaltyMicro: penalty });
+      releaseSlot(state, node.address, out);
     }
     decideRedundant(state, job, out);
     return;
@@ -374,6 +381,7 @@ export function missDeadline(state: MarketState, job: Job, out: Effect[]): void 
   state.stats.missedDeadlines++;
   job.excluded.push(node.address);
   out.push({ type: 'job.missed', jobId: job.id, miner: node.address, attempt: job.attempt, penaltyMicro: penalty });
+  releaseSlot(state, node.address, out);
   if (job.attempt >= state.params.maxAttempts) {
     finishFailed(state, job, 'attempts-exhausted', out);
     return;

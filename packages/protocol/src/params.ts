@@ -5,6 +5,12 @@ import { MAX_BISECTION_STEPS } from './trace.js';
 /** Matching policies for the reverse auction. */
 export const MATCHING_POLICIES = ['lowest-price', 'reputation-weighted', 'stake-weighted-random'] as const;
 export type MatchingPolicy = (typeof MATCHING_POLICIES)[number];
+/**
+ * How jobs meet miners: `offers` (standing offers posted by miners, a job matched the moment it is submitted;
+ * see `offers.ts`) or `auction` (a reverse auction per job: a bid window of `bidWindowMs`, up to `bidRounds`).
+ */
+export const MATCHING_MODES = ['offers', 'auction'] as const;
+export type MatchingMode = (typeof MATCHING_MODES)[number];
 /** What a dispute does when its referees split (one votes for the miner): nothing more, or escalate once to a larger panel. */
 export const DISPUTE_ESCALATIONS = ['none', 'escalate-on-split'] as const;
 export type DisputeEscalation = (typeof DISPUTE_ESCALATIONS)[number];
@@ -60,6 +66,8 @@ export interface Params {
   /** Reputation a new miner starts with (0..1). */
   reputationStart: number;
   matchingPolicy: MatchingPolicy;
+  /** `offers` (standing offers, matched at submit; the default) or `auction` (a bid window per job, for research). */
+  matchingMode: MatchingMode;
   /** Time a node is jailed (cannot bid or audit) after a slash. */
   jailDurationMs: number;
   /** Slashes after which a node is ejected for good (its stake is unbonded). */
@@ -127,7 +135,14 @@ export const PARAM_RULES: { readonly [K in keyof Params]: ParamRule } = Object.f
   validatorFeeBps: bps('Fee on the job price, paid by the client to the auditing validator when audited.'),
   reputationDecay: { kind: 'number', min: 0, max: 1, integer: false, unit: 'fraction', meaning: 'Weight of the newest outcome in a miner\'s reputation.' },
   reputationStart: { kind: 'number', min: 0, max: 1, integer: false, unit: 'fraction', meaning: 'Reputation of a new miner.' },
-  matchingPolicy: { kind: 'enum', values: MATCHING_POLICIES, unit: 'policy', meaning: 'How the winning bid is chosen.' },
+  matchingPolicy: { kind: 'enum', values: MATCHING_POLICIES, unit: 'policy', meaning: 'How the winning bid (or standing offer) is chosen.' },
+  matchingMode: {
+    kind: 'enum',
+    values: MATCHING_MODES,
+    unit: 'mode',
+    meaning:
+      '`offers`: miners post signed standing offers (prices, capacity, expiry) and a job is matched to one when submitted, or waits (oldest first per model) and fails `no-bids` after bidWindowMs × bidRounds; `auction`: a bid window per job.',
+  },
   jailDurationMs: ms('Time a slashed node cannot bid or audit.', 0),
   maxSlashes: { kind: 'number', min: 1, max: 100, integer: true, unit: 'slashes', meaning: 'Slashes after which a node is ejected and its stake unbonded.' },
   faucetCapMicro: micro('Most mUSD the faucet mints to one account.'),
@@ -173,6 +188,7 @@ export const DEFAULT_PARAMS: Readonly<Params> = Object.freeze({
   reputationDecay: 0.1,
   reputationStart: 0.5,
   matchingPolicy: 'lowest-price',
+  matchingMode: 'offers',
   jailDurationMs: 30_000,
   maxSlashes: 3,
   faucetCapMicro: 10_000n * MUSD,
@@ -215,7 +231,7 @@ function coerce(name: keyof Params, rule: ParamRule, value: unknown): Params[key
   };
   if (rule.kind === 'enum') {
     if (typeof value !== 'string' || !rule.values.includes(value)) bad();
-    return value as MatchingPolicy | PricingMode | Token;
+    return value as MatchingPolicy | MatchingMode | PricingMode | Token;
   }
   if (rule.kind === 'bigint') {
     let v: bigint;

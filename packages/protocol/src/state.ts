@@ -47,5 +47,8 @@ export function createState(options: CreateStateOptions): MarketState {
     finishedJobs: new Set(),
     oracle: null,
     traceLayers: new Map(Object.entries(options.traceLayers ?? {}).map(([m, l]) => [m, checkTraceLayers(`traceLayers.${m}`, l)])),
+    offers: new Map(),
+    busy: new Map(),
+    waiting: new Map(),
   };
 }

@@ -131,6 +131,27 @@ export interface Bid {
   seq: number;
 }
 
+/**
+ * A miner's standing offer (`matchingMode: offers`): the prices it takes jobs at, per model, and how many jobs
+ * it runs at once. It stands until the miner withdraws or replaces it, it expires (`untilMs`), the driver
+ * lapses it (the miner disconnected) or the miner is ejected; it does not match while the miner is jailed or
+ * otherwise ineligible, nor while `capacity` jobs are assigned to the miner and not yet committed.
+ */
+export interface Offer {
+  miner: string;
+  /** model id -> price per job, micro-mUSD. What a job matched to this offer pays. */
+  prices: Map<string, bigint>;
+  /** Jobs assigned to the miner and not yet committed, at most. */
+  capacity: number;
+  /** Variant the miner says it runs (informational; validators replay the registered one). */
+  variant: string;
+  /** The offer matches nothing at or after this time. */
+  untilMs: number;
+  postedAtMs: number;
+  /** Order of posting, for deterministic tie-breaks (as a bid's `seq`). */
+  seq: number;
+}
+
 export interface Dispute {
   /** The validator that reported the mismatch (audit) or challenged. */
   accuser: string;
@@ -251,6 +272,12 @@ export interface MarketState {
   oracle?: OracleState | null;
   /** Layers of each model's committed trace (`createState` `traceLayers`); a trace of another length, or for a model without an entry, is refused. */
   traceLayers: Map<string, number>;
+  /** `matchingMode: offers`: each miner's standing offer (at most one per miner). */
+  offers: Map<string, Offer>;
+  /** Jobs assigned to each miner and not yet committed by it (the load its offer's capacity bounds). */
+  busy: Map<string, number>;
+  /** `matchingMode: offers`: ids of jobs waiting for an offer, oldest first, per model. */
+  waiting: Map<string, string[]>;
 }
 
 /** A timer the rules ask the driver to fire back at `atMs`. Stale timers are ignored when fired. */
@@ -295,6 +322,12 @@ export type MarketEvent =
       verification?: VerificationLevel;
     } & Signed)
   | ({ type: 'job.bid'; atMs: number; jobId: string; priceMicro: bigint } & Signed)
+  /** A miner posts (or replaces) its standing offer: a price per model, capacity, variant and until when it stands. */
+  | ({ type: 'offer.post'; atMs: number; prices: Record<string, bigint>; capacity: number; variant: string; untilMs: number } & Signed)
+  /** A miner withdraws its standing offer. */
+  | ({ type: 'offer.withdraw'; atMs: number } & Signed)
+  /** The driver lost the miner's connection: its standing offer lapses (it posts again when it is back). */
+  | { type: 'offer.lapse'; atMs: number; address: string }
   | ({
       type: 'job.result';
       atMs: number;

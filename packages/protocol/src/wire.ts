@@ -186,6 +186,9 @@ export type NodeMessage =
   | { type: 'stake.bond'; ref?: string; envelope: Envelope<'stake.bond'> }
   | { type: 'stake.unbond'; ref?: string; envelope: Envelope<'stake.unbond'> }
   | { type: 'job.bid'; ref?: string; envelope: Envelope<'job.bid'> }
+  /** Standing offer (`matchingMode: offers`): body `{ prices: { model: "micro" }, capacity, variant?, untilMs, nonce, expiresAtMs }`. */
+  | { type: 'offer.post'; ref?: string; envelope: Envelope<'offer.post'> }
+  | { type: 'offer.withdraw'; ref?: string; envelope: Envelope<'offer.withdraw'> }
   | { type: 'job.token'; jobId: string; index: number; token: number; text: string }
   | { type: 'job.result'; ref?: string; envelope: Envelope<'job.result'>; output: JobOutput }
   | { type: 'audit.output'; ref?: string; envelope: Envelope<'audit.output'>; output: JobOutput }

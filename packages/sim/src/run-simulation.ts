@@ -15,7 +15,7 @@ import { computeMs, DOWNGRADE_MISMATCH_RATE } from './cost-model.js';
 import { createEventQueue } from './event-queue.js';
 import { applyOverrides } from './overrides.js';
 import { createRng, type Rng } from './rng.js';
-import { buildAgents, learnOutcome, minerRuns, minersBid, refereesVote, validatorAudits } from './sim-agents.js';
+import { buildAgents, learnOutcome, minerOffer, minerRuns, minersBid, refereesVote, validatorAudits } from './sim-agents.js';
 import { SIM_DEFAULTS } from './sim-defaults.js';
 import { buildReport, type SimReport } from './sim-report.js';
 import { createSimEconomics, jobPaidMicro } from './economics.js';
@@ -169,6 +169,15 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     const stake = m.stakeTarget < fund ? m.stakeTarget : fund;
     if (stake > 0n) mustSend({ type: 'stake.bond', atMs: now, amountMicro: stake, ...signedBy(w, m, now) });
     m.stakeStart = state.nodes.get(m.address)!.stakeMicro;
+    postOffer(m);
+  }
+
+  /** Standing offers: the miner posts its offer (at join, and when it comes back online, as the live miner at login). */
+  function postOffer(m: MinerAgent): void {
+    const ev = minerOffer(w, m);
+    if (!ev) return;
+    const fx = send(ev);
+    if (fx) handle(fx);
   }
 
   /** An ejected miner comes back under a fresh key (identities are free): `sim.rejoinEjected`. */
@@ -387,6 +396,15 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     if (a.online === up) return;
     a.online = up;
     if ('slots' in a && !up) a.incarnation++; // work in flight is lost
+    if ('slots' in a && P.matchingMode === 'offers') {
+      // as the live gateway on a lost connection: the offer lapses; back online, the miner posts it again
+      if (!up) {
+        if (state.offers.has(a.address)) {
+          const fx = send({ type: 'offer.lapse', atMs: w.now, address: a.address });
+          if (fx) handle(fx);
+        }
+      } else postOffer(a);
+    }
   }
 
   // --- main loop

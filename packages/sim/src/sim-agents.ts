@@ -1,5 +1,5 @@
-import { clientMaxPriceMicro, hashHex, InfermarketError, worstCaseCost, type ResolvedScenario, type Scenario } from '@infermarket/protocol';
-import { builtinMinerStrategy, builtinValidatorStrategy, createMinerStrategy, createValidatorStrategy, injectedDelay, isStrategyModulePath, outcome, type JobOutcome, type StrategyModule } from '@infermarket/agents';
+import { clientMaxPriceMicro, hashHex, InfermarketError, worstCaseCost, type MarketEvent, type ResolvedScenario, type Scenario } from '@infermarket/protocol';
+import { builtinMinerStrategy, builtinValidatorStrategy, createMinerStrategy, createValidatorStrategy, injectedDelay, isStrategyModulePath, offerPrices, outcome, type JobOutcome, type StrategyModule } from '@infermarket/agents';
 import { computeCostMicro, computeMs } from './cost-model.js';
 import { createRng } from './rng.js';
 import { hashOf, netDelay, signedBy, type ClientAgent, type MinerAgent, type OutClass, type SimJob, type SimWorld, type ValidatorAgent } from './sim-world.js';
@@ -198,6 +198,18 @@ export function minersBid(w: SimWorld, jobId: string, closesAtMs: number, eligib
     if (at >= closesAtMs) continue;
     w.queue.push(at, { type: 'job.bid', atMs: at, jobId, priceMicro, by: m.address, nonce: `n${m.nonce++}`, expiresAtMs: at + w.ttl });
   }
+}
+
+/**
+ * Standing offers (`matchingMode: offers`): the miner's signed offer, priced by its strategy's bid rule
+ * (`offerPrices`, as the live miner), capacity = its execution slots, standing for the rest of the run (the
+ * live miner refreshes before expiry instead). Posted at join, re-join and whenever it comes back online.
+ */
+export function minerOffer(w: SimWorld, m: MinerAgent): MarketEvent | null {
+  if (w.P.matchingMode !== 'offers') return null;
+  const prices = offerPrices({ decide: m.decide, models: m.models, baseOf: (model) => m.price[model], spreadBps: m.spreadBps, params: w.P, rng: w.rng });
+  if (Object.keys(prices).length === 0) return null;
+  return { type: 'offer.post', atMs: w.now, prices, capacity: m.slots.length, variant: m.variant, untilMs: Number.MAX_SAFE_INTEGER, ...signedBy(w, m, w.now) };
 }
 
 /** `job.assigned`: the miner decides how to handle the job (its strategy), spends compute and queues its result. */

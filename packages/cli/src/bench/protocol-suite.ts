@@ -9,9 +9,7 @@ export async function protocolSuite(opts: { jobs?: number; repeats?: number } = 
   const jobs = opts.jobs ?? 50_000;
   let events = 0;
   const run = () => {
-    // this loop drives the per-job auction (bids, the bid window): pin it when the rules have other matching modes
-    const params = { auditRate: 0.1, disputeQuorum: 0, ...('matchingMode' in DEFAULT_PARAMS ? { matchingMode: 'auction' } : {}) } as Parameters<typeof createState>[0]['params'];
-    const state = createState({ models: ['digits'], params, keepFinishedJobs: false });
+    const state = createState({ models: ['digits'], params: { matchingMode: 'auction', auditRate: 0.1, disputeQuorum: 0 }, keepFinishedJobs: false });
     const miners = [0, 1, 2, 3].map((i) => keyPairFromSeed(seedFromLabel(`bench-m${i}`)).address);
     const validators = [0, 1].map((i) => keyPairFromSeed(seedFromLabel(`bench-v${i}`)).address);
     const client = keyPairFromSeed(seedFromLabel('bench-c')).address;
