@@ -343,7 +343,12 @@ export function createCore(options: CoreOptions): MarketCore {
   return core;
 }
 
-/** The miner's output of a job, if it has committed one. */
+/**
+ * The miner's output of a job, if it has committed one. A redundant job has none until a majority agreed:
+ * then it is the output of the majority's first member (`job.miner`); the replicas' outputs are never shown before.
+ */
 export function minerOutput(core: MarketCore, jobId: string): JobOutput | undefined {
+  const job = core.state.jobs.get(jobId);
+  if (job?.verification === 'redundant') return job.outputHash && job.miner ? (core.store.payload(jobId, `output:${job.miner}`) as JobOutput | undefined) : undefined;
   return core.store.payload(jobId, 'output') as JobOutput | undefined;
 }

@@ -3,6 +3,7 @@ import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
 import { comparatorsFor, outputsAgree } from './compare.js';
 import type { PrivateJobs } from './private-jobs.js';
 import { minerOutput, type MarketCore } from './core.js';
+import { replicaAgreement, replicaOutputKind, replicaResultKind } from './redundant.js';
 import { bodyOf, checkOutput, checkPayloadHash, parseAmount } from './wire-checks.js';
 
 /** What the gateway knows about one logged-in node connection. */
@@ -127,7 +128,22 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
           details: { field: 'envelope.body.inputHash' },
         });
       }
-      const event: MarketEvent = { type: 'job.result', atMs: at, by, nonce: b.nonce as string, expiresAtMs: b.expiresAtMs as number, jobId: b.jobId as string, outputHash: b.outputHash as string };
+      const event: Extract<MarketEvent, { type: 'job.result' }> = { type: 'job.result', atMs: at, by, nonce: b.nonce as string, expiresAtMs: b.expiresAtMs as number, jobId: b.jobId as string, outputHash: b.outputHash as string };
+      if (job?.verification === 'redundant') {
+        // each replica's output is kept apart and shown to nobody; the market says which earlier replicas it agrees with
+        event.agreesWith = replicaAgreement(core, job, by, output, sinks.variant);
+        core.step(event, {
+          payloads: [
+            { jobId: event.jobId, kind: replicaOutputKind(by), body: output },
+            { jobId: event.jobId, kind: replicaResultKind(by), body: env },
+          ],
+          beforeCommit: () => {
+            const x = core.extra(event.jobId);
+            x.latencyMs = Math.max(0, at - job.submittedAtMs);
+          },
+        });
+        return;
+      }
       core.step(event, {
         payloads: [{ jobId: event.jobId, kind: 'output', body: output }],
         beforeCommit: () => {
@@ -191,6 +207,8 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       const job = typeof jobId === 'string' ? core.state.jobs.get(jobId) : undefined;
       if (!job) throw new InfermarketError('ERR_UNKNOWN_JOB', `"jobId": no job ${JSON.stringify(jobId)}`, { details: { field: 'jobId' } });
       if (job.private) throw new InfermarketError('ERR_VALIDATION', `job ${job.id} is private: its tokens are not streamed through the market`, { details: { field: 'jobId' } });
+      // a redundant job streams nothing: its output is known only once a majority agrees (its replicas' tokens are dropped)
+      if (job.verification === 'redundant' && job.status === 'assigned' && job.replicas.some((r) => r.miner === node.address)) return;
       if (job.miner !== node.address || job.status !== 'assigned') {
         throw new InfermarketError('ERR_NOT_ASSIGNED', `${node.address} is not streaming job ${job.id} (it is ${job.status}, assigned to ${job.miner})`);
       }

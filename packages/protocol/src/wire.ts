@@ -142,7 +142,8 @@ export interface ErrorBody { error: { code: string; message: string } }
 export type ServerMessage =
   | { type: 'auth.challenge'; challenge: string; marketKey: string }
   | { type: 'auth.ok'; address: string; nowMs: number; params: Record<string, string | number> }
-  | { type: 'job.offer'; jobId: string; model: string; maxPriceMicro: string; closesAtMs: number; private: boolean; clientKey?: string }
+  /** `verification` is the job's level when not `sampled`: a `redundant` job must fit `redundancyK` bids (plus fees) in `maxPriceMicro` (`worstCaseCost`). */
+  | { type: 'job.offer'; jobId: string; model: string; maxPriceMicro: string; closesAtMs: number; private: boolean; clientKey?: string; verification?: VerificationLevel }
   | {
       type: 'job.assign';
       jobId: string;
