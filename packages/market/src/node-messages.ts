@@ -1,4 +1,4 @@
-import { InfermarketError, checkOutputLength, type Envelope, type JobInput, type JobOutput, type MarketEvent, type Role, type ServerMessage } from '@infermarket/protocol';
+import { InfermarketError, checkOutputLength, sampledRecheckDue, type Envelope, type JobInput, type JobOutput, type MarketEvent, type Role, type ServerMessage } from '@infermarket/protocol';
 import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
 import { comparatorsFor, outputsAgree } from './compare.js';
 import type { PrivateJobs } from './private-jobs.js';
@@ -182,6 +182,18 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       const mined: JobOutput | undefined = job ? minerOutput(core, job.id) : undefined;
       // the validator never sees the miner's output: the market compares the two with the model's comparator
       const agree = mined !== undefined && outputsAgree(core.specs.get(job?.model ?? ''), mined, output, job?.miner ? sinks.variant(job.miner) : null);
+      // a sampled generation that differs from the blind re-execution: the validator's output is now committed
+      // (it cannot change it), so reveal the miner's tokens for a teacher-forced re-check near sampling
+      // boundaries (compareSampledTokens); the validator's verdict follows, as for private jobs
+      if (!agree && job && mined && sinks.privateJobs && sinks.send && sampledRecheckDue(core.store.payload(job.id, 'input') as JobInput | undefined, mined, output)) {
+        const pj = sinks.privateJobs;
+        privateAuditJob(core, job.id, by);
+        if (pj.commit(job.id, by)) throw new InfermarketError('ERR_DUPLICATE', `${by} already committed its output for job ${job.id}`, { details: { field: 'envelope' } });
+        pj.setCommit(job.id, by, { outputHash: b.outputHash as string, output });
+        const c = comparatorsFor(core.specs.get(job.model), job.miner ? sinks.variant(job.miner) : null);
+        sinks.send(by, { type: 'audit.reveal', jobId: job.id, output: mined, outputHash: job.outputHash!, ...c });
+        return;
+      }
       const common = { atMs: at, by, nonce: b.nonce as string, expiresAtMs: b.expiresAtMs as number, jobId };
       const payloads = [{ jobId, kind: `audit:${by}`, body: output }];
       if (job?.status === 'disputed') core.step({ type: 'dispute.vote', ...common, minerCorrect: agree }, { payloads });

@@ -29,3 +29,4 @@ export * from './threshold.js';
 export { outputLength, checkOutputLength, type OutputContract, type OutputLength } from './output-shape.js';
 export { receiptChecks, type ReceiptChecks } from './receipt-checks.js';
 export { createJobLog, JOBS_CSV_COLUMNS, type JobLog, type JobLogRow, type JobLogLabels } from './job-log.js';
+export * from './sampled-recheck.js';
