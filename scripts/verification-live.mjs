@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 
 const { values: o } = parseArgs({
   options: {
@@ -56,6 +57,12 @@ for (const level of levels) {
   if (r.status !== 0) throw new Error(`${level}: testnet exited ${r.status}`);
   const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
   const truth = report.truth ?? null;
+  // submit → settle (the report's latency is submit → the miner's result; settling adds the audit and the challenge window)
+  const db = new Database(join(dir, 'market.db'), { readonly: true });
+  const settle = db.prepare("SELECT finished_at_ms - submitted_at_ms AS ms FROM jobs WHERE status = 'settled' ORDER BY ms").all().map((r) => r.ms);
+  const failures = Object.fromEntries(db.prepare("SELECT failure, COUNT(*) AS n FROM jobs WHERE status = 'failed' GROUP BY failure").all().map((r) => [r.failure, r.n]));
+  db.close();
+  const pct = (q) => (settle.length ? settle[Math.min(settle.length - 1, Math.ceil((q / 100) * settle.length) - 1)] : null);
   rows.push({
     level,
     seed: report.seed,
@@ -64,6 +71,8 @@ for (const level of levels) {
     failed: report.jobs.failed,
     costPerThousandMicro: report.costPerThousandMicro,
     latencyMs: report.latencyMs,
+    settleLatencyMs: { p50: pct(50), p95: pct(95) },
+    failures,
     truth: truth ? { settled: truth.settled, wrong: truth.wrong, wrongPerThousand: truth.wrongPerThousand, unchecked: truth.unchecked, byStrategy: truth.byStrategy, audits: truth.audits ?? null } : null,
     slashed: report.jobs.slashed,
     audited: report.jobs.audited,
@@ -74,8 +83,8 @@ const command = `node scripts/verification-live.mjs --scenario ${o.scenario} --d
 writeFileSync(join(outDir, 'summary.json'), `${JSON.stringify({ command, scenario: o.scenario, seed, durationS: duration, ratePerSec: rate ?? null, rows }, null, 2)}\n`);
 const musd = (micro) => (micro === null || micro === undefined ? '–' : (Number(micro) / 1e6).toFixed(2));
 const lines = [
-  '| level | submitted | settled | failed | cost per 1,000 settled (mUSD) | latency p50 / p95 (ms) | wrong delivered / re-executed | wrong delivered per 1,000 settled |',
-  '|---|---|---|---|---|---|---|---|',
-  ...rows.map((r) => `| \`${r.level}\` | ${r.submitted} | ${r.settled} | ${r.failed} | ${musd(r.costPerThousandMicro)} | ${r.latencyMs.p50} / ${r.latencyMs.p95} | ${r.truth ? `${r.truth.wrong} / ${r.truth.settled}` : '–'} | ${r.truth?.wrongPerThousand ?? '–'} |`),
+  '| level | seed | submitted | settled | failed (reasons) | cost per 1,000 settled (mUSD) | result latency p50 / p95 (ms) | settle latency p50 / p95 (ms) | wrong delivered / re-executed | wrong delivered per 1,000 settled |',
+  '|---|---|---|---|---|---|---|---|---|---|',
+  ...rows.map((r) => `| \`${r.level}\` | ${r.seed} | ${r.submitted} | ${r.settled} | ${r.failed}${r.failed ? ` (${Object.entries(r.failures).map(([k, n]) => `${k} ${n}`).join(', ')})` : ''} | ${musd(r.costPerThousandMicro)} | ${r.latencyMs.p50} / ${r.latencyMs.p95} | ${r.settleLatencyMs.p50} / ${r.settleLatencyMs.p95} | ${r.truth ? `${r.truth.wrong} / ${r.truth.settled}` : '–'} | ${r.truth?.wrongPerThousand ?? '–'} |`),
 ];
 process.stdout.write(`${command}\n\n${lines.join('\n')}\n`);
