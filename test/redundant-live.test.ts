@@ -115,7 +115,9 @@ describe('"redundant" over the live market, without a validator', () => {
     expect(settledB.paidMicro).toBe('1100');
     expect(liar.frames.some((f) => f.type === 'job.settled')).toBe(false);
     expect(bystander.frames.some((f) => f.type === 'job.assign')).toBe(false);
-    expect(bystander.frames.some((f) => f.type === 'job.lost' && (f as { jobId: string }).jobId === 'red-1')).toBe(true);
+    expect(bystander.frames.filter((f) => f.type === 'job.lost' && (f as { jobId: string }).jobId === 'red-1')).toEqual([{ type: 'job.lost', jobId: 'red-1', reason: 'outbid' }]);
+    for (const m of [honestA, honestB, liar]) expect(m.frames.filter((f) => f.type === 'job.assign')).toHaveLength(1);
+    for (const m of [honestA, honestB, liar]) expect(m.frames.some((f) => f.type === 'job.lost')).toBe(false);
 
     // no token of any replica reached the client; the only result it saw was the agreed one
     await until(() => streamed.some((m) => m.type === 'done'), 5_000, 'the stream to end');

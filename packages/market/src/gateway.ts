@@ -247,7 +247,8 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
           if (!job) break;
           const m = assignMsg(job, e.miner, e.priceMicro);
           if (m) sendTo(e.miner, m);
-          // (a redundant job is assigned to several: none of them is told it was outbid)
+          // (a redundant job is assigned to several: none of them is told it was outbid, the others once)
+          if (job.verification === 'redundant' && e.miner !== job.replicas[0]?.miner) break;
           for (const b of job.bids) if (b.miner !== e.miner && !job.replicas.some((r) => r.miner === b.miner)) sendTo(b.miner, { type: 'job.lost', jobId: e.jobId, reason: 'outbid' }, true);
           break;
         }
