@@ -171,7 +171,9 @@ describe('sampled generation over the live market: blind audit, reveal, teacher-
     const { job } = await runWith('sampled/honest-flip', 'sflip-1', flipped);
     expect(job.status).toBe('settled');
     const r = verifyReceipt(job.receipt, market.marketKey, { jobId: 'sflip-1', output: job.output });
-    expect(r).toMatchObject({ verdict: 'verified', verified: true, outputLength: MAX_TOKENS });
+    // the receipt says which token was accepted only within the boundary margin
+    expect(r).toMatchObject({ verdict: 'verified', verified: true, outputLength: MAX_TOKENS, flaggedTokens: [c.at] });
+    expect(r.checked).toContain(`token(s) ${c.at} accepted within a sampling-boundary margin`);
     expect(logs.find((e) => e.event === 'audit.recheck' && e.jobId === 'sflip-1')).toMatchObject({ match: true, flagged: [c.at] });
     expect(checkInvariants(market.core.state)).toEqual([]);
   });
@@ -184,6 +186,8 @@ describe('sampled generation over the live market: blind audit, reveal, teacher-
     expect(logs.find((e) => e.event === 'audit.recheck' && e.jobId === 'scheat-1')).toMatchObject({ match: false });
     expect(job.status).not.toBe('settled');
     expect(market.core.state.jobs.get('scheat-1')!.verdict).not.toBe('verified');
+    // a rejected output leaves no flagged steps behind for a receipt
+    expect(market.core.store.payload('scheat-1', 'flagged:' + validator.address)).toBeUndefined();
     expect(checkInvariants(market.core.state)).toEqual([]);
   });
 });

@@ -241,6 +241,8 @@ export function createCore(options: CoreOptions): MarketCore {
       finishedAtMs: job.finishedAtMs,
       ...receiptChecks(job),
       ...receiptLength(job, status),
+      // the auditor's teacher-forced re-check of a sampled generation (audit.verdict "flagged"), when it made one
+      flaggedTokens: job.verdict === 'verified' && job.validator ? ((store.payload(job.id, `flagged:${job.validator}`) as number[] | undefined) ?? []) : [],
     } satisfies Record<keyof ReceiptBody, unknown>;
     extra(job.id).receipt = JSON.stringify(sealEnvelope(keys, 'job.receipt', body));
   };

@@ -42,7 +42,8 @@ const AMOUNT_KEYS = ['amountMicro', 'nonce', 'expiresAtMs'] as const;
 const BID_KEYS = ['jobId', 'priceMicro', 'nonce', 'expiresAtMs'] as const;
 const RESULT_KEYS = ['jobId', 'inputHash', 'outputHash', 'nonce', 'expiresAtMs'] as const;
 const AUDIT_KEYS = ['jobId', 'outputHash', 'nonce', 'expiresAtMs'] as const;
-const VERDICT_KEYS = ['jobId', 'match', 'nonce', 'expiresAtMs'] as const;
+const VERDICT_KEYS = ['jobId', 'match', 'flagged', 'nonce', 'expiresAtMs'] as const;
+const VERDICT_REQUIRED = ['jobId', 'match', 'nonce', 'expiresAtMs'] as const;
 
 /** The job a private audit message refers to, with `by` its current auditor or a referee yet to vote. */
 function privateAuditJob(core: MarketCore, jobId: unknown, by: string) {
@@ -202,14 +203,18 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
     }
     case 'audit.verdict': {
       const env = envelopeOf(msg);
-      const b = bodyOf(env, 'audit.verdict', VERDICT_KEYS);
+      const b = bodyOf(env, 'audit.verdict', VERDICT_KEYS, VERDICT_REQUIRED);
       const by = signedBy(node, env);
       const job = privateAuditJob(core, b.jobId, by);
       if (typeof b.match !== 'boolean') throw new InfermarketError('ERR_VALIDATION', '"envelope.body.match" must be true or false', { details: { field: 'envelope.body.match' } });
       const c = sinks.privateJobs?.commit(job.id, by);
       if (!c) throw new InfermarketError('ERR_VALIDATION', `commit your output ("audit.output") for job ${job.id} before the verdict`, { details: { field: 'envelope' } });
       const common = { atMs: at, by, nonce: b.nonce as string, expiresAtMs: b.expiresAtMs as number, jobId: job.id };
-      const payloads = [{ jobId: job.id, kind: `audit:${by}`, body: c.output }];
+      const flagged = b.flagged;
+      if (flagged !== undefined && (!Array.isArray(flagged) || flagged.length > 64 || flagged.some((i) => !Number.isSafeInteger(i) || (i as number) < 0))) {
+        throw new InfermarketError('ERR_VALIDATION', '"envelope.body.flagged" must be a list of at most 64 token positions (integers >= 0)', { details: { field: 'envelope.body.flagged' } });
+      }
+      const payloads = [{ jobId: job.id, kind: `audit:${by}`, body: c.output }, ...(flagged?.length && b.match === true ? [{ jobId: job.id, kind: `flagged:${by}`, body: flagged }] : [])];
       if (job.status === 'disputed') core.step({ type: 'dispute.vote', ...common, minerCorrect: b.match }, { payloads });
       else core.step({ type: 'audit.report', ...common, outputHash: c.outputHash, match: b.match }, { payloads });
       return;

@@ -99,6 +99,11 @@ export interface ReceiptBody {
   /** Output length delivered (tokens or tensor elements) and what the input asked for; null when unknown (private or failed). */
   outputLength: number | null;
   expectedLength: number | null;
+  /**
+   * Sampled generation: positions of tokens the auditor accepted only because its draw sat within the
+   * calibrated margin of a sampling boundary (docs/verification.md); empty when none, absent on older receipts.
+   */
+  flaggedTokens?: number[];
 }
 
 // ---- HTTP (clients) ----

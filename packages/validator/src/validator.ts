@@ -191,6 +191,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (!a) return;
     awaiting.delete(msg.jobId);
     let match = false;
+    let flagged: number[] = [];
     try {
       if (msg.output.kind === 'sealed' && !a.jobKeys) throw new Error(`job ${msg.jobId}: a sealed output revealed for a public audit`);
       const mined = msg.output.kind === 'sealed' ? unsealJson<JobOutput>(a.jobKeys!, msg.output.sealed) : msg.output;
@@ -203,6 +204,7 @@ export function createValidator(options: ValidatorOptions): Validator {
           const steps = await options.executor.forcedSteps({ model: a.model, variant: a.variant, input: a.input, tokens: mined.tokens });
           const r = recheckSampledTokens(a.input, msg.comparator, steps, mined.tokens);
           match = r.match;
+          flagged = r.match ? r.flagged : [];
           log({ event: 'audit.recheck', jobId: msg.jobId, match, flagged: r.flagged, margin: r.margin, reason: r.reason });
         } else if (mined.kind !== 'sealed' && a.own.kind !== 'sealed') {
           // the protocol's one comparison, as the market applies it to public jobs
@@ -220,7 +222,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     }
     const conn = node.conn;
     try {
-      await conn.request({ type: 'audit.verdict', envelope: conn.seal('audit.verdict', { jobId: msg.jobId, match }) as never });
+      await conn.request({ type: 'audit.verdict', envelope: conn.seal('audit.verdict', { jobId: msg.jobId, match, ...(flagged.length ? { flagged } : {}) }) as never });
       log({ event: 'audit.verdict', jobId: msg.jobId, match });
     } catch (e) {
       stats.refused++;
