@@ -119,7 +119,7 @@ describe('verification levels and receipts over the live market', () => {
     market = await createMarket({ dbPath: join(dir, 'm.db'), params: FAST });
     const client = keysOf('vlive/client3');
     await faucet(client.address, '1000000');
-    for (const level of ['paranoid', 'redundant']) {
+    for (const level of ['paranoid', 'Redundant']) {
       const res = await submit('vlive/client3', `bad-${level}`, digitsInput(2), { verification: level });
       expect(res.status).toBe(400);
       const body = (await res.json()) as { error: { code: string; message: string } };

@@ -255,6 +255,8 @@ export function createCore(options: CoreOptions): MarketCore {
       finishedAtMs: job.finishedAtMs,
       ...receiptChecks(job),
       ...receiptLength(job, status),
+      // the auditor's teacher-forced re-check of a sampled generation (audit.verdict "flagged"), when it made one
+      flaggedTokens: job.verdict === 'verified' && job.validator ? ((store.payload(job.id, `flagged:${job.validator}`) as number[] | undefined) ?? []) : [],
     } satisfies Record<keyof ReceiptBody, unknown>;
     extra(job.id).receipt = JSON.stringify(sealEnvelope(keys, 'job.receipt', body));
   };
@@ -357,7 +359,12 @@ export function createCore(options: CoreOptions): MarketCore {
   return core;
 }
 
-/** The miner's output of a job, if it has committed one. */
+/**
+ * The miner's output of a job, if it has committed one. A redundant job has none until a majority agreed:
+ * then it is the output of the majority's first member (`job.miner`); the replicas' outputs are never shown before.
+ */
 export function minerOutput(core: MarketCore, jobId: string): JobOutput | undefined {
+  const job = core.state.jobs.get(jobId);
+  if (job?.verification === 'redundant') return job.outputHash && job.miner ? (core.store.payload(jobId, `output:${job.miner}`) as JobOutput | undefined) : undefined;
   return core.store.payload(jobId, 'output') as JobOutput | undefined;
 }

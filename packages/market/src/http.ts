@@ -150,12 +150,6 @@ export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; 
     if (!spec) throw new InfermarketError('ERR_UNKNOWN_MODEL', `"envelope.body.model" must be one of ${[...core.specs.keys()].join(', ')}, got ${JSON.stringify(b.model)}`, { details: { field: 'model' } });
     const jobInput = input as JobInput;
     validateInput(spec, jobInput, { private: b.private === true });
-    if (b.verification === 'redundant') {
-      // the rules and the simulator run redundant jobs; the live market does not yet fan a job out to k miners
-      throw new InfermarketError('ERR_VALIDATION', '"envelope.body.verification" "redundant" is not served by the live market yet; use "always", "sampled" or "none" (the simulator runs "redundant")', {
-        details: { field: 'verification' },
-      });
-    }
     const h = hashPayload(jobInput);
     if (h !== b.inputHash) {
       throw new InfermarketError('ERR_VALIDATION', `"envelope.body.inputHash" must be sha256 of the canonical input ${h}, got ${b.inputHash}`, { details: { field: 'inputHash' } });

@@ -29,6 +29,7 @@ export { createScheduler, type Scheduler, type ScheduledTimer } from './schedule
 export { loadModelSpecs, validateInput, INPUT_LIMITS, DEFAULT_MODELS_DIR, type ModelSpec, type ModelIo } from './models.js';
 export { GATEWAY_DEFAULTS, CLOSE_CODES, MAX_MESSAGE_DEPTH, type GatewayOptions } from './gateway.js';
 export { outputsAgree } from './compare.js';
+export { storedOutput, replicaAgreement } from './redundant.js';
 export { measureStoreThroughput, type StoreThroughput } from './throughput.js';
 export { encodeJson, decodeJson } from './codec.js';
 export { loadOrCreateMarketKey, defaultMarketKeyFile, type MarketKey } from './market-key.js';

@@ -135,7 +135,7 @@ export function createMiner(options: MinerOptions): Miner {
     if (baseMicro === null) return;
     const p = marketParams();
     // the protocol's own worst-case cost (price + fees): a bid the market would refuse is not sent
-    const price = decide.bidPrice({ model: msg.model, baseMicro, spreadBps: pricing.spreadBps ?? 0, maxPriceMicro: BigInt(msg.maxPriceMicro), worstCase: (pr) => worstCaseCost({ params: p }, pr) }, bidRng);
+    const price = decide.bidPrice({ model: msg.model, baseMicro, spreadBps: pricing.spreadBps ?? 0, maxPriceMicro: BigInt(msg.maxPriceMicro), worstCase: (pr) => worstCaseCost({ params: p }, pr, msg.verification) }, bidRng);
     if (price === null) return;
     stats.bids++;
     node.conn.request({ type: 'job.bid', envelope: node.conn.seal('job.bid', { jobId: msg.jobId, priceMicro: price }) as never }).catch((e: Error) => {

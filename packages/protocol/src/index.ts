@@ -34,3 +34,4 @@ export { receiptChecks, type ReceiptChecks } from './receipt-checks.js';
 export { createJobLog, JOBS_CSV_COLUMNS, type JobLog, type JobLogRow, type JobLogLabels } from './job-log.js';
 export { traceRoot, traceProof, verifyTraceProof, checkTraceLayers, MAX_TRACE_LAYERS, MAX_BISECTION_STEPS } from './trace.js';
 export { maxBisectionRounds, bisectionMidpoint, usesBisection, type BisectionGame } from './bisection.js';
+export * from './sampled-recheck.js';

@@ -91,6 +91,12 @@ export function submitJob(state: MarketState, ev: Ev<'job.submit'>, out: Effect[
     throw new InfermarketError('ERR_VALIDATION', '"regions" must be a list of at most 16 region names like "eu-west"');
   }
   const verification = checkVerification(ev.verification);
+  if (verification === 'redundant' && ev.private === true) {
+    // the replicas' outputs are sealed to the client: nobody but the client could compare them
+    throw new InfermarketError('ERR_VALIDATION', '"verification" "redundant" cannot be used with "private": true (the replicas\' outputs are sealed to the client, so nobody can compare them); use "always" or "sampled" for a private job', {
+      details: { field: 'verification' },
+    });
+  }
   if (!state.epoch) throw new InfermarketError('ERR_WRONG_STATE', 'no audit epoch has begun; the market is not open yet');
   const escrowed = escrowForMaxPrice(state, maxPrice);
   const bal = balanceOf(state, `balance:${ev.by}`, jobToken(state.params));

@@ -99,6 +99,11 @@ export interface ReceiptBody {
   /** Output length delivered (tokens or tensor elements) and what the input asked for; null when unknown (private or failed). */
   outputLength: number | null;
   expectedLength: number | null;
+  /**
+   * Sampled generation: positions of tokens the auditor accepted only because its draw sat within the
+   * calibrated margin of a sampling boundary (docs/verification.md); empty when none, absent on older receipts.
+   */
+  flaggedTokens?: number[];
 }
 
 // ---- HTTP (clients) ----
@@ -142,7 +147,8 @@ export interface ErrorBody { error: { code: string; message: string } }
 export type ServerMessage =
   | { type: 'auth.challenge'; challenge: string; marketKey: string }
   | { type: 'auth.ok'; address: string; nowMs: number; params: Record<string, string | number> }
-  | { type: 'job.offer'; jobId: string; model: string; maxPriceMicro: string; closesAtMs: number; private: boolean; clientKey?: string }
+  /** `verification` is the job's level when not `sampled`: a `redundant` job must fit `redundancyK` bids (plus fees) in `maxPriceMicro` (`worstCaseCost`). */
+  | { type: 'job.offer'; jobId: string; model: string; maxPriceMicro: string; closesAtMs: number; private: boolean; clientKey?: string; verification?: VerificationLevel }
   | {
       type: 'job.assign';
       jobId: string;
