@@ -74,4 +74,4 @@ export {
   type ProfitInputs,
 } from './participation.js';
 export { HYBRID_POLICIES, checkHybrid, hybridFallsBack, hybridFirstRoute, type HybridPolicy } from './hybrid-route.js';
-export { OFFER_DEFAULTS, offerPrices } from './offer-prices.js';
+export { OFFER_DEFAULTS, offerPrices, repricesAfterAssignment } from './offer-prices.js';

@@ -11,6 +11,16 @@ export const OFFER_DEFAULTS = Object.freeze({
 });
 
 /**
+ * Whether a miner re-prices its standing offer after each job it is assigned: when its prices carry a spread
+ * (`spreadBps` > 0) it draws them again with its bid rule, as it would bid again in an auction. Without this a
+ * one-time draw would fix the miners' order for the whole run, and under `lowest-price` the cheapest offers
+ * would take every job they have room for. The live miner and the simulator both ask this.
+ */
+export function repricesAfterAssignment(spreadBps: number): boolean {
+  return spreadBps > 0;
+}
+
+/**
  * The prices of a miner's standing offer (`matchingMode: offers`), one per model it serves: the strategy's own
  * bid rule (`bidPrice`, the same one it bids with in an auction) applied to a job at the market's largest max
  * price (`maxJobPriceMicro`, at the default verification level). A model the strategy declines (null) or has

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { InfermarketError, hashPayload, openJobKey, resolveParams, sealJson, unsealJson, worstCaseCost, type Canonical, type EncryptionKeyPair, type JobInput, type JobOutput, type KeyPair, type MinerStrategy, type Params, type ServerMessage } from '@infermarket/protocol';
-import { OFFER_DEFAULTS, offerPrices, basePriceFor, builtinMinerStrategy, createMinerStrategy, injectedDelay, outcome, rewardOf, type AdaptiveSettings, type JobOutcome, type Learner, type MinerStrategyModule, type Pricing } from '@infermarket/agents';
+import { OFFER_DEFAULTS, offerPrices, repricesAfterAssignment, basePriceFor, builtinMinerStrategy, createMinerStrategy, injectedDelay, outcome, rewardOf, type AdaptiveSettings, type JobOutcome, type Learner, type MinerStrategyModule, type Pricing } from '@infermarket/agents';
 import { accountOf, nodeRng, startNode, type Executor, type Node } from '@infermarket/node-runtime';
 import { fakeOutput } from './fake-output.js';
 
@@ -269,6 +269,8 @@ export function createMiner(options: MinerOptions): Miner {
       case 'job.offer':
         return onOffer(msg);
       case 'job.assign':
+        // standing offers: re-price after each assignment (the strategy's bid rule drawn again, as the simulator does)
+        if (marketParams().matchingMode === 'offers' && repricesAfterAssignment(pricing.spreadBps ?? 0)) postOffer();
         void runJob(msg);
         return;
       case 'job.settled':

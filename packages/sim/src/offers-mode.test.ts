@@ -2,15 +2,15 @@ import { parseScenario, type MarketEvent } from '@infermarket/protocol';
 import { describe, expect, it } from 'vitest';
 import { runSimulation } from './run-simulation.js';
 
-function scenario(matchingMode: 'offers' | 'auction') {
+function scenario(matchingMode: 'offers' | 'auction', spreadBps = 500) {
   return parseScenario({
     name: `offers-vs-auction-${matchingMode}`,
     seed: 21,
     durationMs: 20_000,
     params: { matchingMode, auditRate: 0.3, jailDurationMs: 1_000 },
     miners: [
-      { count: 3, strategy: 'honest', pricing: { priceMicro: '1000', spreadBps: 500 } },
-      { count: 2, strategy: 'lazy', pricing: { priceMicro: '1000', spreadBps: 500 } },
+      { count: 3, strategy: 'honest', pricing: { priceMicro: '1000', spreadBps } },
+      { count: 2, strategy: 'lazy', pricing: { priceMicro: '1000', spreadBps } },
     ],
     validators: [{ count: 3, strategy: 'honest' }],
     clients: [{ count: 2, ratePerSec: 10, models: { digits: 3, charlm: 1 } }],
@@ -18,9 +18,9 @@ function scenario(matchingMode: 'offers' | 'auction') {
   });
 }
 
-function run(matchingMode: 'offers' | 'auction') {
+function run(matchingMode: 'offers' | 'auction', spreadBps = 500) {
   const types = new Map<string, number>();
-  const r = runSimulation(scenario(matchingMode), { onApplied: (ev: MarketEvent) => types.set(ev.type, (types.get(ev.type) ?? 0) + 1) });
+  const r = runSimulation(scenario(matchingMode, spreadBps), { onApplied: (ev: MarketEvent) => types.set(ev.type, (types.get(ev.type) ?? 0) + 1) });
   return { r, types };
 }
 
@@ -30,8 +30,11 @@ describe('simulator with standing offers (the default)', () => {
     const auction = run('auction');
     expect(offers.types.get('job.bid') ?? 0).toBe(0);
     expect(auction.types.get('job.bid')).toBeGreaterThan(auction.r.jobs.submitted);
-    // one offer per miner for the run (no churn here), not one per job
-    expect(offers.types.get('offer.post')).toBe(5);
+    // with a price spread a miner re-prices after each job it is assigned (repricesAfterAssignment): one post per
+    // miner at join plus one per assignment; without a spread, one offer per miner for the run (no churn here)
+    const assigned = offers.r.miners.reduce((a, m) => a + m.jobs, 0);
+    expect(offers.types.get('offer.post')).toBe(5 + assigned);
+    expect(run('offers', 0).types.get('offer.post')).toBe(5);
     const perJob = (x: ReturnType<typeof run>) => [...x.types.values()].reduce((a, b) => a + b, 0) / x.r.jobs.submitted;
     expect(perJob(offers)).toBeLessThan(perJob(auction) - 2);
     for (const { r } of [offers, auction]) {

@@ -1,3 +1,4 @@
+import { repricesAfterAssignment } from '@infermarket/agents';
 import {
   apply,
   checkInvariants,
@@ -217,9 +218,13 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
         case 'job.opened':
           minersBid(w, e.jobId, e.closesAtMs, e.eligible);
           break;
-        case 'job.assigned':
+        case 'job.assigned': {
           minerRuns(w, e.jobId, e.miner, e.deadlineAtMs, e.priceMicro);
+          // standing offers: the miner re-prices after each assignment, as the live miner does
+          const m = byAddress.get(e.miner);
+          if (m && m.online && P.matchingMode === 'offers' && repricesAfterAssignment(m.spreadBps)) postOffer(m);
           break;
+        }
         case 'job.committed': {
           const job = jobs.get(e.jobId);
           const m = byAddress.get(e.miner);
