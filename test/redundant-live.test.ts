@@ -12,7 +12,8 @@ import { actAsMiner, connectNode, digitsInput, fakeInference, keysOf, registerAn
 // blind, the market compares their outputs with the model's comparator, a lone liar is outvoted and slashed.
 // Attackers are raw WebSocket/HTTP clients.
 
-const FAST = { bidWindowMs: 300, challengeWindowMs: 60, auditWindowMs: 800, disputeWindowMs: 2_000, jobDeadlineMs: 3_000, unbondingPeriodMs: 10_000, auditRate: 0 };
+// the raw miners here bid per job (and the first test checks what a `job.offer` tells them): the auction
+const FAST = { matchingMode: 'auction' as const, bidWindowMs: 300, challengeWindowMs: 60, auditWindowMs: 800, disputeWindowMs: 2_000, jobDeadlineMs: 3_000, unbondingPeriodMs: 10_000, auditRate: 0 };
 
 let dir: string;
 let market: Market;
