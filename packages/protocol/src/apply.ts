@@ -27,10 +27,10 @@ export function apply(state: MarketState, event: MarketEvent): Effect[] {
   }
   const out: Effect[] = [];
   const signed = 'by' in event ? (event as Signed) : null;
-  let nonceKey = '';
+  let seq = 0;
   if (signed) {
     if (!isAddress(signed.by)) throw new InfermarketError('ERR_VALIDATION', `"by" must be an address, got ${JSON.stringify(signed.by)}`);
-    nonceKey = checkNonce(state, signed, event.atMs);
+    seq = checkNonce(state, signed, event.atMs);
   }
   const before = state.nowMs;
   state.nowMs = event.atMs;
@@ -41,7 +41,7 @@ export function apply(state: MarketState, event: MarketEvent): Effect[] {
     throw e;
   }
   if (signed) {
-    rememberNonce(state, nonceKey, signed.expiresAtMs);
+    rememberNonce(state, signed, seq);
     // an accepted signed event is proof of life (audit selection requires a recent one)
     const node = state.nodes.get(signed.by);
     if (node) node.lastSeenMs = event.atMs;

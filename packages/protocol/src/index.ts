@@ -10,6 +10,7 @@ export * from './envelope.js';
 export * from './types.js';
 export * from './state.js';
 export { apply } from './apply.js';
+export { REPLAY_WINDOW, parseSeq, nonceSequence } from './replay.js';
 export { balanceOf, bpsOf } from './ledger.js';
 export { checkInvariants, ledgerTotals, type LedgerTotals } from './invariants.js';
 export { chooseWinner, type MatchContext } from './matching.js';
