@@ -116,7 +116,7 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       } else {
         checkPayloadHash('output', output, b.outputHash, 'envelope.body.outputHash');
         // a short, long or malformed output is not a result: refused before it reaches the rules (ERR_BAD_OUTPUT)
-        const input = job ? (core.store.payload(job.id, 'input') as JobInput | undefined) : undefined;
+        const input = job ? (core.payload(job.id, 'input') as JobInput | undefined) : undefined;
         // (only for the assigned miner: anyone else is refused by the rules with ERR_NOT_ASSIGNED / ERR_WRONG_STATE)
         if (job && input && job.status === 'assigned' && (job.miner === by || job.replicas.some((r) => r.miner === by))) {
           checkOutputLength(input, output, core.specs.get(job.model)?.outputs[0]);

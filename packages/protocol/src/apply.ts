@@ -116,27 +116,47 @@ function heartbeat(state: MarketState, address: unknown): void {
   getNode(state, address).lastSeenMs = state.nowMs;
 }
 
-/** A timer fired. Timers that no longer match the job's state (it moved on) are ignored. */
-function fireTimer(state: MarketState, timer: Timer, out: Effect[]): void {
-  if (timer.kind === 'unbond') return releaseUnbonding(state, timer.address, out);
+/**
+ * Whether firing `timer` at `atMs` would change anything. A timer whose job moved on (the result came
+ * before the deadline, the audit was reassigned) is a no-op that a driver need not apply or log; `apply`
+ * ignores it the same way, through this one test.
+ */
+export function timerLive(state: MarketState, timer: Timer, atMs: number = state.nowMs): boolean {
+  if (timer.kind === 'unbond') return true;
   const job = state.jobs.get(timer.jobId);
-  if (!job) return;
+  if (!job) return false;
   switch (timer.kind) {
     case 'bid-window':
-      if (job.status === 'bidding' && job.attempt === timer.attempt) closeBidding(state, job, out);
-      return;
+      return job.status === 'bidding' && job.attempt === timer.attempt;
     case 'deadline':
-      if (job.status === 'assigned' && job.attempt === timer.attempt && state.nowMs >= job.deadlineAtMs) missDeadline(state, job, out);
-      return;
+      return job.status === 'assigned' && job.attempt === timer.attempt && atMs >= job.deadlineAtMs;
     case 'audit':
       // a stale timer of an earlier auditor (the audit was reassigned) does nothing
-      if (job.status === 'auditing' && (timer.attempt ?? 1) === job.auditors.length) auditTimedOut(state, job, out);
-      return;
+      return job.status === 'auditing' && (timer.attempt ?? 1) === job.auditors.length;
     case 'dispute':
-      if (job.status === 'disputed') disputeTimedOut(state, job, out);
-      return;
+      return job.status === 'disputed';
     case 'challenge':
-      if (job.status === 'committed') settleJob(state, job, out);
-      return;
+      return job.status === 'committed';
+    default:
+      return true;
+  }
+}
+
+/** A timer fired. Timers that no longer match the job's state (it moved on) are ignored (`timerLive`). */
+function fireTimer(state: MarketState, timer: Timer, out: Effect[]): void {
+  if (!timerLive(state, timer)) return;
+  if (timer.kind === 'unbond') return releaseUnbonding(state, timer.address, out);
+  const job = state.jobs.get(timer.jobId)!;
+  switch (timer.kind) {
+    case 'bid-window':
+      return closeBidding(state, job, out);
+    case 'deadline':
+      return missDeadline(state, job, out);
+    case 'audit':
+      return auditTimedOut(state, job, out);
+    case 'dispute':
+      return disputeTimedOut(state, job, out);
+    case 'challenge':
+      return settleJob(state, job, out);
   }
 }

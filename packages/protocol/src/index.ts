@@ -9,7 +9,7 @@ export * from './crypto.js';
 export * from './envelope.js';
 export * from './types.js';
 export * from './state.js';
-export { apply } from './apply.js';
+export { apply, timerLive } from './apply.js';
 export { REPLAY_WINDOW, parseSeq, nonceSequence } from './replay.js';
 export { balanceOf, bpsOf } from './ledger.js';
 export { checkInvariants, ledgerTotals, type LedgerTotals } from './invariants.js';

@@ -1,0 +1,48 @@
+import { InfermarketError, hashPayload, type Envelope, type JobInput, type SubmitBody } from '@infermarket/protocol';
+import type { MarketCore } from './core.js';
+import { validateInput } from './models.js';
+import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
+
+/**
+ * Check and apply a client's signed `job.submit` with its input — the one implementation behind
+ * `POST /v1/jobs` and the `job.submit` frame of a client session. The envelope's shape is the caller's
+ * (the HTTP schema, the session's compiled schema); this checks the signature, the model, the input against
+ * it and the input hash, then steps `job.submit` (the rules check the nonce, expiry, escrow and the rest).
+ * The caller acknowledges only after `core.durable()`.
+ * @throws InfermarketError (ERR_BAD_SIGNATURE, ERR_UNKNOWN_MODEL, ERR_VALIDATION, and every code of the rules)
+ */
+export function acceptSubmit(core: MarketCore, envelope: Envelope<'job.submit'>, input: JobInput): { jobId: string; client: string } {
+  const { address } = openEnvelope(envelope as unknown as Envelope);
+  const b = envelope.body as unknown as SubmitBody & { maxPriceMicro: string | bigint };
+  const spec = core.specs.get(b.model);
+  if (!spec) throw new InfermarketError('ERR_UNKNOWN_MODEL', `"envelope.body.model" must be one of ${[...core.specs.keys()].join(', ')}, got ${JSON.stringify(b.model)}`, { details: { field: 'model' } });
+  validateInput(spec, input, { private: b.private === true });
+  if (b.verification === 'redundant') {
+    // the rules and the simulator run redundant jobs; the live market does not yet fan a job out to k miners
+    throw new InfermarketError('ERR_VALIDATION', '"envelope.body.verification" "redundant" is not served by the live market yet; use "always", "sampled" or "none" (the simulator runs "redundant")', {
+      details: { field: 'verification' },
+    });
+  }
+  const h = hashPayload(input);
+  if (h !== b.inputHash) {
+    throw new InfermarketError('ERR_VALIDATION', `"envelope.body.inputHash" must be sha256 of the canonical input ${h}, got ${b.inputHash}`, { details: { field: 'inputHash' } });
+  }
+  core.step(
+    {
+      type: 'job.submit',
+      atMs: core.now(),
+      by: address,
+      nonce: b.nonce,
+      expiresAtMs: b.expiresAtMs,
+      jobId: b.jobId,
+      model: b.model,
+      inputHash: b.inputHash,
+      maxPriceMicro: BigInt(b.maxPriceMicro),
+      ...(b.regions ? { regions: b.regions } : {}),
+      ...(b.private !== undefined ? { private: b.private } : {}),
+      ...(b.verification !== undefined ? { verification: b.verification } : {}),
+    },
+    { payloads: [{ jobId: b.jobId, kind: 'input', body: input }] },
+  );
+  return { jobId: b.jobId, client: address };
+}
