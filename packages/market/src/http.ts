@@ -19,7 +19,7 @@ import { readGrantOf, requireOwnGrant } from './read-access.js';
 import { AddressParams, FaucetBody, JobKeyBodySchema, JobListQuery, JobParams, JobReadQuery, SubmitJobBody } from './schemas.js';
 import type { StatsSource } from './stats.js';
 import { jobView } from './views.js';
-import { acceptSubmit } from './submit.js';
+import { acceptJobKey, acceptSubmit } from './submit.js';
 import { openApiDocument } from './openapi.js';
 
 interface AjvError {
@@ -211,18 +211,9 @@ export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; 
   // private jobs: the client seals the job key to a party's signed encryption key; the market keeps and
   // forwards the box and cannot open it
   app.post('/v1/jobs/:id/keys', { schema: { params: JobParams, body: JobKeyBodySchema } }, async (req, reply) => {
-    const env = req.body.envelope;
-    const { address } = openEnvelope(env as unknown as Envelope);
-    const b = env.body;
-    if (b.jobId !== req.params.id) throw new InfermarketError('ERR_VALIDATION', `"envelope.body.jobId" must be ${req.params.id}, got ${b.jobId}`, { details: { field: 'jobId' } });
-    const job = core.state.jobs.get(b.jobId);
-    if (!job) throw new InfermarketError('ERR_UNKNOWN_JOB', `"jobId": no job ${b.jobId}`, { details: { field: 'jobId' } });
-    if (address !== job.client) throw new InfermarketError('ERR_UNAUTHENTICATED', `only the job's client may hand out its key; signed by ${address}`, { details: { field: 'envelope.signer' } });
-    if (b.expiresAtMs < core.now()) throw new InfermarketError('ERR_REPLAY', '"envelope.body.expiresAtMs" has passed', { details: { field: 'expiresAtMs' } });
-    if (!ctx.privateJobs) throw new InfermarketError('ERR_VALIDATION', 'this market does not take private jobs');
-    ctx.privateJobs.putKey(job, b.to, b.sealed);
+    const { jobId, to } = acceptJobKey(core, ctx.privateJobs, req.body.envelope as unknown as Envelope<'job.key'>, req.params.id);
     reply.status(202);
-    return { jobId: job.id, to: b.to };
+    return { jobId, to };
   });
 
   app.get('/v1/stats', async () => stats.snapshot());

@@ -22,6 +22,7 @@ export * from './scenario-parse.js';
 export * from './resolve-scenario.js';
 export * from './report.js';
 export * from './wire.js';
+export * from './session-wire.js';
 export { paramTableMarkdown, errorTableMarkdown } from './doc-tables.js';
 export * from './sealed.js';
 export * from './comparators.js';
