@@ -336,7 +336,7 @@ describe('market --tls', () => {
     const err = await untrusting.faucet(1_000n).then(() => null, (e: Error) => e);
     expect(err?.message).toMatch(/cannot reach the market/);
     expect(String((err?.cause as Error | undefined)?.cause ?? err?.cause)).toMatch(/certificate|self[- ]signed/i);
-    const ok = await runCli(['submit', '--market', market.url, '--ca', join(dir, 'm.db.cert.pem'), '--model', 'digits', '--private', '--key-seed', 'tls-cli', '--faucet', '500000', '--timeout-ms', '300', '--json']);
+    const ok = await runCli(['submit', '--market', market.url, '--ca', join(dir, 'm.db.cert.pem'), '--model', 'digits', '--private', '--key-seed', 'tls-cli', '--faucet', '500000', '--timeout-ms', '5000', '--json']);
     expect(ok.stderr).not.toMatch(/certificate/i);
     // submitted and escrowed over TLS (no miner here, so it does not settle: exit 2, not a failure to connect)
     expect(ok.code, ok.stderr).toBe(2);

@@ -391,6 +391,8 @@ export function createClient(options: ClientOptions): Client {
         input = input.kind === 'sealed' ? input : { kind: 'sealed', sealed: sealJson(jk.publicKey, input as unknown as Canonical, randomBytes(56)) };
       }
       const inputHash = hashPayload(input);
+      // log in first: the session's login tells the market clock (no separate /v1/health round trip)
+      const s = transport === 'session' ? await sessionOf() : null;
       const body: SubmitBody = {
         jobId,
         model: req.model,
@@ -403,8 +405,7 @@ export function createClient(options: ClientOptions): Client {
         ...(req.verification !== undefined ? { verification: req.verification } : {}),
       };
       const envelope = sealEnvelope(keys, 'job.submit', body as unknown as Canonical);
-      if (transport === 'session') {
-        const s = await sessionOf();
+      if (s) {
         const sentAtMs = Date.now();
         submittedHere.add(jobId);
         try {
