@@ -33,7 +33,7 @@ describe('infermarket cloud: the centralized baseline', () => {
   });
 
   it('serves a digits job and a streamed charlm job to the SDK, with receipts signed by the cloud key that say "none"', async () => {
-    const c = createClient({ url, key: seedFromLabel('cloud-test-alice') });
+    const c = createClient({ url, key: seedFromLabel('cloud-test-alice'), transport: 'http' });
     await c.faucet(1_000_000n);
     const input = syntheticInput('digits', createRng(5, 't'));
     const { jobId, inputHash } = await c.submit({ model: 'digits', input, maxPriceMicro: 50_000n });
@@ -69,7 +69,7 @@ describe('infermarket cloud: the centralized baseline', () => {
 
   it('refuses a replayed submission, a verification it does not do, and a stranger reading the output, changing nothing', async () => {
     const keys = keyPairFromSeed(seedFromLabel('cloud-test-bob'));
-    const c = createClient({ url, key: keys });
+    const c = createClient({ url, key: keys, transport: 'http' });
     await c.faucet(100_000n);
     const input = syntheticInput('digits', createRng(6, 't'));
     const now = (await requestJson<{ nowMs: number }>(url, '/v1/health')).nowMs;
@@ -102,7 +102,7 @@ describe('infermarket cloud: the centralized baseline', () => {
     const anon = await requestJson<JobView>(url, '/v1/jobs/jreplay1');
     expect(anon.output).toBeNull();
     expect(anon.receipt).toBeNull();
-    const eve = createClient({ url, key: seedFromLabel('cloud-test-eve') });
+    const eve = createClient({ url, key: seedFromLabel('cloud-test-eve'), transport: 'http' });
     const stolen = await requestJson(url, `/v1/jobs/jreplay1?read=${await eve.readToken('jreplay1')}`).catch((e: InfermarketError) => e);
     expect((stolen as InfermarketError).code).toBe('ERR_UNAUTHENTICATED');
     const stats = await requestJson<{ ledger: { conserved: boolean; revenueMicro: string } }>(url, '/v1/stats');

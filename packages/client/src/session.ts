@@ -99,6 +99,7 @@ export function openClientSession(options: ClientSessionOptions): ClientSession 
   const pending = new Map<string, Pending>();
   const jobs = new Map<string, JobSlot>();
   let readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  let failure: InfermarketError | null = null;
 
   const slot = (jobId: string): JobSlot => {
     let s = jobs.get(jobId);
@@ -199,6 +200,18 @@ export function openClientSession(options: ClientSessionOptions): ClientSession 
     ws = sock;
     // an idle session does not keep the process alive: what waits on it holds a timer of its own
     sock.on('upgrade', (res) => res.socket.unref());
+    sock.on('unexpected-response', (req, res) => {
+      req.destroy();
+      if (res.statusCode === 404) {
+        // not a market with client sessions (an older market, or the cloud baseline): say so, do not retry
+        closed = true;
+        const err = new InfermarketError('ERR_NOT_FOUND', `${wsUrl} has no client sessions (HTTP 404: an older market, or the cloud baseline): create the client with transport: "http"`, { details: { field: 'transport' } });
+        for (const w of readyWaiters) w.reject(err);
+        readyWaiters = [];
+        failure = err;
+      }
+      sock.emit('close');
+    });
     sock.on('message', onMessage);
     sock.on('error', () => undefined);
     sock.on('close', () => {
@@ -217,7 +230,9 @@ export function openClientSession(options: ClientSessionOptions): ClientSession 
     ready: () =>
       loggedIn
         ? Promise.resolve()
-        : new Promise<void>((resolve, reject) => {
+        : failure
+          ? Promise.reject(failure)
+          : new Promise<void>((resolve, reject) => {
             const timer = setTimeout(() => {
               readyWaiters = readyWaiters.filter((w) => w.resolve !== done);
               reject(new InfermarketError('ERR_INTERNAL', `cannot open a client session at ${wsUrl} within ${timeoutMs} ms`));
