@@ -158,7 +158,7 @@ function startMiniMarket(seed: number): MiniMarket {
   };
 
   function send(ev: Driven, atMs = now()): void {
-    const full = { ...ev, atMs, nonce: `n${nonce++}`, expiresAtMs: atMs + 10_000 } as MarketEvent;
+    const full = { ...ev, atMs, nonce: `${++nonce}`, expiresAtMs: atMs + 10_000 } as MarketEvent;
     try {
       onEffects(apply(state, full), atMs);
     } catch {

@@ -6,7 +6,9 @@ export type Frame = { type: string; [k: string]: unknown };
 
 let counter = 0;
 export const keysOf = (label: string): KeyPair => keyPairFromSeed(seedFromLabel(`security/${label}`));
-export const nonce = (): string => `n${Date.now()}-${counter++}`;
+// sequence numbers (a replay window per signer), above those of any earlier run of the same keys
+const nonceBase = Date.now() * 1000;
+export const nonce = (): string => String(nonceBase + ++counter);
 
 /** A raw HTTP call; the JSON answer (or the text when it is not JSON). */
 export async function http(base: string, path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; json: any; text: string }> {

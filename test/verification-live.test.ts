@@ -26,13 +26,14 @@ async function node(label: string, role: 'miner' | 'validator'): Promise<TestNod
   await registerAndBond(n, role);
   return n;
 }
-let nonce = 0;
+// per-signer sequence numbers (docs/api.md), above any earlier run's
+let nonce = Date.now() * 1000;
 // job data is readable only by its client: each job is read with its client's signed read token
 const clientOf = new Map<string, string>();
 async function submit(label: string, jobId: string, input: JobInput, extra: Record<string, string> = {}): Promise<Response> {
   const client = keysOf(label);
   clientOf.set(jobId, label);
-  const envelope = sealEnvelope(client, 'job.submit', { jobId, model: input.kind === 'prompt' ? 'charlm' : 'digits', inputHash: hashPayload(input), maxPriceMicro: '50000', nonce: `v${nonce++}`, expiresAtMs: Date.now() + 30_000, ...extra });
+  const envelope = sealEnvelope(client, 'job.submit', { jobId, model: input.kind === 'prompt' ? 'charlm' : 'digits', inputHash: hashPayload(input), maxPriceMicro: '50000', nonce: String(++nonce), expiresAtMs: Date.now() + 30_000, ...extra });
   return fetch(`${market.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ envelope, input }) });
 }
 const job = async (id: string): Promise<JobView> => {

@@ -32,7 +32,7 @@ async function miner(label: string, answer: (input: JobInput) => Promise<JobOutp
 let k = 0;
 async function runJob(id: string): Promise<JobView> {
   const input = digitsInput(k++);
-  const envelope = sealEnvelope(keysOf('truth/client'), 'job.submit', { jobId: id, model: 'digits', inputHash: hashPayload(input), maxPriceMicro: '50000', nonce: `t${k}`, expiresAtMs: Date.now() + 30_000, verification: 'none' });
+  const envelope = sealEnvelope(keysOf('truth/client'), 'job.submit', { jobId: id, model: 'digits', inputHash: hashPayload(input), maxPriceMicro: '50000', nonce: String(Date.now() * 1000 + k), expiresAtMs: Date.now() + 30_000, verification: 'none' });
   const r = await fetch(`${market.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ envelope, input }) });
   expect(r.status).toBe(202);
   return until(async () => {

@@ -177,7 +177,7 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
     }
     return v || null;
   };
-  const inputOf = (jobId: string): JobInput | undefined => core.store.payload(jobId, 'input') as JobInput | undefined;
+  const inputOf = (jobId: string): JobInput | undefined => core.payload(jobId, 'input') as JobInput | undefined;
   const assignMsg = (job: Job, miner = job.miner, priceMicro = job.priceMicro): ServerMessage | null => {
     const input = inputOf(job.id);
     if (!input) return null;
@@ -405,7 +405,13 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
           privateJobs: pj,
         });
       }
-      if (ref !== undefined) send(s, { type: 'ack', ref });
+      // acknowledged only once what it caused is written (group commit: the end of this turn)
+      if (ref !== undefined) {
+        core.durable().then(
+          () => send(s, { type: 'ack', ref }),
+          (e: unknown) => send(s, errorFrame(e, ref)),
+        );
+      }
     } catch (e) {
       // a message this key may not send yet (not registered or bonded) counts as malformed
       reject(errorFrame(e, ref), e instanceof InfermarketError && e.details?.notAllowed === true);

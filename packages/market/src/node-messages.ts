@@ -155,7 +155,7 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       } else {
         checkPayloadHash('output', output, b.outputHash, 'envelope.body.outputHash');
         // a short, long or malformed output is not a result: refused before it reaches the rules (ERR_BAD_OUTPUT)
-        const input = job ? (core.store.payload(job.id, 'input') as JobInput | undefined) : undefined;
+        const input = job ? (core.payload(job.id, 'input') as JobInput | undefined) : undefined;
         // (only for the assigned miner: anyone else is refused by the rules with ERR_NOT_ASSIGNED / ERR_WRONG_STATE)
         if (job && input && job.status === 'assigned' && (job.miner === by || job.replicas.some((r) => r.miner === by))) {
           checkOutputLength(input, output, core.specs.get(job.model)?.outputs[0]);
@@ -223,7 +223,7 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       // a sampled generation that differs from the blind re-execution: the validator's output is now committed
       // (it cannot change it), so reveal the miner's tokens for a teacher-forced re-check near sampling
       // boundaries (compareSampledTokens); the validator's verdict follows, as for private jobs
-      if (!agree && job && mined && sinks.privateJobs && sinks.send && sampledRecheckDue(core.store.payload(job.id, 'input') as JobInput | undefined, mined, output)) {
+      if (!agree && job && mined && sinks.privateJobs && sinks.send && sampledRecheckDue(core.payload(job.id, 'input') as JobInput | undefined, mined, output)) {
         const pj = sinks.privateJobs;
         privateAuditJob(core, job.id, by);
         if (pj.commit(job.id, by)) throw new InfermarketError('ERR_DUPLICATE', `${by} already committed its output for job ${job.id}`, { details: { field: 'envelope' } });

@@ -39,7 +39,7 @@ export function replicaAgreement(core: MarketCore, job: Job, by: string, output:
   const agrees: string[] = [];
   for (const r of job.replicas) {
     if (r.miner === by || r.outputHash === null) continue;
-    const other = core.store.payload(job.id, replicaOutputKind(r.miner)) as JobOutput | undefined;
+    const other = core.payload(job.id, replicaOutputKind(r.miner)) as JobOutput | undefined;
     if (!other) continue;
     const va = variantOf(r.miner);
     const vb = variantOf(by);
@@ -62,7 +62,7 @@ export function watchRedundant(core: MarketCore): void {
       if (!job || job.verification !== 'redundant' || !job.outputHash || !job.miner) continue;
       const x = core.extra(job.id);
       if (x.result) continue;
-      const env = core.store.payload(job.id, replicaResultKind(job.miner));
+      const env = core.payload(job.id, replicaResultKind(job.miner));
       if (env) x.result = JSON.stringify(env);
     }
   });

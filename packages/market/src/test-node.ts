@@ -4,6 +4,7 @@ import {
   hashPayload,
   keyPairFromSeed,
   makeReadToken,
+  nonceSequence,
   sealEnvelope,
   seedFromLabel,
   type Canonical,
@@ -34,7 +35,8 @@ export interface TestNode {
   close(): void;
 }
 
-let nonceCounter = 0;
+// sequence numbers (the market keeps a replay window per signer), above those of any earlier run of the same keys
+const nextNonce = nonceSequence(Date.now());
 
 /** Connect, answer the challenge, and wait for `auth.ok`. Pass `login: false` to stay unauthenticated. */
 export async function connectNode(wsUrl: string, label: string, opts: { login?: boolean } = {}): Promise<TestNode> {
@@ -78,7 +80,7 @@ export async function connectNode(wsUrl: string, label: string, opts: { login?: 
       });
     },
     sign(type, body, o = {}) {
-      return sealEnvelope(keys, type, { ...body, nonce: o.nonce ?? `t${nonceCounter++}`, expiresAtMs: Date.now() + (o.ttlMs ?? 30_000) });
+      return sealEnvelope(keys, type, { ...body, nonce: o.nonce ?? nextNonce(), expiresAtMs: Date.now() + (o.ttlMs ?? 30_000) });
     },
     onFrame(fn) {
       listeners.push(fn);
@@ -185,7 +187,7 @@ export function submitRequest(client: KeyPair, opts: { jobId: string; model?: st
     model: opts.model ?? 'digits',
     inputHash: hashPayload(input),
     maxPriceMicro: opts.maxPriceMicro ?? '5000',
-    nonce: opts.nonce ?? `s${nonceCounter++}`,
+    nonce: opts.nonce ?? nextNonce(),
     expiresAtMs: Date.now() + 30_000,
   });
   return { envelope, input };

@@ -55,7 +55,7 @@ export function measureStoreThroughput(options: { dbPath: string; settlements: n
     batch.push({ seq: state.seq, event: ev, effects: fx, jobs });
     return fx;
   };
-  const signed = (by: string) => ({ by, nonce: `n${nonce++}`, expiresAtMs: now + 1_000 });
+  const signed = (by: string) => ({ by, nonce: `${++nonce}`, expiresAtMs: now + 1_000 });
   let writeMs = 0;
   const flush = (): void => {
     const w0 = performance.now();

@@ -155,8 +155,8 @@ describe('hostile events', () => {
     const h = createHarness({ matchingMode: 'auction' });
     const a = addr('x');
     h.send({ type: 'account.faucet', address: a, amountMicro: 10n * MUSD });
-    h.send({ type: 'node.register', by: a, role: 'miner', models: ['digits'], region: 'local', nonce: 'same' });
-    expect(codeOf(() => h.send({ type: 'stake.bond', by: a, amountMicro: 1n, nonce: 'same' }))).toBe('ERR_REPLAY');
+    h.send({ type: 'node.register', by: a, role: 'miner', models: ['digits'], region: 'local', nonce: '900' });
+    expect(codeOf(() => h.send({ type: 'stake.bond', by: a, amountMicro: 1n, nonce: '900' }))).toBe('ERR_REPLAY');
     expect(h.state.nodes.get(a)!.stakeMicro).toBe(0n);
   });
 

@@ -31,10 +31,10 @@ export function apply(state: MarketState, event: MarketEvent): Effect[] {
   }
   const out: Effect[] = [];
   const signed = 'by' in event ? (event as Signed) : null;
-  let nonceKey = '';
+  let seq = 0;
   if (signed) {
     if (!isAddress(signed.by)) throw new InfermarketError('ERR_VALIDATION', `"by" must be an address, got ${JSON.stringify(signed.by)}`);
-    nonceKey = checkNonce(state, signed, event.atMs);
+    seq = checkNonce(state, signed, event.atMs);
   }
   const before = state.nowMs;
   state.nowMs = event.atMs;
@@ -45,7 +45,7 @@ export function apply(state: MarketState, event: MarketEvent): Effect[] {
     throw e;
   }
   if (signed) {
-    rememberNonce(state, nonceKey, signed.expiresAtMs);
+    rememberNonce(state, signed, seq);
     // an accepted signed event is proof of life (audit selection requires a recent one)
     const node = state.nodes.get(signed.by);
     if (node) node.lastSeenMs = event.atMs;
@@ -136,31 +136,51 @@ function heartbeat(state: MarketState, address: unknown): void {
   getNode(state, address).lastSeenMs = state.nowMs;
 }
 
-/** A timer fired. Timers that no longer match the job's state (it moved on) are ignored. */
-function fireTimer(state: MarketState, timer: Timer, out: Effect[]): void {
-  if (timer.kind === 'unbond') return releaseUnbonding(state, timer.address, out);
+/**
+ * Whether firing `timer` at `atMs` would change anything. A timer whose job moved on (the result came
+ * before the deadline, the audit was reassigned) is a no-op that a driver need not apply or log; `apply`
+ * ignores it the same way, through this one test.
+ */
+export function timerLive(state: MarketState, timer: Timer, atMs: number = state.nowMs): boolean {
+  if (timer.kind === 'unbond') return true;
   const job = state.jobs.get(timer.jobId);
-  if (!job) return;
+  if (!job) return false;
+  switch (timer.kind) {
+    case 'bid-window':
+      return job.status === 'bidding' && job.attempt === timer.attempt;
+    case 'deadline':
+      return job.status === 'assigned' && job.attempt === timer.attempt && atMs >= job.deadlineAtMs;
+    case 'audit':
+      // a stale timer of an earlier auditor (the audit was reassigned) does nothing
+      return job.status === 'auditing' && (timer.attempt ?? 1) === job.auditors.length;
+    case 'dispute':
+      return job.status === 'disputed';
+    case 'challenge':
+      return job.status === 'committed';
+    default:
+      // 'bisect': the game checks its own move counter (bisectionTimedOut)
+      return true;
+  }
+}
+
+/** A timer fired. Timers that no longer match the job's state (it moved on) are ignored (`timerLive`). */
+function fireTimer(state: MarketState, timer: Timer, out: Effect[]): void {
+  if (!timerLive(state, timer)) return;
+  if (timer.kind === 'unbond') return releaseUnbonding(state, timer.address, out);
+  const job = state.jobs.get(timer.jobId)!;
   switch (timer.kind) {
     case 'bid-window':
       // offers mode: the bound on the wait for an offer (offers.ts); auction: the bid window closes
-      if (job.status === 'bidding' && job.attempt === timer.attempt) (state.params.matchingMode === 'offers' ? offerWaitExpired : closeBidding)(state, job, out);
-      return;
+      return (state.params.matchingMode === 'offers' ? offerWaitExpired : closeBidding)(state, job, out);
     case 'deadline':
-      if (job.status === 'assigned' && job.attempt === timer.attempt && state.nowMs >= job.deadlineAtMs) missDeadline(state, job, out);
-      return;
+      return missDeadline(state, job, out);
     case 'audit':
-      // a stale timer of an earlier auditor (the audit was reassigned) does nothing
-      if (job.status === 'auditing' && (timer.attempt ?? 1) === job.auditors.length) auditTimedOut(state, job, out);
-      return;
+      return auditTimedOut(state, job, out);
     case 'dispute':
-      if (job.status === 'disputed') disputeTimedOut(state, job, out);
-      return;
+      return disputeTimedOut(state, job, out);
     case 'challenge':
-      if (job.status === 'committed') settleJob(state, job, out);
-      return;
+      return settleJob(state, job, out);
     case 'bisect':
-      bisectionTimedOut(state, job, timer.moves, out);
-      return;
+      return bisectionTimedOut(state, job, timer.moves, out);
   }
 }

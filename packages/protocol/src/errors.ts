@@ -7,7 +7,7 @@ export const ERROR_CODES = {
   ERR_VALIDATION: { status: 400, meaning: 'A request or message field is missing, malformed or out of range.' },
   ERR_BAD_ENCODING: { status: 400, meaning: 'A value cannot be canonically encoded (non-integer number, undefined, cycle).' },
   ERR_BAD_SIGNATURE: { status: 401, meaning: 'An envelope signature does not verify against its signer key.' },
-  ERR_REPLAY: { status: 409, meaning: 'A signed message was already seen (nonce reused) or has expired.' },
+  ERR_REPLAY: { status: 409, meaning: 'A signed message was already seen (its sequence number used, or 1024 or more below the signer’s newest) or has expired.' },
   ERR_UNKNOWN_ACCOUNT: { status: 404, meaning: 'The account is not registered in the role the action needs.' },
   ERR_UNKNOWN_JOB: { status: 404, meaning: 'No job with this id.' },
   ERR_UNKNOWN_MODEL: { status: 400, meaning: 'The model id is not in the models manifest.' },

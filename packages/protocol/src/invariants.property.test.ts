@@ -112,8 +112,8 @@ describe('protocol invariants under random and hostile event sequences', () => {
         for (const a of EVERYONE) apply(state, { type: 'account.faucet', atMs: 0, address: a, amountMicro: 500_000_000n });
         for (const [role, list] of [['miner', MINERS], ['validator', VALIDATORS]] as const) {
           for (const a of list) {
-            apply(state, { type: 'node.register', atMs: 0, by: a, role, models: ['digits', 'charlm'], region: 'local', nonce: `setup${k++}`, expiresAtMs: 1 });
-            apply(state, { type: 'stake.bond', atMs: 0, by: a, amountMicro: 20_000_000n, nonce: `setup${k++}`, expiresAtMs: 1 });
+            apply(state, { type: 'node.register', atMs: 0, by: a, role, models: ['digits', 'charlm'], region: 'local', nonce: `${++k}`, expiresAtMs: 1 });
+            apply(state, { type: 'stake.bond', atMs: 0, by: a, amountMicro: 20_000_000n, nonce: `${++k}`, expiresAtMs: 1 });
           }
         }
         const timers: { atMs: number; n: number; timer: Timer }[] = [];
@@ -168,7 +168,7 @@ describe('protocol invariants under random and hostile event sequences', () => {
             act = { ...act, by: r?.miner ?? MINERS[0]!, agreesWith: j?.replicas.filter((x) => x.outputHash === hash).map((x) => x.miner) ?? [] };
           }
           
-          const ev = toEvent(act, Math.max(now, state.nowMs), `n${n++}`);
+          const ev = toEvent(act, Math.max(now, state.nowMs), `${1000 + n++}`);
           if (!ev) continue;
           last = ev;
           run(ev);

@@ -76,7 +76,7 @@ export interface Params {
   faucetCapMicro: bigint;
   /** Largest max price a job may escrow. */
   maxJobPriceMicro: bigint;
-  /** Longest a signed message may stay valid; its nonce is remembered that long. */
+  /** Longest a signed message may stay valid (after it, it is refused as expired). */
   messageTtlMs: number;
   /** Length of an audit-seed epoch: the seed's hash is published at its start and the seed revealed at its end. */
   epochMs: number;
@@ -147,7 +147,7 @@ export const PARAM_RULES: { readonly [K in keyof Params]: ParamRule } = Object.f
   maxSlashes: { kind: 'number', min: 1, max: 100, integer: true, unit: 'slashes', meaning: 'Slashes after which a node is ejected and its stake unbonded.' },
   faucetCapMicro: micro('Most mUSD the faucet mints to one account.'),
   maxJobPriceMicro: micro('Largest max price a job may escrow.', 1n),
-  messageTtlMs: ms('Longest validity of a signed message; nonces are remembered that long.'),
+  messageTtlMs: ms('Longest validity of a signed message (replays are refused by a per-signer sequence window and by expiry).'),
   epochMs: ms('Length of an audit-seed epoch (seed hash published at start, seed revealed at end).'),
   redundancyK: { kind: 'number', min: 2, max: 7, integer: true, unit: 'miners', meaning: 'Miners that run a "redundant" job; a strict majority must agree.' },
   auditMissPenaltyBps: bps('Share of stake a validator pays the client when it misses an audit window.'),

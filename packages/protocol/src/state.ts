@@ -23,7 +23,7 @@ export function createState(options: CreateStateOptions): MarketState {
     faucetMinted: new Map(),
     nodes: new Map(),
     jobs: new Map(),
-    nonces: new Map(),
+    replay: new Map(),
     epoch: null,
     nowMs: 0,
     seq: 0,

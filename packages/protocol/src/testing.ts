@@ -39,7 +39,7 @@ export function createHarness(params: Record<string, unknown> = {}, models = ['d
     send(ev) {
       const full = { atMs: h.now, ...ev } as MarketEvent & { nonce?: string; expiresAtMs?: number; by?: string };
       if ('by' in full) {
-        full.nonce ??= `n${nonce++}`;
+        full.nonce ??= `${++nonce}`;
         full.expiresAtMs ??= full.atMs + 1000;
       }
       const fx = apply(state, full as MarketEvent);

@@ -256,8 +256,8 @@ export interface MarketState {
   faucetMinted: Map<string, bigint>;
   nodes: Map<string, NodeRecord>;
   jobs: Map<string, Job>;
-  /** signer address + ':' + nonce -> expiresAtMs */
-  nonces: Map<string, number>;
+  /** Replay protection: one sliding window of sequence numbers per recently active signer (replay.ts). */
+  replay: Map<string, ReplayWindow>;
   epoch: Epoch | null;
   nowMs: number;
   /** Events applied, including rejected ones? No: accepted events only. */
@@ -292,10 +292,20 @@ export type Timer =
   | { kind: 'bisect'; jobId: string; moves: number }
   | { kind: 'unbond'; address: string };
 
+/** A signer's replay window: its highest accepted sequence number and which of the `REPLAY_WINDOW` below it were used. */
+export interface ReplayWindow {
+  high: number;
+  /** Bit `seq % REPLAY_WINDOW` is set when `seq` (within the window) was accepted. */
+  bits: Uint32Array;
+  /** Latest expiry of any message accepted from the signer: after it the window can be forgotten. */
+  expiresAtMs: number;
+}
+
 /** What a signed action carries for replay protection (checked by the rules). */
 export interface Signed {
   /** Address of the signer, established by the driver with `openEnvelope`. */
   by: string;
+  /** The signer's sequence number as a decimal string (see `REPLAY_WINDOW`). */
   nonce: string;
   expiresAtMs: number;
 }

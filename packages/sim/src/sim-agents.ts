@@ -196,7 +196,7 @@ export function minersBid(w: SimWorld, jobId: string, closesAtMs: number, eligib
     if (priceMicro === null) continue;
     const at = Math.ceil(now + netDelay(w));
     if (at >= closesAtMs) continue;
-    w.queue.push(at, { type: 'job.bid', atMs: at, jobId, priceMicro, by: m.address, nonce: `n${m.nonce++}`, expiresAtMs: at + w.ttl });
+    w.queue.push(at, { type: 'job.bid', atMs: at, jobId, priceMicro, by: m.address, nonce: `${++m.nonce}`, expiresAtMs: at + w.ttl });
   }
 }
 
@@ -264,7 +264,7 @@ export function minerRuns(w: SimWorld, jobId: string, minerAddr: string, deadlin
   job.outHash = outputHash;
   m.lastOutput.set(job.model, outputHash); // as the live miner: its last output for the model, whatever it was
   const trace = traceFields(w, job, outputHash, cheated); // bisection mode: the committed layer trace
-  w.queue.push(at, { k: 'result', miner: m, inc: m.incarnation, ev: { type: 'job.result', atMs: at, jobId, outputHash, ...trace, by: m.address, nonce: `n${m.nonce++}`, expiresAtMs: at + w.ttl } });
+  w.queue.push(at, { k: 'result', miner: m, inc: m.incarnation, ev: { type: 'job.result', atMs: at, jobId, outputHash, ...trace, by: m.address, nonce: `${++m.nonce}`, expiresAtMs: at + w.ttl } });
 }
 
 /** What a validator's re-execution yields, as an output class (honest validators may diverge). */

@@ -218,7 +218,7 @@ export function netDelay(w: SimWorld): number {
 
 /** The `by`/`nonce`/`expiresAtMs` of a signed action by an agent at `atMs`. */
 export function signedBy(w: SimWorld, who: { address: string; nonce: number }, atMs: number): { by: string; nonce: string; expiresAtMs: number } {
-  return { by: who.address, nonce: `n${who.nonce++}`, expiresAtMs: atMs + w.ttl };
+  return { by: who.address, nonce: `${++who.nonce}`, expiresAtMs: atMs + w.ttl };
 }
 
 /** The output hash of a job's output class (outputs are modelled by class, not computed). */

@@ -20,7 +20,7 @@ export async function protocolSuite(opts: { jobs?: number; repeats?: number } = 
       events++;
       for (const fx of apply(state, ev)) if (fx.type === 'timer.set') timers.push({ atMs: fx.atMs, timer: fx.timer });
     };
-    const s = () => ({ nonce: `n${n++}`, expiresAtMs: t + 1_000 });
+    const s = () => ({ nonce: `${++n}`, expiresAtMs: t + 1_000 });
     send({ type: 'epoch.begin', atMs: 0, seed: hashHex('bench') });
     for (const a of [...miners, ...validators, client]) send({ type: 'account.faucet', atMs: 0, address: a, amountMicro: 10_000_000_000n });
     for (const a of miners) send({ type: 'node.register', atMs: 0, by: a, role: 'miner', models: ['digits'], region: 'local', ...s() });
