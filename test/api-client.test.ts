@@ -288,8 +288,7 @@ describe('a client written from docs/api.md alone', () => {
     const ttl = Number((await http('GET', '/v1/params')).json.messageTtlMs);
     expect(code(await post(seal(me, 'job.submit', body({ expiresAtMs: nowMs + ttl + 60_000 }))))).toBe('ERR_VALIDATION');
     expect(code(await post(seal(me, 'job.submit', body({ expiresAtMs: nowMs - 1 }))))).toBe('ERR_REPLAY');
-    // "redundant" is not served by the live market yet
-    expect(code(await post(seal(me, 'job.submit', body({ verification: 'redundant' }))))).toBe('ERR_VALIDATION');
+    // ("redundant" with "private": true is refused too: test/redundant-live.test.ts submits a properly sealed one)
     // amounts are strings; unknown fields are refused
     expect(code(await post(seal(me, 'job.submit', body({ maxPriceMicro: 100000 }))))).toBe('ERR_VALIDATION');
     expect(code(await post(seal(me, 'job.submit', body({ extra: 1 }))))).toBe('ERR_VALIDATION');

@@ -33,7 +33,7 @@ async function node(label: string): Promise<TestNode> {
 }
 let nonce = 0;
 async function submit(label: string, jobId: string, input: JobInput, extra: Record<string, unknown> = {}): Promise<Response> {
-  const envelope = sealEnvelope(keysOf(label), 'job.submit', { jobId, model: input.kind === 'tensor' ? 'digits' : 'charlm', inputHash: hashPayload(input), maxPriceMicro: '50000', nonce: `r${nonce++}`, expiresAtMs: Date.now() + 30_000, ...extra });
+  const envelope = sealEnvelope(keysOf(label), 'job.submit', { jobId, model: input.kind === 'tensor' ? 'digits' : 'charlm', inputHash: hashPayload(input), maxPriceMicro: '50000', nonce: `${++nonce}`, expiresAtMs: Date.now() + 30_000, ...extra });
   return fetch(`${market.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ envelope, input }) });
 }
 const view = async (label: string | null, id: string): Promise<JobView> => {

@@ -10,6 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMarket, type Market } from '../packages/market/src/market.js';
 import { connectNode, keysOf, registerAndBond, until, type TestNode } from '../packages/market/src/test-node.js';
 
+// the client's signed sequence numbers (replay windows: docs/api.md)
+let submitSeq = 0;
+
 // Sampled generation near a sampling boundary, on the real charlm through onnxruntime: an honest miner whose
 // hardware flipped a near-boundary draw is accepted (and flagged) by the validator's teacher-forced re-check;
 // a miner that changes a token anywhere else is caught. First the comparison on real logits, then over the
@@ -129,7 +132,7 @@ describe('sampled generation over the live market: blind audit, reveal, teacher-
   const logs: Record<string, unknown>[] = [];
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'im-sampled-'));
-    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { bidWindowMs: 300, challengeWindowMs: 100, auditWindowMs: 20_000, disputeWindowMs: 20_000, jobDeadlineMs: 5_000, unbondingPeriodMs: 60_000, auditRate: 0 } });
+    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { matchingMode: 'auction', bidWindowMs: 300, challengeWindowMs: 100, auditWindowMs: 20_000, disputeWindowMs: 20_000, jobDeadlineMs: 5_000, unbondingPeriodMs: 60_000, auditRate: 0 } });
     const keys = keyPairFromSeed(seedFromLabel('sampled/validator'));
     validator = createValidator({ wsUrl: market.wsUrl, keys, executor, models: ['charlm'], log: (e) => logs.push(e) });
     await validator.ready();
@@ -157,7 +160,7 @@ describe('sampled generation over the live market: blind audit, reveal, teacher-
     });
     const client = keysOf(`${label}/client`);
     await fetch(`${market.url}/v1/faucet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: client.address, amountMicro: '1000000' }) });
-    const envelope = sealEnvelope(client, 'job.submit', { jobId, model: 'charlm', inputHash: hashPayload(c.input), maxPriceMicro: '50000', nonce: jobId, expiresAtMs: Date.now() + 30_000, verification: 'always' });
+    const envelope = sealEnvelope(client, 'job.submit', { jobId, model: 'charlm', inputHash: hashPayload(c.input), maxPriceMicro: '50000', nonce: `${++submitSeq}`, expiresAtMs: Date.now() + 30_000, verification: 'always' });
     const res = await fetch(`${market.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ envelope, input: c.input }) });
     expect(res.status).toBe(202);
     const job = await until(async () => {

@@ -25,13 +25,13 @@ const addr = (l: string) => keyPairFromSeed(seedFromLabel(l)).address;
 function createDriver() {
   // the rules know each model's layer count (the manifest's boundaries + 1), so a trace of another length is refused
   const traceLayers = Object.fromEntries((['digits', 'heavy'] as const).map((m) => [m, rt.manifest.models[m].layerBoundaries.length + 1]));
-  const state: MarketState = createState({ params: { auditRate: 1, disputeMode: 'bisection', disputeQuorum: 3 }, models: ['digits', 'heavy'], traceLayers });
+  const state: MarketState = createState({ params: { matchingMode: 'auction', auditRate: 1, disputeMode: 'bisection', disputeQuorum: 3 }, models: ['digits', 'heavy'], traceLayers });
   let now = 0;
   let nonce = 0;
   const timers: { atMs: number; timer: Timer }[] = [];
   const effects: Effect[] = [];
   const send = (ev: Record<string, unknown>): Effect[] => {
-    const full = { atMs: now, ...ev, ...('by' in ev ? { nonce: `n${nonce++}`, expiresAtMs: now + 10_000 } : {}) } as unknown as MarketEvent;
+    const full = { atMs: now, ...ev, ...('by' in ev ? { nonce: `${++nonce}`, expiresAtMs: now + 10_000 } : {}) } as unknown as MarketEvent;
     const fx = apply(state, full);
     for (const e of fx) if (e.type === 'timer.set') timers.push({ atMs: e.atMs, timer: e.timer });
     effects.push(...fx);

@@ -74,7 +74,7 @@ describe('market: standing offers over the wire, attacked', () => {
     const other = keysOf('offers/other');
     const s0 = state();
     // signed by a key that is not this connection's
-    const forged = sealEnvelope(other, 'offer.post', { prices: { digits: '1' }, capacity: 1, untilMs: Date.now() + 60_000, nonce: 'forged', expiresAtMs: Date.now() + 30_000 });
+    const forged = sealEnvelope(other, 'offer.post', { prices: { digits: '1' }, capacity: 1, untilMs: Date.now() + 60_000, nonce: '1', expiresAtMs: Date.now() + 30_000 });
     const f1 = await m.request({ type: 'offer.post', envelope: forged });
     expect(f1).toMatchObject({ type: 'error', code: 'ERR_UNAUTHENTICATED' });
     for (const [body, field] of [
@@ -90,7 +90,7 @@ describe('market: standing offers over the wire, attacked', () => {
     }
     expect(state()).toBe(s0);
     // the same signed offer twice: the second is a replay
-    const once = offerFrame(m, { nonce: 'offer-once', models: ['digits'] });
+    const once = offerFrame(m, { models: ['digits'] });
     expect((await m.request(once)).type).toBe('ack');
     const s1 = state();
     expect(await m.request(once)).toMatchObject({ type: 'error', code: 'ERR_REPLAY' });

@@ -33,7 +33,7 @@ export interface Played {
  */
 export function playBisection(opts: { values: string[]; players: Players; quorum?: number; validators?: number; params?: Record<string, unknown> }): Played {
   const { values, players } = opts;
-  const h = createHarness({ auditRate: 1, disputeMode: 'bisection', disputeQuorum: opts.quorum ?? 3, ...opts.params }, ['digits', 'charlm'], { digits: values.length - 1 });
+  const h = createHarness({ matchingMode: 'auction', auditRate: 1, disputeMode: 'bisection', disputeQuorum: opts.quorum ?? 3, ...opts.params }, ['digits', 'charlm'], { digits: values.length - 1 });
   const miner = addNode(h, 'm1', 'miner');
   for (let i = 0; i < (opts.validators ?? 5); i++) addNode(h, `v${i}`, 'validator');
   const client = fund(h, 'c1');

@@ -125,7 +125,7 @@ describe('bisection game', () => {
     const values = honestTrace(8);
     const hashes = values.map((v) => hashHex(v));
     // set up by hand to poke at the first move
-    const h = createHarness({ auditRate: 1, disputeMode: 'bisection' }, ['digits', 'charlm'], { digits: 8 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 1, disputeMode: 'bisection' }, ['digits', 'charlm'], { digits: 8 });
     const miner = addNode(h, 'm1', 'miner');
     for (const l of ['v1', 'v2', 'v3', 'v4']) addNode(h, l, 'validator');
     const client = fund(h, 'c1');
@@ -161,7 +161,7 @@ describe('bisection game', () => {
   });
 
   it('error: a trace must come whole with the result, with the model\'s layer count; without one the dispute goes to a quorum', () => {
-    const h = createHarness({ auditRate: 1, disputeMode: 'bisection' }, ['digits', 'charlm'], { digits: 3 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 1, disputeMode: 'bisection' }, ['digits', 'charlm'], { digits: 3 });
     const miner = addNode(h, 'm1', 'miner');
     for (const l of ['v1', 'v2', 'v3', 'v4']) addNode(h, l, 'validator');
     const client = fund(h, 'c1');

@@ -70,8 +70,8 @@ describe('standing offers under random and hostile event sequences', () => {
         for (const a of [...MINERS, ...VALIDATORS, ...CLIENTS]) setup({ type: 'account.faucet', atMs: 0, address: a, amountMicro: 500_000_000n });
         for (const [role, list] of [['miner', MINERS], ['validator', VALIDATORS]] as const) {
           for (const a of list) {
-            setup({ type: 'node.register', atMs: 0, by: a, role, models: a === MINERS[3] ? ['digits'] : ['digits', 'charlm'], region: 'local', nonce: `s${k++}`, expiresAtMs: 1 });
-            setup({ type: 'stake.bond', atMs: 0, by: a, amountMicro: 20_000_000n, nonce: `s${k++}`, expiresAtMs: 1 });
+            setup({ type: 'node.register', atMs: 0, by: a, role, models: a === MINERS[3] ? ['digits'] : ['digits', 'charlm'], region: 'local', nonce: `${++k}`, expiresAtMs: 1 });
+            setup({ type: 'stake.bond', atMs: 0, by: a, amountMicro: 20_000_000n, nonce: `${++k}`, expiresAtMs: 1 });
           }
         }
         const timers: { atMs: number; n: number; timer: Timer }[] = [];
@@ -127,7 +127,7 @@ describe('standing offers under random and hostile event sequences', () => {
           now += step.dt;
           fire(now);
           const at = Math.max(now, state.nowMs);
-          const s = { nonce: `n${n++}`, expiresAtMs: at + 1_000 };
+          const s = { nonce: `${100_000 + ++n}`, expiresAtMs: at + 1_000 };
           const a = step.action;
           let ev: MarketEvent | null = null;
           if (a.t === 'offer') {

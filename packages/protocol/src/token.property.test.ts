@@ -45,15 +45,15 @@ describe('reward token: invariants per token under random sequences', () => {
     let slashes = 0;
     fc.assert(
       fc.property(fc.array(action, { minLength: 10, maxLength: 120 }), fc.constantFrom('stable', 'token', 'token-native'), fc.constantFrom('mUSD', 'IMT'), fc.constantFrom(0, 3_000), (seq, pricingMode, stakeToken, marginBps) => {
-        const state: MarketState = createState({ models: ['digits'], params: { pricingMode, stakeToken, tokenEscrowMarginBps: marginBps, auditRate: 0.5, disputeQuorum: 0, bidWindowMs: 50, jobDeadlineMs: 1_000, challengeWindowMs: 200, minMinerStakeMicro: 1_000_000n, minValidatorStakeMicro: 1_000_000n } });
+        const state: MarketState = createState({ models: ['digits'], params: { matchingMode: 'auction', pricingMode, stakeToken, tokenEscrowMarginBps: marginBps, auditRate: 0.5, disputeQuorum: 0, bidWindowMs: 50, jobDeadlineMs: 1_000, challengeWindowMs: 200, minMinerStakeMicro: 1_000_000n, minValidatorStakeMicro: 1_000_000n } });
         apply(state, { type: 'epoch.begin', atMs: 0, seed: hashHex('t') });
         apply(state, { type: 'oracle.price', atMs: 0, priceMicro: 1_000_000n });
         let k = 0;
         for (const a of EVERYONE) for (const token of ['mUSD', 'IMT'] as const) apply(state, { type: 'account.faucet', atMs: 0, address: a, amountMicro: 500_000_000n, token });
         for (const [role, list] of [['miner', MINERS], ['validator', VALIDATORS]] as const) {
           for (const a of list) {
-            apply(state, { type: 'node.register', atMs: 0, by: a, role, models: ['digits'], region: 'local', nonce: `s${k++}`, expiresAtMs: 1 });
-            apply(state, { type: 'stake.bond', atMs: 0, by: a, amountMicro: 20_000_000n, nonce: `s${k++}`, expiresAtMs: 1 });
+            apply(state, { type: 'node.register', atMs: 0, by: a, role, models: ['digits'], region: 'local', nonce: `${++k}`, expiresAtMs: 1 });
+            apply(state, { type: 'stake.bond', atMs: 0, by: a, amountMicro: 20_000_000n, nonce: `${++k}`, expiresAtMs: 1 });
           }
         }
         const timers: { atMs: number; n: number; timer: Timer }[] = [];
@@ -87,7 +87,7 @@ describe('reward token: invariants per token under random sequences', () => {
           now += a.t === 'wait' ? a.ms : 1;
           fire(now);
           const at = Math.max(now, state.nowMs);
-          const s = { nonce: `n${n++}`, expiresAtMs: at + 1_000 };
+          const s = { nonce: `${100_000 + ++n}`, expiresAtMs: at + 1_000 };
           const pick = (i: number, status?: string) => {
             const list = open().filter((j) => status === undefined || j.status === status);
             return list[i % Math.max(1, list.length)];

@@ -45,7 +45,7 @@ function conservedBoth(h: Harness): void {
 
 describe('reward token IMT and the oracle', () => {
   it('stable mode (the default) never touches IMT', () => {
-    const h = createHarness({ auditRate: 0 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 0 });
     const miner = node(h, 'm1', 'miner', 'mUSD');
     const client = addr('c1');
     h.send({ type: 'account.faucet', address: client, amountMicro: 100n * MUSD });
@@ -57,7 +57,7 @@ describe('reward token IMT and the oracle', () => {
   });
 
   it('token-native: priced and paid in IMT; stakes stay in mUSD; each token conserved', () => {
-    const h = createHarness({ auditRate: 0, pricingMode: 'token-native' });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 0, pricingMode: 'token-native' });
     const miner = node(h, 'm1', 'miner', 'mUSD');
     const client = addr('c1');
     h.send({ type: 'account.faucet', address: client, amountMicro: 100n * MUSD, token: 'IMT' });
@@ -72,7 +72,7 @@ describe('reward token IMT and the oracle', () => {
   });
 
   it('token mode: priced in mUSD, escrowed at the submit price plus margin, paid in IMT at the settlement price', () => {
-    const h = createHarness({ auditRate: 0, pricingMode: 'token', tokenEscrowMarginBps: 5_000 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 0, pricingMode: 'token', tokenEscrowMarginBps: 5_000 });
     const miner = node(h, 'm1', 'miner', 'mUSD');
     const client = addr('c1');
     h.send({ type: 'account.faucet', address: client, amountMicro: 1_000n * MUSD, token: 'IMT' });
@@ -96,7 +96,7 @@ describe('reward token IMT and the oracle', () => {
   });
 
   it('token mode: a crash beyond the escrow margin caps the payment at the escrow and counts a shortfall', () => {
-    const h = createHarness({ auditRate: 0, pricingMode: 'token', tokenEscrowMarginBps: 0 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 0, pricingMode: 'token', tokenEscrowMarginBps: 0 });
     const miner = node(h, 'm1', 'miner', 'mUSD');
     const client = addr('c1');
     h.send({ type: 'account.faucet', address: client, amountMicro: 1_000n * MUSD, token: 'IMT' });
@@ -110,7 +110,7 @@ describe('reward token IMT and the oracle', () => {
   });
 
   it('stakes and slashes in IMT when stakeToken is IMT', () => {
-    const h = createHarness({ auditRate: 1, stakeToken: 'IMT', disputeQuorum: 0 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 1, stakeToken: 'IMT', disputeQuorum: 0 });
     const miner = node(h, 'm1', 'miner', 'IMT');
     const validator = node(h, 'v1', 'validator', 'IMT');
     expect(balanceOf(h.state, `stake:${miner}`)).toBe(500n * MUSD);
@@ -133,7 +133,7 @@ describe('reward token IMT and the oracle', () => {
   });
 
   it('error: token mode refuses a job before the oracle has published a price, and changes nothing', () => {
-    const h = createHarness({ pricingMode: 'token' });
+    const h = createHarness({ matchingMode: 'auction', pricingMode: 'token' });
     const client = addr('c1');
     h.send({ type: 'account.faucet', address: client, amountMicro: 100n * MUSD, token: 'IMT' });
     const before = new Map(h.state.ledger);
@@ -143,7 +143,7 @@ describe('reward token IMT and the oracle', () => {
   });
 
   it('attack: a participant cannot post an oracle price (a signed oracle.price is refused, price unchanged)', () => {
-    const h = createHarness({ pricingMode: 'token' });
+    const h = createHarness({ matchingMode: 'auction', pricingMode: 'token' });
     const client = addr('c1');
     h.send({ type: 'oracle.price', priceMicro: 2n * MUSD });
     const forged = { type: 'oracle.price', priceMicro: 1n, by: client } as unknown as Parameters<Harness['send']>[0];
@@ -153,7 +153,7 @@ describe('reward token IMT and the oracle', () => {
   });
 
   it('error: a non-positive or non-bigint oracle price is refused', () => {
-    const h = createHarness();
+    const h = createHarness({ matchingMode: 'auction' });
     for (const bad of [0n, -1n, 5, '7', 10n ** 19n]) {
       expect(codeOf(() => h.send({ type: 'oracle.price', priceMicro: bad as bigint }))).toBe('ERR_VALIDATION');
     }
@@ -161,7 +161,7 @@ describe('reward token IMT and the oracle', () => {
   });
 
   it('error: an unknown faucet token is refused naming the field', () => {
-    const h = createHarness();
+    const h = createHarness({ matchingMode: 'auction' });
     try {
       h.send({ type: 'account.faucet', address: addr('c1'), amountMicro: 1n, token: 'BTC' as Token });
       expect.unreachable();
@@ -172,7 +172,7 @@ describe('reward token IMT and the oracle', () => {
   });
 
   it('the faucet cap is per token', () => {
-    const h = createHarness({ faucetCapMicro: 10n * MUSD });
+    const h = createHarness({ matchingMode: 'auction', faucetCapMicro: 10n * MUSD });
     const a = addr('c1');
     h.send({ type: 'account.faucet', address: a, amountMicro: 10n * MUSD });
     h.send({ type: 'account.faucet', address: a, amountMicro: 10n * MUSD, token: 'IMT' });
@@ -183,7 +183,7 @@ describe('reward token IMT and the oracle', () => {
   it('property: token-mode settlement at random prices keeps both tokens conserved and every invariant', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.bigInt({ min: 1_000n, max: 100n * MUSD }), fc.bigInt({ min: 1_000n, max: 100n * MUSD }), fc.bigInt({ min: 1n, max: 10n * MUSD })), { minLength: 1, maxLength: 6 }), (jobs) => {
-        const h = createHarness({ auditRate: 0, pricingMode: 'token', tokenEscrowMarginBps: 2_000 });
+        const h = createHarness({ matchingMode: 'auction', auditRate: 0, pricingMode: 'token', tokenEscrowMarginBps: 2_000 });
         const miner = node(h, 'm1', 'miner', 'mUSD');
         const client = addr('c1');
         h.send({ type: 'account.faucet', address: client, amountMicro: 10_000n * MUSD, token: 'IMT' });
