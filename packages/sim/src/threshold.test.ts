@@ -44,6 +44,11 @@ describe('scenarioThreshold', () => {
     expect(byRules.auditReassignments).toBe(2);
     expect(byRules.detectionGivenAudit).toBeCloseTo(1 - 1 / 120, 12);
     expect(terms.auditAnswered).toBeCloseTo(0.9, 12);
+    // colluders that vouch (sim.colludersVouch) answer a partner's audit with a match (nothing to reassign) and vote for it
+    const vouch = scenarioThreshold({ ...scenario, sim: { ...scenario.sim, colludersVouch: true } }).rows[0]!.threshold.terms;
+    expect(vouch.auditReassignments).toBe(0);
+    expect(vouch.detectionGivenAudit).toBeCloseTo(0.7 * (1 - 3 / 36), 12);
+    expect(vouch.honestAuditorOutvoted).toBeCloseTo(0.7 / 12, 12);
   });
 
   it('R and detection agree with a simulated run: price paid per settled job, and the share of skipped results slashed', () => {
