@@ -34,6 +34,10 @@ function newAccount(): Account {
   const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
   return { signer: raw.toString('hex'), address: `im${createHash('sha256').update(raw).digest('hex').slice(0, 40)}`, privateKey };
 }
+// docs/api.md, "Replay protection": every signed body carries the signer's next sequence number; starting
+// from the clock in µs keeps a new run above every number an earlier run of the same key used
+let lastNonce = Date.now() * 1000;
+const nextNonce = (): string => String(++lastNonce);
 const seal = (a: Account, type: string, body: Record<string, Json>) => ({ type, body, signer: a.signer, sig: sign(null, signingBytes(type, body), a.privateKey).toString('hex') });
 
 /** A raw ed25519 public key (hex) as a KeyObject, to verify the market's signatures. */
@@ -80,7 +84,7 @@ function verifyReceipt(job: Record<string, Json>, marketKey: string, expect: { j
 async function submit(a: Account, model: string, input: Json, nowMs: number, extra: Record<string, Json> = {}): Promise<{ jobId: string; inputHash: string; status: number; json: Record<string, Json> }> {
   const jobId = `j${randomBytes(8).toString('hex')}`;
   const inputHash = sha256hex(canonical(input));
-  const body = { jobId, model, inputHash, maxPriceMicro: '100000', nonce: randomBytes(12).toString('hex'), expiresAtMs: nowMs + 20_000, ...extra };
+  const body = { jobId, model, inputHash, maxPriceMicro: '100000', nonce: nextNonce(), expiresAtMs: nowMs + 20_000, ...extra };
   const r = await http('POST', '/v1/jobs', { envelope: seal(a, 'job.submit', body), input });
   return { jobId, inputHash, ...r };
 }
@@ -104,7 +108,8 @@ describe('a client written from docs/api.md alone', () => {
       let out = '';
       miner!.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
-        if (/"event":"ready"/.test(out)) resolve();
+        // standing offers (the default): the miner is ready to take jobs once its offer stands
+        if (/"event":"offer.posted"/.test(out)) resolve();
       });
       miner!.once('exit', (c) => reject(new Error(`miner exited ${c}: ${err.slice(-2000)}`)));
     });
@@ -125,7 +130,8 @@ describe('a client written from docs/api.md alone', () => {
     const input = { kind: 'prompt', prompt: 'the market ', maxTokens: 8, temperature: 0, seed: 1 };
     let sub = await submit(me, 'charlm', input, health.nowMs as number);
     expect(sub.status).toBe(202);
-    expect(sub.json.status).toBe('bidding');
+    // matched at once to the miner's standing offer (docs/api.md: POST /v1/jobs)
+    expect(sub.json.status).toBe('assigned');
     // the stream: tokens (index from 0), optionally result, then done, then the market closes it
     const frames: Record<string, Json>[] = [];
     const openStream = async (jobId: string) => {
@@ -268,7 +274,7 @@ describe('a client written from docs/api.md alone', () => {
     await http('POST', '/v1/faucet', { address: me.address, amountMicro: '1000000' });
     const nowMs = (await http('GET', '/v1/health')).json.nowMs as number;
     const input = { kind: 'prompt', prompt: 'x', maxTokens: 2, temperature: 0, seed: 0 };
-    const body = (over: Record<string, Json>) => ({ jobId: `j${randomBytes(8).toString('hex')}`, model: 'charlm', inputHash: sha256hex(canonical(input)), maxPriceMicro: '100000', nonce: randomBytes(8).toString('hex'), expiresAtMs: nowMs + 20_000, ...over });
+    const body = (over: Record<string, Json>) => ({ jobId: `j${randomBytes(8).toString('hex')}`, model: 'charlm', inputHash: sha256hex(canonical(input)), maxPriceMicro: '100000', nonce: nextNonce(), expiresAtMs: nowMs + 20_000, ...over });
     const post = (env: unknown, inp: unknown = input) => http('POST', '/v1/jobs', { envelope: env, input: inp });
     const code = (r: { json: Record<string, Json> }) => (r.json.error as { code: string }).code;
     // inputHash must be sha256 of canonical(input)
@@ -293,7 +299,7 @@ describe('a client written from docs/api.md alone', () => {
     // the same jobId twice
     const once = body({});
     expect((await post(seal(me, 'job.submit', once))).status).toBe(202);
-    expect(code(await post(seal(me, 'job.submit', { ...once, nonce: 'another' })))).toBe('ERR_DUPLICATE');
+    expect(code(await post(seal(me, 'job.submit', { ...once, nonce: nextNonce() })))).toBe('ERR_DUPLICATE');
     // no funds
     const broke = newAccount();
     const r = await post(seal(broke, 'job.submit', body({})));

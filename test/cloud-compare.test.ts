@@ -33,7 +33,7 @@ describe('infermarket cloud: the centralized baseline', () => {
   });
 
   it('serves a digits job and a streamed charlm job to the SDK, with receipts signed by the cloud key that say "none"', async () => {
-    const c = createClient({ url, key: seedFromLabel('cloud-test-alice') });
+    const c = createClient({ url, key: seedFromLabel('cloud-test-alice'), transport: 'http' });
     await c.faucet(1_000_000n);
     const input = syntheticInput('digits', createRng(5, 't'));
     const { jobId, inputHash } = await c.submit({ model: 'digits', input, maxPriceMicro: 50_000n });
@@ -69,30 +69,30 @@ describe('infermarket cloud: the centralized baseline', () => {
 
   it('refuses a replayed submission, a verification it does not do, and a stranger reading the output, changing nothing', async () => {
     const keys = keyPairFromSeed(seedFromLabel('cloud-test-bob'));
-    const c = createClient({ url, key: keys });
+    const c = createClient({ url, key: keys, transport: 'http' });
     await c.faucet(100_000n);
     const input = syntheticInput('digits', createRng(6, 't'));
     const now = (await requestJson<{ nowMs: number }>(url, '/v1/health')).nowMs;
-    const body = { jobId: 'jreplay1', model: 'digits', inputHash: hashPayload(input), maxPriceMicro: '20000', nonce: 'n-1', expiresAtMs: now + 10_000 };
+    const body = { jobId: 'jreplay1', model: 'digits', inputHash: hashPayload(input), maxPriceMicro: '20000', nonce: '1', expiresAtMs: now + 10_000 };
     const envelope = sealEnvelope(keys, 'job.submit', body as unknown as Canonical);
     await requestJson(url, '/v1/jobs', { body: { envelope, input } });
     const again = await requestJson(url, '/v1/jobs', { body: { envelope, input } }).catch((e: InfermarketError) => e);
     expect((again as InfermarketError).code).toBe('ERR_REPLAY');
-    const verified = sealEnvelope(keys, 'job.submit', { ...body, jobId: 'jreplay2', nonce: 'n-2', verification: 'always' } as unknown as Canonical);
+    const verified = sealEnvelope(keys, 'job.submit', { ...body, jobId: 'jreplay2', nonce: '2', verification: 'always' } as unknown as Canonical);
     const refused = await requestJson(url, '/v1/jobs', { body: { envelope: verified, input } }).catch((e: InfermarketError) => e);
     expect((refused as InfermarketError).code).toBe('ERR_VALIDATION');
     expect((refused as InfermarketError).message).toContain('verification');
     // a forged signature, an unknown field, a price below the cloud's, more than the balance: each refused by code
-    const forged = { ...sealEnvelope(keys, 'job.submit', { ...body, jobId: 'jforged', nonce: 'n-3' } as unknown as Canonical) };
+    const forged = { ...sealEnvelope(keys, 'job.submit', { ...body, jobId: 'jforged', nonce: '3' } as unknown as Canonical) };
     forged.body = { ...(forged.body as object), maxPriceMicro: '1' } as never;
     expect(((await requestJson(url, '/v1/jobs', { body: { envelope: forged, input } }).catch((e: InfermarketError) => e)) as InfermarketError).code).toBe('ERR_BAD_SIGNATURE');
-    const extra = sealEnvelope(keys, 'job.submit', { ...body, jobId: 'jextra', nonce: 'n-4' } as unknown as Canonical);
+    const extra = sealEnvelope(keys, 'job.submit', { ...body, jobId: 'jextra', nonce: '4' } as unknown as Canonical);
     const unknownField = (await requestJson(url, '/v1/jobs', { body: { envelope: extra, input, tip: 1 } }).catch((e: InfermarketError) => e)) as InfermarketError;
     expect(unknownField.code).toBe('ERR_VALIDATION');
     expect(unknownField.message).toContain('tip');
-    const cheap = sealEnvelope(keys, 'job.submit', { ...body, jobId: 'jcheap', nonce: 'n-5', maxPriceMicro: '100' } as unknown as Canonical);
+    const cheap = sealEnvelope(keys, 'job.submit', { ...body, jobId: 'jcheap', nonce: '5', maxPriceMicro: '100' } as unknown as Canonical);
     expect(((await requestJson(url, '/v1/jobs', { body: { envelope: cheap, input } }).catch((e: InfermarketError) => e)) as InfermarketError).code).toBe('ERR_PRICE_TOO_HIGH');
-    const rich = sealEnvelope(keys, 'job.submit', { ...body, jobId: 'jrich', nonce: 'n-6', maxPriceMicro: '90000000' } as unknown as Canonical);
+    const rich = sealEnvelope(keys, 'job.submit', { ...body, jobId: 'jrich', nonce: '6', maxPriceMicro: '90000000' } as unknown as Canonical);
     expect(((await requestJson(url, '/v1/jobs', { body: { envelope: rich, input } }).catch((e: InfermarketError) => e)) as InfermarketError).code).toBe('ERR_INSUFFICIENT_BALANCE');
     const job = await c.wait('jreplay1', { timeoutMs: 30_000 });
     expect(job.status).toBe('settled');
@@ -102,7 +102,7 @@ describe('infermarket cloud: the centralized baseline', () => {
     const anon = await requestJson<JobView>(url, '/v1/jobs/jreplay1');
     expect(anon.output).toBeNull();
     expect(anon.receipt).toBeNull();
-    const eve = createClient({ url, key: seedFromLabel('cloud-test-eve') });
+    const eve = createClient({ url, key: seedFromLabel('cloud-test-eve'), transport: 'http' });
     const stolen = await requestJson(url, `/v1/jobs/jreplay1?read=${await eve.readToken('jreplay1')}`).catch((e: InfermarketError) => e);
     expect((stolen as InfermarketError).code).toBe('ERR_UNAUTHENTICATED');
     const stats = await requestJson<{ ledger: { conserved: boolean; revenueMicro: string } }>(url, '/v1/stats');

@@ -17,14 +17,14 @@ describe('cloud ledger file', () => {
     const hang: Executor = { ...createInferenceExecutor(), execute: () => new Promise(() => undefined) };
     const first = createCloud({ keys, executor: hang, stateFile, defaultPriceMicro: 5_000n });
     const url1 = await first.app.listen({ host: '127.0.0.1', port: 0 });
-    const c1 = createClient({ url: url1, key: seedFromLabel('cloud-state-alice') });
+    const c1 = createClient({ url: url1, key: seedFromLabel('cloud-state-alice'), transport: 'http' });
     await c1.faucet(100_000n);
     await c1.submit({ model: 'digits', input: syntheticInput('digits', createRng(1, 's')), maxPriceMicro: 20_000n });
     expect(await c1.balance()).toBe(80_000n);
     // the "crash": a second cloud opens the same file while the first never finished its job
     const second = createCloud({ keys, executor: createInferenceExecutor(), stateFile, defaultPriceMicro: 5_000n });
     const url2 = await second.app.listen({ host: '127.0.0.1', port: 0 });
-    const c2 = createClient({ url: url2, key: seedFromLabel('cloud-state-alice') });
+    const c2 = createClient({ url: url2, key: seedFromLabel('cloud-state-alice'), transport: 'http' });
     expect(await c2.balance()).toBe(100_000n);
     const { jobId } = await c2.submit({ model: 'digits', input: syntheticInput('digits', createRng(2, 's')), maxPriceMicro: 20_000n });
     expect((await c2.wait(jobId, { timeoutMs: 20_000 })).status).toBe('settled');

@@ -54,7 +54,7 @@ interface MiniMarket {
 
 /** A small market driven in real time over the protocol rules, exposing a `DashboardSource`. */
 function startMiniMarket(seed: number): MiniMarket {
-  const state = createState({ params: { auditRate: 0.35, disputeQuorum: 0, jailDurationMs: 20_000, challengeWindowMs: 800 }, models: ['digits'] });
+  const state = createState({ params: { matchingMode: 'auction', auditRate: 0.35, disputeQuorum: 0, jailDurationMs: 20_000, challengeWindowMs: 800 }, models: ['digits'] });
   const startedAtMs = Date.now();
   const now = (): number => (Date.now() - startedAtMs) * SPEED;
   let nonce = 0;
@@ -158,7 +158,7 @@ function startMiniMarket(seed: number): MiniMarket {
   };
 
   function send(ev: Driven, atMs = now()): void {
-    const full = { ...ev, atMs, nonce: `n${nonce++}`, expiresAtMs: atMs + 10_000 } as MarketEvent;
+    const full = { ...ev, atMs, nonce: `${++nonce}`, expiresAtMs: atMs + 10_000 } as MarketEvent;
     try {
       onEffects(apply(state, full), atMs);
     } catch {

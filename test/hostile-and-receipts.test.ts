@@ -146,7 +146,8 @@ describe('hostile inputs through real HTTP and WebSocket', () => {
     const keys = keyPairFromSeed(seedFromLabel('e2e/hostile/client'));
     const now = Date.now();
     const input = { kind: 'tensor', tensor: float32Tensor(new Float32Array(784), [1, 784]) } as const;
-    const body = (over: Record<string, Canonical>) => ({ jobId: `h${Math.random().toString(36).slice(2, 10)}`, model: 'digits', inputHash: hashPayload(input), maxPriceMicro: 50_000n, nonce: Math.random().toString(36), expiresAtMs: now + 20_000, ...over });
+    let seq = 0;
+    const body = (over: Record<string, Canonical>) => ({ jobId: `h${Math.random().toString(36).slice(2, 10)}`, model: 'digits', inputHash: hashPayload(input), maxPriceMicro: 50_000n, nonce: String(now * 1000 + ++seq), expiresAtMs: now + 20_000, ...over });
     const submit = (env: unknown, inp: unknown = input) => post('/v1/jobs', JSON.stringify({ envelope: env, input: inp }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
     before = await ledgerNow();
 
@@ -177,7 +178,7 @@ describe('hostile inputs through real HTTP and WebSocket', () => {
     raw.on('message', (d) => frames.push(JSON.parse(String(d)) as Record<string, unknown>));
     await new Promise((r) => raw.once('open', r));
     const keys = keyPairFromSeed(seedFromLabel('e2e/hostile/rogue'));
-    raw.send(JSON.stringify({ type: 'node.register', ref: 'x1', envelope: sealEnvelope(keys, 'node.register', { role: 'miner', models: ['digits'], variant: 'int8', region: 'local', encryptionKey: null, nonce: 'n1', expiresAtMs: Date.now() + 10_000 }) }));
+    raw.send(JSON.stringify({ type: 'node.register', ref: 'x1', envelope: sealEnvelope(keys, 'node.register', { role: 'miner', models: ['digits'], variant: 'int8', region: 'local', encryptionKey: null, nonce: '1', expiresAtMs: Date.now() + 10_000 }) }));
     raw.send('{not json');
     await new Promise((r) => setTimeout(r, 300));
     const codes = frames.filter((f) => f.type === 'error').map((f) => f.code);

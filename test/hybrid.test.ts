@@ -23,8 +23,8 @@ describe('hybrid client (SDK routing policy)', () => {
     slow = createCloud({ keys: keyPairFromSeed(seedFromLabel('hyb-slow')), executor: slowed(createInferenceExecutor(), SLOW_MS), defaultPriceMicro: 8_000n });
     const fastUrl = await fast.app.listen({ host: '127.0.0.1', port: 0 });
     const slowUrl = await slow.app.listen({ host: '127.0.0.1', port: 0 });
-    cloud = createClient({ url: fastUrl, key: seedFromLabel('hyb-client') });
-    market = createClient({ url: slowUrl, key: seedFromLabel('hyb-client') });
+    cloud = createClient({ url: fastUrl, key: seedFromLabel('hyb-client'), transport: 'http' });
+    market = createClient({ url: slowUrl, key: seedFromLabel('hyb-client'), transport: 'http' });
     await cloud.faucet(1_000_000n);
     await market.faucet(1_000_000n);
   });

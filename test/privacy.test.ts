@@ -188,7 +188,7 @@ describe('private jobs: nothing readable at the market, on its wire or in its fi
     const input = { kind: 'sealed' as const, sealed: sealJson(jobKey.publicKey, patternedDigit(3) as unknown as Canonical, new Uint8Array(56).fill(1)) };
     const now = ((await requestJson<{ nowMs: number }>(url, '/v1/health')).nowMs);
     const jobId = `jmanual${Date.now()}`;
-    const body = { jobId, model: 'digits', inputHash: hashPayload(input), maxPriceMicro: 200_000n, private: true, nonce: 'n1', expiresAtMs: now + 20_000 };
+    const body = { jobId, model: 'digits', inputHash: hashPayload(input), maxPriceMicro: 200_000n, private: true, nonce: String(Date.now() * 1000), expiresAtMs: now + 20_000 };
     await requestJson(url, '/v1/jobs', { body: { envelope: sealEnvelope(keys, 'job.submit', body as unknown as Canonical), input } });
     const request = await new Promise<Extract<JobStreamMessage, { type: 'key.request' }>>((resolve, reject) => {
       const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/v1/jobs/${jobId}/stream?read=${makeReadToken(keys, jobId, now + 20_000)}`);
@@ -203,9 +203,10 @@ describe('private jobs: nothing readable at the market, on its wire or in its fi
       });
     });
     expect(request.party).toBe(minerAddress);
+    let keyNonce = 0;
     const post = (to: string) =>
       requestJson(url, `/v1/jobs/${jobId}/keys`, {
-        body: { envelope: sealEnvelope(keys, 'job.key', { jobId, to: request.party, sealed: seal(to, new Uint8Array(32).fill(9), new Uint8Array(56).fill(2)), nonce: `k${to.slice(0, 6)}`, expiresAtMs: now + 20_000 } as unknown as Canonical) },
+        body: { envelope: sealEnvelope(keys, 'job.key', { jobId, to: request.party, sealed: seal(to, new Uint8Array(32).fill(9), new Uint8Array(56).fill(2)), nonce: String(Date.now() * 1000 + (keyNonce += 1)), expiresAtMs: now + 20_000 } as unknown as Canonical) },
       }).then(
         () => 'accepted',
         (e: InfermarketError) => e.code,
@@ -335,7 +336,7 @@ describe('market --tls', () => {
     const err = await untrusting.faucet(1_000n).then(() => null, (e: Error) => e);
     expect(err?.message).toMatch(/cannot reach the market/);
     expect(String((err?.cause as Error | undefined)?.cause ?? err?.cause)).toMatch(/certificate|self[- ]signed/i);
-    const ok = await runCli(['submit', '--market', market.url, '--ca', join(dir, 'm.db.cert.pem'), '--model', 'digits', '--private', '--key-seed', 'tls-cli', '--faucet', '500000', '--timeout-ms', '300', '--json']);
+    const ok = await runCli(['submit', '--market', market.url, '--ca', join(dir, 'm.db.cert.pem'), '--model', 'digits', '--private', '--key-seed', 'tls-cli', '--faucet', '500000', '--timeout-ms', '5000', '--json']);
     expect(ok.stderr).not.toMatch(/certificate/i);
     // submitted and escrowed over TLS (no miner here, so it does not settle: exit 2, not a failure to connect)
     expect(ok.code, ok.stderr).toBe(2);

@@ -30,6 +30,7 @@ describe('every shipped scenario runs on the testnet', () => {
   it('ships the scenarios this test expects', () => {
     expect(shipped).toEqual([
       'adversarial.json',
+      'disputes-bisection.json',
       'faults.json',
       'heterogeneous.json',
       'honest-auditors.json',

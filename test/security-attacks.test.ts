@@ -43,7 +43,7 @@ beforeAll(async () => {
   nodes.push(miner);
   await http(market.url, '/v1/faucet', { body: { address: miner.keys.address, amountMicro: '500000000' } });
   await registerAndBond(miner, 'miner');
-  actAsMiner(miner);
+  await actAsMiner(miner);
 });
 afterAll(async () => {
   for (const n of nodes) n.ws.terminate();

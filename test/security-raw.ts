@@ -6,7 +6,9 @@ export type Frame = { type: string; [k: string]: unknown };
 
 let counter = 0;
 export const keysOf = (label: string): KeyPair => keyPairFromSeed(seedFromLabel(`security/${label}`));
-export const nonce = (): string => `n${Date.now()}-${counter++}`;
+// sequence numbers (a replay window per signer), above those of any earlier run of the same keys
+const nonceBase = Date.now() * 1000;
+export const nonce = (): string => String(nonceBase + ++counter);
 
 /** A raw HTTP call; the JSON answer (or the text when it is not JSON). */
 export async function http(base: string, path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; json: any; text: string }> {
@@ -122,8 +124,16 @@ export function toyOutput(input: JobInput): { kind: 'tokens'; tokens: number[]; 
   return { kind: 'tensor', tensor: { dtype: 'float32', dims: [1, 10], data: Buffer.from(a.buffer).toString('base64') } };
 }
 
-/** An honest raw miner: bids on every offer, answers each assignment (streaming a prompt's tokens first). */
-export function actAsMiner(n: RawNode, priceMicro = '1000'): void {
+/**
+ * An honest raw miner: posts a standing offer at `priceMicro` (the market's default `matchingMode: offers`) or
+ * bids on every `job.offer` (auction), and answers each assignment (streaming a prompt's tokens first).
+ */
+export async function actAsMiner(n: RawNode, priceMicro = '1000'): Promise<void> {
+  const ok = n.frames.find((f) => f.type === 'auth.ok') as { params?: { matchingMode?: string } } | undefined;
+  if ((ok?.params?.matchingMode ?? 'offers') === 'offers') {
+    const r = await n.request({ type: 'offer.post', envelope: n.sign('offer.post', { prices: { digits: priceMicro, charlm: priceMicro }, capacity: 8, variant: 'fp32', untilMs: Date.now() + 600_000 }) });
+    if (r.type !== 'ack') throw new Error(`offer: ${JSON.stringify(r)}`);
+  }
   n.ws.on('message', (d) => {
     const f = JSON.parse(String(d)) as Frame;
     if (f.type === 'job.offer') n.send({ type: 'job.bid', envelope: n.sign('job.bid', { jobId: String(f.jobId), priceMicro }) });

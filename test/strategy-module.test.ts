@@ -130,7 +130,9 @@ function simScenario(modulePath: string, priceMicro: string): Record<string, unk
     name: 'user-strategy',
     seed: 11,
     durationMs: 30_000,
-    params: { auditRate: 0.5, jailDurationMs: 600_000 },
+    // standing offers at one price: the seeded stake-weighted draw gives the sly miners jobs too (lowest price
+    // would give every job to the first offers posted, the honest ones, while they have a free slot)
+    params: { matchingPolicy: 'stake-weighted-random', auditRate: 0.5, jailDurationMs: 600_000 },
     miners: [
       { name: 'honest', count: 2, strategy: 'honest', pricing: { priceMicro } },
       { name: 'sly', count: 2, strategy: modulePath, pricing: { priceMicro } },

@@ -26,13 +26,14 @@ async function node(label: string, role: 'miner' | 'validator'): Promise<TestNod
   await registerAndBond(n, role);
   return n;
 }
-let nonce = 0;
+// per-signer sequence numbers (docs/api.md), above any earlier run's
+let nonce = Date.now() * 1000;
 // job data is readable only by its client: each job is read with its client's signed read token
 const clientOf = new Map<string, string>();
 async function submit(label: string, jobId: string, input: JobInput, extra: Record<string, string> = {}): Promise<Response> {
   const client = keysOf(label);
   clientOf.set(jobId, label);
-  const envelope = sealEnvelope(client, 'job.submit', { jobId, model: input.kind === 'prompt' ? 'charlm' : 'digits', inputHash: hashPayload(input), maxPriceMicro: '50000', nonce: `v${nonce++}`, expiresAtMs: Date.now() + 30_000, ...extra });
+  const envelope = sealEnvelope(client, 'job.submit', { jobId, model: input.kind === 'prompt' ? 'charlm' : 'digits', inputHash: hashPayload(input), maxPriceMicro: '50000', nonce: String(++nonce), expiresAtMs: Date.now() + 30_000, ...extra });
   return fetch(`${market.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ envelope, input }) });
 }
 const job = async (id: string): Promise<JobView> => {
@@ -59,7 +60,7 @@ afterEach(async () => {
 
 describe('verification levels and receipts over the live market', () => {
   it('a miner that returns a truncated output is refused (ERR_BAD_OUTPUT); the job is re-run and its receipt shows the full length', async () => {
-    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { ...FAST, auditRate: 0 } });
+    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { ...FAST, matchingMode: 'auction', auditRate: 0 } });
     const cheat = await node('vlive/truncator', 'miner');
     const honest = await node('vlive/honest', 'miner');
     // the truncating miner bids lowest, answers a 20-token job with 12 tokens (a cached shorter answer)
@@ -72,7 +73,7 @@ describe('verification levels and receipts over the live market', () => {
         cheat.raw({ type: 'job.result', ref: 'truncated', envelope: cheat.sign('job.result', { jobId: a.jobId, inputHash: a.inputHash, outputHash: hashPayload(output) }), output });
       }
     });
-    actAsMiner(honest, { priceMicro: '1000' });
+    await actAsMiner(honest, { priceMicro: '1000' });
     const client = keysOf('vlive/client');
     await faucet(client.address, '1000000');
     const input: JobInput = { kind: 'prompt', prompt: 'hello', maxTokens: 20, temperature: 0.8, seed: 3 };
@@ -93,7 +94,7 @@ describe('verification levels and receipts over the live market', () => {
   it('"always" with a validator that stays silent: the audit is reassigned, nobody answers, the client is refunded and no receipt says verified', async () => {
     market = await createMarket({ dbPath: join(dir, 'm.db'), params: { ...FAST, auditRate: 0 } });
     const miner = await node('vlive/liar', 'miner');
-    actAsMiner(miner, { priceMicro: '1000', lie: true });
+    await actAsMiner(miner, { priceMicro: '1000', lie: true });
     const silent1 = await node('vlive/silent1', 'validator');
     const silent2 = await node('vlive/silent2', 'validator');
     const client = keysOf('vlive/client2');
@@ -119,7 +120,7 @@ describe('verification levels and receipts over the live market', () => {
     market = await createMarket({ dbPath: join(dir, 'm.db'), params: FAST });
     const client = keysOf('vlive/client3');
     await faucet(client.address, '1000000');
-    for (const level of ['paranoid', 'redundant']) {
+    for (const level of ['paranoid', 'Redundant']) {
       const res = await submit('vlive/client3', `bad-${level}`, digitsInput(2), { verification: level });
       expect(res.status).toBe(400);
       const body = (await res.json()) as { error: { code: string; message: string } };

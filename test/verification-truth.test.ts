@@ -32,7 +32,7 @@ async function miner(label: string, answer: (input: JobInput) => Promise<JobOutp
 let k = 0;
 async function runJob(id: string): Promise<JobView> {
   const input = digitsInput(k++);
-  const envelope = sealEnvelope(keysOf('truth/client'), 'job.submit', { jobId: id, model: 'digits', inputHash: hashPayload(input), maxPriceMicro: '50000', nonce: `t${k}`, expiresAtMs: Date.now() + 30_000, verification: 'none' });
+  const envelope = sealEnvelope(keysOf('truth/client'), 'job.submit', { jobId: id, model: 'digits', inputHash: hashPayload(input), maxPriceMicro: '50000', nonce: String(Date.now() * 1000 + k), expiresAtMs: Date.now() + 30_000, verification: 'none' });
   const r = await fetch(`${market.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ envelope, input }) });
   expect(r.status).toBe(202);
   return until(async () => {
@@ -49,7 +49,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('measureTruth: wrong outputs delivered, by re-execution through the real runtime', () => {
   it('counts a lying miner\'s settled outputs as wrong and an honest miner\'s (real runtime) as right, by strategy and level', async () => {
     const dbPath = join(dir, 'market.db');
-    market = await createMarket({ dbPath, params: { bidWindowMs: 200, challengeWindowMs: 50, jobDeadlineMs: 5_000, auditRate: 0 } });
+    market = await createMarket({ dbPath, params: { matchingMode: 'auction', bidWindowMs: 200, challengeWindowMs: 50, jobDeadlineMs: 5_000, auditRate: 0 } });
     await faucet(keysOf('truth/client').address);
     const exec = createInferenceExecutor();
     const honest = await miner('truth/honest', async (input) => (await exec.execute({ model: 'digits', variant: 'fp32', input, reference: true })).output);

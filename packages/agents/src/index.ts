@@ -55,3 +55,24 @@ export {
   type ValidatorStrategyModule,
   type ValidatorTaskContext,
 } from './strategy-module.js';
+export {
+  PRICE_PROCESS_DEFAULTS,
+  checkPriceProcess,
+  parsePriceSeries,
+  pricePath,
+  type PricePoint,
+  type PriceProcessSpec,
+} from './price-process.js';
+export {
+  PARTICIPATION_DEFAULTS,
+  createParticipation,
+  createPriceTrend,
+  decideParticipation,
+  expectedUsdProfitPerJobMicro,
+  resolveParticipation,
+  type ParticipationMemory,
+  type ParticipationSettings,
+  type ProfitInputs,
+} from './participation.js';
+export { HYBRID_POLICIES, checkHybrid, hybridFallsBack, hybridFirstRoute, type HybridPolicy } from './hybrid-route.js';
+export { OFFER_DEFAULTS, offerPrices, repricesAfterAssignment } from './offer-prices.js';

@@ -6,6 +6,7 @@ import {
   InfermarketError,
   keyPairFromSeed,
   makeReadToken,
+  nonceSequence,
   READ_ALL_JOBS,
   READ_TOKEN_HEADER,
   seal,
@@ -21,9 +22,11 @@ import {
   type JobView,
   type KeyPair,
   type SubmitBody,
+  type Envelope,
   type VerificationLevel,
 } from '@infermarket/protocol';
 import { requestJson as requestJsonPlain, type RequestOptions } from './wire-json.js';
+import { openClientSession, type ClientSession } from './session.js';
 
 /** Options for `createClient`. */
 export interface ClientOptions {
@@ -40,6 +43,13 @@ export interface ClientOptions {
    * whose signature or signer does not check out: the key is then NOT sent). Default: ignored.
    */
   onPrivacyError?: (e: InfermarketError, jobId: string) => void;
+  /**
+   * How jobs travel. `session` (default): one persistent WebSocket (`/v1/session`) carries every submit,
+   * pushed result, token and key request of this client — no socket or poll per job. `http`: the per-job
+   * API (`POST /v1/jobs`, polling `GET /v1/jobs/:id`, a `/v1/jobs/:id/stream` socket per streamed job),
+   * kept for compatibility and for tools without WebSockets.
+   */
+  transport?: 'session' | 'http';
 }
 
 /** A job to submit. */
@@ -121,6 +131,8 @@ export interface Client {
   ): Promise<JobView>;
   /** The market's clock now (it signs expiries against it). */
   marketNow(): Promise<number>;
+  /** Close the client's session socket (if one is open); the client may not be used for jobs afterwards. */
+  close(): void;
   /**
    * Open the sealed output of one of this client's private jobs and check it against the hash the miner
    * signed (`expectedHash`, when given). Plaintext outputs are returned as they are.
@@ -145,6 +157,12 @@ export function createClient(options: ClientOptions): Client {
   const keys = options.key instanceof Uint8Array ? keyPairFromSeed(options.key) : options.key;
   const url = options.url.replace(/\/+$/, '');
   const ttlMs = options.ttlMs ?? 20_000;
+  const transport = options.transport ?? 'session';
+  if (transport !== 'session' && transport !== 'http') {
+    throw new InfermarketError('ERR_VALIDATION', `"transport" must be "session" or "http", got ${JSON.stringify(transport)}`, { details: { field: 'transport' } });
+  }
+  // the market keeps a window of sequence numbers per signer (replay protection): number every signed body
+  const nextNonce = nonceSequence(Date.now());
   let clockOffset: number | null = null;
   // every call to this market trusts the given CA (if any), explicitly
   const requestJson = <T>(base: string, path: string, o: RequestOptions = {}): Promise<T> => requestJsonPlain<T>(base, path, options.ca !== undefined ? { ...o, ca: options.ca } : o);
@@ -153,7 +171,25 @@ export function createClient(options: ClientOptions): Client {
   const jobKeys = new Map<string, { seed: Uint8Array; keys: EncryptionKeyPair }>();
 
   let syncedAtMs = 0;
+  let session: ClientSession | null = null;
+  const sessionOf = async (): Promise<ClientSession> => {
+    if (!session) {
+      session = openClientSession({
+        url,
+        keys,
+        ttlMs,
+        nextNonce,
+        ...(options.ca !== undefined ? { ca: options.ca } : {}),
+        onKeyRequest: (m) => void giveKey(m.jobId, m),
+      });
+    }
+    await session.ready();
+    return session;
+  };
   const marketNow = async (): Promise<number> => {
+    // a logged-in session learned the clock at login (again after every reconnect)
+    const viaSession = session?.connected() ? session.clockOffset() : null;
+    if (viaSession !== null) return Date.now() + viaSession;
     // re-learn the clock now and then: after a market restart its clock is behind by the time it was down
     if (clockOffset === null || Date.now() - syncedAtMs > 10_000) {
       syncedAtMs = Date.now();
@@ -199,31 +235,38 @@ export function createClient(options: ClientOptions): Client {
 
   const getJob = async (jobId: string): Promise<JobView> => opened(await requestJson<JobView>(url, await jobPath(jobId)));
 
+  /** Private jobs: the key slots already handed out (or refused) per job. */
+  const keySlots = new Map<string, { served: Set<string>; refused: Set<string> }>();
+  /** Check the party's signed registration and hand it the job key sealed to its encryption key. */
+  const giveKey = async (jobId: string, m: Extract<JobStreamMessage, { type: 'key.request' }>): Promise<void> => {
+    const k = jobKeys.get(jobId);
+    if (!k) return;
+    let slots = keySlots.get(jobId);
+    if (!slots) keySlots.set(jobId, (slots = { served: new Set(), refused: new Set() }));
+    const slot = `${m.party}/${m.purpose}`;
+    if (slots.served.has(slot) || slots.refused.has(slot)) return;
+    slots.served.add(slot);
+    try {
+      const reg = verifyRegistration(m.registration as never, m.party);
+      const sealed = seal(reg.encryptionKey, k.seed, randomBytes(56));
+      const body = { jobId, to: m.party, sealed, nonce: nextNonce(), expiresAtMs: (await marketNow()) + ttlMs };
+      const envelope = sealEnvelope(keys, 'job.key', body as unknown as Canonical);
+      if (transport === 'session') await (await sessionOf()).sendKey(envelope as Envelope<'job.key'>);
+      else await requestJson(url, `/v1/jobs/${encodeURIComponent(jobId)}/keys`, { body: { envelope } });
+    } catch (e) {
+      slots.served.delete(slot);
+      const err = e instanceof InfermarketError ? e : new InfermarketError('ERR_INTERNAL', (e as Error).message, { cause: e });
+      if (err.code === 'ERR_KEY_MISMATCH') slots.refused.add(slot); // never retry a key that does not check out
+      options.onPrivacyError?.(err, jobId);
+    }
+  };
+
   /**
-   * Private jobs: watch the job's stream for key requests; check each party's signed registration and post the
-   * job key sealed to its encryption key. Reconnects until the job is finished.
+   * Private jobs over HTTP: watch the job's stream for key requests and answer them (`giveKey`). Reconnects
+   * until the job is finished. (A session gets the key requests on its one socket.)
    */
   const serveKeys = (jobId: string): void => {
-    const k = jobKeys.get(jobId)!;
-    const served = new Set<string>();
-    const refused = new Set<string>();
     let finished = false;
-    const give = async (m: Extract<JobStreamMessage, { type: 'key.request' }>): Promise<void> => {
-      const slot = `${m.party}/${m.purpose}`;
-      if (served.has(slot) || refused.has(slot)) return;
-      served.add(slot);
-      try {
-        const reg = verifyRegistration(m.registration as never, m.party);
-        const sealed = seal(reg.encryptionKey, k.seed, randomBytes(56));
-        const body = { jobId, to: m.party, sealed, nonce: randomBytes(12).toString('hex'), expiresAtMs: (await marketNow()) + ttlMs };
-        await requestJson(url, `/v1/jobs/${encodeURIComponent(jobId)}/keys`, { body: { envelope: sealEnvelope(keys, 'job.key', body as unknown as Canonical) } });
-      } catch (e) {
-        served.delete(slot);
-        const err = e instanceof InfermarketError ? e : new InfermarketError('ERR_INTERNAL', (e as Error).message, { cause: e });
-        if (err.code === 'ERR_KEY_MISMATCH') refused.add(slot); // never retry a key that does not check out
-        options.onPrivacyError?.(err, jobId);
-      }
-    };
     const connect = (attempt: number): void => {
       void readToken(jobId).then(
         (token) => open(attempt, `${url.replace(/^http/, 'ws')}/v1/jobs/${encodeURIComponent(jobId)}/stream`, token),
@@ -233,7 +276,7 @@ export function createClient(options: ClientOptions): Client {
     const open = (attempt: number, wsUrl: string, token: string): void => {
       const ws = new WebSocket(wsUrl, { ...wsOptions, headers: { [READ_TOKEN_HEADER]: token } });
       // a restarted market forgets the keys it held and asks again on the new connection
-      ws.on('open', () => served.clear());
+      ws.on('open', () => keySlots.get(jobId)?.served.clear());
       ws.on('message', (data) => {
         let m: JobStreamMessage;
         try {
@@ -241,19 +284,70 @@ export function createClient(options: ClientOptions): Client {
         } catch {
           return;
         }
-        if (m.type === 'key.request') void give(m);
+        if (m.type === 'key.request') void giveKey(jobId, m);
         else if (m.type === 'done' || m.type === 'error') finished = true;
       });
       ws.on('error', () => undefined);
       ws.on('close', () => {
-        if (finished || attempt > 200) return jobKeys.size > 1000 ? void jobKeys.delete(jobId) : undefined;
+        if (finished || attempt > 200) {
+          keySlots.delete(jobId);
+          return jobKeys.size > 1000 ? void jobKeys.delete(jobId) : undefined;
+        }
         setTimeout(() => connect(attempt + 1), 250).unref();
       });
     };
     connect(0);
   };
 
-  const wait: Client['wait'] = async (jobId, o = {}) => opened(await waitRaw(jobId, o));
+  /**
+   * Follow a job on the session until `done` (or the timeout): tokens, restarts and the result go to the
+   * callbacks. A job not submitted on this session is asked for with `job.watch` (it must be this client's).
+   */
+  const followOnSession = async (jobId: string, o: Parameters<Client['stream']>[1] = {}): Promise<JobView> => {
+    const s = await sessionOf();
+    const timeoutMs = o.timeoutMs ?? 60_000;
+    let off: () => void = () => undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const done = new Promise<JobView>((resolve, reject) => {
+        timer = setTimeout(() => reject(new InfermarketError('ERR_LATE', `job ${jobId} did not finish within ${timeoutMs} ms`)), timeoutMs);
+        off = s.on(jobId, (m) => {
+          switch (m.type) {
+            case 'token':
+              o.onToken?.({ index: m.index, token: m.token, text: m.text, atMs: Date.now() });
+              return;
+            case 'restart':
+              o.onRestart?.(m.attempt);
+              return;
+            case 'result':
+              try {
+                o.onResult?.({ output: openOutput(jobId, m.output), atMs: Date.now() });
+              } catch {
+                // a sealed output that does not open is not this client's result: the receipt will tell
+              }
+              return;
+            case 'done':
+              resolve(opened(m.job));
+              return;
+            default:
+              return;
+          }
+        });
+      });
+      if (!submittedHere.has(jobId)) await s.watch(jobId);
+      return await done;
+    } finally {
+      clearTimeout(timer);
+      off();
+      submittedHere.delete(jobId);
+      keySlots.delete(jobId);
+      if (jobKeys.size > 1000) jobKeys.delete(jobId);
+    }
+  };
+  /** Jobs submitted on this client's session and not yet followed to the end. */
+  const submittedHere = new Set<string>();
+
+  const wait: Client['wait'] = async (jobId, o = {}) => (transport === 'session' ? followOnSession(jobId, { timeoutMs: o.timeoutMs ?? 60_000 }) : opened(await waitRaw(jobId, o)));
   const waitRaw: Client['wait'] = async (jobId, o = {}) => {
     const deadline = Date.now() + (o.timeoutMs ?? 60_000);
     const pollMs = o.pollMs ?? 50;
@@ -297,18 +391,32 @@ export function createClient(options: ClientOptions): Client {
         input = input.kind === 'sealed' ? input : { kind: 'sealed', sealed: sealJson(jk.publicKey, input as unknown as Canonical, randomBytes(56)) };
       }
       const inputHash = hashPayload(input);
+      // log in first: the session's login tells the market clock (no separate /v1/health round trip)
+      const s = transport === 'session' ? await sessionOf() : null;
       const body: SubmitBody = {
         jobId,
         model: req.model,
         inputHash,
         maxPriceMicro: req.maxPriceMicro,
-        nonce: randomBytes(12).toString('hex'),
+        nonce: nextNonce(),
         expiresAtMs: (await marketNow()) + ttlMs,
         ...(req.regions && req.regions.length ? { regions: req.regions } : {}),
         ...(req.private ? { private: true } : {}),
         ...(req.verification !== undefined ? { verification: req.verification } : {}),
       };
       const envelope = sealEnvelope(keys, 'job.submit', body as unknown as Canonical);
+      if (s) {
+        const sentAtMs = Date.now();
+        submittedHere.add(jobId);
+        try {
+          await s.submit(jobId, envelope as Envelope<'job.submit'>, input);
+        } catch (e) {
+          submittedHere.delete(jobId);
+          jobKeys.delete(jobId);
+          throw e;
+        }
+        return { jobId, inputHash, sentAtMs };
+      }
       const sentAtMs = Date.now();
       try {
         await requestJson(url, '/v1/jobs', { body: { envelope, input } });
@@ -327,6 +435,7 @@ export function createClient(options: ClientOptions): Client {
     readToken,
     wait,
     async stream(jobId, o = {}) {
+      if (transport === 'session') return followOnSession(jobId, o);
       const wsUrl = `${url.replace(/^http/, 'ws')}/v1/jobs/${encodeURIComponent(jobId)}/stream`;
       const timeoutMs = o.timeoutMs ?? 60_000;
       let final: JobView | null = null;
@@ -377,5 +486,9 @@ export function createClient(options: ClientOptions): Client {
     },
     marketNow,
     openOutput,
+    close() {
+      session?.close();
+      session = null;
+    },
   };
 }

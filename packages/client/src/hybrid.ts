@@ -1,12 +1,13 @@
 import { InfermarketError, type JobView } from '@infermarket/protocol';
+import { checkHybrid, hybridFirstRoute, type HybridPolicy as AgentsHybridPolicy } from '@infermarket/agents';
 import type { Client, SubmitRequest, Submitted } from './client.js';
 
-/** How a hybrid client routes a job. */
-export type HybridPolicy =
-  /** Latency-sensitive jobs to the centralized baseline, batch jobs to the market. */
-  | 'split'
-  /** Every job to the market first; if it has not settled after `fallbackAfterMs`, the same job goes to the baseline. */
-  | 'fallback';
+/**
+ * How a hybrid client routes a job: `split` (latency-sensitive jobs to the centralized baseline, batch jobs to
+ * the market) or `fallback` (the market first; the baseline too if it has not settled after `fallbackAfterMs`).
+ * The rule itself is the agents' `hybridFirstRoute`, which the simulator's hybrid client groups use too.
+ */
+export type HybridPolicy = AgentsHybridPolicy;
 
 /** Defaults of `createHybridClient`. */
 export const HYBRID_DEFAULTS = Object.freeze({
@@ -71,10 +72,8 @@ export interface HybridClient {
  * const { route, job } = await h.run({ model: 'charlm', input, maxPriceMicro: 50_000n });
  */
 export function createHybridClient(options: HybridOptions): HybridClient {
-  const policy = options.policy ?? HYBRID_DEFAULTS.policy;
-  if (policy !== 'split' && policy !== 'fallback') throw new InfermarketError('ERR_VALIDATION', `"policy" must be "split" or "fallback", got ${JSON.stringify(policy)}`, { details: { field: 'policy' } });
-  const fallbackAfterMs = options.fallbackAfterMs ?? HYBRID_DEFAULTS.fallbackAfterMs;
-  if (!Number.isFinite(fallbackAfterMs) || fallbackAfterMs < 0) throw new InfermarketError('ERR_VALIDATION', `"fallbackAfterMs" must be a non-negative number of ms, got ${fallbackAfterMs}`, { details: { field: 'fallbackAfterMs' } });
+  // the one routing rule, shared with the simulator's hybrid client groups
+  const { policy, fallbackAfterMs } = checkHybrid(options.policy ?? HYBRID_DEFAULTS.policy, options.fallbackAfterMs ?? HYBRID_DEFAULTS.fallbackAfterMs);
   const sensitive = options.isLatencySensitive ?? ((r: SubmitRequest) => r.input.kind === 'prompt');
   const counts: HybridCounts = { market: 0, cloud: 0, fallback: 0 };
 
@@ -115,7 +114,7 @@ export function createHybridClient(options: HybridOptions): HybridClient {
       const late = (where: string): InfermarketError => new InfermarketError('ERR_LATE', `the job did not finish on ${where} within ${o.timeoutMs ?? HYBRID_DEFAULTS.timeoutMs} ms`);
 
       if (policy === 'split') {
-        const toCloud = req.latencySensitive ?? sensitive(req);
+        const toCloud = hybridFirstRoute(policy, req.latencySensitive ?? sensitive(req)) === 'cloud';
         const r = await on(toCloud ? 'cloud' : 'market', toCloud ? 'cloud' : 'market', deadline);
         if (!r) throw late(toCloud ? 'the baseline' : 'the market');
         counts[toCloud ? 'cloud' : 'market']++;

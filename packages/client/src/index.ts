@@ -8,5 +8,6 @@ export { runLoad, type LoadOptions, type LoadJobResult, type LoadSummary } from 
 export { createRng, type Rng } from './prng.js';
 export { syntheticInput, float32Tensor, tensorValues } from './inputs.js';
 export { requestJson, toWireJson, type RequestOptions } from './wire-json.js';
+export { openClientSession, type ClientSession, type ClientSessionOptions } from './session.js';
 export { CA_HINT, untrustedCertificateReason } from './tls-hint.js';
 export { createHybridClient, HYBRID_DEFAULTS, type HybridClient, type HybridOptions, type HybridPolicy, type HybridResult, type HybridRoute, type HybridCounts } from './hybrid.js';

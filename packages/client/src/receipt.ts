@@ -29,7 +29,7 @@ function describeChecks(b: ReceiptBody): string {
   const len = b.outputLength !== null && b.expectedLength !== null ? `; output ${b.outputLength}/${b.expectedLength}` : '';
   switch (b.verdict) {
     case 'verified':
-      return `${b.verification}: verified by ${b.checkedBy.join(', ') || 'the referees'}${len}`;
+      return `${b.verification}: verified by ${b.checkedBy.join(', ') || 'the referees'}${len}${b.flaggedTokens?.length ? `; token(s) ${b.flaggedTokens.join(', ')} accepted within a sampling-boundary margin` : ''}`;
     case 'caught':
       return `${b.verification}: the output was found wrong and the miner slashed${len}`;
     case 'unavailable':
@@ -96,6 +96,7 @@ export function verifyReceipt(receipt: unknown, marketKey: string, expect: Recei
     auditors: Array.isArray(b.auditors) ? b.auditors.map(String) : [],
     outputLength: typeof b.outputLength === 'number' ? b.outputLength : null,
     expectedLength: typeof b.expectedLength === 'number' ? b.expectedLength : null,
+    flaggedTokens: Array.isArray(b.flaggedTokens) ? b.flaggedTokens.map(Number) : [],
   };
   const verified = body.verdict === 'verified' && body.status === 'settled' && (body.outputLength === null || body.outputLength === body.expectedLength);
   const full: VerifiedReceipt = { ...body, verified, checked: describeChecks(body) };

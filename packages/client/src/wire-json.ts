@@ -1,5 +1,6 @@
 import { CA_HINT, untrustedCertificateReason } from './tls-hint.js';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { InfermarketError, type ErrorCode, ERROR_CODES } from '@infermarket/protocol';
 
 /** JSON text of a value with bigints as decimal strings (amounts on the wire are decimal strings). */
@@ -17,22 +18,35 @@ export interface RequestOptions {
   ca?: string | Buffer;
 }
 
-/** fetch's answer shape, over node:https with an explicit CA (fetch cannot take one on Node 20). */
-function fetchWithCa(url: URL, init: RequestInit, ca: string | Buffer, timeoutMs: number): Promise<{ ok: boolean; status: number; text(): Promise<string> }> {
+/** Keep-alive agents shared by every client of this process: one TCP (or TLS) connection reused per request. */
+const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 256 });
+const httpsAgents = new Map<string | Buffer | undefined, HttpsAgent>();
+function httpsAgentFor(ca: string | Buffer | undefined): HttpsAgent {
+  let a = httpsAgents.get(ca);
+  if (!a) httpsAgents.set(ca, (a = new HttpsAgent({ keepAlive: true, maxSockets: 256, ...(ca !== undefined ? { ca } : {}) })));
+  return a;
+}
+
+/**
+ * One HTTP(S) request over node:http with a keep-alive agent (fetch costs ≈ 1 ms more per call here), with
+ * an explicit CA for https when given (verification stays on).
+ */
+function send(url: URL, init: { method: string; body?: string }, ca: string | Buffer | undefined, timeoutMs: number): Promise<{ ok: boolean; status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { method: init.method ?? 'GET', headers: (init.headers ?? {}) as Record<string, string>, ca, timeout: timeoutMs }, (res) => {
+    const https = url.protocol === 'https:';
+    const headers: Record<string, string | number> = init.body !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(init.body) } : {};
+    const req = (https ? httpsRequest : httpRequest)(url, { method: init.method, headers, agent: https ? httpsAgentFor(ca) : httpAgent, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
         const status = res.statusCode ?? 0;
-        resolve({ ok: status >= 200 && status < 300, status, text: async () => text });
+        resolve({ ok: status >= 200 && status < 300, status, text: Buffer.concat(chunks).toString('utf8') });
       });
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
     req.on('error', reject);
-    if (typeof init.body === 'string') req.write(init.body);
+    if (init.body !== undefined) req.write(init.body);
     req.end();
   });
 }
@@ -48,20 +62,17 @@ function asErrorCode(code: unknown): ErrorCode {
  */
 export async function requestJson<T>(baseUrl: string, path: string, options: RequestOptions = {}): Promise<T> {
   const url = new URL(path, baseUrl);
-  const init: RequestInit = { method: options.method ?? (options.body === undefined ? 'GET' : 'POST'), signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) };
-  if (options.body !== undefined) {
-    init.body = toWireJson(options.body);
-    init.headers = { 'content-type': 'application/json' };
-  }
-  let res: { ok: boolean; status: number; text(): Promise<string> };
+  const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  let res: { ok: boolean; status: number; text: string };
   try {
-    res = options.ca !== undefined && url.protocol === 'https:' ? await fetchWithCa(url, init, options.ca, options.timeoutMs ?? 10_000) : await fetch(url, init);
+    res = await send(url, { method, ...(options.body !== undefined ? { body: toWireJson(options.body) } : {}) }, options.ca, timeoutMs);
   } catch (cause) {
     const untrusted = untrustedCertificateReason(cause);
     if (untrusted !== null) throw new InfermarketError('ERR_INTERNAL', `cannot reach the market at ${url.origin} (${untrusted}): ${CA_HINT}`, { cause });
     throw new InfermarketError('ERR_INTERNAL', `cannot reach the market at ${url.origin}: ${(cause as Error).message}`, { cause });
   }
-  const text = await res.text();
+  const text = res.text;
   let json: unknown = undefined;
   try {
     json = text.length ? JSON.parse(text) : undefined;

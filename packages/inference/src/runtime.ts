@@ -102,6 +102,12 @@ export interface Runtime {
   generate(model: ModelId, variant: Variant, req: GenerateRequest, onToken?: (t: GeneratedToken) => void): Promise<GenerateResult>;
   /** The same as {@link Runtime.generate} as an async iterator. */
   stream(model: ModelId, variant: Variant, req: GenerateRequest): AsyncIterable<GeneratedToken>;
+  /**
+   * Teacher-forced re-execution of a generation: runs the model on the prompt and then on `tokens` (someone
+   * else's output), returning at each step the logits and the sampler's draw `u` (the job's seeded PRNG, one
+   * draw per step when temperature > 0, 0 when greedy), which is what `compareSampledTokens` checks.
+   */
+  forcedSteps(model: ModelId, variant: Variant, req: GenerateRequest, tokens: readonly number[]): Promise<{ logits: Float32Array; u: number }[]>;
   /** Releases every cached session. */
   close(): Promise<void>;
 }
@@ -306,6 +312,30 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       return { text: tokens.map(decodeChar).join(''), tokens, promptTokens, ttftMs: ttft, totalMs: performance.now() - t0 };
     },
     stream: (model, variant, req) => generateTokens(model, variant, req),
+    async forcedSteps(model, variant, req, tokens) {
+      const entry = modelEntry(manifest, model, variant);
+      if (entry.kind !== 'charlm') throw new InferenceError('ERR_VALIDATION', `model "${model}" is a ${entry.kind}, not a generative model`);
+      const vocab = Number(entry.outputs.find((o) => o.name === 'logits')!.shape[1]);
+      if (!Array.isArray(tokens) || tokens.some((t) => !Number.isInteger(t) || t < 0 || t >= vocab)) throw new InferenceError('ERR_BAD_INPUT', `"tokens" must be ids of the ${vocab}-token vocabulary`);
+      const temperature = req.temperature ?? 0;
+      const H = Number(entry.inputs.find((i) => i.name === 'h')!.shape[1]);
+      const rng = createPrng(`sample:${req.seed ?? 0}`);
+      let h: Tensor = { dtype: 'float32', dims: [1, H], data: new Float32Array(H) };
+      let logits = new Float32Array(0);
+      const step = async (tok: number): Promise<void> => {
+        const r = await runWith(model, variant, { tok: { dtype: 'int32', dims: [1], data: Int32Array.of(tok) }, h }, undefined, false);
+        h = r.outputs.h_out!;
+        logits = Float32Array.from(r.outputs.logits!.data as Float32Array);
+      };
+      for (const tok of [CHARLM_BOS, ...encodeChars(req.prompt)]) await step(tok);
+      const steps: { logits: Float32Array; u: number }[] = [];
+      for (let i = 0; i < tokens.length; i++) {
+        // the same draw the sampler makes at this step (sampleTokenWithMargin draws once when temperature > 0)
+        steps.push({ logits, u: temperature > 0 ? rng.next() : 0 });
+        if (i < tokens.length - 1) await step(tokens[i]!);
+      }
+      return steps;
+    },
     async close() {
       const all = [...cache.values()];
       cache.clear();

@@ -18,6 +18,7 @@ import {
   type Params,
   type ReceiptBody,
   type Timer,
+  timerLive,
 } from '@infermarket/protocol';
 import type { Logger } from 'pino';
 import { decodeJson, encodeJson } from './codec.js';
@@ -59,12 +60,19 @@ export interface CoreOptions {
    * on top of not counting the time it was down. Default `CORE_DEFAULTS.restartGraceMs`.
    */
   restartGraceMs?: number;
+  /**
+   * Group commit: most events written in one transaction. Events are applied at once and written at the end
+   * of the event loop's turn (or as soon as this many are waiting). Default `CORE_DEFAULTS.maxBatchEvents`.
+   */
+  maxBatchEvents?: number;
 }
 
 /** Defaults of the driver (not protocol parameters: they concern the process, not the rules). */
 export const CORE_DEFAULTS = Object.freeze({
   /** A miner's reconnect backoff reaches 4 s: every deadline and window gets this long after a restart. */
   restartGraceMs: 5_000,
+  /** Group commit: a batch is written at the end of the turn, or once it holds this many events. */
+  maxBatchEvents: 4_096,
 });
 
 /** The driver of the rules: applies events, persists them, schedules timers, signs receipts, tells listeners. */
@@ -89,10 +97,22 @@ export interface MarketCore {
   /** The market clock: wall-clock ms minus `pausedMs` (the time the market was down), never behind the rules' time. */
   now(): number;
   /**
-   * Apply one event, write it with its journal entries, payloads and job rows in one transaction,
-   * then schedule timers and tell listeners. A rejected event throws and changes nothing.
+   * Apply one event now (a rejected event throws and changes nothing) and queue it, with its journal entries,
+   * payloads and job rows, for the next group commit: every event of one turn of the event loop is written in
+   * ONE transaction (`flush`). Timers are armed and listeners told only once the batch is written, so nothing
+   * that leaves the process (a pushed job, a receipt) is ahead of the log. Whoever acknowledges the event to
+   * its sender (an HTTP response, a WebSocket ack) must `await core.durable()` first.
    */
   step(event: MarketEvent, extra?: { payloads?: PayloadRow[]; beforeCommit?: (fx: readonly Effect[]) => void }): Effect[];
+  /**
+   * Resolves once every event stepped so far is written to the file (at once when nothing is waiting);
+   * rejects with `ERR_INTERNAL` if that write failed.
+   */
+  durable(): Promise<void>;
+  /** Write the waiting batch now (also called at the end of each turn, by `close`, and by tests). */
+  flush(): void;
+  /** A job's payload (`input`, `output`, `audit:<address>`): from memory while its job is live, else from the file. */
+  payload(jobId: string, kind: string): unknown;
   extra(jobId: string): JobExtra;
   onEffects(fn: EffectListener): () => void;
   /** Start the epoch loop and fire overdue timers. */
@@ -124,8 +144,22 @@ export function createCore(options: CoreOptions): MarketCore {
   const randomSeed = options.randomSeed ?? ((): string => randomBytes(32).toString('hex'));
   const storedParams = store.getMeta('params');
   const params = storedParams ? resolveParams(decodeJson<Record<string, unknown>>(storedParams)) : resolveParams(options.params ?? {});
+  // fail loud rather than settle every dispute by quorum while the operator believes it bisects
+  if (params.disputeMode === 'bisection') {
+    throw new InfermarketError('ERR_INVALID_PARAM', '"disputeMode" "bisection" is not played by the live market yet (the rules and the simulator play it; docs/verification.md); use "quorum" here', {
+      details: { field: 'disputeMode' },
+    });
+  }
   if (storedParams && options.params && Object.keys(options.params).length) {
     logger.warn({ db: store.path }, 'the database already has parameters; the given overrides are ignored');
+  }
+  // the reward token needs the market's own oracle (its price process), which only the simulator drives so far
+  if (params.pricingMode !== 'stable' || params.stakeToken !== 'mUSD') {
+    throw new InfermarketError(
+      'ERR_INVALID_PARAM',
+      `the live market runs mUSD only: pricingMode "${params.pricingMode}" and stakeToken "${params.stakeToken}" need the IMT oracle, which is simulator-only for now; use pricingMode "stable" and stakeToken "mUSD", or run the scenario with \`infermarket sim\` (docs/economics.md)`,
+      { details: { field: params.pricingMode !== 'stable' ? 'pricingMode' : 'stakeToken' } },
+    );
   }
   const storedSeed = store.getMeta('seed');
   // the file keeps its seed (recorded in outputs); the signing key lives in its own file, never derived from it
@@ -241,13 +275,15 @@ export function createCore(options: CoreOptions): MarketCore {
       finishedAtMs: job.finishedAtMs,
       ...receiptChecks(job),
       ...receiptLength(job, status),
+      // the auditor's teacher-forced re-check of a sampled generation (audit.verdict "flagged"), when it made one
+      flaggedTokens: job.verdict === 'verified' && job.validator ? ((payloadOf(job.id, `flagged:${job.validator}`) as number[] | undefined) ?? []) : [],
     } satisfies Record<keyof ReceiptBody, unknown>;
     extra(job.id).receipt = JSON.stringify(sealEnvelope(keys, 'job.receipt', body));
   };
 
   // what the receipt says about the output's length against the input (null when the market cannot see them)
   const receiptLength = (job: Job, status: string): { outputLength: number | null; expectedLength: number | null } => {
-    const input = status === 'settled' ? (store.payload(job.id, 'input') as JobInput | undefined) : undefined;
+    const input = status === 'settled' ? (payloadOf(job.id, 'input') as JobInput | undefined) : undefined;
     const output = input ? minerOutput(core, job.id) : undefined;
     const r = input && output ? outputLength(input, output, specs.get(job.model)?.outputs[0]) : null;
     return { outputLength: r ? r.length : null, expectedLength: r ? r.expected : null };
@@ -256,6 +292,55 @@ export function createCore(options: CoreOptions): MarketCore {
   let epochTimer: NodeJS.Timeout | null = null;
   let stopped = false;
   let broken: Error | null = null;
+
+  // payloads of live jobs, kept in memory: the hot path (assignments, results, receipts) never re-reads them
+  // from SQLite; a finished job's are dropped once its batch is written (reads then go to the file)
+  const live = new Map<string, Map<string, unknown>>();
+  const payloadOf = (jobId: string, kind: string): unknown => {
+    const hit = live.get(jobId)?.get(kind);
+    return hit !== undefined ? hit : store.payload(jobId, kind);
+  };
+
+  // group commit: the batch being filled this turn, and who waits for it to be written
+  const maxBatch = options.maxBatchEvents ?? CORE_DEFAULTS.maxBatchEvents;
+  let batch: CommitItem[] = [];
+  let finished: string[] = [];
+  let waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  let flushQueued = false;
+  const flush = (): void => {
+    flushQueued = false;
+    if (!batch.length) return;
+    const items = batch;
+    const done = finished;
+    const wake = waiters;
+    batch = [];
+    finished = [];
+    waiters = [];
+    try {
+      store.commit(items);
+    } catch (e) {
+      // the state already moved: a market that cannot write must not go on serving a ledger it cannot keep;
+      // a restart replays the file, which holds everything up to the last good commit. Nothing of this batch
+      // was acknowledged or sent.
+      broken = e as Error;
+      logger.fatal({ err: e }, 'cannot write the event log; refusing further events');
+      const err = new InfermarketError('ERR_INTERNAL', `cannot write the event log: ${(e as Error).message}`, { cause: e });
+      for (const w of wake) w.reject(err);
+      return;
+    }
+    for (const item of items) {
+      for (const e of item.effects) if (e.type === 'timer.set') core.scheduler.add(e.atMs, e.timer);
+      for (const fn of listeners) {
+        try {
+          fn(item.effects, item.event);
+        } catch (err) {
+          logger.error({ err }, 'effect listener failed');
+        }
+      }
+    }
+    for (const id of done) live.delete(id);
+    for (const w of wake) w.resolve();
+  };
 
   const core: MarketCore = {
     state,
@@ -270,8 +355,12 @@ export function createCore(options: CoreOptions): MarketCore {
     scheduler: createScheduler({
       now,
       fire: (t) => {
+        const atMs = Math.max(now(), t.atMs);
+        // a timer whose job moved on changes nothing: not applied, not logged (it is re-armed after a restart
+        // and skipped again)
+        if (!timerLive(state, t.timer, atMs)) return;
         try {
-          core.step({ type: 'timer.fire', atMs: Math.max(now(), t.atMs), timer: t.timer });
+          core.step({ type: 'timer.fire', atMs, timer: t.timer });
         } catch (e) {
           logger.error({ err: e, timer: t.timer }, 'timer event rejected');
         }
@@ -282,10 +371,16 @@ export function createCore(options: CoreOptions): MarketCore {
     step(event, ex) {
       if (broken) throw new InfermarketError('ERR_INTERNAL', `the market stopped applying events: it cannot write its log (${broken.message})`);
       const fx = apply(state, event);
+      for (const p of ex?.payloads ?? []) {
+        let m = live.get(p.jobId);
+        if (!m) live.set(p.jobId, (m = new Map()));
+        m.set(p.kind, p.body);
+      }
       for (const e of fx) {
         if (e.type === 'job.settled' || e.type === 'job.failed') {
           const job = state.jobs.get(e.jobId);
           if (job) signReceipt(job, e.refundMicro);
+          finished.push(e.jobId);
         }
       }
       ex?.beforeCommit?.(fx);
@@ -294,26 +389,21 @@ export function createCore(options: CoreOptions): MarketCore {
         const job = state.jobs.get(id);
         if (job) jobs.push(rowOf(job));
       }
-      const item: CommitItem = { seq: state.seq, event, effects: fx, jobs, ...(ex?.payloads ? { payloads: ex.payloads } : {}) };
-      try {
-        store.commit([item]);
-      } catch (e) {
-        // the state already moved: a market that cannot write must not go on serving a ledger it cannot keep;
-        // a restart replays the file, which holds everything up to the last good commit
-        broken = e as Error;
-        logger.fatal({ err: e }, 'cannot write the event log; refusing further events');
-        throw new InfermarketError('ERR_INTERNAL', `cannot write the event log: ${(e as Error).message}`, { cause: e });
-      }
-      for (const e of fx) if (e.type === 'timer.set') core.scheduler.add(e.atMs, e.timer);
-      for (const fn of listeners) {
-        try {
-          fn(fx, event);
-        } catch (err) {
-          logger.error({ err }, 'effect listener failed');
-        }
+      batch.push({ seq: state.seq, event, effects: fx, jobs, ...(ex?.payloads ? { payloads: ex.payloads } : {}) });
+      if (batch.length >= maxBatch) flush();
+      else if (!flushQueued) {
+        flushQueued = true;
+        setImmediate(flush);
       }
       return fx;
     },
+    durable() {
+      if (broken && !batch.length) return Promise.reject(new InfermarketError('ERR_INTERNAL', `cannot write the event log: ${broken.message}`));
+      if (!batch.length) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+    },
+    flush,
+    payload: payloadOf,
     extra,
     onEffects(fn) {
       listeners.add(fn);
@@ -338,12 +428,18 @@ export function createCore(options: CoreOptions): MarketCore {
       stopped = true;
       if (epochTimer) clearInterval(epochTimer);
       core.scheduler.stop();
+      flush();
     },
   };
   return core;
 }
 
-/** The miner's output of a job, if it has committed one. */
+/**
+ * The miner's output of a job, if it has committed one. A redundant job has none until a majority agreed:
+ * then it is the output of the majority's first member (`job.miner`); the replicas' outputs are never shown before.
+ */
 export function minerOutput(core: MarketCore, jobId: string): JobOutput | undefined {
-  return core.store.payload(jobId, 'output') as JobOutput | undefined;
+  const job = core.state.jobs.get(jobId);
+  if (job?.verification === 'redundant') return job.outputHash && job.miner ? (core.payload(jobId, `output:${job.miner}`) as JobOutput | undefined) : undefined;
+  return core.payload(jobId, 'output') as JobOutput | undefined;
 }

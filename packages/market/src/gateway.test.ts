@@ -46,7 +46,7 @@ describe('gateway', () => {
 
   it('re-sends an assignment to a miner that reconnects, and reports its claimed variant', async () => {
     dir = mkdtempSync(join(tmpdir(), 'im-gw-'));
-    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { bidWindowMs: 500, jobDeadlineMs: 10_000 } });
+    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { matchingMode: 'auction', bidWindowMs: 500, jobDeadlineMs: 10_000 } });
     const first = await connectNode(market.wsUrl, 'gw/miner');
     nodes.push(first);
     await post('/v1/faucet', { address: first.address, amountMicro: '500000000' });
@@ -71,7 +71,7 @@ describe('gateway', () => {
 
   it('error: a result from a miner that bid but was not assigned → ERR_NOT_ASSIGNED, ledger unchanged', async () => {
     dir = mkdtempSync(join(tmpdir(), 'im-gw-'));
-    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { bidWindowMs: 500, jobDeadlineMs: 10_000, auditRate: 0 } });
+    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { matchingMode: 'auction', bidWindowMs: 500, jobDeadlineMs: 10_000, auditRate: 0 } });
     const [winner, loser] = [await connectNode(market.wsUrl, 'gw/winner'), await connectNode(market.wsUrl, 'gw/loser')];
     nodes.push(winner, loser);
     for (const [n, price] of [[winner, '1000'], [loser, '2000']] as const) {

@@ -8,6 +8,7 @@ import type { MarketCore } from './core.js';
 import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
 import { handleNodeMessage, type NodeMessageSinks } from './node-messages.js';
 import { createPrivateJobs, type PrivateJobs } from './private-jobs.js';
+import { watchRedundant } from './redundant.js';
 
 /** Tunables of the node gateway; the defaults suit a local testnet. */
 export interface GatewayOptions {
@@ -176,14 +177,14 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
     }
     return v || null;
   };
-  const inputOf = (jobId: string): JobInput | undefined => core.store.payload(jobId, 'input') as JobInput | undefined;
-  const assignMsg = (job: Job): ServerMessage | null => {
+  const inputOf = (jobId: string): JobInput | undefined => core.payload(jobId, 'input') as JobInput | undefined;
+  const assignMsg = (job: Job, miner = job.miner, priceMicro = job.priceMicro): ServerMessage | null => {
     const input = inputOf(job.id);
     if (!input) return null;
     // a private job's miner gets the job only with its key, which the client seals to it after the assignment
-    const jobKey = job.private && job.miner ? pj.key(job.id, job.miner) : undefined;
+    const jobKey = job.private && miner ? pj.key(job.id, miner) : undefined;
     if (job.private && !jobKey) return null;
-    return { type: 'job.assign', jobId: job.id, model: job.model, input, inputHash: job.inputHash, priceMicro: job.priceMicro.toString(), deadlineAtMs: job.deadlineAtMs, private: job.private, ...(jobKey ? { jobKey } : {}) };
+    return { type: 'job.assign', jobId: job.id, model: job.model, input, inputHash: job.inputHash, priceMicro: priceMicro.toString(), deadlineAtMs: job.deadlineAtMs, private: job.private, ...(jobKey ? { jobKey } : {}) };
   };
   const auditMsg = (job: Job, purpose: 'audit' | 'dispute', deadlineAtMs: number, to: string): ServerMessage | null => {
     const input = inputOf(job.id);
@@ -200,7 +201,11 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
   const resume = (address: string): void => {
     const p = core.params;
     for (const job of core.state.jobs.values()) {
-      if (job.status === 'assigned' && job.miner === address) {
+      const replica = job.status === 'assigned' ? job.replicas.find((r) => r.miner === address && r.outputHash === null) : undefined;
+      if (replica) {
+        const m = assignMsg(job, replica.miner, replica.priceMicro);
+        if (m) sendTo(address, m);
+      } else if (job.status === 'assigned' && job.miner === address && job.verification !== 'redundant') {
         const m = assignMsg(job);
         if (m) sendTo(address, m);
       } else if (job.status === 'auditing' && job.validator === address) {
@@ -225,6 +230,7 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
     if (m) sendTo(party, m);
   });
 
+  watchRedundant(core);
   core.onEffects((fx: readonly Effect[], _event: MarketEvent) => {
     for (const e of fx) {
       switch (e.type) {
@@ -232,16 +238,18 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
           const job = core.state.jobs.get(e.jobId);
           if (!job) break;
           for (const a of e.eligible) {
-            sendTo(a, { type: 'job.offer', jobId: e.jobId, model: job.model, maxPriceMicro: job.maxPriceMicro.toString(), closesAtMs: e.closesAtMs, private: job.private }, true);
+            sendTo(a, { type: 'job.offer', jobId: e.jobId, model: job.model, maxPriceMicro: job.maxPriceMicro.toString(), closesAtMs: e.closesAtMs, private: job.private, ...(job.verification !== 'sampled' ? { verification: job.verification } : {}) }, true);
           }
           break;
         }
         case 'job.assigned': {
           const job = core.state.jobs.get(e.jobId);
           if (!job) break;
-          const m = assignMsg(job);
+          const m = assignMsg(job, e.miner, e.priceMicro);
           if (m) sendTo(e.miner, m);
-          for (const b of job.bids) if (b.miner !== e.miner) sendTo(b.miner, { type: 'job.lost', jobId: e.jobId, reason: 'outbid' }, true);
+          // (a redundant job is assigned to several: none of them is told it was outbid, the others once)
+          if (job.verification === 'redundant' && e.miner !== job.replicas[0]?.miner) break;
+          for (const b of job.bids) if (b.miner !== e.miner && !job.replicas.some((r) => r.miner === b.miner)) sendTo(b.miner, { type: 'job.lost', jobId: e.jobId, reason: 'outbid' }, true);
           break;
         }
         case 'audit.requested': {
@@ -264,6 +272,8 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
         case 'job.settled':
           pj.forget(e.jobId);
           sendTo(e.miner, { type: 'job.settled', jobId: e.jobId, paidMicro: e.priceMicro.toString() });
+          // the other paid members of a redundant majority, each its own bid
+          for (const r of core.state.jobs.get(e.jobId)?.replicas ?? []) if (r.paid && r.miner !== e.miner) sendTo(r.miner, { type: 'job.settled', jobId: e.jobId, paidMicro: r.priceMicro.toString() });
           break;
         case 'job.failed': {
           pj.forget(e.jobId);
@@ -280,10 +290,21 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
     }
   });
 
+  // a miner the market cannot reach takes no new jobs: its standing offer lapses (it posts again on reconnect)
+  const lapseOffer = (address: string): void => {
+    if (!core.state.offers.has(address)) return;
+    try {
+      core.step({ type: 'offer.lapse', atMs: core.now(), address });
+    } catch (err) {
+      log.debug({ err, address }, 'offer lapse rejected');
+    }
+  };
+
   const setOffline = (s: NodeSession): void => {
     if (!sessions.delete(s)) return;
     if (s.address && byAddress.get(s.address) === s) {
       byAddress.delete(s.address);
+      lapseOffer(s.address);
       for (const fn of statusListeners) fn(s.address, false);
     }
   };
@@ -384,7 +405,13 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
           privateJobs: pj,
         });
       }
-      if (ref !== undefined) send(s, { type: 'ack', ref });
+      // acknowledged only once what it caused is written (group commit: the end of this turn)
+      if (ref !== undefined) {
+        core.durable().then(
+          () => send(s, { type: 'ack', ref }),
+          (e: unknown) => send(s, errorFrame(e, ref)),
+        );
+      }
     } catch (e) {
       // a message this key may not send yet (not registered or bonded) counts as malformed
       reject(errorFrame(e, ref), e instanceof InfermarketError && e.details?.notAllowed === true);

@@ -5,7 +5,6 @@ import {
   InfermarketError,
   type ErrorCode,
   hashHex,
-  hashPayload,
   paramsToJson,
   type Envelope,
   type JobInput,
@@ -15,12 +14,12 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { MarketCore } from './core.js';
 import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
 import type { MarketMetrics } from './metrics.js';
-import { validateInput } from './models.js';
 import type { PrivateJobs } from './private-jobs.js';
 import { readGrantOf, requireOwnGrant } from './read-access.js';
 import { AddressParams, FaucetBody, JobKeyBodySchema, JobListQuery, JobParams, JobReadQuery, SubmitJobBody } from './schemas.js';
 import type { StatsSource } from './stats.js';
 import { jobView } from './views.js';
+import { acceptJobKey, acceptSubmit } from './submit.js';
 import { openApiDocument } from './openapi.js';
 
 interface AjvError {
@@ -123,6 +122,7 @@ export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; 
   app.post('/v1/faucet', { schema: { body: FaucetBody } }, async (req) => {
     const { address, amountMicro } = req.body;
     core.step({ type: 'account.faucet', atMs: core.now(), address, amountMicro: BigInt(amountMicro) });
+    await core.durable(); // nothing is acknowledged before it is written
     return { address, balanceMicro: (core.state.ledger.get(`balance:${address}`) ?? 0n).toString() };
   });
 
@@ -143,42 +143,10 @@ export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; 
   });
 
   app.post('/v1/jobs', { schema: { body: SubmitJobBody } }, async (req, reply) => {
-    const { envelope, input } = req.body;
-    const { address } = openEnvelope(envelope as unknown as Envelope);
-    const b = envelope.body;
-    const spec = core.specs.get(b.model);
-    if (!spec) throw new InfermarketError('ERR_UNKNOWN_MODEL', `"envelope.body.model" must be one of ${[...core.specs.keys()].join(', ')}, got ${JSON.stringify(b.model)}`, { details: { field: 'model' } });
-    const jobInput = input as JobInput;
-    validateInput(spec, jobInput, { private: b.private === true });
-    if (b.verification === 'redundant') {
-      // the rules and the simulator run redundant jobs; the live market does not yet fan a job out to k miners
-      throw new InfermarketError('ERR_VALIDATION', '"envelope.body.verification" "redundant" is not served by the live market yet; use "always", "sampled" or "none" (the simulator runs "redundant")', {
-        details: { field: 'verification' },
-      });
-    }
-    const h = hashPayload(jobInput);
-    if (h !== b.inputHash) {
-      throw new InfermarketError('ERR_VALIDATION', `"envelope.body.inputHash" must be sha256 of the canonical input ${h}, got ${b.inputHash}`, { details: { field: 'inputHash' } });
-    }
-    core.step(
-      {
-        type: 'job.submit',
-        atMs: core.now(),
-        by: address,
-        nonce: b.nonce,
-        expiresAtMs: b.expiresAtMs,
-        jobId: b.jobId,
-        model: b.model,
-        inputHash: b.inputHash,
-        maxPriceMicro: BigInt(b.maxPriceMicro),
-        ...(b.regions ? { regions: b.regions } : {}),
-        ...(b.private !== undefined ? { private: b.private } : {}),
-        ...(b.verification !== undefined ? { verification: b.verification } : {}),
-      },
-      { payloads: [{ jobId: b.jobId, kind: 'input', body: jobInput }] },
-    );
+    const { jobId } = acceptSubmit(core, req.body.envelope as unknown as Envelope<'job.submit'>, req.body.input as JobInput);
+    await core.durable(); // nothing is acknowledged before it is written
     reply.status(202);
-    return jobView(core, b.jobId, { owner: true });
+    return jobView(core, jobId, { owner: true });
   });
 
   // a client's own jobs only, with its read token for all its jobs ("*"): who submitted what is the client's
@@ -243,18 +211,9 @@ export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; 
   // private jobs: the client seals the job key to a party's signed encryption key; the market keeps and
   // forwards the box and cannot open it
   app.post('/v1/jobs/:id/keys', { schema: { params: JobParams, body: JobKeyBodySchema } }, async (req, reply) => {
-    const env = req.body.envelope;
-    const { address } = openEnvelope(env as unknown as Envelope);
-    const b = env.body;
-    if (b.jobId !== req.params.id) throw new InfermarketError('ERR_VALIDATION', `"envelope.body.jobId" must be ${req.params.id}, got ${b.jobId}`, { details: { field: 'jobId' } });
-    const job = core.state.jobs.get(b.jobId);
-    if (!job) throw new InfermarketError('ERR_UNKNOWN_JOB', `"jobId": no job ${b.jobId}`, { details: { field: 'jobId' } });
-    if (address !== job.client) throw new InfermarketError('ERR_UNAUTHENTICATED', `only the job's client may hand out its key; signed by ${address}`, { details: { field: 'envelope.signer' } });
-    if (b.expiresAtMs < core.now()) throw new InfermarketError('ERR_REPLAY', '"envelope.body.expiresAtMs" has passed', { details: { field: 'expiresAtMs' } });
-    if (!ctx.privateJobs) throw new InfermarketError('ERR_VALIDATION', 'this market does not take private jobs');
-    ctx.privateJobs.putKey(job, b.to, b.sealed);
+    const { jobId, to } = acceptJobKey(core, ctx.privateJobs, req.body.envelope as unknown as Envelope<'job.key'>, req.params.id);
     reply.status(202);
-    return { jobId: job.id, to: b.to };
+    return { jobId, to };
   });
 
   app.get('/v1/stats', async () => stats.snapshot());

@@ -28,7 +28,9 @@ export { openStore, type MarketStore, type CommitItem, type JobRow, type Payload
 export { createScheduler, type Scheduler, type ScheduledTimer } from './scheduler.js';
 export { loadModelSpecs, validateInput, INPUT_LIMITS, DEFAULT_MODELS_DIR, type ModelSpec, type ModelIo } from './models.js';
 export { GATEWAY_DEFAULTS, CLOSE_CODES, MAX_MESSAGE_DEPTH, type GatewayOptions } from './gateway.js';
+export { SESSION_DEFAULTS, type SessionOptions, type SessionHub } from './session.js';
 export { outputsAgree } from './compare.js';
+export { storedOutput, replicaAgreement } from './redundant.js';
 export { measureStoreThroughput, type StoreThroughput } from './throughput.js';
 export { encodeJson, decodeJson } from './codec.js';
 export { loadOrCreateMarketKey, defaultMarketKeyFile, type MarketKey } from './market-key.js';

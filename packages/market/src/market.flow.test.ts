@@ -58,14 +58,15 @@ describe('market: jobs end to end over real HTTP and WebSocket', () => {
     market = await createMarket({ dbPath: join(dir, 'm.db'), params: { ...FAST, auditRate: 1 } });
     const miner = await node('flow/miner', 'miner');
     const validator = await node('flow/validator', 'validator');
-    actAsMiner(miner, { priceMicro: '1000' });
+    await actAsMiner(miner, { priceMicro: '1000' });
     actAsValidator(validator);
     const client = keysOf('flow/client');
     await faucet(client.address, '1000000');
     const minerBefore = await balance(miner.address);
 
     const submitted = await submit('flow/client', 'job-honest');
-    expect(submitted.status).toBe('bidding');
+    // standing offers (the default): matched to the miner's offer when submitted, no bid window
+    expect(submitted.status).toBe('assigned');
     const done = await finished('job-honest');
 
     expect(done.status, JSON.stringify({ done, feed: market.stats.snapshot().feed })).toBe('settled');
@@ -107,7 +108,7 @@ describe('market: jobs end to end over real HTTP and WebSocket', () => {
     market = await createMarket({ dbPath: join(dir, 'm-pending.db'), params: { ...FAST, auditRate: 1, auditWindowMs: 1_500 } });
     const miner = await node('pending/miner', 'miner');
     await node('pending/validator', 'validator'); // logs in but never answers its audit task
-    actAsMiner(miner, { priceMicro: '1000' });
+    await actAsMiner(miner, { priceMicro: '1000' });
     await faucet(keysOf('pending/client').address, '1000000');
     await submit('pending/client', 'job-pending');
     let view = await job('job-pending');
@@ -129,7 +130,7 @@ describe('market: jobs end to end over real HTTP and WebSocket', () => {
     const liar = await node('lie/miner', 'miner');
     const v1 = await node('lie/v1', 'validator');
     const v2 = await node('lie/v2', 'validator');
-    actAsMiner(liar, { lie: true });
+    await actAsMiner(liar, { lie: true });
     actAsValidator(v1);
     actAsValidator(v2);
     const client = keysOf('lie/client');
@@ -161,7 +162,7 @@ describe('market: jobs end to end over real HTTP and WebSocket', () => {
     const miner = await node('accuse/miner', 'miner');
     // whichever validator audits lies; the others, asked as referees, re-execute honestly
     const validators = [await node('accuse/v1', 'validator'), await node('accuse/v2', 'validator'), await node('accuse/v3', 'validator')];
-    actAsMiner(miner);
+    await actAsMiner(miner);
     for (const v of validators) actAsValidator(v, { lieAsAuditor: true });
     const client = keysOf('accuse/client');
     await faucet(client.address, '1000000');
@@ -183,7 +184,7 @@ describe('market: jobs end to end over real HTTP and WebSocket', () => {
   it('streams tokens to the client over /v1/jobs/:id/stream and records time to first token', async () => {
     market = await createMarket({ dbPath: join(dir, 'm.db'), params: { ...FAST, auditRate: 0 } });
     const miner = await node('stream/miner', 'miner');
-    actAsMiner(miner, { stream: true });
+    await actAsMiner(miner, { stream: true });
     const client = keysOf('stream/client');
     await faucet(client.address, '1000000');
     const input = { kind: 'prompt' as const, prompt: 'hello', maxTokens: 8, temperature: 0, seed: 7 };

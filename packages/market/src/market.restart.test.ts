@@ -37,7 +37,7 @@ describe('market: restart on the same database file', () => {
     open.push(honest);
     await post(a, '/v1/faucet', { address: honest.address, amountMicro: '500000000' });
     await registerAndBond(honest, 'miner');
-    actAsMiner(honest, { priceMicro: '1000' });
+    await actAsMiner(honest, { priceMicro: '1000' });
     expect((await post(a, '/v1/jobs', submitRequest(client, { jobId: 'job-1' }))).status).toBe(202);
     await until(async () => (await view(a, 'job-1')).status === 'settled', 10_000, 'job-1 settled');
     honest.close();
@@ -47,14 +47,16 @@ describe('market: restart on the same database file', () => {
     open.push(silent);
     await post(a, '/v1/faucet', { address: silent.address, amountMicro: '500000000' });
     await registerAndBond(silent, 'miner');
-    actAsMiner(silent, { priceMicro: '500', silent: true });
+    await actAsMiner(silent, { priceMicro: '500', silent: true });
     expect((await post(a, '/v1/jobs', submitRequest(client, { jobId: 'job-2' }))).status).toBe(202);
     await silent.waitFor((f) => f.type === 'job.assign');
     const deadline = a.core.state.jobs.get('job-2')!.deadlineAtMs;
     const ledgerBefore = ledgerOf(a);
-    const seqBefore = a.core.state.seq;
     const job1Before = await view(a, 'job-1');
     silent.close();
+    // the lost connection lapses the silent miner's standing offer: an event in the log like any other
+    await until(async () => !a.core.state.offers.has(silent.address), 5_000, 'the silent miner\'s offer to lapse');
+    const seqBefore = a.core.state.seq;
     await a.close();
 
     // the deadline passes (in wall time) while the market is down: that time is not charged to the miner.

@@ -12,6 +12,7 @@ import { createMetrics, type MarketMetrics, type NodeLabels } from './metrics.js
 import { createStatsSource, type StatsSource } from './stats.js';
 import { openStore } from './store.js';
 import { createStreamHub, type StreamHub } from './stream.js';
+import { createSessionHub, type SessionHub, type SessionOptions } from './session.js';
 import { createPrivateJobs } from './private-jobs.js';
 import { defaultMarketKeyFile, loadOrCreateMarketKey } from './market-key.js';
 
@@ -43,6 +44,8 @@ export interface MarketOptions {
   /** Largest accepted HTTP body in bytes. Default `bodyLimitFor(models)`: the largest input a model takes, sealed. */
   bodyLimitBytes?: number;
   gateway?: GatewayOptions;
+  /** Client sessions (`/v1/session`); the largest frame defaults to the HTTP body limit. */
+  sessions?: Partial<SessionOptions>;
   /** Wall clock (absolute ms); default `Date.now`. */
   now?: () => number;
   /** Source of epoch seeds (64 hex chars); default `crypto.randomBytes(32)`. Tests may pin it. */
@@ -70,6 +73,9 @@ export interface Market {
   stats: StatsSource;
   metrics: MarketMetrics;
   streams: StreamHub;
+  /** Client sessions: `ws(s)://host:port/v1/session`. */
+  sessionUrl: string;
+  sessions: SessionHub;
   /** Stop accepting, close sockets, stop timers, flush and close the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -136,10 +142,12 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
   const metrics = createMetrics(core, gateway, options.nodeLabels ? { labels: options.nodeLabels } : {});
   const jobLog = options.jobsCsvPath !== undefined ? recordJobs(core) : null;
 
+  const bodyLimit = options.bodyLimitBytes ?? bodyLimitFor(loaded.specs);
+  const sessions = createSessionHub(core, { streams, privateJobs, logger, ...options.sessions, maxPayloadBytes: options.sessions?.maxPayloadBytes ?? bodyLimit });
   const app = fastify({
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: options.bodyLimitBytes ?? bodyLimitFor(loaded.specs),
+    bodyLimit,
     forceCloseConnections: true,
     // job ids are at most 128 characters (schemas.ts JobId): longer path parameters reach the schema and
     // get ERR_VALIDATION; only absurd ones (> 256) are refused by the router, as ERR_URI_TOO_LONG
@@ -153,6 +161,7 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
   installErrorHandling(app);
   registerRoutes(app, { core, stats, metrics, privateJobs });
   gateway.addRoute(streams.route);
+  gateway.addRoute((req, socket, head) => sessions.route(req, socket, head));
   const dashboard = await loadDashboard();
   if (dashboard) {
     dashboard.registerDashboard(app, stats);
@@ -173,6 +182,7 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
   } catch (e) {
     core.stop();
     stats.close();
+    sessions.close();
     gateway.close();
     store.close();
     throw e;
@@ -198,10 +208,13 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
     stats,
     metrics,
     streams,
+    sessionUrl: `${ws}://${hostPart}:${port}/v1/session`,
+    sessions,
     close() {
       closing ??= (async () => {
         core.stop();
         gateway.close();
+        sessions.close();
         streams.close();
         stats.close();
         await app.close();

@@ -19,7 +19,7 @@ const post = (path: string, body: unknown) => fetch(`${market.url}${path}`, { me
 describe('job.lost (missed-deadline)', () => {
   it('tells the miner the penalty the rules took, so its learner is taught the full penalty', async () => {
     dir = mkdtempSync(join(tmpdir(), 'im-miss-'));
-    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { bidWindowMs: 100, jobDeadlineMs: 300, missPenaltyBps: 500 } });
+    market = await createMarket({ dbPath: join(dir, 'm.db'), params: { matchingMode: 'auction', bidWindowMs: 100, jobDeadlineMs: 300, missPenaltyBps: 500 } });
     const miner = await connectNode(market.wsUrl, 'miss/miner');
     nodes.push(miner);
     await post('/v1/faucet', { address: miner.address, amountMicro: '200000000' });

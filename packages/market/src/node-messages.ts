@@ -1,8 +1,9 @@
-import { InfermarketError, checkOutputLength, type Envelope, type JobInput, type JobOutput, type MarketEvent, type Role, type ServerMessage } from '@infermarket/protocol';
+import { InfermarketError, checkOutputLength, sampledRecheckDue, type Envelope, type JobInput, type JobOutput, type MarketEvent, type Role, type ServerMessage } from '@infermarket/protocol';
 import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
 import { comparatorsFor, outputsAgree } from './compare.js';
 import type { PrivateJobs } from './private-jobs.js';
 import { minerOutput, type MarketCore } from './core.js';
+import { replicaAgreement, replicaOutputKind, replicaResultKind } from './redundant.js';
 import { bodyOf, checkOutput, checkPayloadHash, parseAmount } from './wire-checks.js';
 
 /** What the gateway knows about one logged-in node connection. */
@@ -39,9 +40,22 @@ function signedBy(node: NodeIdentity, env: Envelope): string {
 const REGISTER_KEYS = ['role', 'models', 'variant', 'region', 'encryptionKey', 'nonce', 'expiresAtMs'] as const;
 const AMOUNT_KEYS = ['amountMicro', 'nonce', 'expiresAtMs'] as const;
 const BID_KEYS = ['jobId', 'priceMicro', 'nonce', 'expiresAtMs'] as const;
+const OFFER_KEYS = ['prices', 'capacity', 'variant', 'untilMs', 'nonce', 'expiresAtMs'] as const;
+const WITHDRAW_KEYS = ['nonce', 'expiresAtMs'] as const;
+
+/** An offer's signed `prices`: model id -> decimal string of micro-mUSD (at most 32 models; the rules check the rest). */
+function offerPrices(v: unknown): Record<string, bigint> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.keys(v).length > 32) {
+    throw new InfermarketError('ERR_VALIDATION', '"envelope.body.prices" must be an object of at most 32 model ids -> price strings like "1500"', { details: { field: 'envelope.body.prices' } });
+  }
+  const out: Record<string, bigint> = {};
+  for (const [model, price] of Object.entries(v)) out[model] = parseAmount(`envelope.body.prices.${model}`, price);
+  return out;
+}
 const RESULT_KEYS = ['jobId', 'inputHash', 'outputHash', 'nonce', 'expiresAtMs'] as const;
 const AUDIT_KEYS = ['jobId', 'outputHash', 'nonce', 'expiresAtMs'] as const;
-const VERDICT_KEYS = ['jobId', 'match', 'nonce', 'expiresAtMs'] as const;
+const VERDICT_KEYS = ['jobId', 'match', 'flagged', 'nonce', 'expiresAtMs'] as const;
+const VERDICT_REQUIRED = ['jobId', 'match', 'nonce', 'expiresAtMs'] as const;
 
 /** The job a private audit message refers to, with `by` its current auditor or a referee yet to vote. */
 function privateAuditJob(core: MarketCore, jobId: unknown, by: string) {
@@ -103,6 +117,31 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       });
       return;
     }
+    case 'offer.post': {
+      // standing offers (matchingMode offers): the signed offer stands until withdrawn, replaced, expired or lapsed
+      const env = envelopeOf(msg);
+      const b = bodyOf(env, 'offer.post', OFFER_KEYS, ['prices', 'capacity', 'untilMs', 'nonce', 'expiresAtMs']);
+      const by = signedBy(node, env);
+      core.step({
+        type: 'offer.post',
+        atMs: at,
+        by,
+        nonce: b.nonce as string,
+        expiresAtMs: b.expiresAtMs as number,
+        prices: offerPrices(b.prices),
+        capacity: b.capacity as number,
+        variant: (b.variant as string | undefined) ?? sinks.variant(by) ?? '',
+        untilMs: b.untilMs as number,
+      });
+      return;
+    }
+    case 'offer.withdraw': {
+      const env = envelopeOf(msg);
+      const b = bodyOf(env, 'offer.withdraw', WITHDRAW_KEYS);
+      const by = signedBy(node, env);
+      core.step({ type: 'offer.withdraw', atMs: at, by, nonce: b.nonce as string, expiresAtMs: b.expiresAtMs as number });
+      return;
+    }
     case 'job.result': {
       const env = envelopeOf(msg);
       const b = bodyOf(env, 'job.result', RESULT_KEYS);
@@ -116,7 +155,7 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       } else {
         checkPayloadHash('output', output, b.outputHash, 'envelope.body.outputHash');
         // a short, long or malformed output is not a result: refused before it reaches the rules (ERR_BAD_OUTPUT)
-        const input = job ? (core.store.payload(job.id, 'input') as JobInput | undefined) : undefined;
+        const input = job ? (core.payload(job.id, 'input') as JobInput | undefined) : undefined;
         // (only for the assigned miner: anyone else is refused by the rules with ERR_NOT_ASSIGNED / ERR_WRONG_STATE)
         if (job && input && job.status === 'assigned' && (job.miner === by || job.replicas.some((r) => r.miner === by))) {
           checkOutputLength(input, output, core.specs.get(job.model)?.outputs[0]);
@@ -127,7 +166,22 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
           details: { field: 'envelope.body.inputHash' },
         });
       }
-      const event: MarketEvent = { type: 'job.result', atMs: at, by, nonce: b.nonce as string, expiresAtMs: b.expiresAtMs as number, jobId: b.jobId as string, outputHash: b.outputHash as string };
+      const event: Extract<MarketEvent, { type: 'job.result' }> = { type: 'job.result', atMs: at, by, nonce: b.nonce as string, expiresAtMs: b.expiresAtMs as number, jobId: b.jobId as string, outputHash: b.outputHash as string };
+      if (job?.verification === 'redundant') {
+        // each replica's output is kept apart and shown to nobody; the market says which earlier replicas it agrees with
+        event.agreesWith = replicaAgreement(core, job, by, output, sinks.variant);
+        core.step(event, {
+          payloads: [
+            { jobId: event.jobId, kind: replicaOutputKind(by), body: output },
+            { jobId: event.jobId, kind: replicaResultKind(by), body: env },
+          ],
+          beforeCommit: () => {
+            const x = core.extra(event.jobId);
+            x.latencyMs = Math.max(0, at - job.submittedAtMs);
+          },
+        });
+        return;
+      }
       core.step(event, {
         payloads: [{ jobId: event.jobId, kind: 'output', body: output }],
         beforeCommit: () => {
@@ -166,6 +220,18 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       const mined: JobOutput | undefined = job ? minerOutput(core, job.id) : undefined;
       // the validator never sees the miner's output: the market compares the two with the model's comparator
       const agree = mined !== undefined && outputsAgree(core.specs.get(job?.model ?? ''), mined, output, job?.miner ? sinks.variant(job.miner) : null);
+      // a sampled generation that differs from the blind re-execution: the validator's output is now committed
+      // (it cannot change it), so reveal the miner's tokens for a teacher-forced re-check near sampling
+      // boundaries (compareSampledTokens); the validator's verdict follows, as for private jobs
+      if (!agree && job && mined && sinks.privateJobs && sinks.send && sampledRecheckDue(core.payload(job.id, 'input') as JobInput | undefined, mined, output)) {
+        const pj = sinks.privateJobs;
+        privateAuditJob(core, job.id, by);
+        if (pj.commit(job.id, by)) throw new InfermarketError('ERR_DUPLICATE', `${by} already committed its output for job ${job.id}`, { details: { field: 'envelope' } });
+        pj.setCommit(job.id, by, { outputHash: b.outputHash as string, output });
+        const c = comparatorsFor(core.specs.get(job.model), job.miner ? sinks.variant(job.miner) : null);
+        sinks.send(by, { type: 'audit.reveal', jobId: job.id, output: mined, outputHash: job.outputHash!, ...c });
+        return;
+      }
       const common = { atMs: at, by, nonce: b.nonce as string, expiresAtMs: b.expiresAtMs as number, jobId };
       const payloads = [{ jobId, kind: `audit:${by}`, body: output }];
       if (job?.status === 'disputed') core.step({ type: 'dispute.vote', ...common, minerCorrect: agree }, { payloads });
@@ -174,14 +240,18 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
     }
     case 'audit.verdict': {
       const env = envelopeOf(msg);
-      const b = bodyOf(env, 'audit.verdict', VERDICT_KEYS);
+      const b = bodyOf(env, 'audit.verdict', VERDICT_KEYS, VERDICT_REQUIRED);
       const by = signedBy(node, env);
       const job = privateAuditJob(core, b.jobId, by);
       if (typeof b.match !== 'boolean') throw new InfermarketError('ERR_VALIDATION', '"envelope.body.match" must be true or false', { details: { field: 'envelope.body.match' } });
       const c = sinks.privateJobs?.commit(job.id, by);
       if (!c) throw new InfermarketError('ERR_VALIDATION', `commit your output ("audit.output") for job ${job.id} before the verdict`, { details: { field: 'envelope' } });
       const common = { atMs: at, by, nonce: b.nonce as string, expiresAtMs: b.expiresAtMs as number, jobId: job.id };
-      const payloads = [{ jobId: job.id, kind: `audit:${by}`, body: c.output }];
+      const flagged = b.flagged;
+      if (flagged !== undefined && (!Array.isArray(flagged) || flagged.length > 64 || flagged.some((i) => !Number.isSafeInteger(i) || (i as number) < 0))) {
+        throw new InfermarketError('ERR_VALIDATION', '"envelope.body.flagged" must be a list of at most 64 token positions (integers >= 0)', { details: { field: 'envelope.body.flagged' } });
+      }
+      const payloads = [{ jobId: job.id, kind: `audit:${by}`, body: c.output }, ...(flagged?.length && b.match === true ? [{ jobId: job.id, kind: `flagged:${by}`, body: flagged }] : [])];
       if (job.status === 'disputed') core.step({ type: 'dispute.vote', ...common, minerCorrect: b.match }, { payloads });
       else core.step({ type: 'audit.report', ...common, outputHash: c.outputHash, match: b.match }, { payloads });
       return;
@@ -191,6 +261,8 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       const job = typeof jobId === 'string' ? core.state.jobs.get(jobId) : undefined;
       if (!job) throw new InfermarketError('ERR_UNKNOWN_JOB', `"jobId": no job ${JSON.stringify(jobId)}`, { details: { field: 'jobId' } });
       if (job.private) throw new InfermarketError('ERR_VALIDATION', `job ${job.id} is private: its tokens are not streamed through the market`, { details: { field: 'jobId' } });
+      // a redundant job streams nothing: its output is known only once a majority agrees (its replicas' tokens are dropped)
+      if (job.verification === 'redundant' && job.status === 'assigned' && job.replicas.some((r) => r.miner === node.address)) return;
       if (job.miner !== node.address || job.status !== 'assigned') {
         throw new InfermarketError('ERR_NOT_ASSIGNED', `${node.address} is not streaming job ${job.id} (it is ${job.status}, assigned to ${job.miner})`);
       }
@@ -204,7 +276,7 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       return;
     }
     default:
-      throw new InfermarketError('ERR_VALIDATION', `"type" must be a node message type (node.register, stake.bond, stake.unbond, job.bid, job.token, job.result, audit.output, audit.verdict, pong), got ${JSON.stringify(msg.type)}`, {
+      throw new InfermarketError('ERR_VALIDATION', `"type" must be a node message type (node.register, stake.bond, stake.unbond, job.bid, offer.post, offer.withdraw, job.token, job.result, audit.output, audit.verdict, pong), got ${JSON.stringify(msg.type)}`, {
         details: { field: 'type' },
       });
   }

@@ -11,6 +11,8 @@ export const AmountMicro = Type.String({ pattern: '^[0-9]{1,40}$', description: 
 export const Address = Type.String({ pattern: '^im[0-9a-f]{40}$', description: 'infermarket address' });
 export const JobId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$' });
 const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$' });
+/** The signer's sequence number (replay protection: a window per signer, docs/api.md). */
+export const Nonce = Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: "the signer's sequence number: a decimal integer 1 … 2^53-1, fresh per signed message (the market keeps a window of 1024 per signer)" });
 
 export const FaucetBody = Type.Object({ address: Address, amountMicro: AmountMicro }, strict);
 export const AddressParams = Type.Object({ address: Address }, strict);
@@ -46,7 +48,7 @@ export const SubmitJobBody = Type.Object(
             regions: Type.Optional(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 16 })),
             private: Type.Optional(Type.Boolean()),
             verification: Type.Optional(Type.Union(VERIFICATION_LEVELS.map((l) => Type.Literal(l)))),
-            nonce: Type.String({ minLength: 1, maxLength: 128 }),
+            nonce: Nonce,
             expiresAtMs: Type.Integer(),
           },
           strict,
@@ -87,7 +89,7 @@ export const JobKeyBodySchema = Type.Object(
             jobId: JobId,
             to: Address,
             sealed: SealedBox,
-            nonce: Type.String({ minLength: 1, maxLength: 128 }),
+            nonce: Nonce,
             expiresAtMs: Type.Integer(),
           },
           strict,

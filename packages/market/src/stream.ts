@@ -11,36 +11,57 @@ import { InfermarketError } from '@infermarket/protocol';
 const PATH = /^\/v1\/jobs\/([A-Za-z0-9][A-Za-z0-9._:-]{0,127})\/stream$/;
 const MAX_BUFFERED_TOKENS = 1024;
 
-/** Client token streams: WebSocket `/v1/jobs/:id/stream` (see `JobStreamMessage`). */
+/**
+ * One subscriber to a job's messages: a per-job stream socket or a client session (`session.ts`). `send`
+ * takes the message already as JSON text (serialised once for every watcher); `end` is called after `done`.
+ */
+export interface StreamWatcher {
+  send(text: string): void;
+  end(jobId: string): void;
+}
+
+/** Client token streams: WebSocket `/v1/jobs/:id/stream` (see `JobStreamMessage`) and client sessions. */
 export interface StreamHub {
   /** Relay one token from the assigned miner to the job's watchers (and buffer it for late joiners). */
   token(jobId: string, index: number, token: number, text: string): void;
   /** Upgrade route for the gateway; true when it took the request. */
   route(req: IncomingMessage, socket: Duplex, head: Buffer, wss: WebSocketServer): boolean;
+  /**
+   * Subscribe a watcher the caller has checked is the job's client. With `catchUp`, it first gets what it
+   * missed (buffered tokens, pending key requests, the result, `done`). Returns an unsubscribe function, or
+   * null when the job is already finished (after `done` was sent).
+   */
+  watch(jobId: string, w: StreamWatcher, options?: { catchUp?: boolean }): (() => void) | null;
   watchers(): number;
   close(): void;
 }
 
 /** Create the hub and subscribe it to the core's effects (result and end of each job). */
 export function createStreamHub(core: MarketCore, privateJobs?: PrivateJobs): StreamHub {
-  const watchers = new Map<string, Set<WebSocket>>();
+  const watchers = new Map<string, Set<StreamWatcher>>();
+  const sockets = new Set<WebSocket>();
   const tokens = new Map<string, JobStreamMessage[]>();
 
   const send = (ws: WebSocket, m: JobStreamMessage): void => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
   };
   const broadcast = (jobId: string, m: JobStreamMessage): void => {
-    for (const ws of watchers.get(jobId) ?? []) send(ws, m);
+    const set = watchers.get(jobId);
+    if (!set?.size) return;
+    const text = JSON.stringify(m);
+    for (const w of set) w.send(text);
   };
   const end = (jobId: string): void => {
-    // every watcher presented the client's read token
-    const view = jobView(core, jobId, { owner: true });
-    for (const ws of watchers.get(jobId) ?? []) {
-      send(ws, { type: 'done', jobId, job: view });
-      ws.close(1000, 'job finished');
-    }
+    const set = watchers.get(jobId);
     watchers.delete(jobId);
     tokens.delete(jobId);
+    if (!set?.size) return;
+    // every watcher is the client's (read token or session login)
+    const text = JSON.stringify({ type: 'done', jobId, job: jobView(core, jobId, { owner: true }) } satisfies JobStreamMessage);
+    for (const w of set) {
+      w.send(text);
+      w.end(jobId);
+    }
   };
 
   /** Private jobs: ask the client's stream for the job key of each party that needs it (with its signed registration). */
@@ -66,6 +87,31 @@ export function createStreamHub(core: MarketCore, privateJobs?: PrivateJobs): St
     }
   });
 
+  const watch: StreamHub['watch'] = (jobId, w, o = {}) => {
+    const job = core.state.jobs.get(jobId);
+    if (!job) return null;
+    if (o.catchUp) {
+      for (const t of tokens.get(jobId) ?? []) w.send(JSON.stringify(t));
+      for (const k of keyRequests(jobId)) w.send(JSON.stringify(k));
+      if (job.outputHash && job.status !== 'assigned' && !auditPending(job.status)) {
+        const output: JobOutput | undefined = minerOutput(core, jobId);
+        if (output && job.failure !== 'miner-slashed') w.send(JSON.stringify({ type: 'result', jobId, output } satisfies JobStreamMessage));
+      }
+      if (job.status === 'settled' || job.status === 'failed') {
+        w.send(JSON.stringify({ type: 'done', jobId, job: jobView(core, jobId, { owner: true }) } satisfies JobStreamMessage));
+        w.end(jobId);
+        return null;
+      }
+    }
+    let set = watchers.get(jobId);
+    if (!set) watchers.set(jobId, (set = new Set()));
+    set.add(w);
+    return () => {
+      set.delete(w);
+      if (!set.size && watchers.get(jobId) === set) watchers.delete(jobId);
+    };
+  };
+
   return {
     token(jobId, index, token, text) {
       const m: JobStreamMessage = { type: 'token', jobId, index, token, text };
@@ -74,6 +120,7 @@ export function createStreamHub(core: MarketCore, privateJobs?: PrivateJobs): St
       if (buf.length < MAX_BUFFERED_TOKENS) buf.push(m);
       broadcast(jobId, m);
     },
+    watch,
     route(req, socket, head, wss) {
       const match = PATH.exec((req.url ?? '').split('?')[0] ?? '');
       if (!match) return false;
@@ -97,22 +144,21 @@ export function createStreamHub(core: MarketCore, privateJobs?: PrivateJobs): St
           ws.close(1008, 'not the job\'s client');
           return;
         }
-        for (const t of tokens.get(jobId) ?? []) send(ws, t);
-        for (const k of keyRequests(jobId)) send(ws, k);
-        if (job.outputHash && job.status !== 'assigned' && !auditPending(job.status)) {
-          const output: JobOutput | undefined = minerOutput(core, jobId);
-          if (output && job.failure !== 'miner-slashed') send(ws, { type: 'result', jobId, output });
-        }
-        if (job.status === 'settled' || job.status === 'failed') {
-          send(ws, { type: 'done', jobId, job: jobView(core, jobId, { owner: true }) });
-          ws.close(1000, 'job finished');
-          return;
-        }
-        let set = watchers.get(jobId);
-        if (!set) watchers.set(jobId, (set = new Set()));
-        set.add(ws);
-        ws.on('close', () => set.delete(ws));
-        ws.on('error', () => set.delete(ws));
+        const w: StreamWatcher = {
+          send: (text) => {
+            if (ws.readyState === ws.OPEN) ws.send(text);
+          },
+          end: () => ws.close(1000, 'job finished'),
+        };
+        const off = watch(jobId, w, { catchUp: true });
+        if (!off) return;
+        sockets.add(ws);
+        const drop = (): void => {
+          off();
+          sockets.delete(ws);
+        };
+        ws.on('close', drop);
+        ws.on('error', drop);
         ws.on('message', () => undefined);
       });
       return true;
@@ -123,7 +169,8 @@ export function createStreamHub(core: MarketCore, privateJobs?: PrivateJobs): St
       return n;
     },
     close() {
-      for (const set of watchers.values()) for (const ws of set) ws.terminate();
+      for (const ws of sockets) ws.terminate();
+      sockets.clear();
       watchers.clear();
     },
   };

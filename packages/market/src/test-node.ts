@@ -4,6 +4,7 @@ import {
   hashPayload,
   keyPairFromSeed,
   makeReadToken,
+  nonceSequence,
   sealEnvelope,
   seedFromLabel,
   type Canonical,
@@ -34,7 +35,8 @@ export interface TestNode {
   close(): void;
 }
 
-let nonceCounter = 0;
+// sequence numbers (the market keeps a replay window per signer), above those of any earlier run of the same keys
+const nextNonce = nonceSequence(Date.now());
 
 /** Connect, answer the challenge, and wait for `auth.ok`. Pass `login: false` to stay unauthenticated. */
 export async function connectNode(wsUrl: string, label: string, opts: { login?: boolean } = {}): Promise<TestNode> {
@@ -78,7 +80,7 @@ export async function connectNode(wsUrl: string, label: string, opts: { login?: 
       });
     },
     sign(type, body, o = {}) {
-      return sealEnvelope(keys, type, { ...body, nonce: o.nonce ?? `t${nonceCounter++}`, expiresAtMs: Date.now() + (o.ttlMs ?? 30_000) });
+      return sealEnvelope(keys, type, { ...body, nonce: o.nonce ?? nextNonce(), expiresAtMs: Date.now() + (o.ttlMs ?? 30_000) });
     },
     onFrame(fn) {
       listeners.push(fn);
@@ -126,8 +128,23 @@ export async function registerAndBond(node: TestNode, role: 'miner' | 'validator
   if (bond.type !== 'ack') throw new Error(`bond failed: ${JSON.stringify(bond)}`);
 }
 
-/** Make a node act as a miner: bid on offers at `priceMicro`, answer assignments (optionally lying or streaming tokens). */
-export function actAsMiner(node: TestNode, opts: { priceMicro?: string; lie?: boolean; stream?: boolean; silent?: boolean } = {}): void {
+/** The market's `matchingMode`, as announced in this node's `auth.ok`. */
+export function matchingModeOf(node: TestNode): string {
+  const ok = node.frames.find((f) => f.type === 'auth.ok') as Extract<ServerMessage, { type: 'auth.ok' }> | undefined;
+  return String(ok?.params.matchingMode ?? 'offers');
+}
+
+/** A raw `offer.post` frame: a standing offer at `priceMicro` for each of `models`. */
+export function offerFrame(node: TestNode, opts: { priceMicro?: string; models?: string[]; capacity?: number; untilMs?: number; nonce?: string } = {}): Record<string, unknown> {
+  const prices = Object.fromEntries((opts.models ?? ['digits', 'charlm']).map((m) => [m, opts.priceMicro ?? '1000']));
+  return { type: 'offer.post', envelope: node.sign('offer.post', { prices, capacity: opts.capacity ?? 4, variant: 'fp32', untilMs: opts.untilMs ?? Date.now() + 600_000 }, opts.nonce ? { nonce: opts.nonce } : {}) };
+}
+
+/**
+ * Make a node act as a miner: post a standing offer at `priceMicro` (offers mode) or bid on every `job.offer` at
+ * it (auction), answer assignments (optionally lying or streaming tokens). Resolves once the offer stands.
+ */
+export async function actAsMiner(node: TestNode, opts: { priceMicro?: string; lie?: boolean; stream?: boolean; silent?: boolean; capacity?: number; models?: string[] } = {}): Promise<void> {
   node.onFrame((f) => {
     if (f.type === 'job.offer') {
       const o = f as Extract<ServerMessage, { type: 'job.offer' }>;
@@ -146,6 +163,10 @@ export function actAsMiner(node: TestNode, opts: { priceMicro?: string; lie?: bo
       });
     }
   });
+  if (matchingModeOf(node) === 'offers') {
+    const r = await node.request(offerFrame(node, opts));
+    if (r.type !== 'ack') throw new Error(`offer refused: ${JSON.stringify(r)}`);
+  }
 }
 
 /** Make a node act as a validator: re-execute every audit task blind and submit its output (or lie as an auditor). */
@@ -166,7 +187,7 @@ export function submitRequest(client: KeyPair, opts: { jobId: string; model?: st
     model: opts.model ?? 'digits',
     inputHash: hashPayload(input),
     maxPriceMicro: opts.maxPriceMicro ?? '5000',
-    nonce: opts.nonce ?? `s${nonceCounter++}`,
+    nonce: opts.nonce ?? nextNonce(),
     expiresAtMs: Date.now() + 30_000,
   });
   return { envelope, input };

@@ -29,7 +29,8 @@ export interface StoreThroughput {
 export function measureStoreThroughput(options: { dbPath: string; settlements: number; batchSize?: number }): StoreThroughput {
   const batchSize = options.batchSize ?? 1_000;
   const store = openStore(options.dbPath);
-  const state = createState({ params: { faucetCapMicro: 10n ** 17n, auditRate: 0, bidWindowMs: 1, challengeWindowMs: 1 }, models: ['digits'] });
+  // the per-job auction's event mix (submit, bid, bid window, result, challenge), as this measurement has always used
+  const state = createState({ params: { matchingMode: 'auction', faucetCapMicro: 10n ** 17n, auditRate: 0, bidWindowMs: 1, challengeWindowMs: 1 }, models: ['digits'] });
   const client = keyPairFromSeed(seedFromLabel('bench/client')).address;
   const miner = keyPairFromSeed(seedFromLabel('bench/miner')).address;
   let now = 1;
@@ -54,7 +55,7 @@ export function measureStoreThroughput(options: { dbPath: string; settlements: n
     batch.push({ seq: state.seq, event: ev, effects: fx, jobs });
     return fx;
   };
-  const signed = (by: string) => ({ by, nonce: `n${nonce++}`, expiresAtMs: now + 1_000 });
+  const signed = (by: string) => ({ by, nonce: `${++nonce}`, expiresAtMs: now + 1_000 });
   let writeMs = 0;
   const flush = (): void => {
     const w0 = performance.now();

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { InfermarketError, bpsOf, hashPayload, openJobKey, resolveParams, sealJson, unsealJson, worstCaseCost, type Canonical, type EncryptionKeyPair, type JobInput, type JobOutput, type KeyPair, type MinerStrategy, type Params, type ServerMessage } from '@infermarket/protocol';
-import { basePriceFor, builtinMinerStrategy, createMinerStrategy, injectedDelay, outcome, rewardOf, type AdaptiveSettings, type JobOutcome, type Learner, type MinerStrategyModule, type Pricing } from '@infermarket/agents';
+import { OFFER_DEFAULTS, offerPrices, repricesAfterAssignment, basePriceFor, builtinMinerStrategy, createMinerStrategy, injectedDelay, outcome, rewardOf, type AdaptiveSettings, type JobOutcome, type Learner, type MinerStrategyModule, type Pricing } from '@infermarket/agents';
 import { accountOf, nodeRng, startNode, type Executor, type Node } from '@infermarket/node-runtime';
 import { fakeOutput } from './fake-output.js';
 
@@ -28,7 +28,7 @@ export interface MinerOptions {
   jitterMs?: number;
   cheatProbability?: number;
   slowExtraMs?: number;
-  /** `flaky`: chance per accepted offer to drop the connection for `flakyDownMs` (default 0). */
+  /** `flaky`: chance per job offered for bids (auction) or assigned (standing offers) to drop the connection for `flakyDownMs` (default 0). */
   disconnectProbability?: number;
   flakyDownMs?: number;
   /** `adaptive`: compute cost per CPU-second (micro-mUSD) counted against profit (default 1,000, as the simulator). */
@@ -43,7 +43,10 @@ export interface MinerOptions {
 
 /** Counters of a miner, for its log and the testnet's report. */
 export interface MinerStats {
+  /** Auction: jobs offered for bids (`job.offer`). */
   offers: number;
+  /** Standing offers posted (`matchingMode: offers`), refreshes and re-posts after a reconnect included. */
+  offersPosted: number;
   bids: number;
   bidsRefused: number;
   assigned: number;
@@ -103,7 +106,7 @@ export function createMiner(options: MinerOptions): Miner {
   const log = options.log ?? ((e) => process.stderr.write(`${JSON.stringify({ t: Date.now(), role: 'miner', ...e })}\n`));
   const pricing: Pricing = options.pricing ?? { priceMicro: '10000' };
   const stakeTarget = options.stakeMicro ?? 500_000_000n;
-  const stats: MinerStats = { offers: 0, bids: 0, bidsRefused: 0, assigned: 0, committed: 0, dropped: 0, settled: 0, lost: 0, slashes: 0, earnedMicro: 0n, slashedMicro: 0n, cheated: 0 };
+  const stats: MinerStats = { offers: 0, offersPosted: 0, bids: 0, bidsRefused: 0, assigned: 0, committed: 0, dropped: 0, settled: 0, lost: 0, slashes: 0, earnedMicro: 0n, slashedMicro: 0n, cheated: 0 };
   const lastOutput = new Map<string, JobOutput>();
   const played = new Map<string, { costMicro: number }>();
   let active = 0;
@@ -138,17 +141,45 @@ export function createMiner(options: MinerOptions): Miner {
     if (baseMicro === null) return;
     const p = marketParams();
     // the protocol's own worst-case cost (price + fees): a bid the market would refuse is not sent
-    const price = decide.bidPrice({ model: msg.model, baseMicro, spreadBps: pricing.spreadBps ?? 0, maxPriceMicro: BigInt(msg.maxPriceMicro), worstCase: (pr) => worstCaseCost({ params: p }, pr) }, bidRng);
+    const price = decide.bidPrice({ model: msg.model, baseMicro, spreadBps: pricing.spreadBps ?? 0, maxPriceMicro: BigInt(msg.maxPriceMicro), worstCase: (pr) => worstCaseCost({ params: p }, pr, msg.verification) }, bidRng);
     if (price === null) return;
     stats.bids++;
     node.conn.request({ type: 'job.bid', envelope: node.conn.seal('job.bid', { jobId: msg.jobId, priceMicro: price }) as never }).catch((e: Error) => {
       stats.bidsRefused++;
       log({ event: 'bid.refused', jobId: msg.jobId, error: e.message });
     });
+    maybeDisconnect();
+  };
+
+  /** `flaky`: after an accepted offer (auction) or an assignment (standing offers), drop the connection with `disconnectProbability`. */
+  const maybeDisconnect = (): void => {
     if (strategy === 'flaky' && (options.disconnectProbability ?? 0) > 0 && rng.next() < options.disconnectProbability!) {
       log({ event: 'flaky.disconnect', downMs: options.flakyDownMs ?? 2_000 });
       node.conn.drop();
     }
+  };
+
+  // standing offers (matchingMode offers): one signed offer, priced by the strategy's bid rule, capacity = concurrency;
+  // posted at every login (a lost connection lapses it) and refreshed before it expires
+  let offerTimer: NodeJS.Timeout | null = null;
+  const postOffer = (): void => {
+    if (offerTimer) clearTimeout(offerTimer);
+    offerTimer = null;
+    const p = marketParams();
+    if (stopped || p.matchingMode !== 'offers' || !node.registered()) return;
+    const prices = offerPrices({ decide, models: options.models, baseOf: (m) => basePriceFor(pricing, m), spreadBps: pricing.spreadBps ?? 0, params: p, rng: bidRng });
+    if (Object.keys(prices).length === 0) {
+      log({ event: 'offer.none', reason: 'the strategy prices none of its models' });
+      return;
+    }
+    const untilMs = node.conn.marketNow() + OFFER_DEFAULTS.offerTtlMs;
+    stats.offersPosted++;
+    node.conn
+      .request({ type: 'offer.post', envelope: node.conn.seal('offer.post', { prices: Object.fromEntries(Object.entries(prices).map(([m, v]) => [m, v.toString()])), capacity: concurrency, variant, untilMs }) as never })
+      .then(() => log({ event: 'offer.posted', prices: Object.fromEntries(Object.entries(prices).map(([m, v]) => [m, v.toString()])), capacity: concurrency, untilMs }))
+      .catch((e: Error) => log({ event: 'offer.refused', error: e.message }));
+    offerTimer = setTimeout(postOffer, OFFER_DEFAULTS.offerTtlMs - OFFER_DEFAULTS.refreshBeforeMs);
+    offerTimer.unref();
   };
 
   const runJob = async (msg: Extract<ServerMessage, { type: 'job.assign' }>): Promise<void> => {
@@ -159,6 +190,7 @@ export function createMiner(options: MinerOptions): Miner {
       const deadlineMs = marketParams().jobDeadlineMs;
       const plan = decide.planJob({ jobId: msg.jobId, model: msg.model, priceMicro: BigInt(msg.priceMicro), deadlineMs, hasReplay: lastOutput.has(msg.model) }, rng);
       played.set(msg.jobId, { costMicro: 0 });
+      if (marketParams().matchingMode === 'offers') maybeDisconnect();
       if (plan.kind === 'drop') {
         stats.dropped++;
         log({ event: 'job.dropped', jobId: msg.jobId });
@@ -243,6 +275,8 @@ export function createMiner(options: MinerOptions): Miner {
       case 'job.offer':
         return onOffer(msg);
       case 'job.assign':
+        // standing offers: re-price after each assignment (the strategy's bid rule drawn again, as the simulator does)
+        if (marketParams().matchingMode === 'offers' && repricesAfterAssignment(pricing.spreadBps ?? 0)) postOffer();
         void runJob(msg);
         return;
       case 'job.settled':
@@ -291,7 +325,10 @@ export function createMiner(options: MinerOptions): Miner {
     reconnectMinMs: strategy === 'flaky' ? (options.flakyDownMs ?? 2_000) : 250,
     onMessage,
     log,
-    onRegistered: ({ stakeMicro }) => log({ event: 'ready', address, strategy, variant, stakeMicro: stakeMicro.toString(), ...(learner ? { learner: learner.name, cheatLevels: learner.levels } : {}) }),
+    onRegistered: ({ stakeMicro }) => {
+      log({ event: 'ready', address, strategy, variant, stakeMicro: stakeMicro.toString(), ...(learner ? { learner: learner.name, cheatLevels: learner.levels } : {}) });
+      postOffer();
+    },
   });
 
   return {
@@ -301,6 +338,7 @@ export function createMiner(options: MinerOptions): Miner {
     bandit: () => learner,
     async stop() {
       stopped = true;
+      if (offerTimer) clearTimeout(offerTimer);
       await node.stop();
     },
   };

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import {
   ERROR_CODES,
   InfermarketError,
   type ErrorCode,
+  nonceSequence,
   sealEnvelope,
   toHex,
   type Canonical,
@@ -77,6 +77,8 @@ export function createNodeConnection(options: NodeConnectionOptions): NodeConnec
   let marketKey: string | null = null;
   let params: Record<string, string | number> = {};
   let refSeq = 0;
+  // the market keeps a window of sequence numbers per signer (replay protection): number every message
+  const nextNonce = nonceSequence(Date.now());
   let backoff = options.reconnectMinMs ?? 250;
   const waiting = new Map<string, { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   let readyWaiters: (() => void)[] = [];
@@ -88,7 +90,7 @@ export function createNodeConnection(options: NodeConnectionOptions): NodeConnec
     marketNow: () => Date.now() + offset,
     connected: () => loggedIn && ws?.readyState === WebSocket.OPEN,
     seal(type, body) {
-      return sealEnvelope(keys, type, { ...body, nonce: randomBytes(12).toString('hex'), expiresAtMs: Date.now() + offset + ttlMs });
+      return sealEnvelope(keys, type, { ...body, nonce: nextNonce(), expiresAtMs: Date.now() + offset + ttlMs });
     },
     send(msg) {
       if (!ws || ws.readyState !== WebSocket.OPEN) return false;

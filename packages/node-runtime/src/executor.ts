@@ -1,4 +1,4 @@
-import { InfermarketError, type JobInput, type JobOutput, type WireTensor } from '@infermarket/protocol';
+import { InfermarketError, type JobInput, type JobOutput, type SampledStep, type WireTensor } from '@infermarket/protocol';
 import { createRuntime, type Runtime, type RuntimeOptions } from '@infermarket/inference';
 
 /** A token as it is produced (for streaming to the client). */
@@ -21,6 +21,12 @@ export interface ExecRequest {
 /** Runs job inputs. Miners, validators and `probe` use the inference runtime through this. */
 export interface Executor {
   execute(req: ExecRequest): Promise<{ output: JobOutput; ms: number }>;
+  /**
+   * Teacher-forced re-execution of a prompt job on someone else's `tokens`: per step the logits and the
+   * sampler's draw, for `compareSampledTokens` (validators re-checking a sampled generation that differs).
+   * Optional: an executor without it cannot re-check sampled generations.
+   */
+  forcedSteps?(req: { model: string; variant: string; input: Extract<JobInput, { kind: 'prompt' }>; tokens: readonly number[] }): Promise<SampledStep[]>;
   /** Output shape of a model (batch dimension as in the manifest), for strategies that fake outputs. */
   outputDims(model: string, input: JobInput): number[];
   /** Load the model variants ahead of the first job (startup latency); `reference` warms the reference session validators replay on. */
@@ -74,6 +80,10 @@ export function createInferenceExecutor(options: InferenceExecutorOptions = {}):
       const input = { [name]: fromWireTensor(req.input.tensor) };
       const r = req.reference ? await runtime.reference(model, variant, input) : await runtime.run(model, variant, input);
       return { output: { kind: 'tensor', tensor: toWireTensor(r.primary) }, ms: performance.now() - t0 };
+    },
+    async forcedSteps(req) {
+      const i = req.input;
+      return runtime.forcedSteps(req.model as Parameters<Runtime['run']>[0], req.variant as Parameters<Runtime['run']>[1], { prompt: i.prompt, maxTokens: i.maxTokens, temperature: i.temperature, seed: i.seed }, req.tokens);
     },
     outputDims(model, input) {
       const spec = entry(model);

@@ -31,7 +31,7 @@ function codeOf(f: () => unknown): string {
 
 describe('job lifecycle', () => {
   it('settles escrow to the miner after the challenge window', () => {
-    const h = createHarness({ auditRate: 0 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 0 });
     const miner = addNode(h, 'm1', 'miner');
     const client = fund(h, 'c1');
     h.send({ type: 'job.submit', by: client, jobId: 'j1', model: 'digits', inputHash: H('a'), maxPriceMicro: 10n * MUSD });
@@ -51,7 +51,7 @@ describe('job lifecycle', () => {
   });
 
   it('reassigns a job whose miner misses the deadline, penalises it, and pays the second miner', () => {
-    const h = createHarness({ auditRate: 0 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 0 });
     const m1 = addNode(h, 'm1', 'miner');
     const m2 = addNode(h, 'm2', 'miner');
     const client = fund(h, 'c1');
@@ -73,7 +73,7 @@ describe('job lifecycle', () => {
   });
 
   it('refunds the client when attempts run out', () => {
-    const h = createHarness({ auditRate: 0, maxAttempts: 1 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 0, maxAttempts: 1 });
     const m1 = addNode(h, 'm1', 'miner');
     const client = fund(h, 'c1');
     h.send({ type: 'job.submit', by: client, jobId: 'j1', model: 'digits', inputHash: H('a'), maxPriceMicro: 10n * MUSD });
@@ -87,7 +87,7 @@ describe('job lifecycle', () => {
   });
 
   it('slashes a miner whose audited result mismatches, refunds the client and pays the auditor', () => {
-    const h = createHarness({ auditRate: 0.5, disputeQuorum: 0 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 0.5, disputeQuorum: 0 });
     const miner = addNode(h, 'm1', 'miner');
     const val = addNode(h, 'v1', 'validator');
     const client = fund(h, 'c1');
@@ -110,7 +110,7 @@ describe('job lifecycle', () => {
   });
 
   it('slashes a validator whose accusation the referees reject, and settles the job', () => {
-    const h = createHarness({ auditRate: 0.5, disputeQuorum: 2 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 0.5, disputeQuorum: 2 });
     const miner = addNode(h, 'm1', 'miner');
     const vs = ['v1', 'v2', 'v3'].map((l) => addNode(h, l, 'validator'));
     const client = fund(h, 'c1');
@@ -133,7 +133,7 @@ describe('job lifecycle', () => {
   });
 
   it('keeps unbonding stake slashable during a dispute', () => {
-    const h = createHarness({ auditRate: 0.5, disputeQuorum: 0 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 0.5, disputeQuorum: 0 });
     const miner = addNode(h, 'm1', 'miner');
     const val = addNode(h, 'v1', 'validator');
     const client = fund(h, 'c1');
@@ -152,16 +152,16 @@ describe('job lifecycle', () => {
 
 describe('hostile events', () => {
   it('error: refuses a replayed nonce and changes nothing', () => {
-    const h = createHarness();
+    const h = createHarness({ matchingMode: 'auction' });
     const a = addr('x');
     h.send({ type: 'account.faucet', address: a, amountMicro: 10n * MUSD });
-    h.send({ type: 'node.register', by: a, role: 'miner', models: ['digits'], region: 'local', nonce: 'same' });
-    expect(codeOf(() => h.send({ type: 'stake.bond', by: a, amountMicro: 1n, nonce: 'same' }))).toBe('ERR_REPLAY');
+    h.send({ type: 'node.register', by: a, role: 'miner', models: ['digits'], region: 'local', nonce: '900' });
+    expect(codeOf(() => h.send({ type: 'stake.bond', by: a, amountMicro: 1n, nonce: '900' }))).toBe('ERR_REPLAY');
     expect(h.state.nodes.get(a)!.stakeMicro).toBe(0n);
   });
 
   it('error: refuses a result from a miner that was not assigned', () => {
-    const h = createHarness({ auditRate: 0 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 0 });
     const m1 = addNode(h, 'm1', 'miner');
     const m2 = addNode(h, 'm2', 'miner');
     const client = fund(h, 'c1');
@@ -174,7 +174,7 @@ describe('hostile events', () => {
   });
 
   it('error: refuses a late result', () => {
-    const h = createHarness({ auditRate: 0 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 0 });
     const m1 = addNode(h, 'm1', 'miner');
     const client = fund(h, 'c1');
     assignOne(h, client, 'j1', m1, 1n * MUSD);
@@ -183,7 +183,7 @@ describe('hostile events', () => {
   });
 
   it('error: refuses negative, zero and oversized amounts, and unknown models', () => {
-    const h = createHarness();
+    const h = createHarness({ matchingMode: 'auction' });
     const client = fund(h, 'c1');
     const base = { type: 'job.submit' as const, by: client, jobId: 'j1', model: 'digits', inputHash: H('a') };
     expect(codeOf(() => h.send({ ...base, maxPriceMicro: -5n }))).toBe('ERR_VALIDATION');
@@ -197,7 +197,7 @@ describe('hostile events', () => {
   });
 
   it('error: refuses time going backwards', () => {
-    const h = createHarness();
+    const h = createHarness({ matchingMode: 'auction' });
     h.advance(100);
     h.send({ type: 'account.faucet', address: addr('a'), amountMicro: 1n });
     expect(codeOf(() => apply(h.state, { type: 'account.faucet', atMs: 50, address: addr('a'), amountMicro: 1n }))).toBe('ERR_VALIDATION');

@@ -1,8 +1,12 @@
+import { bisectionTimedOut, respondBoundary, revealBoundary, voteSegment } from './bisection.js';
 import { hashHex } from './crypto.js';
 import { auditTimedOut, challengeJob, disputeTimedOut, reportAudit, voteDispute } from './disputes.js';
 import { InfermarketError } from './errors.js';
 import { closeBidding, commitResult, missDeadline, placeBid, settleJob, submitJob } from './jobs.js';
 import { transfer } from './ledger.js';
+import { publishPrice } from './oracle.js';
+import { checkToken, type Token } from './token.js';
+import { lapseOffer, offerWaitExpired, postOffer, withdrawOffer } from './offers.js';
 import { bond, checkAmount, getNode, registerNode, releaseUnbonding, unbond } from './nodes.js';
 import { checkNonce, pruneNonces, rememberNonce } from './replay.js';
 import { isAddress } from './crypto.js';
@@ -27,10 +31,10 @@ export function apply(state: MarketState, event: MarketEvent): Effect[] {
   }
   const out: Effect[] = [];
   const signed = 'by' in event ? (event as Signed) : null;
-  let nonceKey = '';
+  let seq = 0;
   if (signed) {
     if (!isAddress(signed.by)) throw new InfermarketError('ERR_VALIDATION', `"by" must be an address, got ${JSON.stringify(signed.by)}`);
-    nonceKey = checkNonce(state, signed, event.atMs);
+    seq = checkNonce(state, signed, event.atMs);
   }
   const before = state.nowMs;
   state.nowMs = event.atMs;
@@ -41,7 +45,7 @@ export function apply(state: MarketState, event: MarketEvent): Effect[] {
     throw e;
   }
   if (signed) {
-    rememberNonce(state, nonceKey, signed.expiresAtMs);
+    rememberNonce(state, signed, seq);
     // an accepted signed event is proof of life (audit selection requires a recent one)
     const node = state.nodes.get(signed.by);
     if (node) node.lastSeenMs = event.atMs;
@@ -55,7 +59,9 @@ function dispatch(state: MarketState, event: MarketEvent, out: Effect[]): void {
     case 'epoch.begin':
       return beginEpoch(state, event.seed, out);
     case 'account.faucet':
-      return faucet(state, event.address, event.amountMicro, out);
+      return faucet(state, event.address, event.amountMicro, out, checkToken('token', event.token));
+    case 'oracle.price':
+      return publishPrice(state, event, out);
     case 'node.register':
       return registerNode(state, event, out);
     case 'stake.bond':
@@ -66,6 +72,12 @@ function dispatch(state: MarketState, event: MarketEvent, out: Effect[]): void {
       return submitJob(state, event, out);
     case 'job.bid':
       return placeBid(state, event, out);
+    case 'offer.post':
+      return postOffer(state, event, out);
+    case 'offer.withdraw':
+      return withdrawOffer(state, event);
+    case 'offer.lapse':
+      return lapseOffer(state, event.address);
     case 'job.result':
       return commitResult(state, event, out);
     case 'audit.report':
@@ -74,6 +86,12 @@ function dispatch(state: MarketState, event: MarketEvent, out: Effect[]): void {
       return challengeJob(state, event, out);
     case 'dispute.vote':
       return voteDispute(state, event, out);
+    case 'bisect.reveal':
+      return revealBoundary(state, event, out);
+    case 'bisect.respond':
+      return respondBoundary(state, event, out);
+    case 'bisect.vote':
+      return voteSegment(state, event, out);
     case 'timer.fire':
       return fireTimer(state, event.timer, out);
     case 'node.heartbeat':
@@ -97,17 +115,19 @@ function beginEpoch(state: MarketState, seed: string, out: Effect[]): void {
   pruneNonces(state, state.nowMs);
 }
 
-function faucet(state: MarketState, address: string, amountMicro: bigint, out: Effect[]): void {
+/** Mint to an address. The faucet cap is per token (an IMT faucet is how the sim and testnet fund IMT holders). */
+function faucet(state: MarketState, address: string, amountMicro: bigint, out: Effect[], token: Token): void {
   if (!isAddress(address)) throw new InfermarketError('ERR_VALIDATION', `"address" must be an address like im…(40 hex), got ${JSON.stringify(address)}`);
   const amount = checkAmount('amountMicro', amountMicro);
-  const already = state.faucetMinted.get(address) ?? 0n;
+  const capKey = token === 'mUSD' ? address : `${token}|${address}`;
+  const already = state.faucetMinted.get(capKey) ?? 0n;
   if (already + amount > state.params.faucetCapMicro) {
-    throw new InfermarketError('ERR_FAUCET_CAP', `faucet cap ${state.params.faucetCapMicro} for ${address} would be exceeded (already minted ${already}, asked ${amount})`, {
+    throw new InfermarketError('ERR_FAUCET_CAP', `faucet cap ${state.params.faucetCapMicro} ${token} for ${address} would be exceeded (already minted ${already}, asked ${amount})`, {
       details: { field: 'amountMicro' },
     });
   }
-  state.faucetMinted.set(address, already + amount);
-  transfer(state, out, { from: 'mint', to: `balance:${address}`, amountMicro: amount, reason: 'faucet', ref: address });
+  state.faucetMinted.set(capKey, already + amount);
+  transfer(state, out, { from: 'mint', to: `balance:${address}`, amountMicro: amount, reason: 'faucet', ref: address, token });
 }
 
 /** The driver saw the node alive on its authenticated connection. */
@@ -116,27 +136,51 @@ function heartbeat(state: MarketState, address: unknown): void {
   getNode(state, address).lastSeenMs = state.nowMs;
 }
 
-/** A timer fired. Timers that no longer match the job's state (it moved on) are ignored. */
-function fireTimer(state: MarketState, timer: Timer, out: Effect[]): void {
-  if (timer.kind === 'unbond') return releaseUnbonding(state, timer.address, out);
+/**
+ * Whether firing `timer` at `atMs` would change anything. A timer whose job moved on (the result came
+ * before the deadline, the audit was reassigned) is a no-op that a driver need not apply or log; `apply`
+ * ignores it the same way, through this one test.
+ */
+export function timerLive(state: MarketState, timer: Timer, atMs: number = state.nowMs): boolean {
+  if (timer.kind === 'unbond') return true;
   const job = state.jobs.get(timer.jobId);
-  if (!job) return;
+  if (!job) return false;
   switch (timer.kind) {
     case 'bid-window':
-      if (job.status === 'bidding' && job.attempt === timer.attempt) closeBidding(state, job, out);
-      return;
+      return job.status === 'bidding' && job.attempt === timer.attempt;
     case 'deadline':
-      if (job.status === 'assigned' && job.attempt === timer.attempt && state.nowMs >= job.deadlineAtMs) missDeadline(state, job, out);
-      return;
+      return job.status === 'assigned' && job.attempt === timer.attempt && atMs >= job.deadlineAtMs;
     case 'audit':
       // a stale timer of an earlier auditor (the audit was reassigned) does nothing
-      if (job.status === 'auditing' && (timer.attempt ?? 1) === job.auditors.length) auditTimedOut(state, job, out);
-      return;
+      return job.status === 'auditing' && (timer.attempt ?? 1) === job.auditors.length;
     case 'dispute':
-      if (job.status === 'disputed') disputeTimedOut(state, job, out);
-      return;
+      return job.status === 'disputed';
     case 'challenge':
-      if (job.status === 'committed') settleJob(state, job, out);
-      return;
+      return job.status === 'committed';
+    default:
+      // 'bisect': the game checks its own move counter (bisectionTimedOut)
+      return true;
+  }
+}
+
+/** A timer fired. Timers that no longer match the job's state (it moved on) are ignored (`timerLive`). */
+function fireTimer(state: MarketState, timer: Timer, out: Effect[]): void {
+  if (!timerLive(state, timer)) return;
+  if (timer.kind === 'unbond') return releaseUnbonding(state, timer.address, out);
+  const job = state.jobs.get(timer.jobId)!;
+  switch (timer.kind) {
+    case 'bid-window':
+      // offers mode: the bound on the wait for an offer (offers.ts); auction: the bid window closes
+      return (state.params.matchingMode === 'offers' ? offerWaitExpired : closeBidding)(state, job, out);
+    case 'deadline':
+      return missDeadline(state, job, out);
+    case 'audit':
+      return auditTimedOut(state, job, out);
+    case 'dispute':
+      return disputeTimedOut(state, job, out);
+    case 'challenge':
+      return settleJob(state, job, out);
+    case 'bisect':
+      return bisectionTimedOut(state, job, timer.moves, out);
   }
 }

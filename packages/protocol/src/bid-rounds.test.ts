@@ -6,7 +6,7 @@ const H = (s: string) => s.repeat(64).slice(0, 64);
 
 describe('bid rounds: a window nobody bid in reopens bidding', () => {
   it('reopens bidding up to bidRounds windows, then fails no-bids and refunds the whole escrow', () => {
-    const h = createHarness({ auditRate: 0, bidRounds: 3 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 0, bidRounds: 3 });
     addNode(h, 'm1', 'miner');
     const client = fund(h, 'c1');
     const before = balanceOf(h.state, `balance:${client}`);
@@ -31,7 +31,7 @@ describe('bid rounds: a window nobody bid in reopens bidding', () => {
   });
 
   it('a bid in a reopened window wins, and a later reassignment gets its own rounds', () => {
-    const h = createHarness({ auditRate: 0, bidRounds: 2 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 0, bidRounds: 2 });
     const m1 = addNode(h, 'm1', 'miner');
     const client = fund(h, 'c1');
     h.send({ type: 'job.submit', by: client, jobId: 'j1', model: 'digits', inputHash: H('a'), maxPriceMicro: 10n * MUSD });
@@ -50,7 +50,7 @@ describe('bid rounds: a window nobody bid in reopens bidding', () => {
   });
 
   it('with bidRounds 1 a window nobody bid in fails the job at once (the old rule)', () => {
-    const h = createHarness({ auditRate: 0, bidRounds: 1 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 0, bidRounds: 1 });
     addNode(h, 'm1', 'miner');
     const client = fund(h, 'c1');
     h.send({ type: 'job.submit', by: client, jobId: 'j1', model: 'digits', inputHash: H('a'), maxPriceMicro: 10n * MUSD });

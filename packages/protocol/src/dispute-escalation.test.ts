@@ -18,7 +18,7 @@ function assignOne(h: ReturnType<typeof createHarness>, client: string, jobId: s
 
 // an honest auditor accuses a cheat; two colluding referees vote for the miner (quorum 2)
 function split(escalation: 'none' | 'escalate-on-split') {
-  const h = createHarness({ auditRate: 0.5, disputeQuorum: 2, disputeEscalation: escalation });
+  const h = createHarness({ matchingMode: 'auction', auditRate: 0.5, disputeQuorum: 2, disputeEscalation: escalation });
   const miner = addNode(h, 'm1', 'miner');
   for (const l of ['v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7']) addNode(h, l, 'validator');
   const client = fund(h, 'c1');

@@ -1,3 +1,4 @@
+import { openBisection, usesBisection } from './bisection.js';
 import { InfermarketError } from './errors.js';
 import { auditUnavailable, checkHash, finishFailed, getJob, nextAuditor, openChallengeWindow, requestAudit, settleJob } from './jobs.js';
 import { getNode, penaliseAuditMiss, slash } from './nodes.js';
@@ -69,6 +70,7 @@ export function challengeJob(state: MarketState, ev: Ev<'job.challenge'>, out: E
 }
 
 function openDispute(state: MarketState, job: Job, accuser: string, out: Effect[]): void {
+  if (usesBisection(state, job)) return openBisection(state, job, accuser, out);
   const referees = rankValidators(state, state.epoch!, 'referee', job.id, job.model, state.nowMs, [accuser, job.miner!, job.client], job.private).slice(
     0,
     state.params.disputeQuorum,
@@ -152,7 +154,8 @@ export function disputeTimedOut(state: MarketState, job: Job, out: Effect[]): vo
   }
 }
 
-function resolveDispute(state: MarketState, job: Job, minerCorrect: boolean, out: Effect[]): void {
+/** Decide a dispute: slash the loser (the miner for a wrong result, the accuser for a false one) and settle or fail the job. */
+export function resolveDispute(state: MarketState, job: Job, minerCorrect: boolean, out: Effect[]): void {
   const { forMiner, againstMiner } = tally(job);
   out.push({ type: 'dispute.resolved', jobId: job.id, minerCorrect, votesFor: forMiner, votesAgainst: againstMiner });
   const accuser = job.dispute!.accuser;

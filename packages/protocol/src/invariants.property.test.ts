@@ -105,15 +105,15 @@ describe('protocol invariants under random and hostile event sequences', () => {
     let accepted = 0;
     fc.assert(
       fc.property(steps, fc.constantFrom('lowest-price', 'reputation-weighted', 'stake-weighted-random'), fc.constantFrom(0, 0.5, 1), fc.constantFrom(2, 3), fc.constantFrom(2_000, 30_000), (seq, policy, auditRate, redundancyK, livenessWindowMs) => {
-        const state = createState({ models: ['digits', 'charlm'], params: { bidWindowMs: 400, jobDeadlineMs: 2_000, matchingPolicy: policy, auditRate, disputeQuorum: 2, minMinerStakeMicro: 1_000_000n, minValidatorStakeMicro: 1_000_000n, redundancyK, livenessWindowMs, auditWindowMs: 1_500 } });
+        const state = createState({ models: ['digits', 'charlm'], params: { matchingMode: 'auction', bidWindowMs: 400, jobDeadlineMs: 2_000, matchingPolicy: policy, auditRate, disputeQuorum: 2, minMinerStakeMicro: 1_000_000n, minValidatorStakeMicro: 1_000_000n, redundancyK, livenessWindowMs, auditWindowMs: 1_500 } });
         apply(state, { type: 'epoch.begin', atMs: 0, seed: hashHex('s') });
         // a funded, staked cast so that sequences reach deep states (bids, audits, disputes, slashes)
         let k = 0;
         for (const a of EVERYONE) apply(state, { type: 'account.faucet', atMs: 0, address: a, amountMicro: 500_000_000n });
         for (const [role, list] of [['miner', MINERS], ['validator', VALIDATORS]] as const) {
           for (const a of list) {
-            apply(state, { type: 'node.register', atMs: 0, by: a, role, models: ['digits', 'charlm'], region: 'local', nonce: `setup${k++}`, expiresAtMs: 1 });
-            apply(state, { type: 'stake.bond', atMs: 0, by: a, amountMicro: 20_000_000n, nonce: `setup${k++}`, expiresAtMs: 1 });
+            apply(state, { type: 'node.register', atMs: 0, by: a, role, models: ['digits', 'charlm'], region: 'local', nonce: `${++k}`, expiresAtMs: 1 });
+            apply(state, { type: 'stake.bond', atMs: 0, by: a, amountMicro: 20_000_000n, nonce: `${++k}`, expiresAtMs: 1 });
           }
         }
         const timers: { atMs: number; n: number; timer: Timer }[] = [];
@@ -168,7 +168,7 @@ describe('protocol invariants under random and hostile event sequences', () => {
             act = { ...act, by: r?.miner ?? MINERS[0]!, agreesWith: j?.replicas.filter((x) => x.outputHash === hash).map((x) => x.miner) ?? [] };
           }
           
-          const ev = toEvent(act, Math.max(now, state.nowMs), `n${n++}`);
+          const ev = toEvent(act, Math.max(now, state.nowMs), `${1000 + n++}`);
           if (!ev) continue;
           last = ev;
           run(ev);

@@ -1,6 +1,8 @@
+import { balanceOf } from './ledger.js';
+import { splitLedgerKey, TOKENS, type Token } from './token.js';
 import type { MarketState } from './types.js';
 
-/** Sums of the ledger by kind of account, in micro-mUSD. */
+/** Sums of the ledger by kind of account, in micro units of one token (micro-mUSD by default). */
 export interface LedgerTotals {
   mintedMicro: bigint;
   balancesMicro: bigint;
@@ -13,10 +15,12 @@ export interface LedgerTotals {
   conserved: boolean;
 }
 
-/** Totals of the ledger and whether tokens are conserved. */
-export function ledgerTotals(state: MarketState): LedgerTotals {
+/** Totals of the ledger in one token (default mUSD) and whether that token is conserved. */
+export function ledgerTotals(state: MarketState, token: Token = 'mUSD'): LedgerTotals {
   const t = { mintedMicro: 0n, balancesMicro: 0n, escrowMicro: 0n, stakesMicro: 0n, unbondingMicro: 0n, feesMicro: 0n, burnedMicro: 0n };
-  for (const [name, v] of state.ledger) {
+  for (const [key, v] of state.ledger) {
+    const { token: tk, account: name } = splitLedgerKey(key);
+    if (tk !== token) continue;
     if (name === 'mint') t.mintedMicro = -v;
     else if (name === 'burn') t.burnedMicro += v;
     else if (name === 'fees') t.feesMicro += v;
@@ -36,13 +40,21 @@ export function ledgerTotals(state: MarketState): LedgerTotals {
  */
 export function checkInvariants(state: MarketState): string[] {
   const v: string[] = [];
-  const totals = ledgerTotals(state);
-  if (!totals.conserved) {
-    const held = totals.balancesMicro + totals.escrowMicro + totals.stakesMicro + totals.unbondingMicro + totals.feesMicro + totals.burnedMicro;
-    v.push(`conservation: minted ${totals.mintedMicro} ≠ held ${held}`);
+  // each token is its own double-entry ledger, conserved on its own
+  for (const token of TOKENS) {
+    const totals = ledgerTotals(state, token);
+    if (!totals.conserved) {
+      const held = totals.balancesMicro + totals.escrowMicro + totals.stakesMicro + totals.unbondingMicro + totals.feesMicro + totals.burnedMicro;
+      v.push(`conservation (${token}): minted ${totals.mintedMicro} ≠ held ${held}`);
+    }
   }
-  for (const [name, amount] of state.ledger) {
-    if (name !== 'mint' && amount < 0n) v.push(`negative account ${name}: ${amount}`);
+  const jobToken = state.params.pricingMode === 'stable' ? 'mUSD' : 'IMT';
+  const stakeToken = state.params.stakeToken;
+  for (const [key, amount] of state.ledger) {
+    const { token, account: name } = splitLedgerKey(key);
+    if (name !== 'mint' && amount < 0n) v.push(`negative account ${key}: ${amount}`);
+    if (name.startsWith('escrow:') && token !== jobToken) v.push(`escrow ${key} is in ${token}, jobs are in ${jobToken}`);
+    if ((name.startsWith('stake:') || name.startsWith('unbonding:')) && token !== stakeToken) v.push(`stake account ${key} is in ${token}, stakes are in ${stakeToken}`);
     if (name.startsWith('escrow:')) {
       const job = state.jobs.get(name.slice(7));
       if (!job) v.push(`escrow ${name} has no job`);
@@ -50,9 +62,10 @@ export function checkInvariants(state: MarketState): string[] {
     }
   }
   for (const job of state.jobs.values()) {
-    const held = state.ledger.get(`escrow:${job.id}`) ?? 0n;
+    const held = balanceOf(state, `escrow:${job.id}`);
     const open = job.status !== 'settled' && job.status !== 'failed';
-    if (open && held !== job.maxPriceMicro) v.push(`open job ${job.id} escrows ${held}, expected its max price ${job.maxPriceMicro}`);
+    const escrowed = job.escrowMicro ?? job.maxPriceMicro;
+    if (open && held !== escrowed) v.push(`open job ${job.id} escrows ${held}, expected ${escrowed} (its max price in the job token)`);
     if (job.payouts > 1) v.push(`job ${job.id} paid ${job.payouts} times`);
     if (job.status === 'settled' && job.payouts !== 1) v.push(`settled job ${job.id} has ${job.payouts} payouts`);
     if (job.status === 'failed' && job.payouts !== 0) v.push(`failed job ${job.id} paid its miner`);
@@ -72,11 +85,11 @@ export function checkInvariants(state: MarketState): string[] {
     }
   }
   for (const node of state.nodes.values()) {
-    const stake = state.ledger.get(`stake:${node.address}`) ?? 0n;
+    const stake = balanceOf(state, `stake:${node.address}`);
     if (stake !== node.stakeMicro) v.push(`node ${node.address} stake record ${node.stakeMicro} ≠ ledger ${stake}`);
     let unb = 0n;
     for (const c of node.unbonding) unb += c.amountMicro;
-    const ledgerUnb = state.ledger.get(`unbonding:${node.address}`) ?? 0n;
+    const ledgerUnb = balanceOf(state, `unbonding:${node.address}`);
     if (unb !== ledgerUnb) v.push(`node ${node.address} unbonding record ${unb} ≠ ledger ${ledgerUnb}`);
   }
   return v;

@@ -1,8 +1,11 @@
+import { commitTrace } from './bisection.js';
 import { InfermarketError } from './errors.js';
 import { balanceOf, bpsOf, transfer } from './ledger.js';
 import { chooseWinner, type MatchContext } from './matching.js';
+import { matchOrWait, releaseSlot } from './offers.js';
 import { checkAmount, getNode, isEligibleMiner, penaliseMiss, slash } from './nodes.js';
 import { recordOutcome } from './reputation.js';
+import { escrowForMaxPrice, escrowPayment, jobToken } from './token.js';
 import { isAudited, rankValidators } from './selection.js';
 import { VERIFICATION_LEVELS, type Effect, type Bid, type Job, type JobFailure, type MarketEvent, type MarketState, type Replica, type VerificationLevel } from './types.js';
 
@@ -60,6 +63,8 @@ function eligibleMiners(state: MarketState, job: Job): string[] {
 }
 
 function openBidding(state: MarketState, job: Job, out: Effect[]): void {
+  // standing offers: matched now, or waiting for one (offers.ts); no bid window
+  if (state.params.matchingMode === 'offers') return matchOrWait(state, job, out);
   job.status = 'bidding';
   job.bidRound += 1;
   job.bids = [];
@@ -70,7 +75,7 @@ function openBidding(state: MarketState, job: Job, out: Effect[]): void {
   out.push({ type: 'timer.set', atMs: closesAtMs, timer: { kind: 'bid-window', jobId: job.id, attempt: job.attempt } });
 }
 
-/** A client submits a job: its max price is escrowed and bidding opens. */
+/** A client submits a job: its max price is escrowed and it is matched to standing offers (or bidding opens, `auction`). */
 export function submitJob(state: MarketState, ev: Ev<'job.submit'>, out: Effect[]): void {
   if (typeof ev.jobId !== 'string' || !JOB_ID.test(ev.jobId)) {
     throw new InfermarketError('ERR_VALIDATION', `"jobId" must be 1-128 characters of [A-Za-z0-9._:-], got ${JSON.stringify(ev.jobId)}`);
@@ -86,10 +91,17 @@ export function submitJob(state: MarketState, ev: Ev<'job.submit'>, out: Effect[
     throw new InfermarketError('ERR_VALIDATION', '"regions" must be a list of at most 16 region names like "eu-west"');
   }
   const verification = checkVerification(ev.verification);
+  if (verification === 'redundant' && ev.private === true) {
+    // the replicas' outputs are sealed to the client: nobody but the client could compare them
+    throw new InfermarketError('ERR_VALIDATION', '"verification" "redundant" cannot be used with "private": true (the replicas\' outputs are sealed to the client, so nobody can compare them); use "always" or "sampled" for a private job', {
+      details: { field: 'verification' },
+    });
+  }
   if (!state.epoch) throw new InfermarketError('ERR_WRONG_STATE', 'no audit epoch has begun; the market is not open yet');
-  const bal = balanceOf(state, `balance:${ev.by}`);
-  if (bal < maxPrice) {
-    throw new InfermarketError('ERR_INSUFFICIENT_BALANCE', `"maxPriceMicro" ${maxPrice} exceeds the balance ${bal} of ${ev.by}`, { details: { field: 'maxPriceMicro' } });
+  const escrowed = escrowForMaxPrice(state, maxPrice);
+  const bal = balanceOf(state, `balance:${ev.by}`, jobToken(state.params));
+  if (bal < escrowed) {
+    throw new InfermarketError('ERR_INSUFFICIENT_BALANCE', `"maxPriceMicro" ${maxPrice} (escrow ${escrowed} ${jobToken(state.params)}) exceeds the balance ${bal} of ${ev.by}`, { details: { field: 'maxPriceMicro' } });
   }
   const job: Job = {
     id: ev.jobId,
@@ -123,9 +135,10 @@ export function submitJob(state: MarketState, ev: Ev<'job.submit'>, out: Effect[
     auditors: [],
     auditDeadlineAtMs: 0,
     replicas: [],
+    ...(escrowed !== maxPrice ? { escrowMicro: escrowed } : {}),
   };
   state.jobs.set(job.id, job);
-  transfer(state, out, { from: `balance:${ev.by}`, to: `escrow:${job.id}`, amountMicro: maxPrice, reason: 'escrow', ref: job.id });
+  transfer(state, out, { from: `balance:${ev.by}`, to: `escrow:${job.id}`, amountMicro: escrowed, reason: 'escrow', ref: job.id });
   state.stats.submitted++;
   openBidding(state, job, out);
 }
@@ -135,6 +148,7 @@ export function placeBid(state: MarketState, ev: Ev<'job.bid'>, _out: Effect[]):
   const job = getJob(state, ev.jobId);
   const node = getNode(state, ev.by, 'miner');
   const price = checkAmount('priceMicro', ev.priceMicro);
+  if (state.params.matchingMode !== 'auction') throw new InfermarketError('ERR_WRONG_STATE', `matchingMode is "${state.params.matchingMode}": jobs are matched to standing offers ("offer.post"), not bid on`);
   if (job.status !== 'bidding') throw new InfermarketError('ERR_WRONG_STATE', `job ${job.id} is ${job.status}, not open for bids`);
   if (!isEligibleMiner(state, node, job, ev.atMs)) {
     throw new InfermarketError('ERR_NOT_ELIGIBLE', `${ev.by} may not bid on job ${job.id} (stake, jail, model, region, encryption key or an earlier miss)`);
@@ -233,8 +247,10 @@ export function commitResult(state: MarketState, ev: Ev<'job.result'>, out: Effe
   if (ev.agreesWith !== undefined) throw new InfermarketError('ERR_VALIDATION', '"agreesWith" is only for redundant jobs', { details: { field: 'agreesWith' } });
   if (job.miner !== ev.by) throw new InfermarketError('ERR_NOT_ASSIGNED', `${ev.by} is not the miner assigned to job ${job.id}`);
   const epoch = state.epoch!;
+  commitTrace(state, job, ev);
   job.outputHash = outputHash;
   job.committedAtMs = ev.atMs;
+  releaseSlot(state, ev.by, out);
   const drawn = job.verification === 'always' || (job.verification === 'sampled' && isAudited(epoch.seed, job.id, state.params.auditRate));
   const validator = drawn ? nextAuditor(state, job) : null;
   job.audited = validator !== null;
@@ -298,6 +314,7 @@ function commitReplica(state: MarketState, job: Job, ev: Ev<'job.result'>, outpu
   }
   r.outputHash = outputHash;
   r.agreesWith = [...new Set(agrees)];
+  releaseSlot(state, ev.by, out);
   out.push({ type: 'job.committed', jobId: job.id, miner: ev.by, outputHash, audited: false });
   if (job.replicas.every((x) => x.outputHash !== null)) decideRedundant(state, job, out);
 }
@@ -358,6 +375,7 @@ export function missDeadline(state: MarketState, job: Job, out: Effect[]): void 
       node.jobsMissed++;
       state.stats.missedDeadlines++;
       out.push({ type: 'job.missed', jobId: job.id, miner: node.address, attempt: job.attempt, penaltyMicro: penalty });
+      releaseSlot(state, node.address, out);
     }
     decideRedundant(state, job, out);
     return;
@@ -369,6 +387,7 @@ export function missDeadline(state: MarketState, job: Job, out: Effect[]): void 
   state.stats.missedDeadlines++;
   job.excluded.push(node.address);
   out.push({ type: 'job.missed', jobId: job.id, miner: node.address, attempt: job.attempt, penaltyMicro: penalty });
+  releaseSlot(state, node.address, out);
   if (job.attempt >= state.params.maxAttempts) {
     finishFailed(state, job, 'attempts-exhausted', out);
     return;
@@ -384,8 +403,10 @@ export function settleJob(state: MarketState, job: Job, out: Effect[]): void {
   const miner = state.nodes.get(job.miner!)!;
   const paid = job.verification === 'redundant' ? job.replicas.filter((r) => r.paid) : [{ miner: miner.address, priceMicro: job.priceMicro }];
   for (const r of paid) {
-    transfer(state, out, { from: escrow, to: `balance:${r.miner}`, amountMicro: r.priceMicro, reason: 'pay-miner', ref: job.id });
-    transfer(state, out, { from: escrow, to: 'fees', amountMicro: bpsOf(r.priceMicro, state.params.protocolFeeBps), reason: 'protocol-fee', ref: job.id });
+    // escrowPayment: in `token` mode the price converts to IMT at the settlement price
+    transfer(state, out, { from: escrow, to: `balance:${r.miner}`, amountMicro: escrowPayment(state, balanceOf(state, escrow), r.priceMicro), reason: 'pay-miner', ref: job.id });
+    const feeMicro = escrowPayment(state, balanceOf(state, escrow), bpsOf(r.priceMicro, state.params.protocolFeeBps));
+    transfer(state, out, { from: escrow, to: 'fees', amountMicro: feeMicro, reason: 'protocol-fee', ref: job.id });
     if (r.miner === miner.address) continue;
     const other = state.nodes.get(r.miner)!;
     other.earnedMicro += r.priceMicro;
@@ -394,7 +415,7 @@ export function settleJob(state: MarketState, job: Job, out: Effect[]): void {
   }
   if (job.audited && job.validatorOutputHash !== null && job.validator) {
     const fee = bpsOf(job.priceMicro, state.params.validatorFeeBps);
-    transfer(state, out, { from: escrow, to: `balance:${job.validator}`, amountMicro: fee, reason: 'validator-fee', ref: job.id });
+    transfer(state, out, { from: escrow, to: `balance:${job.validator}`, amountMicro: escrowPayment(state, balanceOf(state, escrow), fee), reason: 'validator-fee', ref: job.id });
     state.nodes.get(job.validator)!.earnedMicro += fee;
   }
   const refund = balanceOf(state, escrow);

@@ -1,8 +1,12 @@
+import { defaultTokenOf, ledgerKey, tokenOfMove, type Token } from './token.js';
 import type { AccountName, Effect, EntryReason, MarketState } from './types.js';
 
-/** Balance of a ledger account (0 when it has never been used). */
-export function balanceOf(state: MarketState, account: AccountName): bigint {
-  return state.ledger.get(account) ?? 0n;
+/**
+ * Balance of a ledger account in a token (0 when it has never been used). Without `token`: escrow in the job
+ * token, stake and unbonding in the stake token, anything else in mUSD.
+ */
+export function balanceOf(state: MarketState, account: AccountName, token?: Token): bigint {
+  return state.ledger.get(ledgerKey(account, token ?? defaultTokenOf(state.params, account))) ?? 0n;
 }
 
 /**
@@ -13,17 +17,22 @@ export function balanceOf(state: MarketState, account: AccountName): bigint {
 export function transfer(
   state: MarketState,
   out: Effect[],
-  move: { from: AccountName; to: AccountName; amountMicro: bigint; reason: EntryReason; ref: string },
+  move: { from: AccountName; to: AccountName; amountMicro: bigint; reason: EntryReason; ref: string; /** faucet only */ token?: Token },
 ): void {
   const amount = move.amountMicro;
   if (amount === 0n) return;
   const { ledger } = state;
-  const from = (ledger.get(move.from) ?? 0n) - amount;
+  // both sides in one token, chosen by the reason (job money: the job token; stake money: the stake token)
+  const token = tokenOfMove(state.params, move.reason, move.token);
+  const fromKey = ledgerKey(move.from, token);
+  const toKey = ledgerKey(move.to, token);
+  const from = (ledger.get(fromKey) ?? 0n) - amount;
   // empty accounts are dropped so per-job escrow accounts do not pile up
-  if (from === 0n && move.from !== 'mint') ledger.delete(move.from);
-  else ledger.set(move.from, from);
-  ledger.set(move.to, (ledger.get(move.to) ?? 0n) + amount);
-  out.push({ type: 'ledger.entry', entry: { from: move.from, to: move.to, amountMicro: amount, reason: move.reason, ref: move.ref, atMs: state.nowMs } });
+  if (from === 0n && move.from !== 'mint') ledger.delete(fromKey);
+  else ledger.set(fromKey, from);
+  ledger.set(toKey, (ledger.get(toKey) ?? 0n) + amount);
+  const entry = { from: move.from, to: move.to, amountMicro: amount, reason: move.reason, ref: move.ref, atMs: state.nowMs };
+  out.push({ type: 'ledger.entry', entry: token === 'mUSD' ? entry : { ...entry, token } });
 }
 
 /** `amount * bps / 10_000`, rounded down (exact in bigint). */

@@ -76,7 +76,7 @@ export function bond(state: MarketState, ev: Ev<'stake.bond'>, out: Effect[]): v
   const node = getNode(state, ev.by);
   const amount = checkAmount('amountMicro', ev.amountMicro);
   if (node.ejected) throw new InfermarketError('ERR_NOT_ELIGIBLE', `${ev.by} was ejected and may not bond again`);
-  const bal = balanceOf(state, `balance:${ev.by}`);
+  const bal = balanceOf(state, `balance:${ev.by}`, state.params.stakeToken);
   if (bal < amount) throw new InfermarketError('ERR_INSUFFICIENT_BALANCE', `"amountMicro" ${amount} exceeds the balance ${bal} of ${ev.by}`);
   transfer(state, out, { from: `balance:${ev.by}`, to: `stake:${ev.by}`, amountMicro: amount, reason: 'bond', ref: ev.by });
   node.stakeMicro += amount;

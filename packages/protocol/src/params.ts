@@ -1,11 +1,23 @@
 import { InfermarketError } from './errors.js';
+import { PRICING_MODES, TOKENS, type PricingMode, type Token } from './token.js';
+import { MAX_BISECTION_STEPS } from './trace.js';
 
 /** Matching policies for the reverse auction. */
 export const MATCHING_POLICIES = ['lowest-price', 'reputation-weighted', 'stake-weighted-random'] as const;
 export type MatchingPolicy = (typeof MATCHING_POLICIES)[number];
+/**
+ * How jobs meet miners: `offers` (standing offers posted by miners, a job matched the moment it is submitted;
+ * see `offers.ts`) or `auction` (a reverse auction per job: a bid window of `bidWindowMs`, up to `bidRounds`).
+ */
+export const MATCHING_MODES = ['offers', 'auction'] as const;
+export type MatchingMode = (typeof MATCHING_MODES)[number];
 /** What a dispute does when its referees split (one votes for the miner): nothing more, or escalate once to a larger panel. */
 export const DISPUTE_ESCALATIONS = ['none', 'escalate-on-split'] as const;
 export type DisputeEscalation = (typeof DISPUTE_ESCALATIONS)[number];
+/** How a dispute is settled: a referee quorum re-executes the whole model, or a bisection game narrows it to one layer (bisection.ts). */
+export const DISPUTE_MODES = ['quorum', 'bisection'] as const;
+export type DisputeMode = (typeof DISPUTE_MODES)[number];
+
 
 /** All protocol parameters. Units are in the names: `Ms` milliseconds, `Bps` basis points, `Micro` micro-mUSD. */
 export interface Params {
@@ -27,6 +39,10 @@ export interface Params {
   disputeQuorum: number;
   /** On a split vote: `none`, or `escalate-on-split` (once: the panel grows to 2 × disputeQuorum + 2 referees and the window restarts). */
   disputeEscalation: DisputeEscalation;
+  /** `quorum` (referees re-execute the whole model) or `bisection` (a game over the miner's committed layer trace; referees re-execute one layer). */
+  disputeMode: DisputeMode;
+  /** Bisection: time a party has for each move (the miner to open a boundary, the challenger to judge it); a missed move loses. */
+  bisectionRoundMs: number;
   /** Cooldown between unbond and withdrawal. Must outlast challenge + audit + dispute windows. */
   unbondingPeriodMs: number;
   /** Time bids are collected after a job is submitted or reopened. */
@@ -50,6 +66,8 @@ export interface Params {
   /** Reputation a new miner starts with (0..1). */
   reputationStart: number;
   matchingPolicy: MatchingPolicy;
+  /** `offers` (standing offers, matched at submit; the default) or `auction` (a bid window per job, for research). */
+  matchingMode: MatchingMode;
   /** Time a node is jailed (cannot bid or audit) after a slash. */
   jailDurationMs: number;
   /** Slashes after which a node is ejected for good (its stake is unbonded). */
@@ -58,7 +76,7 @@ export interface Params {
   faucetCapMicro: bigint;
   /** Largest max price a job may escrow. */
   maxJobPriceMicro: bigint;
-  /** Longest a signed message may stay valid; its nonce is remembered that long. */
+  /** Longest a signed message may stay valid (after it, it is refused as expired). */
   messageTtlMs: number;
   /** Length of an audit-seed epoch: the seed's hash is published at its start and the seed revealed at its end. */
   epochMs: number;
@@ -72,6 +90,12 @@ export interface Params {
   maxAuditAttempts: number;
   /** A validator is chosen to audit or referee only if seen (signed event or heartbeat) this recently. */
   livenessWindowMs: number;
+  /** `stable` (mUSD), `token` (priced in mUSD, paid in IMT at the settlement price) or `token-native` (IMT). */
+  pricingMode: PricingMode;
+  /** The token stakes are bonded, slashed and penalised in. */
+  stakeToken: Token;
+  /** `token` mode: extra IMT a client escrows over its max price converted at the submit price. */
+  tokenEscrowMarginBps: number;
 }
 
 type NumberRule = { kind: 'number'; min: number; max: number; integer: boolean; unit: string; meaning: string };
@@ -97,6 +121,8 @@ export const PARAM_RULES: { readonly [K in keyof Params]: ParamRule } = Object.f
   disputeWindowMs: ms('Time referees have to vote on a disputed job.'),
   disputeQuorum: { kind: 'number', min: 0, max: 15, integer: true, unit: 'validators', meaning: 'Referees (besides the auditor) who re-execute a disputed job.' },
   disputeEscalation: { kind: 'enum', values: DISPUTE_ESCALATIONS, unit: 'rule', meaning: 'On a split vote (a referee votes for the miner): `escalate-on-split` grows the panel once to 2 × disputeQuorum + 2 referees and restarts the window.' },
+  disputeMode: { kind: 'enum', values: DISPUTE_MODES, unit: 'rule', meaning: '`quorum`: referees re-execute the whole model. `bisection`: the challenger and the miner bisect the miner\'s committed layer trace (each move within `bisectionRoundMs`, a missed move loses) and referees re-execute the one disputed layer (a job committed without a trace falls back to `quorum`).' },
+  bisectionRoundMs: ms('Bisection: time for each move of the game (the miner opens a boundary, the challenger judges it); a missed move loses.'),
   unbondingPeriodMs: ms('Cooldown between unbond and withdrawal; must outlast challenge + audit + dispute windows.'),
   bidWindowMs: ms('Time bids are collected for a job.'),
   jobDeadlineMs: ms('Time the assigned miner has to commit its result.'),
@@ -109,18 +135,28 @@ export const PARAM_RULES: { readonly [K in keyof Params]: ParamRule } = Object.f
   validatorFeeBps: bps('Fee on the job price, paid by the client to the auditing validator when audited.'),
   reputationDecay: { kind: 'number', min: 0, max: 1, integer: false, unit: 'fraction', meaning: 'Weight of the newest outcome in a miner\'s reputation.' },
   reputationStart: { kind: 'number', min: 0, max: 1, integer: false, unit: 'fraction', meaning: 'Reputation of a new miner.' },
-  matchingPolicy: { kind: 'enum', values: MATCHING_POLICIES, unit: 'policy', meaning: 'How the winning bid is chosen.' },
+  matchingPolicy: { kind: 'enum', values: MATCHING_POLICIES, unit: 'policy', meaning: 'How the winning bid (or standing offer) is chosen.' },
+  matchingMode: {
+    kind: 'enum',
+    values: MATCHING_MODES,
+    unit: 'mode',
+    meaning:
+      '`offers`: miners post signed standing offers (prices, capacity, expiry) and a job is matched to one when submitted, or waits (oldest first per model) and fails `no-bids` after bidWindowMs × bidRounds; `auction`: a bid window per job.',
+  },
   jailDurationMs: ms('Time a slashed node cannot bid or audit.', 0),
   maxSlashes: { kind: 'number', min: 1, max: 100, integer: true, unit: 'slashes', meaning: 'Slashes after which a node is ejected and its stake unbonded.' },
   faucetCapMicro: micro('Most mUSD the faucet mints to one account.'),
   maxJobPriceMicro: micro('Largest max price a job may escrow.', 1n),
-  messageTtlMs: ms('Longest validity of a signed message; nonces are remembered that long.'),
+  messageTtlMs: ms('Longest validity of a signed message (replays are refused by a per-signer sequence window and by expiry).'),
   epochMs: ms('Length of an audit-seed epoch (seed hash published at start, seed revealed at end).'),
   redundancyK: { kind: 'number', min: 2, max: 7, integer: true, unit: 'miners', meaning: 'Miners that run a "redundant" job; a strict majority must agree.' },
   auditMissPenaltyBps: bps('Share of stake a validator pays the client when it misses an audit window.'),
   auditMissesToJail: { kind: 'number', min: 1, max: 100, integer: true, unit: 'audits', meaning: 'Missed audits in a row after which a validator is jailed.' },
   maxAuditAttempts: { kind: 'number', min: 1, max: 10, integer: true, unit: 'validators', meaning: 'Validators asked in turn before an audit is given up (job not settled as verified).' },
   livenessWindowMs: ms('A validator is picked to audit or referee only if seen this recently (signed event or heartbeat).'),
+  pricingMode: { kind: 'enum', values: PRICING_MODES, unit: 'mode', meaning: 'How jobs are priced and paid: `stable` (mUSD), `token` (priced in mUSD, paid in IMT at the oracle price at settlement), `token-native` (priced and paid in IMT). See docs/economics.md.' },
+  stakeToken: { kind: 'enum', values: TOKENS, unit: 'token', meaning: 'The token stakes are bonded, slashed and penalised in (`mUSD` or `IMT`).' },
+  tokenEscrowMarginBps: { kind: 'number', min: 0, max: 100_000, integer: true, unit: 'bps', meaning: '`token` mode: extra IMT escrowed over the max price converted at the submit price, covering a price fall before settlement.' },
 });
 
 const MUSD = 1_000_000n;
@@ -137,6 +173,8 @@ export const DEFAULT_PARAMS: Readonly<Params> = Object.freeze({
   disputeWindowMs: 5_000,
   disputeQuorum: 2,
   disputeEscalation: 'none',
+  disputeMode: 'quorum',
+  bisectionRoundMs: 500,
   unbondingPeriodMs: 20_000,
   bidWindowMs: 50,
   jobDeadlineMs: 3_000,
@@ -150,6 +188,7 @@ export const DEFAULT_PARAMS: Readonly<Params> = Object.freeze({
   reputationDecay: 0.1,
   reputationStart: 0.5,
   matchingPolicy: 'lowest-price',
+  matchingMode: 'offers',
   jailDurationMs: 30_000,
   maxSlashes: 3,
   faucetCapMicro: 10_000n * MUSD,
@@ -161,6 +200,9 @@ export const DEFAULT_PARAMS: Readonly<Params> = Object.freeze({
   auditMissesToJail: 3,
   maxAuditAttempts: 3,
   livenessWindowMs: 30_000,
+  pricingMode: 'stable',
+  stakeToken: 'mUSD',
+  tokenEscrowMarginBps: 5_000,
 });
 
 export const PARAM_NAMES = Object.keys(PARAM_RULES) as (keyof Params)[];
@@ -189,7 +231,7 @@ function coerce(name: keyof Params, rule: ParamRule, value: unknown): Params[key
   };
   if (rule.kind === 'enum') {
     if (typeof value !== 'string' || !rule.values.includes(value)) bad();
-    return value as MatchingPolicy;
+    return value as MatchingPolicy | MatchingMode | PricingMode | Token;
   }
   if (rule.kind === 'bigint') {
     let v: bigint;
@@ -236,13 +278,16 @@ export function resolveParams(overrides: Record<string, unknown> = {}, base: Rea
     );
   }
   // an escalated dispute gets a second window
-  const disputeMs = p.disputeEscalation === 'escalate-on-split' ? 2 * p.disputeWindowMs : p.disputeWindowMs;
+  const quorumMs = p.disputeEscalation === 'escalate-on-split' ? 2 * p.disputeWindowMs : p.disputeWindowMs;
+  // a bisection takes up to two moves per halving, then the referees' window
+  const bisectionMs = 2 * MAX_BISECTION_STEPS * p.bisectionRoundMs + p.disputeWindowMs;
+  const disputeMs = p.disputeMode === 'bisection' ? Math.max(quorumMs, bisectionMs) : quorumMs;
   const exposure = p.challengeWindowMs + p.auditWindowMs + disputeMs;
   // unbonding must outlast every window in which a slash can still land, or a cheater could withdraw first
   if (p.unbondingPeriodMs <= exposure) {
     throw new InfermarketError(
       'ERR_INVALID_PARAM',
-      `"unbondingPeriodMs" must exceed challengeWindowMs + auditWindowMs + ${disputeMs === p.disputeWindowMs ? 'disputeWindowMs' : '2 × disputeWindowMs (escalate-on-split)'} = ${exposure}, got ${p.unbondingPeriodMs}`,
+      `"unbondingPeriodMs" must exceed challengeWindowMs + auditWindowMs + ${disputeMs === quorumMs ? (quorumMs === p.disputeWindowMs ? 'disputeWindowMs' : '2 × disputeWindowMs (escalate-on-split)') : `${2 * MAX_BISECTION_STEPS} × bisectionRoundMs + disputeWindowMs (bisection)`} = ${exposure}, got ${p.unbondingPeriodMs}`,
       { details: { field: 'unbondingPeriodMs' } },
     );
   }

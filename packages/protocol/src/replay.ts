@@ -1,16 +1,46 @@
 import { InfermarketError } from './errors.js';
-import type { MarketState, Signed } from './types.js';
+import type { MarketState, ReplayWindow, Signed } from './types.js';
 
 /**
- * Refuse a signed action whose nonce was seen before or whose expiry has passed or is too far ahead.
- * Call before any mutation; `rememberNonce` with the returned key after the action is accepted.
- * @returns the key under which the nonce is remembered
+ * How far below a signer's highest accepted sequence number a message may still arrive (out of order) and be
+ * accepted once. Older ones are refused with `ERR_REPLAY` whether or not they were seen: the window is what
+ * bounds the memory per signer (a high-water mark and `REPLAY_WINDOW` bits), not the message rate.
+ */
+export const REPLAY_WINDOW = 1024;
+const WORDS = REPLAY_WINDOW / 32;
+/** The largest sequence number: a decimal string of at most 16 digits that is a safe integer. */
+const SEQ = /^[1-9][0-9]{0,15}$/;
+
+/**
+ * The sequence number a signed action carries in `nonce`: a decimal string of a positive safe integer.
+ * @throws ERR_VALIDATION naming the field
+ */
+export function parseSeq(nonce: unknown): number {
+  const n = typeof nonce === 'string' && SEQ.test(nonce) ? Number(nonce) : NaN;
+  if (!Number.isSafeInteger(n)) {
+    throw new InfermarketError(
+      'ERR_VALIDATION',
+      `"nonce" must be the signer's sequence number, a decimal integer string from 1 to ${Number.MAX_SAFE_INTEGER} without leading zeros, got ${JSON.stringify(nonce)?.slice(0, 140)}`,
+      { details: { field: 'nonce' } },
+    );
+  }
+  return n;
+}
+
+/**
+ * Refuse a signed action that was seen before, is too far behind its signer's newest one, or whose expiry
+ * has passed or is too far ahead. Call before any mutation; `rememberNonce` with the returned sequence number
+ * after the action is accepted.
+ *
+ * Replay protection is a per-signer sliding window (as in IPsec/DTLS): the highest sequence number accepted
+ * so far and a bitmap of which of the `REPLAY_WINDOW` numbers below it were used. A number above the mark is
+ * new; one inside the window is new if its bit is clear; one below the window is refused. Signers number
+ * their messages 1, 2, 3, … (gaps are fine: a new process may start from the clock, see docs/api.md).
+ * @returns the sequence number
  * @throws ERR_REPLAY, ERR_VALIDATION
  */
-export function checkNonce(state: MarketState, action: Signed, atMs: number): string {
-  if (typeof action.nonce !== 'string' || action.nonce.length < 1 || action.nonce.length > 128) {
-    throw new InfermarketError('ERR_VALIDATION', `"nonce" must be a string of 1 to 128 characters, got ${JSON.stringify(action.nonce)}`);
-  }
+export function checkNonce(state: MarketState, action: Signed, atMs: number): number {
+  const seq = parseSeq(action.nonce);
   if (!Number.isSafeInteger(action.expiresAtMs)) {
     throw new InfermarketError('ERR_VALIDATION', `"expiresAtMs" must be an integer time in ms, got ${String(action.expiresAtMs)}`);
   }
@@ -23,18 +53,56 @@ export function checkNonce(state: MarketState, action: Signed, atMs: number): st
       `"expiresAtMs" may be at most messageTtlMs (${state.params.messageTtlMs}) ahead of now (${atMs}), got ${action.expiresAtMs}`,
     );
   }
-  const key = `${action.by}:${action.nonce}`;
-  if (state.nonces.has(key)) {
-    throw new InfermarketError('ERR_REPLAY', `nonce ${JSON.stringify(action.nonce)} from ${action.by} was already used`);
+  const w = state.replay.get(action.by);
+  if (!w || seq > w.high) return seq;
+  if (w.high - seq >= REPLAY_WINDOW) {
+    throw new InfermarketError('ERR_REPLAY', `nonce ${seq} from ${action.by} is more than ${REPLAY_WINDOW} behind its newest accepted nonce ${w.high}`, { details: { field: 'nonce' } });
   }
-  return key;
+  const bit = seq % REPLAY_WINDOW;
+  if ((w.bits[bit >>> 5]! >>> (bit & 31)) & 1) {
+    throw new InfermarketError('ERR_REPLAY', `nonce ${seq} from ${action.by} was already used`, { details: { field: 'nonce' } });
+  }
+  return seq;
 }
 
-export function rememberNonce(state: MarketState, key: string, expiresAtMs: number): void {
-  state.nonces.set(key, expiresAtMs);
+/** Mark `seq` (from `checkNonce`) used by `action.by`. */
+export function rememberNonce(state: MarketState, action: Signed, seq: number): void {
+  let w = state.replay.get(action.by);
+  if (!w) {
+    w = { high: 0, bits: new Uint32Array(WORDS), expiresAtMs: 0 };
+    state.replay.set(action.by, w);
+  }
+  if (seq > w.high) {
+    // the bitmap is a ring indexed by seq mod REPLAY_WINDOW: clear the slots of the numbers skipped over
+    const gap = seq - w.high;
+    if (gap >= REPLAY_WINDOW) w.bits.fill(0);
+    else for (let s = w.high + 1; s < seq; s++) w.bits[(s % REPLAY_WINDOW) >>> 5]! &= ~(1 << (s & 31));
+    w.high = seq;
+  }
+  const bit = seq % REPLAY_WINDOW;
+  w.bits[bit >>> 5]! |= 1 << (bit & 31);
+  if (action.expiresAtMs > w.expiresAtMs) w.expiresAtMs = action.expiresAtMs;
 }
 
-/** Forget nonces whose messages have expired (they can no longer be replayed anyway). */
+/**
+ * Forget the windows of signers whose every accepted message has expired: none of those can be replayed
+ * (the expiry check refuses them), so the memory kept is one window per recently active signer.
+ */
 export function pruneNonces(state: MarketState, atMs: number): void {
-  for (const [key, expires] of state.nonces) if (expires < atMs) state.nonces.delete(key);
+  for (const [by, w] of state.replay) if (w.expiresAtMs < atMs) state.replay.delete(by);
+}
+
+/**
+ * Sequence numbers for one signing process, as `nonce` strings: `startMs × 1000`, then +1 per message. A
+ * process that restarts with the same key (given the wall clock at its start) continues above every number
+ * it used before, as long as it signed fewer than 1,000 messages per ms of its life; one key signing from
+ * two processes at once would collide (refused as replays): one key, one sequence.
+ * @example const next = nonceSequence(Date.now()); sealEnvelope(keys, 'job.bid', { ...body, nonce: next(), expiresAtMs });
+ */
+export function nonceSequence(startMs: number): () => string {
+  if (!Number.isSafeInteger(startMs) || startMs < 0 || startMs * 1000 > Number.MAX_SAFE_INTEGER / 2) {
+    throw new InfermarketError('ERR_VALIDATION', `"startMs" must be a wall-clock time in ms (0 … ${Math.floor(Number.MAX_SAFE_INTEGER / 2000)}), got ${String(startMs)}`);
+  }
+  let next = startMs * 1000;
+  return () => String(++next);
 }

@@ -23,6 +23,39 @@ export interface Scenario {
   testnet?: { port?: number; tls?: boolean; dashboard?: boolean };
   /** Simulator-only settings. */
   sim?: SimSettings;
+  /** The reward token's oracle, miners' USD costs and price-driven churn (simulator; see docs/economics.md). */
+  economics?: EconomicsSettings;
+}
+
+/** The reward token and dollar costs (docs/economics.md). Pricing itself is the `pricingMode` parameter. */
+export interface EconomicsSettings {
+  /**
+   * The market's IMT price process: `gbm` (seeded geometric Brownian motion, optional jumps) or `series`
+   * (`points` inline or a `file` of `atMs,priceMicro` lines, relative to the scenario file).
+   */
+  oracle?: {
+    kind: 'gbm' | 'series';
+    startPriceMicro?: number;
+    driftPerHour?: number;
+    volatilityPerSqrtHour?: number;
+    stepMs?: number;
+    jumpsPerHour?: number;
+    jumpMeanLog?: number;
+    jumpStdLog?: number;
+    points?: [number, number][];
+    file?: string;
+  };
+  /** IMT each client buys at the start price (its treasury); default `faucetCapMicro`. */
+  clientImtMicro?: string;
+  /** A miner's cost in micro-USD per compute second (all groups), and per group name. */
+  minerCostUsdMicroPerComputeSecond?: number;
+  minerCostByGroup?: Record<string, number>;
+  /** The participation rule's settings (`@infermarket/agents` PARTICIPATION_DEFAULTS); `enabled: false` keeps every miner in. */
+  churn?: { enabled?: boolean; checkEveryMs?: number; checksToLeave?: number; checksToReturn?: number; minDwellMs?: number; holdMs?: number; trendHalfLifeMs?: number };
+  /** Budget per 1,000 jobs in micro-USD: the report gives the share of windows whose cost exceeded it. */
+  budgetUsdMicroPer1000Jobs?: number;
+  /** Width of the report's time windows (default durationMs / 20). */
+  windowMs?: number;
 }
 
 export type ModelId = 'digits' | 'charlm' | 'heavy' | (string & {});
@@ -107,6 +140,13 @@ export interface ClientGroup {
   temperature?: number;
   /** How this group's jobs are checked (default `sampled`; see docs/verification.md). */
   verification?: 'sampled' | 'always' | 'redundant' | 'none';
+  /**
+   * Simulator: a hybrid client (docs/economics.md) routing between the market and a centralized baseline
+   * modelled as a fixed price and latency: `split` sends `latencySensitiveModels` (default charlm, generation)
+   * to the baseline; `fallback` sends every job to the market and to the baseline too when it has not settled
+   * after `fallbackAfterMs`.
+   */
+  hybrid?: { policy: 'split' | 'fallback'; fallbackAfterMs?: number; cloudPriceMicro?: string; cloudLatencyMs?: number; latencySensitiveModels?: string[] };
 }
 
 export interface Fault {

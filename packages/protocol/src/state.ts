@@ -1,4 +1,5 @@
 import { resolveParams, type Params } from './params.js';
+import { checkTraceLayers } from './trace.js';
 import type { MarketState } from './types.js';
 
 /** Options for a fresh market state. */
@@ -9,6 +10,8 @@ export interface CreateStateOptions {
   models: Iterable<string>;
   /** Keep finished jobs in `state.jobs` (default true). The simulator drops them to bound memory. */
   keepFinishedJobs?: boolean;
+  /** Layers of each model's committed trace (bisection disputes); a model without an entry commits none. */
+  traceLayers?: Readonly<Record<string, number>>;
 }
 
 /** A new, empty market: no accounts, no jobs, no epoch yet (the driver must send `epoch.begin` first). */
@@ -20,7 +23,7 @@ export function createState(options: CreateStateOptions): MarketState {
     faucetMinted: new Map(),
     nodes: new Map(),
     jobs: new Map(),
-    nonces: new Map(),
+    replay: new Map(),
     epoch: null,
     nowMs: 0,
     seq: 0,
@@ -42,5 +45,10 @@ export function createState(options: CreateStateOptions): MarketState {
     },
     keepFinishedJobs: options.keepFinishedJobs ?? true,
     finishedJobs: new Set(),
+    oracle: null,
+    traceLayers: new Map(Object.entries(options.traceLayers ?? {}).map(([m, l]) => [m, checkTraceLayers(`traceLayers.${m}`, l)])),
+    offers: new Map(),
+    busy: new Map(),
+    waiting: new Map(),
   };
 }

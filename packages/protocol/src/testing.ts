@@ -27,8 +27,8 @@ export function addr(label: string): string {
   return keyPairFromSeed(seedFromLabel(label)).address;
 }
 
-export function createHarness(params: Record<string, unknown> = {}, models = ['digits', 'charlm']): Harness {
-  const state = createState({ params, models });
+export function createHarness(params: Record<string, unknown> = {}, models = ['digits', 'charlm'], traceLayers?: Record<string, number>): Harness {
+  const state = createState({ params, models, traceLayers });
   let nonce = 0;
   let timerSeq = 0;
   const h: Harness = {
@@ -39,7 +39,7 @@ export function createHarness(params: Record<string, unknown> = {}, models = ['d
     send(ev) {
       const full = { atMs: h.now, ...ev } as MarketEvent & { nonce?: string; expiresAtMs?: number; by?: string };
       if ('by' in full) {
-        full.nonce ??= `n${nonce++}`;
+        full.nonce ??= `${++nonce}`;
         full.expiresAtMs ??= full.atMs + 1000;
       }
       const fx = apply(state, full as MarketEvent);

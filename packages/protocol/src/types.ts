@@ -1,4 +1,7 @@
+import type { OracleState } from './oracle.js';
+import type { BisectionGame } from './bisection.js';
 import type { Params } from './params.js';
+import type { Token } from './token.js';
 
 /** Miner strategies, shared by the live miner process and the simulator's agents. */
 export const MINER_STRATEGIES = ['honest', 'lazy', 'downgrade', 'replay', 'flaky', 'slow', 'adaptive'] as const;
@@ -48,7 +51,9 @@ export type AccountName =
   | `balance:${string}`
   | `stake:${string}`
   | `unbonding:${string}`
-  | `escrow:${string}`;
+  | `escrow:${string}`
+  /** An IMT account: the same names behind the `IMT|` prefix (see `ledgerKey`). */
+  | `IMT|${string}`;
 
 /** Why tokens moved. */
 export type EntryReason =
@@ -76,6 +81,8 @@ export interface JournalEntry {
   /** Job id, address or other reference the movement belongs to. */
   ref: string;
   atMs: number;
+  /** The token moved; absent means mUSD (both sides of an entry are always in the same token). */
+  token?: Token;
 }
 
 export interface UnbondingChunk {
@@ -121,6 +128,27 @@ export interface Bid {
   priceMicro: bigint;
   atMs: number;
   /** Order of arrival, for deterministic tie-breaks. */
+  seq: number;
+}
+
+/**
+ * A miner's standing offer (`matchingMode: offers`): the prices it takes jobs at, per model, and how many jobs
+ * it runs at once. It stands until the miner withdraws or replaces it, it expires (`untilMs`), the driver
+ * lapses it (the miner disconnected) or the miner is ejected; it does not match while the miner is jailed or
+ * otherwise ineligible, nor while `capacity` jobs are assigned to the miner and not yet committed.
+ */
+export interface Offer {
+  miner: string;
+  /** model id -> price per job, micro-mUSD. What a job matched to this offer pays. */
+  prices: Map<string, bigint>;
+  /** Jobs assigned to the miner and not yet committed, at most. */
+  capacity: number;
+  /** Variant the miner says it runs (informational; validators replay the registered one). */
+  variant: string;
+  /** The offer matches nothing at or after this time. */
+  untilMs: number;
+  postedAtMs: number;
+  /** Order of posting, for deterministic tie-breaks (as a bid's `seq`). */
   seq: number;
 }
 
@@ -178,6 +206,14 @@ export interface Job {
   auditDeadlineAtMs: number;
   /** Redundant jobs: the miners running it (empty otherwise). */
   replicas: Replica[];
+  /** What the submission escrowed, in the job token, when it differs from `maxPriceMicro` (`token` pricing mode). */
+  escrowMicro?: bigint;
+  /** Merkle root of the miner's committed layer-boundary trace (`trace.ts`), if it sent one with its result. */
+  traceRoot?: string;
+  /** Layers in that trace (boundaries 0..traceLayers). */
+  traceLayers?: number;
+  /** The bisection game of a dispute in `disputeMode: "bisection"` (bisection.ts). */
+  bisection?: BisectionGame;
 }
 
 export interface Epoch {
@@ -220,8 +256,8 @@ export interface MarketState {
   faucetMinted: Map<string, bigint>;
   nodes: Map<string, NodeRecord>;
   jobs: Map<string, Job>;
-  /** signer address + ':' + nonce -> expiresAtMs */
-  nonces: Map<string, number>;
+  /** Replay protection: one sliding window of sequence numbers per recently active signer (replay.ts). */
+  replay: Map<string, ReplayWindow>;
   epoch: Epoch | null;
   nowMs: number;
   /** Events applied, including rejected ones? No: accepted events only. */
@@ -232,6 +268,16 @@ export interface MarketState {
   keepFinishedJobs: boolean;
   /** Finished job ids, used for "no job paid twice" when finished jobs are dropped. */
   finishedJobs: Set<string>;
+  /** The IMT price the market's oracle last published (null or absent until the first `oracle.price`). */
+  oracle?: OracleState | null;
+  /** Layers of each model's committed trace (`createState` `traceLayers`); a trace of another length, or for a model without an entry, is refused. */
+  traceLayers: Map<string, number>;
+  /** `matchingMode: offers`: each miner's standing offer (at most one per miner). */
+  offers: Map<string, Offer>;
+  /** Jobs assigned to each miner and not yet committed by it (the load its offer's capacity bounds). */
+  busy: Map<string, number>;
+  /** `matchingMode: offers`: ids of jobs waiting for an offer, oldest first, per model. */
+  waiting: Map<string, string[]>;
 }
 
 /** A timer the rules ask the driver to fire back at `atMs`. Stale timers are ignored when fired. */
@@ -242,12 +288,24 @@ export type Timer =
   | { kind: 'audit'; jobId: string; attempt?: number }
   | { kind: 'dispute'; jobId: string }
   | { kind: 'challenge'; jobId: string }
+  /** A bisection move's deadline; `moves` is the game's move count when it was set (a later move makes it stale). */
+  | { kind: 'bisect'; jobId: string; moves: number }
   | { kind: 'unbond'; address: string };
+
+/** A signer's replay window: its highest accepted sequence number and which of the `REPLAY_WINDOW` below it were used. */
+export interface ReplayWindow {
+  high: number;
+  /** Bit `seq % REPLAY_WINDOW` is set when `seq` (within the window) was accepted. */
+  bits: Uint32Array;
+  /** Latest expiry of any message accepted from the signer: after it the window can be forgotten. */
+  expiresAtMs: number;
+}
 
 /** What a signed action carries for replay protection (checked by the rules). */
 export interface Signed {
   /** Address of the signer, established by the driver with `openEnvelope`. */
   by: string;
+  /** The signer's sequence number as a decimal string (see `REPLAY_WINDOW`). */
   nonce: string;
   expiresAtMs: number;
 }
@@ -255,7 +313,9 @@ export interface Signed {
 /** Every input to the rules. `atMs` is the driver's clock; the rules never read a clock. */
 export type MarketEvent =
   | { type: 'epoch.begin'; atMs: number; seed: string }
-  | { type: 'account.faucet'; atMs: number; address: string; amountMicro: bigint }
+  | { type: 'account.faucet'; atMs: number; address: string; amountMicro: bigint; /** Default mUSD. */ token?: Token }
+  /** The market's own oracle published an IMT price (micro-USD per IMT). Driver-only: never signed, never from a participant. */
+  | { type: 'oracle.price'; atMs: number; priceMicro: bigint }
   | ({ type: 'node.register'; atMs: number; role: Role; models: string[]; region: string; encryptionKey?: string | null } & Signed)
   | ({ type: 'stake.bond'; atMs: number; amountMicro: bigint } & Signed)
   | ({ type: 'stake.unbond'; atMs: number; amountMicro: bigint } & Signed)
@@ -272,6 +332,12 @@ export type MarketEvent =
       verification?: VerificationLevel;
     } & Signed)
   | ({ type: 'job.bid'; atMs: number; jobId: string; priceMicro: bigint } & Signed)
+  /** A miner posts (or replaces) its standing offer: a price per model, capacity, variant and until when it stands. */
+  | ({ type: 'offer.post'; atMs: number; prices: Record<string, bigint>; capacity: number; variant: string; untilMs: number } & Signed)
+  /** A miner withdraws its standing offer. */
+  | ({ type: 'offer.withdraw'; atMs: number } & Signed)
+  /** The driver lost the miner's connection: its standing offer lapses (it posts again when it is back). */
+  | { type: 'offer.lapse'; atMs: number; address: string }
   | ({
       type: 'job.result';
       atMs: number;
@@ -279,10 +345,19 @@ export type MarketEvent =
       outputHash: string;
       /** Redundant jobs only: earlier replicas whose output this one agrees with, by the model's comparator (the driver compares, as for audits). */
       agreesWith?: string[];
+      /** Merkle root over the hashes of the outputs at every layer boundary (`traceRoot` in trace.ts); with `traceLayers`. */
+      traceRoot?: string;
+      traceLayers?: number;
     } & Signed)
   | ({ type: 'audit.report'; atMs: number; jobId: string; outputHash: string; match: boolean } & Signed)
   | ({ type: 'job.challenge'; atMs: number; jobId: string; outputHash: string } & Signed)
   | ({ type: 'dispute.vote'; atMs: number; jobId: string; minerCorrect: boolean } & Signed)
+  /** Bisection: the miner opens boundary `index` of its committed trace. */
+  | ({ type: 'bisect.reveal'; atMs: number; jobId: string; index: number; boundaryHash: string; proof: string[] } & Signed)
+  /** Bisection: the challenger agrees or not with the opened boundary. */
+  | ({ type: 'bisect.respond'; atMs: number; jobId: string; index: number; agree: boolean } & Signed)
+  /** Bisection: a referee re-executed the one disputed segment and votes. */
+  | ({ type: 'bisect.vote'; atMs: number; jobId: string; fromIndex: number; toIndex: number; minerCorrect: boolean } & Signed)
   | { type: 'timer.fire'; atMs: number; timer: Timer }
   /** The driver saw this node alive on an authenticated connection (liveness for audit selection). */
   | { type: 'node.heartbeat'; atMs: number; address: string };
@@ -303,8 +378,14 @@ export type Effect =
   | { type: 'audit.missed'; jobId: string; validator: string; penaltyMicro: bigint; jailedUntilMs: number; reassignedTo: string | null }
   | { type: 'dispute.opened'; jobId: string; accuser: string; referees: string[]; deadlineAtMs: number }
   | { type: 'dispute.resolved'; jobId: string; minerCorrect: boolean; votesFor: number; votesAgainst: number }
+  /** Bisection: `address` (the `party`) must move by `deadlineAtMs`: the miner open boundary `index`, or the challenger judge it (`boundaryHash`). */
+  | { type: 'bisect.turn'; jobId: string; party: 'miner' | 'challenger'; address: string; index: number; lo: number; hi: number; boundaryHash: string | null; deadlineAtMs: number }
+  /** Bisection: the referees must re-execute layers `fromIndex+1..toIndex` from the tensor hashing to `inputHash` and compare with `outputHash`. */
+  | { type: 'bisect.segment'; jobId: string; fromIndex: number; toIndex: number; inputHash: string; outputHash: string; referees: string[]; deadlineAtMs: number }
+  | { type: 'bisect.resolved'; jobId: string; winner: 'miner' | 'challenger' | 'none'; reason: 'referees' | 'timeout' | 'no-referee'; fromIndex: number; toIndex: number; steps: number }
   | { type: 'job.missed'; jobId: string; miner: string; attempt: number; penaltyMicro: bigint }
   | { type: 'job.settled'; jobId: string; miner: string; priceMicro: bigint; refundMicro: bigint }
   | { type: 'job.failed'; jobId: string; reason: JobFailure; refundMicro: bigint }
   | { type: 'node.slashed'; address: string; role: Role; amountMicro: bigint; jobId: string; reason: string; jailedUntilMs: number; ejected: boolean }
-  | { type: 'stake.released'; address: string; amountMicro: bigint };
+  | { type: 'stake.released'; address: string; amountMicro: bigint }
+  | { type: 'oracle.updated'; priceMicro: bigint; atMs: number };

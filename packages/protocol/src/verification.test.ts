@@ -34,7 +34,7 @@ const requested = (fx: Effect[]) => fx.filter((e): e is Extract<Effect, { type: 
 
 describe('verification levels', () => {
   it('prices each level in the escrow: none < sampled = always < redundant', () => {
-    const h = createHarness();
+    const h = createHarness({ matchingMode: 'auction' });
     const p = 1_000_000n;
     expect(worstCaseCost(h.state, p, 'none')).toBe(1_020_000n);
     expect(worstCaseCost(h.state, p, 'sampled')).toBe(2_020_000n);
@@ -43,7 +43,7 @@ describe('verification levels', () => {
   });
 
   it('error: rejects an unknown verification level and changes nothing', () => {
-    const h = createHarness();
+    const h = createHarness({ matchingMode: 'auction' });
     const client = fund(h, 'c1');
     const before = balanceOf(h.state, `balance:${client}`);
     expect(codeOf(() => h.send({ type: 'job.submit', by: client, jobId: 'j1', model: 'digits', inputHash: H('a'), maxPriceMicro: MUSD, verification: 'maybe' as VerificationLevel }))).toBe('ERR_VALIDATION');
@@ -52,7 +52,7 @@ describe('verification levels', () => {
   });
 
   it('error: a bid whose price plus the level\'s fees exceeds the max price is refused (redundant pays k miners)', () => {
-    const h = createHarness();
+    const h = createHarness({ matchingMode: 'auction' });
     const miner = addNode(h, 'm1', 'miner');
     const client = fund(h, 'c1');
     submit(h, client, 'j1', 'redundant', 6n * MUSD);
@@ -63,7 +63,7 @@ describe('verification levels', () => {
   });
 
   it('"none" is never audited even at auditRate 1, and its receipt says unchecked', () => {
-    const h = createHarness({ auditRate: 1 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 1 });
     const miner = addNode(h, 'm1', 'miner');
     addNode(h, 'v1', 'validator');
     const client = fund(h, 'c1');
@@ -80,7 +80,7 @@ describe('verification levels', () => {
   });
 
   it('"always" is audited even at auditRate 0; the receipt names the auditor and says verified', () => {
-    const h = createHarness({ auditRate: 0 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 0 });
     const miner = addNode(h, 'm1', 'miner');
     const v = addNode(h, 'v1', 'validator');
     const client = fund(h, 'c1');
@@ -99,7 +99,7 @@ describe('verification levels', () => {
   });
 
   it('"always" with no validator at all is refunded in full, never settled (audit-unavailable)', () => {
-    const h = createHarness({ auditRate: 0 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 0 });
     const miner = addNode(h, 'm1', 'miner');
     const client = fund(h, 'c1');
     assign(h, client, 'j1', miner, 'always');
@@ -116,7 +116,7 @@ describe('verification levels', () => {
 
 describe('audits that cannot be silenced', () => {
   it('a silent validator is penalised and the audit goes to another validator, who catches the wrong output', () => {
-    const h = createHarness({ auditRate: 0, disputeQuorum: 0 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 0, disputeQuorum: 0 });
     const miner = addNode(h, 'm1', 'miner');
     const v1 = addNode(h, 'v1', 'validator');
     const v2 = addNode(h, 'v2', 'validator');
@@ -146,7 +146,7 @@ describe('audits that cannot be silenced', () => {
 
   it('a validator that stays silent on an audited wrong output: the job is never paid as verified', () => {
     // sampled (drawn) with the only validator silent: settles as unverified, with no validator fee
-    const h = createHarness({ auditRate: 1 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 1 });
     const miner = addNode(h, 'm1', 'miner');
     const v = addNode(h, 'v1', 'validator');
     const client = fund(h, 'c1');
@@ -173,7 +173,7 @@ describe('audits that cannot be silenced', () => {
   });
 
   it('jails a validator after auditMissesToJail missed audits in a row', () => {
-    const h = createHarness({ auditRate: 1, auditMissesToJail: 2, jailDurationMs: 60_000 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 1, auditMissesToJail: 2, jailDurationMs: 60_000 });
     const miner = addNode(h, 'm1', 'miner');
     const v = addNode(h, 'v1', 'validator');
     const client = fund(h, 'c1');
@@ -196,7 +196,7 @@ describe('audits that cannot be silenced', () => {
 
 describe('liveness-aware, stake-weighted audit selection', () => {
   it('never picks a validator not seen within livenessWindowMs; a heartbeat makes it eligible again', () => {
-    const h = createHarness({ auditRate: 1, livenessWindowMs: 10_000 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 1, livenessWindowMs: 10_000 });
     const miner = addNode(h, 'm1', 'miner');
     const v = addNode(h, 'v1', 'validator');
     const client = fund(h, 'c1');
@@ -209,13 +209,13 @@ describe('liveness-aware, stake-weighted audit selection', () => {
   });
 
   it('error: a heartbeat for an unknown node is refused', () => {
-    const h = createHarness();
+    const h = createHarness({ matchingMode: 'auction' });
     expect(codeOf(() => h.send({ type: 'node.heartbeat', address: 'not-an-address' }))).toBe('ERR_VALIDATION');
     expect(codeOf(() => h.send({ type: 'node.heartbeat', address: fund(h, 'nobody') }))).toBe('ERR_UNKNOWN_ACCOUNT');
   });
 
   it('weighs selection by stake: five minimum-stake sybils are first about as often as their share of stake', () => {
-    const h = createHarness({ minValidatorStakeMicro: 10n * MUSD });
+    const h = createHarness({ matchingMode: 'auction', minValidatorStakeMicro: 10n * MUSD });
     const big = addNode(h, 'big', 'validator', { stake: 500n * MUSD });
     for (let i = 0; i < 5; i++) addNode(h, `sybil${i}`, 'validator', { stake: 10n * MUSD });
     let bigFirst = 0;
@@ -229,7 +229,7 @@ describe('liveness-aware, stake-weighted audit selection', () => {
 
 describe('redundant jobs', () => {
   it('k miners run it; a lone cheater is outvoted and slashed without any validator, the majority is paid', () => {
-    const h = createHarness({ auditRate: 1 });
+    const h = createHarness({ matchingMode: 'auction', auditRate: 1 });
     const [a, b, c] = ['r1', 'r2', 'r3'].map((l) => addNode(h, l, 'miner'));
     const client = fund(h, 'c1');
     submit(h, client, 'j1', 'redundant');
@@ -257,7 +257,7 @@ describe('redundant jobs', () => {
   });
 
   it('no majority: the job fails no-agreement, refunded, nobody slashed', () => {
-    const h = createHarness({ redundancyK: 2 });
+    const h = createHarness({ matchingMode: 'auction', redundancyK: 2 });
     const [a, b] = ['r1', 'r2'].map((l) => addNode(h, l, 'miner'));
     const client = fund(h, 'c1');
     submit(h, client, 'j1', 'redundant');
@@ -274,7 +274,7 @@ describe('redundant jobs', () => {
   });
 
   it('error: fewer eligible bids than k fails too-few-bids; results from non-replicas and forged agreement are refused', () => {
-    const h = createHarness();
+    const h = createHarness({ matchingMode: 'auction' });
     const [a, b, c, d] = ['r1', 'r2', 'r3', 'r4'].map((l) => addNode(h, l, 'miner'));
     const client = fund(h, 'c1');
     submit(h, client, 'j1', 'redundant');

@@ -99,6 +99,11 @@ export interface ReceiptBody {
   /** Output length delivered (tokens or tensor elements) and what the input asked for; null when unknown (private or failed). */
   outputLength: number | null;
   expectedLength: number | null;
+  /**
+   * Sampled generation: positions of tokens the auditor accepted only because its draw sat within the
+   * calibrated margin of a sampling boundary (docs/verification.md); empty when none, absent on older receipts.
+   */
+  flaggedTokens?: number[];
 }
 
 // ---- HTTP (clients) ----
@@ -142,7 +147,8 @@ export interface ErrorBody { error: { code: string; message: string } }
 export type ServerMessage =
   | { type: 'auth.challenge'; challenge: string; marketKey: string }
   | { type: 'auth.ok'; address: string; nowMs: number; params: Record<string, string | number> }
-  | { type: 'job.offer'; jobId: string; model: string; maxPriceMicro: string; closesAtMs: number; private: boolean; clientKey?: string }
+  /** `verification` is the job's level when not `sampled`: a `redundant` job must fit `redundancyK` bids (plus fees) in `maxPriceMicro` (`worstCaseCost`). */
+  | { type: 'job.offer'; jobId: string; model: string; maxPriceMicro: string; closesAtMs: number; private: boolean; clientKey?: string; verification?: VerificationLevel }
   | {
       type: 'job.assign';
       jobId: string;
@@ -186,6 +192,9 @@ export type NodeMessage =
   | { type: 'stake.bond'; ref?: string; envelope: Envelope<'stake.bond'> }
   | { type: 'stake.unbond'; ref?: string; envelope: Envelope<'stake.unbond'> }
   | { type: 'job.bid'; ref?: string; envelope: Envelope<'job.bid'> }
+  /** Standing offer (`matchingMode: offers`): body `{ prices: { model: "micro" }, capacity, variant?, untilMs, nonce, expiresAtMs }`. */
+  | { type: 'offer.post'; ref?: string; envelope: Envelope<'offer.post'> }
+  | { type: 'offer.withdraw'; ref?: string; envelope: Envelope<'offer.withdraw'> }
   | { type: 'job.token'; jobId: string; index: number; token: number; text: string }
   | { type: 'job.result'; ref?: string; envelope: Envelope<'job.result'>; output: JobOutput }
   | { type: 'audit.output'; ref?: string; envelope: Envelope<'audit.output'>; output: JobOutput }

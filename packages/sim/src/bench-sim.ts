@@ -24,9 +24,19 @@ export function benchScenario(durationMs = 60_000, ratePerSec = 200): Scenario {
 export interface BenchSimResult {
   /** Simulated jobs (submitted) per wall second on one core, full rules, invariants checked at the end only. */
   jobsPerSec: number;
+  /** Simulated jobs per second of this thread's CPU time (less sensitive than wall time to a shared machine). */
+  jobsPerCpuSec: number;
   /** Queue events per wall second on one core. */
   eventsPerSec: number;
+  /** Queue events per submitted job: the event mix the rules imply (jobs/s is only comparable at the same mix). */
+  eventsPerJob: number;
   jobs: number;
+  settled: number;
+  /** The matching mode the scenario ran (`params.matchingMode`; `auction` when the protocol has no other). */
+  matchingMode: string;
+  /** The run's seed and virtual duration. */
+  seed: number;
+  durationMs: number;
   /** Sweep throughput on all cores. */
   sweepRunsPerSec: number;
   sweepJobsPerSec: number;
@@ -42,9 +52,13 @@ export interface BenchSimResult {
 export async function benchSim(options: { durationMs?: number; sweepRuns?: number; workers?: number } = {}): Promise<BenchSimResult> {
   const scenario = benchScenario(options.durationMs ?? 60_000);
   runSimulation(benchScenario(5_000)); // warm up the JIT
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const r = runSimulation(scenario);
   const s = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
+  const mode = (r.params as Record<string, unknown> | undefined)?.matchingMode;
   const workers = options.workers ?? availableParallelism();
   const runs = options.sweepRuns ?? workers * 4;
   const dir = mkdtempSync(join(tmpdir(), 'im-bench-'));
@@ -54,8 +68,14 @@ export async function benchSim(options: { durationMs?: number; sweepRuns?: numbe
     const jobs = sweep.rows.reduce((a, row) => a + Number(row.jobsSubmitted ?? 0), 0);
     return {
       jobsPerSec: Math.round(r.jobs.submitted / s),
+      jobsPerCpuSec: Math.round(r.jobs.submitted / cpuS),
       eventsPerSec: Math.round(r.sim.events / s),
+      eventsPerJob: Math.round((r.sim.events / r.jobs.submitted) * 100) / 100,
       jobs: r.jobs.submitted,
+      settled: r.jobs.settled,
+      matchingMode: typeof mode === 'string' ? mode : 'auction',
+      seed: scenario.seed,
+      durationMs: scenario.durationMs,
       sweepRunsPerSec: Math.round(sweep.runsPerSec * 100) / 100,
       sweepJobsPerSec: Math.round(jobs / (sweep.wallMs / 1000)),
       workers,

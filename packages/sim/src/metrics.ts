@@ -41,6 +41,11 @@ export interface SimMetrics {
   honestAuditorOutvotedRate: number | null;
   /** Disputes whose referee panel grew on a split vote (`disputeEscalation`). */
   disputeEscalations: number;
+  /** Disputes resolved; per resolved dispute, the mean referee CPU-ms re-executed (whole model in quorum mode, one layer in bisection mode), rounds played (quorum: 1; bisection: halvings + the referees' round) and time from opening to resolution. */
+  disputesResolved: number;
+  disputeRefereeCpuMs: number | null;
+  disputeRounds: number | null;
+  disputeLatencyMs: number | null;
   /** Cheated results that were slashed ÷ cheated results. */
   detectionRate: number | null;
   /** Mean time from a cheated commit to the slash that caught it. */
@@ -98,6 +103,29 @@ export const METRIC_COLUMNS = [
   'honestAuditorsOutvoted',
   'honestAuditorOutvotedRate',
   'disputeEscalations',
+  // economics (docs/economics.md): null when the scenario has no economics section and stable pricing
+  'econUsdPer1000Jobs',
+  'econUsdPer1000JobsCv',
+  'econBudgetExceededShare',
+  'econMinerUsdProfitMean',
+  'econMinerUsdProfitStd',
+  'econMinerLeaves',
+  'econMinerReturns',
+  'econMinActiveMiners',
+  'econActiveWhenPriceBelowStart',
+  'econActiveWhenPriceAboveStart',
+  'econPriceChangeAtLeaves',
+  'econConservedPerToken',
+  // hybrid client groups (the first one): share answered by the baseline directly and after the market, cost, latency
+  'hybridCloudShare',
+  'hybridFallbackShare',
+  'hybridUsdPer1000Jobs',
+  'hybridLatencyP95Ms',
+  'hybridLatencySensitiveP95Ms',
+  'disputesResolved',
+  'disputeRefereeCpuMs',
+  'disputeRounds',
+  'disputeLatencyMs',
 ] as const;
 
 export type MetricName = (typeof METRIC_COLUMNS)[number];

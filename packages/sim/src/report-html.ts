@@ -46,6 +46,7 @@ ${kpis(report)}
   <div class="card"><h2>Latency and TTFT CDF <small>share of jobs at or below</small></h2><div class="plot" id="plot-cdf" data-testid="plot-cdf"></div></div>
   <div class="card"><h2>Cumulative jobs settled, audited, slashed</h2><div class="plot" id="plot-cumulative" data-testid="plot-cumulative"></div></div>
 </section>
+${economicsPlots(report)}
 ${slashTable(report)}
 ${minerTable(report)}
 <section class="grid2">
@@ -282,6 +283,17 @@ function scalar(v: unknown): string {
  * processes and faults), shown generically: nested scalars as `path → value` rows, lists of records
  * as tables.
  */
+/** Time series of the reward token's run (docs/economics.md), when the report has an `economics` section. */
+function economicsPlots(r: RunReport): string {
+  if (!('economics' in r)) return '';
+  return `<section class="grid2" data-testid="economics-plots">
+  <div class="card"><h2>IMT price <small>USD per IMT at each window's end (the market's oracle)</small></h2><div class="plot" id="plot-econ-price"></div></div>
+  <div class="card"><h2>Active miners <small>miners whose expected USD profit keeps them in</small></h2><div class="plot" id="plot-econ-active"></div></div>
+  <div class="card"><h2>Client cost per 1,000 jobs <small>USD per window, at the treasury's cost basis</small></h2><div class="plot" id="plot-econ-cost"></div></div>
+  <div class="card"><h2>Success rate per window <small>settled ÷ finished</small></h2><div class="plot" id="plot-econ-success"></div></div>
+</section>`;
+}
+
 function extrasSections(r: RunReport): string {
   const out: string[] = [];
   for (const [key, value] of Object.entries(r as unknown as Record<string, unknown>)) {
@@ -484,6 +496,14 @@ const PAGE_JS = `
   cdfPlot('plot-cdf');
   linePlot('plot-cumulative', { x: xs, yLabel: 'jobs',
     series: [{ label: 'settled', values: s.settled, color: '#2b8a3e' }, { label: 'audited', values: s.audits, color: '#3558d6' }, { label: 'slashed', values: s.slashes, color: '#c62828' }] });
+
+  if (report.economics) {
+    var ew = report.economics.windows, ex = ew.tMs.map(seconds);
+    linePlot('plot-econ-price', { x: ex, yLabel: 'USD', series: [{ label: 'IMT price', values: ew.priceUsd }] });
+    linePlot('plot-econ-active', { x: ex, yLabel: 'miners', series: [{ label: 'active', values: ew.activeMiners }] });
+    linePlot('plot-econ-cost', { x: ex, yLabel: 'USD / 1,000 jobs', series: [{ label: 'cost', values: ew.usdPer1000Jobs }] });
+    linePlot('plot-econ-success', { x: ex, yLabel: 'share', series: [{ label: 'success', values: ew.successRate }] });
+  }
 
   var pending = false;
   window.addEventListener('resize', function () {

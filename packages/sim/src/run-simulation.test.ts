@@ -7,7 +7,9 @@ function small(extra: Partial<Scenario> = {}): Scenario {
     name: 'test-small',
     seed: 11,
     durationMs: 20_000,
-    params: { auditRate: 0.3, jailDurationMs: 1_000 },
+    // the per-job auction: each job's bids draw a fresh spread, so every honest miner wins some (standing
+    // offers give the cheapest offers all the work they can take: offers-mode.test.ts)
+    params: { matchingMode: 'auction', auditRate: 0.3, jailDurationMs: 1_000 },
     miners: [
       { count: 3, strategy: 'honest', pricing: { priceMicro: '1000', spreadBps: 500 } },
       { count: 2, strategy: 'lazy', pricing: { priceMicro: '1000', spreadBps: 500 } },
@@ -50,12 +52,17 @@ describe('runSimulation', () => {
     expect(r.series.stakeMusd['honest-0']!.every((v) => v === 100)).toBe(true);
   });
 
-  it('keeps every invariant after every event under kills, churn, flaky, slow and colluding nodes', () => {
+  // both matching modes; with standing offers the seeded stake-weighted draw spreads the jobs over every live
+  // offer (lowest price would hand them all to the first offers at the same price), so the flaky miner gets work
+  it.each([
+    ['auction', {}],
+    ['offers', { matchingPolicy: 'stake-weighted-random' }],
+  ] as const)('keeps every invariant after every event under kills, churn, flaky, slow and colluding nodes (%s)', (matchingMode, extraParams) => {
     const s = parseScenario({
       name: 'test-faults',
       seed: 3,
       durationMs: 15_000,
-      params: { auditRate: 0.5, jailDurationMs: 500, maxSlashes: 2, unbondingPeriodMs: 12_000, epochMs: 2_000 },
+      params: { matchingMode, ...extraParams, auditRate: 0.5, jailDurationMs: 500, maxSlashes: 2, unbondingPeriodMs: 12_000, epochMs: 2_000 },
       miners: [
         { count: 2, strategy: 'honest', jitterMs: 20 },
         { count: 1, strategy: 'flaky' },

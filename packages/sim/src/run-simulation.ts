@@ -1,3 +1,4 @@
+import { repricesAfterAssignment } from '@infermarket/agents';
 import {
   apply,
   checkInvariants,
@@ -15,12 +16,15 @@ import { computeMs, DOWNGRADE_MISMATCH_RATE } from './cost-model.js';
 import { createEventQueue } from './event-queue.js';
 import { applyOverrides } from './overrides.js';
 import { createRng, type Rng } from './rng.js';
-import { buildAgents, learnOutcome, minerRuns, minersBid, refereesVote, validatorAudits } from './sim-agents.js';
+import { buildAgents, learnOutcome, minerOffer, minerRuns, minersBid, refereesVote, validatorAudits } from './sim-agents.js';
 import { SIM_DEFAULTS } from './sim-defaults.js';
 import { buildReport, type SimReport } from './sim-report.js';
+import { createSimEconomics, jobPaidMicro } from './economics.js';
+import { createSimHybrid } from './hybrid.js';
 import { createTally, hashOf, signedBy, staleTimer, type Item, type MinerAgent, type SimJob, type SimWorld } from './sim-world.js';
 import { createTruthTracker } from './truth.js';
 import type { StrategyModule } from '@infermarket/agents';
+import { handleBisectionEffect, TRACE_LAYERS } from './sim-bisection.js';
 
 export { SIM_DEFAULTS } from './sim-defaults.js';
 export type { SimReport } from './sim-report.js';
@@ -79,7 +83,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   for (const g of scenario.miners) for (const m of g.models ?? []) modelSet.add(m);
   for (const g of scenario.validators) for (const m of g.models ?? []) modelSet.add(m);
   const allModels = [...modelSet].sort();
-  const state: MarketState = createState({ params: scenario.params ?? {}, models: allModels, keepFinishedJobs: false });
+  const state: MarketState = createState({ params: scenario.params ?? {}, models: allModels, keepFinishedJobs: false, traceLayers: TRACE_LAYERS });
   const P = state.params;
   const netMs = simS.networkLatencyMs ?? SIM_DEFAULTS.networkLatencyMs;
   const rejoinEjected = simS.rejoinEjected === true;
@@ -111,6 +115,10 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     truth: createTruthTracker(),
   };
   const { queue, miners, validators, clients, byAddress, validatorsByAddress, byName, jobs, tally } = w;
+  // the reward token's oracle, USD costs and churn (docs/economics.md); null when the scenario uses none of it
+  const econ = createSimEconomics(w, scenario);
+  // hybrid client groups: market or a modelled centralized baseline (docs/economics.md); null when none
+  const hybrid = createSimHybrid(w, scenario, resolved);
   let jobSeq = 0;
 
   const send = (ev: MarketEvent): Effect[] | null => {
@@ -162,6 +170,15 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     const stake = m.stakeTarget < fund ? m.stakeTarget : fund;
     if (stake > 0n) mustSend({ type: 'stake.bond', atMs: now, amountMicro: stake, ...signedBy(w, m, now) });
     m.stakeStart = state.nodes.get(m.address)!.stakeMicro;
+    postOffer(m);
+  }
+
+  /** Standing offers: the miner posts its offer (at join, and when it comes back online, as the live miner at login). */
+  function postOffer(m: MinerAgent): void {
+    const ev = minerOffer(w, m);
+    if (!ev) return;
+    const fx = send(ev);
+    if (fx) handle(fx);
   }
 
   /** An ejected miner comes back under a fresh key (identities are free): `sim.rejoinEjected`. */
@@ -188,9 +205,12 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   }
 
   function handle(fx: Effect[]): void {
+    econ?.observe(fx);
+    hybrid?.observe(fx);
     for (let i = 0; i < fx.length; i++) {
       const e = fx[i]!;
       if (e.type === 'ledger.entry') continue; // the most frequent effect; the ledger is read from the state
+      if (handleBisectionEffect(w, e)) continue;
       switch (e.type) {
         case 'timer.set':
           queue.push(e.atMs, { type: 'timer.fire', atMs: e.atMs, timer: e.timer });
@@ -198,9 +218,13 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
         case 'job.opened':
           minersBid(w, e.jobId, e.closesAtMs, e.eligible);
           break;
-        case 'job.assigned':
+        case 'job.assigned': {
           minerRuns(w, e.jobId, e.miner, e.deadlineAtMs, e.priceMicro);
+          // standing offers: the miner re-prices after each assignment, as the live miner does
+          const m = byAddress.get(e.miner);
+          if (m && m.online && P.matchingMode === 'offers' && repricesAfterAssignment(m.spreadBps)) postOffer(m);
           break;
+        }
         case 'job.committed': {
           const job = jobs.get(e.jobId);
           const m = byAddress.get(e.miner);
@@ -252,10 +276,12 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           const job = finishJob(e.jobId);
           tally.settledCount++;
           if (job) {
-            tally.clientSpend += job.client.maxPrice - e.refundMicro;
+            // `token` mode escrows a converted amount: count what the client actually paid (in the job token)
+            const paidMicro = P.pricingMode === 'token' ? jobPaidMicro(fx, e.jobId) : job.client.maxPrice - e.refundMicro;
+            tally.clientSpend += paidMicro;
             const m = byAddress.get(e.miner);
             const delivered = job.reps?.get(e.miner)?.hash ?? job.outHash;
-            w.truth.settled({ level: job.client.verification, strategy: m?.strategy ?? 'unknown', wrong: delivered !== hashOf(job, 0), paidMicro: job.client.maxPrice - e.refundMicro, latencyMs: w.now - job.submittedAtMs });
+            w.truth.settled({ level: job.client.verification, strategy: m?.strategy ?? 'unknown', wrong: delivered !== hashOf(job, 0), paidMicro, latencyMs: w.now - job.submittedAtMs });
             if (m) learnOutcome(m, job, 'settled', Number(e.priceMicro), { atMs: w.now });
           }
           break;
@@ -312,6 +338,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
 
   // --- setup at t=0: epoch, accounts, nodes
   mustSend({ type: 'epoch.begin', atMs: 0, seed: hex64(rng) });
+  econ?.setup(mustSend);
   const faucetCap = P.faucetCapMicro;
   for (const m of miners) joinMiner(m);
   for (const v of validators) {
@@ -374,6 +401,15 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
     if (a.online === up) return;
     a.online = up;
     if ('slots' in a && !up) a.incarnation++; // work in flight is lost
+    if ('slots' in a && P.matchingMode === 'offers') {
+      // as the live gateway on a lost connection: the offer lapses; back online, the miner posts it again
+      if (!up) {
+        if (state.offers.has(a.address)) {
+          const fx = send({ type: 'offer.lapse', atMs: w.now, address: a.address });
+          if (fx) handle(fx);
+        }
+      } else postOffer(a);
+    }
   }
 
   // --- main loop
@@ -420,6 +456,8 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
         let mi = 0;
         while (mi < c.cum.length - 1 && u >= c.cum[mi]!) mi++;
         const model = c.models[mi]!;
+        const isHybrid = hybrid?.has(c) === true;
+        if (isHybrid && hybrid!.arrive(c, model, model === 'charlm' ? c.tokens : 0) === 'cloud') break;
         const bal = state.ledger.get(`balance:${c.address}`) ?? 0n;
         if (c.inflight >= c.concurrency || bal < c.maxPrice) {
           tally.throttled++;
@@ -459,6 +497,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           ...(c.verification !== 'sampled' ? { verification: c.verification } : {}),
           ...signedBy(w, c, now),
         });
+        if (isHybrid) hybrid!.submitted(c, jobId, model, tokens, fx !== null);
         if (fx) handle(fx);
         else finishJob(jobId);
         break;
@@ -482,6 +521,12 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
       case 'fault':
         setOnline(item.target, item.up);
         break;
+      case 'econ':
+        econ?.check();
+        break;
+      case 'hybrid':
+        hybrid?.deadline(item.jobId);
+        break;
       case 'heartbeat':
         // validators that are up prove liveness, as the live gateway does for connected nodes
         for (const v of w.validators) if (v.online) send({ type: 'node.heartbeat', atMs: now, address: v.address });
@@ -502,5 +547,8 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
   tally.invariantChecks++;
   tally.violations.push(...checkInvariants(state));
   options.onProgress?.(1);
-  return buildReport(w, { scenario, resolved, masterSeed, overrides: options.overrides, duration, series });
+  const report = buildReport(w, { scenario, resolved, masterSeed, overrides: options.overrides, duration, series });
+  if (econ) report.economics = econ.report();
+  if (hybrid) report.hybrid = hybrid.report();
+  return report;
 }

@@ -1,9 +1,10 @@
-import { clientMaxPriceMicro, hashHex, InfermarketError, worstCaseCost, type ResolvedScenario, type Scenario } from '@infermarket/protocol';
-import { builtinMinerStrategy, builtinValidatorStrategy, createMinerStrategy, createValidatorStrategy, injectedDelay, isStrategyModulePath, outcome, type JobOutcome, type PublicRules, type StrategyModule } from '@infermarket/agents';
+import { clientMaxPriceMicro, hashHex, InfermarketError, worstCaseCost, type MarketEvent, type ResolvedScenario, type Scenario } from '@infermarket/protocol';
+import { builtinMinerStrategy, builtinValidatorStrategy, createMinerStrategy, createValidatorStrategy, injectedDelay, isStrategyModulePath, offerPrices, outcome, type JobOutcome, type PublicRules, type StrategyModule } from '@infermarket/agents';
 import { scenarioThreshold } from './threshold.js';
 import { computeCostMicro, computeMs } from './cost-model.js';
 import { createRng } from './rng.js';
 import { hashOf, netDelay, signedBy, type ClientAgent, type MinerAgent, type OutClass, type SimJob, type SimWorld, type ValidatorAgent } from './sim-world.js';
+import { noteQuorumVote, traceFields } from './sim-bisection.js';
 
 /**
  * The simulator's agent adapters: they build the modelled miners, validators and clients of a
@@ -205,11 +206,13 @@ export function minersBid(w: SimWorld, jobId: string, closesAtMs: number, eligib
     return c;
   };
   const { rng, P, now } = w;
-  for (const a of eligible) {
-    const m = w.byAddress.get(a);
-    if (!m || !m.online) continue;
+  // indexed loops: this runs once per eligible miner per job, and for-of here allocated an iterator result per step
+  for (let ai = 0; ai < eligible.length; ai++) {
+    const m = w.byAddress.get(eligible[ai]!);
+    if (!m || !m.online || m.away) continue;
     let free = Infinity;
-    for (const s of m.slots) if (s < free) free = s;
+    const slots = m.slots;
+    for (let si = 0; si < slots.length; si++) if (slots[si]! < free) free = slots[si]!;
     // a busy miner does not bid on work it could not start soon
     if (free > now + P.jobDeadlineMs / 2) continue;
     // the resolved plan prices every model a miner serves, and only serving miners are eligible
@@ -219,8 +222,20 @@ export function minersBid(w: SimWorld, jobId: string, closesAtMs: number, eligib
     if (priceMicro === null) continue;
     const at = Math.ceil(now + netDelay(w));
     if (at >= closesAtMs) continue;
-    w.queue.push(at, { type: 'job.bid', atMs: at, jobId, priceMicro, by: m.address, nonce: `n${m.nonce++}`, expiresAtMs: at + w.ttl });
+    w.queue.push(at, { type: 'job.bid', atMs: at, jobId, priceMicro, by: m.address, nonce: `${++m.nonce}`, expiresAtMs: at + w.ttl });
   }
+}
+
+/**
+ * Standing offers (`matchingMode: offers`): the miner's signed offer, priced by its strategy's bid rule
+ * (`offerPrices`, as the live miner), capacity = its execution slots, standing for the rest of the run (the
+ * live miner refreshes before expiry instead). Posted at join, re-join and whenever it comes back online.
+ */
+export function minerOffer(w: SimWorld, m: MinerAgent): MarketEvent | null {
+  if (w.P.matchingMode !== 'offers') return null;
+  const prices = offerPrices({ decide: m.decide, models: m.models, baseOf: (model) => m.price[model], spreadBps: m.spreadBps, params: w.P, rng: w.rng });
+  if (Object.keys(prices).length === 0) return null;
+  return { type: 'offer.post', atMs: w.now, prices, capacity: m.slots.length, variant: m.variant, untilMs: Number.MAX_SAFE_INTEGER, ...signedBy(w, m, w.now) };
 }
 
 /** `job.assigned`: the miner decides how to handle the job (its strategy), spends compute and queues its result. */
@@ -274,7 +289,8 @@ export function minerRuns(w: SimWorld, jobId: string, minerAddr: string, deadlin
   job.reps?.set(m.address, { hash: outputHash, cheated });
   job.outHash = outputHash;
   m.lastOutput.set(job.model, outputHash); // as the live miner: its last output for the model, whatever it was
-  w.queue.push(at, { k: 'result', miner: m, inc: m.incarnation, ev: { type: 'job.result', atMs: at, jobId, outputHash, by: m.address, nonce: `n${m.nonce++}`, expiresAtMs: at + w.ttl } });
+  const trace = traceFields(w, job, outputHash, cheated); // bisection mode: the committed layer trace
+  w.queue.push(at, { k: 'result', miner: m, inc: m.incarnation, ev: { type: 'job.result', atMs: at, jobId, outputHash, ...trace, by: m.address, nonce: `${++m.nonce}`, expiresAtMs: at + w.ttl } });
 }
 
 /** What a validator's re-execution yields, as an output class (honest validators may diverge). */
@@ -330,6 +346,7 @@ export function refereesVote(w: SimWorld, jobId: string, referees: string[], dea
     else {
       minerCorrect = reexecute(w, v, job) === 0 && job.outHash === hashOf(job, 0);
       ms = computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides);
+      noteQuorumVote(w, jobId, ms);
     }
     const at = Math.ceil(w.now + netDelay(w) * 2 + ms);
     if (at > deadlineAtMs) continue;

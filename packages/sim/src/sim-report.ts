@@ -1,15 +1,22 @@
+import type { EconomicsReport } from './economics.js';
+import type { HybridGroupReport } from './hybrid.js';
 import { cpus } from 'node:os';
 import { ledgerTotals, paramsToJson, percentile, type AdaptiveMinerReport, type NoDataReason, type ResolvedScenario, type RunReport, type Scenario } from '@infermarket/protocol';
 import { computeMs } from './cost-model.js';
 import type { SimMetrics } from './metrics.js';
 import { SIM_DEFAULTS } from './sim-defaults.js';
 import type { MinerAgent, SimWorld } from './sim-world.js';
+import { disputeTally } from './sim-bisection.js';
 
 /** report.json of a simulation: the shared `RunReport` plus the simulator's own metrics. */
 export interface SimReport extends RunReport {
   sim: SimMetrics;
   /** The scenario resolved against the defaults (`resolveScenario`): the same plan a testnet of this scenario runs. */
   resolved: ResolvedScenario;
+  /** Reward token, USD costs and churn (present when the scenario has `economics` or a non-stable `pricingMode`). */
+  economics?: EconomicsReport;
+  /** Hybrid client groups: jobs routed to the market and to the modelled baseline, cost and latency. */
+  hybrid?: HybridGroupReport[];
 }
 
 const VERSION = '0.1.0';
@@ -105,6 +112,7 @@ export function buildReport(
     honestAuditorsOutvoted: t.honestAuditorsOutvoted,
     honestAuditorOutvotedRate: t.honestDisputesOnCheats ? round(t.honestAuditorsOutvoted / t.honestDisputesOnCheats) : null,
     disputeEscalations: t.disputeEscalations,
+    ...disputeMetrics(w),
     detectionRate: t.cheatedCommits ? round(t.cheatedSlashed / t.cheatedCommits) : null,
     detectionLatencyMs: t.cheatedSlashed ? round(t.detectionSum / t.cheatedSlashed) : null,
     honestProfitMicro: round(honestG.profit),
@@ -184,4 +192,11 @@ export function buildReport(
     resolved: run.resolved,
     truth: w.truth.report({ auditRate: w.P.auditRate, audits: { drawn: stats.audited, missed: stats.auditsMissed, reassigned: stats.auditsReassigned, unavailable: stats.auditsUnavailable } }),
   };
+}
+
+/** Dispute compute, rounds and latency per resolved dispute (sim-bisection.ts measures both dispute modes). */
+function disputeMetrics(w: SimWorld): { disputesResolved: number; disputeRefereeCpuMs: number | null; disputeRounds: number | null; disputeLatencyMs: number | null } {
+  const d = disputeTally(w);
+  const per = (x: number) => (d.resolved ? Math.round((x / d.resolved) * 1000) / 1000 : null);
+  return { disputesResolved: d.resolved, disputeRefereeCpuMs: per(d.refereeCpuMs), disputeRounds: per(d.rounds), disputeLatencyMs: per(d.latencyMs) };
 }

@@ -50,6 +50,8 @@ export interface MinerAgent {
   stakeStart: bigint;
   /** When its latest jail ends (virtual ms; 0 if never slashed). */
   jailedUntilMs: number;
+  /** Left the market because its expected USD profit stayed negative (economics churn); it does not bid until it returns. */
+  away?: boolean;
 }
 
 export interface ValidatorAgent {
@@ -115,7 +117,11 @@ export type SimItem =
   | { k: 'sample' }
   | { k: 'churn'; miner: MinerAgent; up: boolean }
   | { k: 'fault'; target: string; up: boolean }
-  | { k: 'heartbeat' };
+  | { k: 'heartbeat' }
+  /** A miners' participation check (economics churn). */
+  | { k: 'econ' }
+  /** A hybrid client's fallback deadline for a market job. */
+  | { k: 'hybrid'; jobId: string };
 export type Item = MarketEvent | SimItem;
 
 /** Counters and samples the report is built from. */
@@ -212,7 +218,7 @@ export function netDelay(w: SimWorld): number {
 
 /** The `by`/`nonce`/`expiresAtMs` of a signed action by an agent at `atMs`. */
 export function signedBy(w: SimWorld, who: { address: string; nonce: number }, atMs: number): { by: string; nonce: string; expiresAtMs: number } {
-  return { by: who.address, nonce: `n${who.nonce++}`, expiresAtMs: atMs + w.ttl };
+  return { by: who.address, nonce: `${++who.nonce}`, expiresAtMs: atMs + w.ttl };
 }
 
 /** The output hash of a job's output class (outputs are modelled by class, not computed). */
@@ -236,5 +242,7 @@ export function staleTimer(state: MarketState, t: Timer): boolean {
       return j.status !== 'disputed';
     case 'challenge':
       return j.status !== 'committed';
+    case 'bisect':
+      return !(j.status === 'disputed' && j.bisection !== undefined && j.bisection.moves === t.moves);
   }
 }

@@ -43,6 +43,47 @@ export function metricsOf(r: SimReport): Record<MetricName, number | null> {
     honestAuditorsOutvoted: s.honestAuditorsOutvoted,
     honestAuditorOutvotedRate: s.honestAuditorOutvotedRate,
     disputeEscalations: s.disputeEscalations,
+    disputesResolved: s.disputesResolved,
+    disputeRefereeCpuMs: s.disputeRefereeCpuMs,
+    disputeRounds: s.disputeRounds,
+    disputeLatencyMs: s.disputeLatencyMs,
+    ...economicsMetrics(r),
+    ...hybridMetrics(r),
+  };
+}
+
+function hybridMetrics(r: SimReport): Pick<Record<MetricName, number | null>, `hybrid${string}` & MetricName> {
+  const h = r.hybrid?.[0];
+  return {
+    hybridCloudShare: h ? h.share.cloud : null,
+    hybridFallbackShare: h ? h.share.fallback : null,
+    hybridUsdPer1000Jobs: h?.usdPer1000Jobs ?? null,
+    hybridLatencyP95Ms: h?.latencyMs.p95 ?? null,
+    hybridLatencySensitiveP95Ms: h?.latencyMs.latencySensitiveP95 ?? null,
+  };
+}
+
+function economicsMetrics(r: SimReport): Pick<Record<MetricName, number | null>, `econ${string}` & MetricName> {
+  const e = r.economics;
+  const active = (pred: (price: number) => boolean): number | null => {
+    if (!e) return null;
+    const start = e.oracle.startPriceMicro / 1e6;
+    const xs = e.windows.activeMiners.filter((_, i) => pred(e.windows.priceUsd[i]! - start));
+    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+  };
+  return {
+    econUsdPer1000Jobs: e?.clientUsdPer1000Jobs ?? null,
+    econUsdPer1000JobsCv: e?.clientUsdPer1000JobsCv ?? null,
+    econBudgetExceededShare: e?.budgetExceededShare ?? null,
+    econMinerUsdProfitMean: e ? e.minerUsdProfit.mean : null,
+    econMinerUsdProfitStd: e ? e.minerUsdProfit.std : null,
+    econMinerLeaves: e ? e.churn.leaves : null,
+    econMinerReturns: e ? e.churn.returns : null,
+    econMinActiveMiners: e ? e.churn.minActive : null,
+    econActiveWhenPriceBelowStart: active((d) => d < 0),
+    econActiveWhenPriceAboveStart: active((d) => d >= 0),
+    econPriceChangeAtLeaves: e?.churn.meanPriceChangeAtLeaves ?? null,
+    econConservedPerToken: e ? (Object.values(e.conservedByToken).every(Boolean) ? 1 : 0) : null,
   };
 }
 

@@ -58,7 +58,8 @@ describe('scenarioThreshold', () => {
       name: 'detection-check',
       seed: 7,
       durationMs: 8_000,
-      params: { auditRate: 1, auditWindowMs: 200, disputeWindowMs: 300, auditMissPenaltyBps: 0, jailDurationMs: 0, maxSlashes: 100, slashFractionBps: 100, minMinerStakeMicro: '1000', minValidatorStakeMicro: '1000', missPenaltyBps: 0 },
+      // R here is the auction's expected winning bid (E[min] of the spread bids)
+      params: { matchingMode: 'auction', auditRate: 1, auditWindowMs: 200, disputeWindowMs: 300, auditMissPenaltyBps: 0, jailDurationMs: 0, maxSlashes: 100, slashFractionBps: 100, minMinerStakeMicro: '1000', minValidatorStakeMicro: '1000', missPenaltyBps: 0 },
       miners: [{ count: 20, strategy: 'lazy', models: ['digits'], stakeMicro: '100000', pricing: { priceMicro: '1000', spreadBps: 100 } }],
       validators: [
         { count: 7, strategy: 'honest', models: ['digits'], stakeMicro: '1000000' },

@@ -29,7 +29,7 @@ export interface ScenarioThreshold {
   scenario: string;
   overrides: Record<string, string | number | boolean>;
   /** The protocol parameters that enter the threshold. */
-  params: Pick<Params, 'auditRate' | 'slashFractionBps' | 'disputeQuorum' | 'jailDurationMs' | 'maxSlashes' | 'missPenaltyBps' | 'matchingPolicy'>;
+  params: Pick<Params, 'auditRate' | 'slashFractionBps' | 'disputeQuorum' | 'jailDurationMs' | 'maxSlashes' | 'missPenaltyBps' | 'matchingPolicy' | 'matchingMode'>;
   rows: ScenarioThresholdRow[];
   /** What the one-shot threshold leaves out for this scenario (jail, ejection, lazy validators…). */
   notes: string[];
@@ -159,12 +159,16 @@ export function scenarioThreshold(input: Scenario, options: ScenarioThresholdOpt
         if (h === g) own = b;
       }
       const price = groupPrice(g, model);
-      const R = P.matchingPolicy === 'lowest-price' && own ? expectedWinningPrice(own, bidders) : price;
+      // standing offers: a miner is paid its own offer's price (the group's price on average), whoever else offers
+      const auctionLowest = P.matchingMode === 'auction' && P.matchingPolicy === 'lowest-price';
+      const R = auctionLowest && own ? expectedWinningPrice(own, bidders) : price;
       const nBidders = bidders.reduce((a, b) => a + b.count, 0);
       const rSource =
-        P.matchingPolicy === 'lowest-price'
+        auctionLowest
           ? `E[winning bid] of ${nBidders} bidders, price ${price} ± ${(g.pricing?.spreadBps ?? 0) / 100} %, lowest price wins`
-          : `the group's price ${price} (matching ${P.matchingPolicy})`;
+          : P.matchingMode === 'offers'
+            ? `the group's price ${price} (standing offers: a miner is paid its own offer's price)`
+            : `the group's price ${price} (matching ${P.matchingPolicy})`;
       // validators that can audit this model, and per miner instance those colluding with it
       const vGroups = scenario.validators.filter((v) => (v.models ?? allModels).includes(model) && validatorStake(v) >= P.minValidatorStakeMicro);
       const n = vGroups.reduce((a, v) => a + v.count, 0);
@@ -224,6 +228,7 @@ export function scenarioThreshold(input: Scenario, options: ScenarioThresholdOpt
       maxSlashes: P.maxSlashes,
       missPenaltyBps: P.missPenaltyBps,
       matchingPolicy: P.matchingPolicy,
+      matchingMode: P.matchingMode,
     },
     rows,
     notes,

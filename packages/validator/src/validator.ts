@@ -4,6 +4,8 @@ import {
   hashPayload,
   InfermarketError,
   openJobKey,
+  recheckSampledTokens,
+  sampledRecheckDue,
   sealJson,
   unsealJson,
   type Canonical,
@@ -91,7 +93,7 @@ export function createValidator(options: ValidatorOptions): Validator {
   const lastOutput = new Map<string, JobOutput>();
   const stats: ValidatorStats = { tasks: 0, audits: 0, disputes: 0, reexecuted: 0, lazyClaims: 0, colludedClaims: 0, refused: 0, slashes: 0, slashedMicro: 0n };
   /** Private audits committed and awaiting the reveal of the miner's output. */
-  const awaiting = new Map<string, { own: JobOutput; jobKeys: EncryptionKeyPair }>();
+  const awaiting = new Map<string, { own: JobOutput; jobKeys: EncryptionKeyPair | null; input: JobInput; model: string; variant: string; reexecuted: boolean }>();
 
   /** Whose job is this? (public metadata: the assigned miner) — a colluding validator stays silent on its partners' jobs. */
   const minerOf = async (jobId: string): Promise<string | null> => {
@@ -165,10 +167,16 @@ export function createValidator(options: ValidatorOptions): Validator {
       const envelope = conn.seal('audit.output', { jobId: msg.jobId, outputHash: hashPayload(claim) });
       if (jobKeys) {
         // commit first (hash of the plaintext, the output sealed to the job key); the verdict follows the reveal
-        awaiting.set(msg.jobId, { own: claim, jobKeys });
+        awaiting.set(msg.jobId, { own: claim, jobKeys, input, model: msg.model, variant: claimed, reexecuted: how === 'reexecuted' });
         const sealed: JobOutput = { kind: 'sealed', sealed: sealJson(jobKeys.publicKey, claim as unknown as Canonical, randomBytes(56)) };
         await conn.request({ type: 'audit.output', envelope: envelope as never, output: sealed });
-      } else await conn.request({ type: 'audit.output', envelope: envelope as never, output: claim });
+      } else {
+        // a sampled generation may be revealed for a teacher-forced re-check when it differs (sampledRecheckDue)
+        if (input.kind === 'prompt' && input.temperature > 0 && claim.kind === 'tokens') {
+          awaiting.set(msg.jobId, { own: claim, jobKeys: null, input, model: msg.model, variant: claimed, reexecuted: how === 'reexecuted' });
+        }
+        await conn.request({ type: 'audit.output', envelope: envelope as never, output: claim });
+      }
       // ms: compute spent re-executing (0 when it did not), for the verification-cost benchmark
       log({ event: 'audit.sent', jobId: msg.jobId, model: msg.model, purpose: msg.purpose, how, ms: Math.round(ms * 100) / 100 });
     } catch (e) {
@@ -183,11 +191,22 @@ export function createValidator(options: ValidatorOptions): Validator {
     if (!a) return;
     awaiting.delete(msg.jobId);
     let match = false;
+    let flagged: number[] = [];
     try {
-      const mined = msg.output.kind === 'sealed' ? unsealJson<JobOutput>(a.jobKeys, msg.output.sealed) : msg.output;
+      if (msg.output.kind === 'sealed' && !a.jobKeys) throw new Error(`job ${msg.jobId}: a sealed output revealed for a public audit`);
+      const mined = msg.output.kind === 'sealed' ? unsealJson<JobOutput>(a.jobKeys!, msg.output.sealed) : msg.output;
       // a miner whose sealed output is not the one it signed is wrong, whatever the output says
       if (hashPayload(mined) === msg.outputHash) {
-        if (mined.kind !== 'sealed' && a.own.kind !== 'sealed') {
+        if (a.reexecuted && a.input.kind === 'prompt' && mined.kind === 'tokens' && sampledRecheckDue(a.input, mined, a.own)) {
+          // sampled generation that differs from ours: re-run on the miner's tokens (teacher-forced) and accept
+          // a token only within the calibrated margin of a sampling boundary (flagged)
+          if (!options.executor.forcedSteps) throw new Error('this executor cannot re-run a generation on given tokens (forcedSteps): no verdict');
+          const steps = await options.executor.forcedSteps({ model: a.model, variant: a.variant, input: a.input, tokens: mined.tokens });
+          const r = recheckSampledTokens(a.input, msg.comparator, steps, mined.tokens);
+          match = r.match;
+          flagged = r.match ? r.flagged : [];
+          log({ event: 'audit.recheck', jobId: msg.jobId, match, flagged: r.flagged, margin: r.margin, reason: r.reason });
+        } else if (mined.kind !== 'sealed' && a.own.kind !== 'sealed') {
           // the protocol's one comparison, as the market applies it to public jobs
           match = compareJobOutputs({ comparator: msg.comparator, generationComparator: msg.generationComparator }, mined, a.own).match;
         }
@@ -203,7 +222,7 @@ export function createValidator(options: ValidatorOptions): Validator {
     }
     const conn = node.conn;
     try {
-      await conn.request({ type: 'audit.verdict', envelope: conn.seal('audit.verdict', { jobId: msg.jobId, match }) as never });
+      await conn.request({ type: 'audit.verdict', envelope: conn.seal('audit.verdict', { jobId: msg.jobId, match, ...(flagged.length ? { flagged } : {}) }) as never });
       log({ event: 'audit.verdict', jobId: msg.jobId, match });
     } catch (e) {
       stats.refused++;

@@ -9,7 +9,7 @@ import { closedLoop } from './closed-loop.js';
 describe('bench harness', () => {
   it('runs the protocol suite with a tiny job count and renders its rows as a Markdown table', async () => {
     const rows = await protocolSuite({ jobs: 200, repeats: 2 });
-    expect(rows.map((r) => r.name)).toEqual(['jobs settled per second through apply()', 'events per second through apply()']);
+    expect(rows.map((r) => r.name)).toEqual(['jobs settled per second through apply(), per-job auction', 'events per second through apply()']);
     for (const r of rows) {
       expect(r.suite).toBe('protocol');
       expect(r.value).toBeGreaterThan(0);

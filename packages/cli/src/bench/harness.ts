@@ -1,5 +1,6 @@
 import { cpus, totalmem, platform, arch } from 'node:os';
 import { createRequire } from 'node:module';
+import type { MachineLoad } from './machine-load.js';
 
 /** One measured quantity of a suite. */
 export interface BenchRow {
@@ -15,6 +16,17 @@ export interface BenchRow {
   /** Target, if the issue sets one, and whether it was met. */
   target?: { op: '>=' | '<='; value: number; met: boolean };
   note?: string;
+}
+
+/** One suite's run as `results.json` records it: when, under what load, with what seeds and settings. */
+export interface SuiteRun {
+  suite: string;
+  quick: boolean;
+  /** The machine's load when the suite started. */
+  load: MachineLoad;
+  wallMs: number;
+  /** What the suite recorded (`SuiteContext.record`): seeds, settings, effective parameters, raw blocks. */
+  meta: Record<string, unknown>;
 }
 
 export interface Machine {
@@ -70,10 +82,10 @@ export async function repeat(
   return row;
 }
 
-const fmt = (v: number): string => (Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : Math.abs(v) >= 10 ? v.toFixed(1) : v.toPrecision(3));
+const fmt = (v: number): string => (!Number.isFinite(v) ? 'n/a' : Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : Math.abs(v) >= 10 ? v.toFixed(1) : v.toPrecision(3));
 
 /** The Markdown table the README includes. */
-export function benchTableMarkdown(rows: BenchRow[], machine: Machine): string {
+export function benchTableMarkdown(rows: BenchRow[], machine: Machine, runs: SuiteRun[] = []): string {
   const lines = [
     `Measured ${machine.date.slice(0, 10)} on ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node}, onnxruntime-node ${machine.onnxruntime ?? 'n/a'}.`,
     '',
@@ -84,6 +96,13 @@ export function benchTableMarkdown(rows: BenchRow[], machine: Machine): string {
     const target = r.target ? `${r.target.op} ${fmt(r.target.value)}` : '';
     const met = r.target ? (r.target.met ? 'met' : '**missed**') : '';
     lines.push(`| ${r.suite} | ${r.name}${r.note ? ` (${r.note})` : ''} | ${fmt(r.value)} ${r.unit} | ${fmt(r.min)} … ${fmt(r.max)} | ${target} | ${met} |`);
+  }
+  if (runs.length) {
+    lines.push('', 'Machine load (1, 5, 15 min averages) at the start of each suite, and the seeds it recorded:', '');
+    for (const r of runs) {
+      const seeds = Object.entries(r.meta).filter(([k]) => /seed/i.test(k)).map(([k, v]) => `${k} ${String(v)}`);
+      lines.push(`- ${r.suite}: ${r.load.loadavg.map((x) => x.toFixed(2)).join(', ')} on ${r.load.cores} cores at ${r.load.atIso.slice(11, 19)} UTC${r.quick ? ' (quick)' : ''}${seeds.length ? `; ${seeds.join(', ')}` : ''}`);
+    }
   }
   return lines.join('\n');
 }

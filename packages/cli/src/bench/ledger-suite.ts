@@ -17,7 +17,8 @@ export async function ledgerSuite(opts: { quick: boolean }): Promise<BenchRow[]>
           name: `settlements into SQLite, ${batchSize === 1 ? 'one transaction per job' : `${batchSize} jobs per transaction`}`,
           unit: 'settlements/s',
           repeats: opts.quick ? 2 : 3,
-          ...(batchSize > 1 ? { target: { op: '>=' as const, value: 50_000 } } : {}),
+          // no target on the batched row: the market commits one transaction per event, not 1,000 jobs at once
+          ...(batchSize > 1 ? { note: 'not what the market does today (one transaction per event): an upper bound for group commit' } : {}),
         },
         () => {
           const dir = mkdtempSync(join(tmpdir(), 'im-bench-ledger-'));

@@ -33,6 +33,8 @@ export interface LiveNet {
   url: string;
   wsUrl: string;
   dir: string;
+  /** The market process (its pid gives its CPU time). */
+  market: ManagedProcess;
   miners: ManagedProcess[];
   validators: ManagedProcess[];
   /** Every JSON line a node printed on stdout since it started (not capped), e.g. every `job.committed`. */
@@ -117,6 +119,7 @@ export async function startLiveNet(options: LiveNetOptions): Promise<LiveNet> {
       url,
       wsUrl,
       dir,
+      market,
       miners,
       validators,
       lines: (p) => collected.get(p) ?? [],

@@ -199,7 +199,7 @@ export async function runCompare(options: CompareOptions): Promise<{ comparison:
     const url = String(listening.url);
     print(`cloud     ${url} (key ${String(listening.marketKey)}; ${price} micro-mUSD per job, variant ${String(listening.variant)}, no verification)`);
     for (const l of plan.loads) {
-      const p = createManagedProcess({ name: `load-${l.id}`, args: [...l.args(url), '--wait-stdin'], logDir: cloudDir, stdin: true, entry: NODE_MAIN });
+      const p = createManagedProcess({ name: `load-${l.id}`, args: [...l.args(url), '--transport', 'http', '--wait-stdin'], logDir: cloudDir, stdin: true, entry: NODE_MAIN });
       loads.push(p);
       p.start();
     }

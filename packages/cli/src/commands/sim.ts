@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { parsePriceSeries } from '@infermarket/agents';
 import type { Command } from 'commander';
 import { InfermarketError, parseScenario, type Scenario } from '@infermarket/protocol';
 import * as simPkg from '@infermarket/sim';
@@ -21,11 +22,28 @@ export function loadScenarioFile(file: string): Scenario {
     throw new InfermarketError('ERR_BAD_SCENARIO', `scenario file "${file}" is not valid JSON: ${(cause as Error).message}`, { details: { field: '--scenario' } });
   }
   try {
-    return parseScenario(json);
+    return inlinePriceFile(parseScenario(json), file);
   } catch (e) {
     if (e instanceof InfermarketError) throw new InfermarketError(e.code, `${file}: ${e.message}`, { ...(e.details ? { details: e.details } : {}) });
     throw e;
   }
+}
+
+/** `economics.oracle.file` (relative to the scenario file): read and parse it, and inline its points. */
+function inlinePriceFile(scenario: Scenario, scenarioFile: string): Scenario {
+  const o = scenario.economics?.oracle;
+  if (!o?.file) return scenario;
+  if (o.points) throw new InfermarketError('ERR_BAD_SCENARIO', 'economics.oracle: give "points" or "file", not both', { details: { field: 'economics.oracle.file' } });
+  const path = resolve(dirname(resolve(scenarioFile)), o.file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new InfermarketError('ERR_BAD_SCENARIO', `economics.oracle.file: cannot read "${path}": ${(cause as Error).message}`, { details: { field: 'economics.oracle.file' } });
+  }
+  const spec = parsePriceSeries(text);
+  const points = spec.kind === 'series' ? spec.points.map(([t, p]) => [t, p] as [number, number]) : [];
+  return { ...scenario, economics: { ...scenario.economics, oracle: { kind: 'series', points } } };
 }
 
 /**

@@ -23,6 +23,7 @@ interface LoadCliOptions {
   private?: boolean;
   verification?: string;
   waitStdin?: boolean;
+  transport?: string;
   json?: boolean;
 }
 
@@ -93,11 +94,14 @@ export function registerLoad(program: Command): void {
     .option('--regions <list>', 'regions jobs may run in')
     .option('--private', 'submit private jobs: inputs and outputs sealed end to end (docs/privacy.md)')
     .option('--verification <level>', 'how every job is checked: sampled (default), always, redundant, none (docs/verification.md)')
+    .option('--transport <kind>', 'session (one WebSocket per client for all its jobs) or http (a request per submit, polling; the cloud baseline speaks only this)', 'session')
     .option('--wait-stdin', 'after funding, wait for a line "go" on stdin before submitting (used by testnet)')
     .option('--json', 'JSON lines on stdout')
     .action(async (o: LoadCliOptions) => {
       const n = parseNumber('--clients', o.clients, 1, 1, 1000);
-      const clients = Array.from({ length: n }, (_, i) => createClient({ url: o.market, key: keyPairFromSeed(seedFromLabel(`${o.keyPrefix}-${i}`)) }));
+      const transport = o.transport ?? 'session';
+      if (transport !== 'session' && transport !== 'http') throw new InfermarketError('ERR_VALIDATION', `"--transport" must be session or http, got ${JSON.stringify(transport)}`, { details: { field: 'transport' } });
+      const clients = Array.from({ length: n }, (_, i) => createClient({ url: o.market, key: keyPairFromSeed(seedFromLabel(`${o.keyPrefix}-${i}`)), transport }));
       const maxTokens = parseNumber('--max-tokens', o.maxTokens, 16, 1, 4096);
       const temperature = parseNumber('--temperature', o.temperature, 0, 0, 10);
       const mix = parseMix(o.models);

@@ -45,4 +45,12 @@ describe('planTestnet', () => {
     const colluder = plan.nodes.find((n) => n.id === 'colluder-0')!;
     expect(arg(colluder.args, '--collude-with')).toBe(plan.nodes.find((n) => n.id === 'replay-0')!.address);
   });
+
+  it('refuses the simulator-only economics section and hybrid client groups, naming the field', () => {
+    const econ = parseScenario(JSON.parse(readFileSync(new URL('../../../../scenarios/sim-only/economics.json', import.meta.url), 'utf8')));
+    expect(() => planTestnet(econ, { durationMs: 1000 })).toThrow(expect.objectContaining({ code: 'ERR_BAD_SCENARIO', details: { field: 'economics' } }));
+    const s = load('sim-small');
+    const hybrid = { ...s, clients: s.clients!.map((c, i) => (i === 0 ? { ...c, hybrid: { policy: 'split' as const } } : c)) };
+    expect(() => planTestnet(hybrid as typeof s, { durationMs: 1000 })).toThrow(expect.objectContaining({ code: 'ERR_BAD_SCENARIO', details: { field: 'clients[0].hybrid' } }));
+  });
 });

@@ -40,12 +40,30 @@ export interface TestnetPlan {
 
 
 /**
+ * The live testnet does not run the reward-token oracle, USD-cost churn or hybrid routing (simulator-only,
+ * docs/economics.md): a scenario asking for them is refused rather than run without them.
+ * @throws InfermarketError `ERR_BAD_SCENARIO` naming the field.
+ */
+function refuseSimulatorOnly(s: Scenario): void {
+  const fix = 'run it with `infermarket sim` (docs/economics.md), or remove the field for the testnet';
+  if (s.economics !== undefined) {
+    throw new InfermarketError('ERR_BAD_SCENARIO', `"economics" is simulator-only: the live testnet has no IMT oracle or USD-cost churn; ${fix}`, { details: { field: 'economics' } });
+  }
+  (s.clients ?? []).forEach((c, i) => {
+    if (c.hybrid !== undefined) {
+      throw new InfermarketError('ERR_BAD_SCENARIO', `"clients[${i}].hybrid" is simulator-only: testnet load generators do not route to a baseline; ${fix}`, { details: { field: `clients[${i}].hybrid` } });
+    }
+  });
+}
+
+/**
  * Turn a scenario into processes: resolve it (`resolveScenario`: the one set of defaults the simulator
  * uses too), then one process per miner and validator instance with its CLI arguments, and one load
  * generator per client group. `durationMs` is the load's run time.
  * @throws InfermarketError `ERR_BAD_SCENARIO` when two instances would share a name, key or address.
  */
 export function planTestnet(s: Scenario, opts: { durationMs: number }): TestnetPlan {
+  refuseSimulatorOnly(s);
   const resolved = resolveScenario(s);
   const nodes: PlannedNode[] = [];
   const names = new Map<string, string>();

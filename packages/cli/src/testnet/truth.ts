@@ -1,7 +1,7 @@
 import { DEFAULT_MODELS_DIR } from '@infermarket/inference';
-import { loadModelSpecs, openStore, outputsAgree } from '@infermarket/market';
+import { loadModelSpecs, openStore, outputsAgree, storedOutput } from '@infermarket/market';
 import { createInferenceExecutor } from '@infermarket/miner';
-import type { JobInput, JobOutput, TruthCounts, TruthReport } from '@infermarket/protocol';
+import type { JobInput, TruthCounts, TruthReport } from '@infermarket/protocol';
 
 /** Options for `measureTruth`. */
 export interface MeasureTruthOptions {
@@ -41,7 +41,7 @@ export async function measureTruth(options: MeasureTruthOptions): Promise<TruthR
         continue;
       }
       const input = store.payload(row.id, 'input') as JobInput | undefined;
-      const output = store.payload(row.id, 'output') as JobOutput | undefined;
+      const output = storedOutput(store, row.id, row.miner);
       if (!input || !output || input.kind === 'sealed' || output.kind === 'sealed' || !specs.has(row.model)) {
         unchecked++;
         continue;
