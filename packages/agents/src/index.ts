@@ -21,6 +21,7 @@ export {
   type JobOutcome,
   type Learner,
   type LearnerName,
+  type PublicRules,
 } from './learner.js';
 export {
   MINER_STRATEGY_DEFAULTS,

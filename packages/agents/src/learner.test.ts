@@ -31,7 +31,7 @@ describe('createLearner: one learner, one set of defaults, configured by sim.ada
     };
     const a = err(() => createLearner({ learner: 'ucb9' }, createRng(1)));
     expect(a.code).toBe('ERR_BAD_SCENARIO');
-    expect(a.message).toMatch(/sim\.adaptive\.learner must be one of epsilon-greedy, ucb1, thompson, rational, got "ucb9"/);
+    expect(a.message).toMatch(/sim\.adaptive\.learner must be one of epsilon-greedy, ucb1, thompson, rational, bayes, got "ucb9"/);
     expect(err(() => createLearner({ cheatLevels: [0, 2] }, createRng(1))).details).toEqual({ field: 'sim.adaptive.cheatLevels' });
     expect(err(() => createLearner({ epsilon: -1 }, createRng(1))).details).toEqual({ field: 'sim.adaptive.epsilon' });
   });

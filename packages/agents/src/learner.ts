@@ -41,6 +41,24 @@ export interface AdaptiveSettings {
   decay?: number;
   /** Cost of posting capital again after a slash or ejection, in basis points of the capital (default 0). */
   restakeCostBps?: number;
+  /** `bayes`: how many observed slashes the public rules' prior is worth (default `ADAPTIVE_DEFAULTS.priorWeightSlashes`). */
+  priorWeightSlashes?: number;
+}
+
+/**
+ * What the public rules tell a miner about the job it plays, read by the `bayes` learner: the market's
+ * announced parameters and, for a miner that colludes with validators, what its partners do (it knows them).
+ * The driver (the live miner, the simulator) supplies them; the learner only reads them.
+ */
+export interface PublicRules {
+  /** `auditRate`: the chance a job is audited. */
+  auditRate: number;
+  /** P(a skipped result is slashed | its job is audited), under the rules, for this miner (its colluding partners included; 1 with none). */
+  slashGivenAudit: number;
+  /** What one slash takes: `slashFractionBps` × its stake, micro-mUSD. */
+  slashMicro: number;
+  /** `jailDurationMs`: how long a slash keeps it from work. */
+  jailMs: number;
 }
 
 /** The one set of learner defaults, live and simulated. */
@@ -50,6 +68,8 @@ export const ADAPTIVE_DEFAULTS = Object.freeze({
   epsilon: 0.1,
   decay: 0,
   restakeCostBps: 0,
+  /** `bayes`: the rules' prior on the detection chance counts as this many observed slashes (relative sd ≈ 1/√25 = 20 %). */
+  priorWeightSlashes: 25,
 });
 
 function bad(field: string, msg: string): never {
@@ -65,11 +85,16 @@ function bad(field: string, msg: string): never {
  * - `rational`: a model-based best response — it estimates the chance a cheat is caught (Beta posterior
  *   over its own cheats and slashes, sampled) and the mean charged outcome when caught and when not, and
  *   cheats (plays its highest level) iff the expected reward of cheating beats that of honest work,
- *   i.e. iff gain > q·(forfeited reward + loss on detection).
- * @throws InfermarketError `ERR_BAD_SCENARIO` naming the field for an unknown learner or a bad knob.
+ *   i.e. iff gain > q·(forfeited reward + loss on detection);
+ * - `bayes`: the same best response, with the public rules (`rules`) as its prior: the chance a cheat is
+ *   slashed is q ~ Beta with mean auditRate × slashGivenAudit, worth `priorWeightSlashes` observed slashes,
+ *   updated by its own cheats and slashes; the loss when caught starts at the slash (+ the jail's lost work)
+ *   and is updated by the slashes it takes.
+ * @param rules what the public rules say (read at each choice); required by `bayes`, unused by the others.
+ * @throws InfermarketError `ERR_BAD_SCENARIO` naming the field for an unknown learner or a bad knob, or `bayes` without `rules`.
  * @example const l = createLearner({ learner: 'ucb1' }, createLabeledRng(seed, 'miner/x/learner'));
  */
-export function createLearner(settings: AdaptiveSettings | undefined, rng: Rng): Learner {
+export function createLearner(settings: AdaptiveSettings | undefined, rng: Rng, rules?: () => PublicRules): Learner {
   const s = settings ?? {};
   const name = s.learner ?? ADAPTIVE_DEFAULTS.learner;
   const levels = s.cheatLevels ?? ADAPTIVE_DEFAULTS.cheatLevels;
@@ -80,6 +105,8 @@ export function createLearner(settings: AdaptiveSettings | undefined, rng: Rng):
   if (!(epsilon >= 0 && epsilon <= 1)) bad('epsilon', `must be in [0, 1], got ${epsilon}`);
   if (!(decay >= 0 && decay <= 1)) bad('decay', `must be in [0, 1], got ${decay}`);
   if (!(Number.isInteger(restakeCostBps) && restakeCostBps >= 0 && restakeCostBps <= 10_000)) bad('restakeCostBps', `must be an integer in [0, 10000], got ${restakeCostBps}`);
+  const priorWeightSlashes = s.priorWeightSlashes ?? ADAPTIVE_DEFAULTS.priorWeightSlashes;
+  if (!(priorWeightSlashes > 0 && Number.isFinite(priorWeightSlashes))) bad('priorWeightSlashes', `must be a finite number > 0, got ${priorWeightSlashes}`);
   const base = { levels: [...levels], decay, rng, account: createCostAccount({ restakeCostBps }) };
   switch (name) {
     case 'epsilon-greedy':
@@ -90,6 +117,9 @@ export function createLearner(settings: AdaptiveSettings | undefined, rng: Rng):
       return thompson(base);
     case 'rational':
       return rational(base);
+    case 'bayes':
+      if (!rules) bad('learner', 'is "bayes", which needs the public rules (audit rate, slash, jail): the driver must pass them to createLearner (MinerStrategyInit.rules)');
+      return bayes({ ...base, rules, priorWeightSlashes, restakeCostBps });
     default:
       return bad('learner', `must be one of ${LEARNERS.join(', ')}, got ${JSON.stringify(name)}`);
   }
@@ -312,5 +342,74 @@ function rational(o: Base): Learner {
     },
     (a) => (a.updates[honestArm]! === 0 ? honestArm : decide(a, (1 + caught) / (2 + plays))),
       false,
+  );
+}
+
+/** The arms a best responder plays: its lowest cheat level (honest work) and its highest (cheating). */
+function extremeArms(levels: readonly number[]): { honestArm: number; cheatArm: number } {
+  let honestArm = 0;
+  let cheatArm = 0;
+  for (let i = 1; i < levels.length; i++) {
+    if (levels[i]! < levels[honestArm]!) honestArm = i;
+    if (levels[i]! > levels[cheatArm]!) cheatArm = i;
+  }
+  return { honestArm, cheatArm };
+}
+
+/**
+ * `bayes`: a Bayesian best responder that reads the public rules. The chance q that a cheat is slashed has
+ * the prior Beta(w, w·(1 − q0)/q0), q0 = auditRate × slashGivenAudit (the rules' value, worth w =
+ * `priorWeightSlashes` observed slashes), updated by its own cheats (Beta(w + slashed, … + not slashed)).
+ * The reward of an uncaught cheat is its mean over the cheats that went through (before any, the pay its
+ * honest jobs got); the reward when caught is the mean charge of its slashes, starting from the rules'
+ * −(slash + the jail's lost work + restaking) as one pseudo-slash. Each choice draws q from the posterior
+ * (Thompson sampling: it keeps trying the arm it doubts, so it keeps learning) and cheats (its highest
+ * level) iff (1 − q)·uncaught + q·caught > the mean reward of its honest jobs. It plays honest work until
+ * one honest job has paid out (it does not know its pay or compute before).
+ */
+function bayes(o: Base & { rules: () => PublicRules; priorWeightSlashes: number; restakeCostBps: number }): Learner {
+  const { honestArm, cheatArm } = extremeArms(o.levels);
+  const w = o.priorWeightSlashes;
+  let plays = 0;
+  let caught = 0;
+  let caughtMean = 0;
+  let freeMean = 0;
+  let honestPaid = 0;
+  let honestPaidN = 0;
+  const prior = (): { a: number; b: number; caughtMicro: number } => {
+    const r = o.rules();
+    const q0 = Math.min(1 - 1e-9, Math.max(1e-9, r.auditRate * r.slashGivenAudit));
+    const { jobsPerMs, marginMicro } = o.account.rate();
+    const caughtMicro = -(r.slashMicro + jobsPerMs * marginMicro * Math.max(0, r.jailMs) + (r.slashMicro * o.restakeCostBps) / 10_000);
+    return { a: w, b: (w * (1 - q0)) / q0, caughtMicro };
+  };
+  const decide = (a: ReturnType<typeof armStats>, draw: boolean): number => {
+    if (a.updates[honestArm]! === 0) return honestArm;
+    const pr = prior();
+    const alpha = pr.a + caught;
+    const beta = pr.b + plays - caught;
+    const q = draw ? betaSample(o.rng, alpha, beta) : alpha / (alpha + beta);
+    const whenCaught = (pr.caughtMicro + caught * caughtMean) / (1 + caught);
+    const free = plays - caught > 0 ? freeMean : honestPaid;
+    return (1 - q) * free + q * whenCaught > a.mean[honestArm]! ? cheatArm : honestArm;
+  };
+  return banditOf(
+    o,
+    'bayes',
+    (a) => decide(a, true),
+    (arm, r, out) => {
+      if (arm === honestArm && out.kind === 'settled') {
+        honestPaidN++;
+        honestPaid += (out.paidMicro - honestPaid) / honestPaidN;
+      }
+      if (arm !== cheatArm || arm === honestArm) return;
+      plays++;
+      if (out.kind === 'slashed') {
+        caught++;
+        caughtMean += (r - caughtMean) / caught;
+      } else freeMean += (r - freeMean) / (plays - caught);
+    },
+    (a) => decide(a, false),
+    false,
   );
 }

@@ -92,3 +92,43 @@ describe('the full cost charged to a learner', () => {
     expect(mk(60_000)).toBeLessThan(mk(0) - 50_000);
   });
 });
+
+// the bayes learner in the same textbook market: it reads the public rules (audit rate × P(slashed | audited),
+// the slash) as its prior and updates from its own cheats. `ruleDetection` is what the rules say; `trueDetection`
+// what the market does.
+function bayesCheatShare(o: { p: number; ruleDetection?: number; trueDetection?: number; n?: number; seed?: number }): number {
+  const C = 300, R = 1_000, S = 1_000;
+  const n = o.n ?? 3_000;
+  const seed = o.seed ?? 1;
+  const rules = () => ({ auditRate: o.p, slashGivenAudit: o.ruleDetection ?? 1, slashMicro: S, jailMs: 0 });
+  const l = createLearner({ learner: 'bayes', cheatLevels: [0, 0.5, 1] }, createLabeledRng(seed, 'bayes'), rules);
+  const world = createLabeledRng(seed, 'world');
+  let cheats = 0;
+  for (let t = 0; t < n; t++) {
+    const arm = l.choose();
+    expect(arm === 0 || arm === 2).toBe(true);
+    if (t >= n / 2 && arm === 2) cheats++;
+    if (arm === 0) l.learn(arm, outcome.settled(R, C));
+    else l.learn(arm, world.next() < o.p * (o.trueDetection ?? 1) ? outcome.slashed(S, 0) : outcome.settled(R, 0));
+  }
+  return cheats / (n / 2);
+}
+
+describe('bayes: a best responder with the public rules as its prior', () => {
+  const pStar = 300 / 2_000;
+  it('cheats below the threshold and stops above it', () => {
+    for (const p of [0.5 * pStar, 0.8 * pStar]) expect(bayesCheatShare({ p })).toBeGreaterThan(0.85);
+    for (const p of [1.2 * pStar, 2 * pStar]) expect(bayesCheatShare({ p })).toBeLessThan(0.15);
+  });
+  it('learns from the market when the rules overstate detection: caught half as often as they say, it cheats at 1.3 p*', () => {
+    expect(bayesCheatShare({ p: 1.3 * pStar, trueDetection: 0.5 })).toBeGreaterThan(0.85);
+    expect(bayesCheatShare({ p: 1.3 * pStar, trueDetection: 1 })).toBeLessThan(0.15);
+  });
+  it('needs the rules: created without them it fails naming the field', () => {
+    expect(() => createLearner({ learner: 'bayes' }, createLabeledRng(1, 'x'))).toThrow(/sim\.adaptive\.learner is "bayes", which needs the public rules/);
+    expect(() => createLearner({ learner: 'bayes', priorWeightSlashes: 0 }, createLabeledRng(1, 'x'), () => ({ auditRate: 0.1, slashGivenAudit: 1, slashMicro: 1, jailMs: 0 }))).toThrow(/priorWeightSlashes/);
+  });
+  it('is reproducible from the seed', () => {
+    expect(bayesCheatShare({ p: pStar, seed: 5 })).toBe(bayesCheatShare({ p: pStar, seed: 5 }));
+  });
+});

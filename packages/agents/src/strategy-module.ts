@@ -1,5 +1,5 @@
 import { InfermarketError, MINER_STRATEGIES, VALIDATOR_STRATEGIES, type MinerStrategy, type ValidatorStrategy } from '@infermarket/protocol';
-import { createLearner, type AdaptiveSettings, type JobOutcome, type Learner } from './learner.js';
+import { createLearner, type AdaptiveSettings, type JobOutcome, type Learner, type PublicRules } from './learner.js';
 import { bidPrice, planJob, type JobPlan } from './miner-strategy.js';
 import type { Rng } from './rng.js';
 import { planTask, type TaskAction } from './validator-strategy.js';
@@ -53,6 +53,8 @@ export interface MinerStrategyInit {
   adaptive?: AdaptiveSettings;
   /** A random stream of this miner for the strategy's own state (the built-in `adaptive` learner draws from it). */
   rng: Rng;
+  /** What the public rules say about its jobs (audit rate, detection, slash, jail), read when it decides; the `bayes` learner needs it. */
+  rules?: () => PublicRules;
 }
 
 /** One miner's strategy, as `MinerStrategyModule.create` returns it. It may keep state (one per miner). */
@@ -138,7 +140,7 @@ export function builtinMinerStrategy(name: MinerStrategy): MinerStrategyModule {
         ...(init.slowExtraMs !== undefined ? { slowExtraMs: init.slowExtraMs } : {}),
       };
       // the adaptive miner: one arm per planned job, taught that job's outcome once
-      const learner = name === 'adaptive' ? createLearner(init.adaptive, init.rng) : null;
+      const learner = name === 'adaptive' ? createLearner(init.adaptive, init.rng, init.rules) : null;
       const arms = new Map<string, number>();
       return {
         learner,

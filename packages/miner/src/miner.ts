@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { InfermarketError, hashPayload, openJobKey, resolveParams, sealJson, unsealJson, worstCaseCost, type Canonical, type EncryptionKeyPair, type JobInput, type JobOutput, type KeyPair, type MinerStrategy, type Params, type ServerMessage } from '@infermarket/protocol';
+import { InfermarketError, bpsOf, hashPayload, openJobKey, resolveParams, sealJson, unsealJson, worstCaseCost, type Canonical, type EncryptionKeyPair, type JobInput, type JobOutput, type KeyPair, type MinerStrategy, type Params, type ServerMessage } from '@infermarket/protocol';
 import { OFFER_DEFAULTS, offerPrices, repricesAfterAssignment, basePriceFor, builtinMinerStrategy, createMinerStrategy, injectedDelay, outcome, rewardOf, type AdaptiveSettings, type JobOutcome, type Learner, type MinerStrategyModule, type Pricing } from '@infermarket/agents';
 import { accountOf, nodeRng, startNode, type Executor, type Node } from '@infermarket/node-runtime';
 import { fakeOutput } from './fake-output.js';
@@ -94,6 +94,12 @@ export function createMiner(options: MinerOptions): Miner {
     ...(options.cheatProbability !== undefined ? { cheatProbability: options.cheatProbability } : {}),
     ...(options.slowExtraMs !== undefined ? { slowExtraMs: options.slowExtraMs } : {}),
     ...(options.adaptive !== undefined ? { adaptive: options.adaptive } : {}),
+    // the public rules as the market announced them (the `bayes` learner's prior); this miner has no colluding
+    // validators, so under the rules an audited skipped result is slashed (slashGivenAudit 1)
+    rules: () => {
+      const p = marketParams();
+      return { auditRate: p.auditRate, slashGivenAudit: 1, slashMicro: Number(bpsOf(stakeTarget, p.slashFractionBps)), jailMs: p.jailDurationMs };
+    },
     rng: nodeRng(seed, 'miner', address, 'bandit'),
   });
   const learner = decide.learner ?? null;

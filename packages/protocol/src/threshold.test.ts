@@ -27,32 +27,37 @@ describe('deterrenceThreshold', () => {
     expect(t.posp.propositionOne).toBeCloseTo(1 / (0.9 * 150 + 0.8 * 1.2), 12); // 0.0073551
   });
 
-  it('counts colluding referees: disputeQuorum 2, 3 of 10 colluding gives detection (1 − 0.3)(1 − 3/36) ≈ 0.642', () => {
+  it('counts colluding referees: disputeQuorum 2, 3 of 10 colluding; silent ones only delay the slash, voting ones shield 3/36', () => {
     const t = deterrenceThreshold({ ...base, validators: 10, colludingValidators: 3, auditRate: 0.3 });
     expect(t.terms.referees).toBe(2);
     expect(t.terms.majority).toBe(2);
-    expect(t.terms.refereesShieldCheat).toBeCloseTo(3 / 36, 12); // C(3,2)/C(9,2): both referees collude
-    expect(t.terms.detectionGivenAudit).toBeCloseTo(0.7 * (1 - 1 / 12), 12);
-    expect(t.terms.detectionGivenAudit).toBeCloseTo(0.642, 3);
-    // silent colluding referees (the agents' strategy) only tie the vote: the honest auditor is never slashed
+    // silent colluding referees (the agents' strategy) cast no vote: the accuser's 1–0 wins when the window closes
+    expect(t.terms.refereesShieldCheat).toBe(0);
+    expect(t.terms.detectionGivenAudit).toBeCloseTo(0.7, 12);
     expect(t.terms.honestAuditorOutvoted).toBe(0);
-    // referees that vote with their partner outvote the honest auditor 2–1 whenever both collude; detection is the same
+    expect(t.pStar).toBeCloseTo(312 / (0.7 * 1992), 12);
+    // referees that vote with their partner outvote the honest auditor 2–1 whenever both collude: C(3,2)/C(9,2)
     const loud = deterrenceThreshold({ ...base, validators: 10, colludingValidators: 3, auditRate: 0.3, colludingRefereesVote: 'with-miner' });
+    expect(loud.terms.refereesShieldCheat).toBeCloseTo(3 / 36, 12);
+    expect(loud.terms.detectionGivenAudit).toBeCloseTo(0.7 * (1 - 1 / 12), 12);
+    expect(loud.terms.detectionGivenAudit).toBeCloseTo(0.642, 3);
     expect(loud.terms.honestAuditorOutvoted).toBeCloseTo(0.7 / 12, 12);
-    expect(loud.terms.detectionGivenAudit).toBeCloseTo(t.terms.detectionGivenAudit, 12);
-    expect(t.pStar).toBeCloseTo(312 / (0.7 * (11 / 12) * 1992), 12);
-    // PoSP's collusion form credits the referees to the honest side and so asks for too little
-    expect(t.posp.withCollusion!).toBeLessThan(t.pStar!);
-    expect(t.atAuditRate!.detection).toBeCloseTo(0.3 * 0.7 * (11 / 12), 12);
-    expect(t.atAuditRate!.cheatingPays).toBe(false); // 0.3 > p* ≈ 0.244
+    expect(loud.pStar).toBeCloseTo(312 / (0.7 * (11 / 12) * 1992), 12);
+    // PoSP's collusion form credits the referees to the honest side and so asks for too little against voting colluders
+    expect(loud.posp.withCollusion!).toBeLessThan(loud.pStar!);
+    expect(loud.atAuditRate!.detection).toBeCloseTo(0.3 * 0.7 * (11 / 12), 12);
+    expect(loud.atAuditRate!.cheatingPays).toBe(false); // 0.3 > p* ≈ 0.244
   });
 
-  it('a single colluding referee only ties the vote (quorum 1): nobody is slashed and the miner is paid', () => {
+  it('a single colluding referee (quorum 1): silent, the accuser wins 1–0 at the close; voting, a 1–1 tie pays the miner', () => {
     const t = deterrenceThreshold({ ...base, validators: 3, colludingValidators: 1, disputeQuorum: 1 });
-    // auditor honest 2/3; its one referee is drawn from the other 2, of which 1 colludes → a 1–1 tie half the time
-    expect(t.terms.refereesShieldCheat).toBeCloseTo(0.5, 12);
-    expect(t.terms.detectionGivenAudit).toBeCloseTo(1 / 3, 12);
-    expect(t.terms.honestAuditorOutvoted).toBe(0);
+    // auditor honest 2/3; its one referee is drawn from the other 2, of which 1 colludes
+    expect(t.terms.refereesShieldCheat).toBe(0);
+    expect(t.terms.detectionGivenAudit).toBeCloseTo(2 / 3, 12);
+    const loud = deterrenceThreshold({ ...base, validators: 3, colludingValidators: 1, disputeQuorum: 1, colludingRefereesVote: 'with-miner' });
+    expect(loud.terms.refereesShieldCheat).toBeCloseTo(0.5, 12);
+    expect(loud.terms.detectionGivenAudit).toBeCloseTo(1 / 3, 12);
+    expect(loud.terms.honestAuditorOutvoted).toBe(0); // a tie slashes nobody
   });
 
   it('caps the referees at the validators other than the accuser', () => {

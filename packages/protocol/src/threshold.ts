@@ -19,7 +19,9 @@ import { InfermarketError } from './errors.js';
  *   Colluding referees stay silent (the agents' `colluding` strategy: a referee never sees the miner's
  *   output before its own report, so it cannot vouch for it); with `colludingRefereesVote: 'with-miner'`
  *   they vote "miner correct" (a stronger adversary with an out-of-band channel to its partner). Honest
- *   referees re-execute and vote against a skipped result.
+ *   referees re-execute and vote against a skipped result. Silence is no vote, so silent colluders cannot
+ *   keep a cheat from being slashed (the accuser's vote wins when the window closes); they only delay it.
+ *   Voting colluders shield it when their votes tie or outnumber the accuser's side.
  * - honest divergence (`honestDivergenceRate`, the chance an honest re-execution fails the comparator)
  *   can also get an honest result slashed: that false-positive risk is a cost of honesty, so it lowers the
  *   deterrent.
@@ -81,7 +83,7 @@ export interface DeterrenceTerms {
    * keeps it from an honest one: 1 − C(k, A)/C(n, A). With no reassignment this is 1 − r.
    */
   honestAuditorReached: number;
-  /** P(the colluding referees keep a cheat from being slashed | an honest auditor disputes it). */
+  /** P(the colluding referees keep a cheat from being slashed | an honest auditor disputes it): votes for the miner ≥ votes against; 0 when colluders are silent. */
   refereesShieldCheat: number;
   /** P(a skipped result is slashed | audited and answered) = honestAuditorReached·(1 − refereesShieldCheat). */
   detectionGivenAudit: number;
@@ -145,12 +147,6 @@ export function hypergeometricPmf(population: number, successes: number, draws: 
   return denom === 0 ? 0 : (binomialCoefficient(successes, x) * binomialCoefficient(population - successes, draws - x)) / denom;
 }
 
-/** P(Bin(n, p) ≥ k). */
-function binomialTail(n: number, p: number, k: number): number {
-  let s = 0;
-  for (let i = Math.max(0, k); i <= n; i++) s += binomialCoefficient(n, i) * p ** i * (1 - p) ** (n - i);
-  return s;
-}
 
 /**
  * The protocol's deterrence threshold from its rules, with every term named. Pure.
@@ -184,12 +180,17 @@ export function deterrenceThreshold(inputs: DeterrenceInputs): DeterrenceThresho
     const pc = hypergeometricPmf(n - 1, k, q, c);
     if (pc === 0) continue;
     const honest = q - c;
-    // against a skipped result every honest referee votes against; the accuser adds one
-    if (1 + honest < majority) shield += pc;
-    // only referees that vote can outvote the accuser: silent colluders leave a tie at most
-    if (withMiner && c >= majority) outvoted += pc;
-    // an honest result: honest referees vote against only when their re-execution diverges too
-    fpGivenDispute += pc * binomialTail(honest, d, majority - 1);
+    // against a skipped result every honest referee votes against and the accuser adds one; colluders vote for
+    // their partner only `with-miner`. Silence is no vote: if no majority forms at once, the window's close
+    // decides by the votes cast (more against than for slashes, a tie pays the miner), so silent colluders
+    // only delay the slash. The cheat escapes iff votes for ≥ votes against.
+    const forMiner = withMiner ? c : 0;
+    if (forMiner >= 1 + honest) shield += pc;
+    // the honest auditor is slashed for a false accusation iff more vote for the miner than against it
+    if (forMiner > 1 + honest) outvoted += pc;
+    // an honest result: x of the honest referees diverge too and vote against with the accuser, the others vote
+    // for the miner (with its partners when they vote); more against than for slashes it
+    for (let x = 0; x <= honest; x++) if (1 + x > honest - x + forMiner) fpGivenDispute += pc * binomialCoefficient(honest, x) * d ** x * (1 - d) ** (honest - x);
   }
   // colluding auditors are silent; each missed audit goes to a fresh validator (drawn without replacement)
   const attempts = Math.min(1 + reassign, n);

@@ -6,7 +6,7 @@ import type { Token } from './token.js';
 /** Miner strategies, shared by the live miner process and the simulator's agents. */
 export const MINER_STRATEGIES = ['honest', 'lazy', 'downgrade', 'replay', 'flaky', 'slow', 'adaptive'] as const;
 /** The learners an `adaptive` miner may use (`sim.adaptive.learner`; implemented in `@infermarket/agents`). */
-export const ADAPTIVE_LEARNERS = ['epsilon-greedy', 'ucb1', 'thompson', 'rational'] as const;
+export const ADAPTIVE_LEARNERS = ['epsilon-greedy', 'ucb1', 'thompson', 'rational', 'bayes'] as const;
 export type MinerStrategy = (typeof MINER_STRATEGIES)[number];
 /** Validator strategies, shared by the live validator process and the simulator. */
 export const VALIDATOR_STRATEGIES = ['honest', 'lazy', 'colluding'] as const;

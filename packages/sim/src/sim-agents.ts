@@ -1,5 +1,6 @@
 import { clientMaxPriceMicro, hashHex, InfermarketError, worstCaseCost, type MarketEvent, type ResolvedScenario, type Scenario } from '@infermarket/protocol';
-import { builtinMinerStrategy, builtinValidatorStrategy, createMinerStrategy, createValidatorStrategy, injectedDelay, isStrategyModulePath, offerPrices, outcome, type JobOutcome, type StrategyModule } from '@infermarket/agents';
+import { builtinMinerStrategy, builtinValidatorStrategy, createMinerStrategy, createValidatorStrategy, injectedDelay, isStrategyModulePath, offerPrices, outcome, type JobOutcome, type PublicRules, type StrategyModule } from '@infermarket/agents';
+import { scenarioThreshold } from './threshold.js';
 import { computeCostMicro, computeMs } from './cost-model.js';
 import { createRng } from './rng.js';
 import { hashOf, netDelay, signedBy, type ClientAgent, type MinerAgent, type OutClass, type SimJob, type SimWorld, type ValidatorAgent } from './sim-world.js';
@@ -13,6 +14,28 @@ import { noteQuorumVote, traceFields } from './sim-bisection.js';
  * `@infermarket/agents`, the functions the live miner and validator call; what is modelled here is
  * only the physics: compute time and cost, network delay, and outputs as classes instead of tensors.
  */
+
+const constant =
+  <T>(v: T): (() => T) =>
+  () =>
+    v;
+
+/**
+ * Per adaptive miner, what the public rules say about its jobs, from the protocol's threshold terms for the
+ * scenario (`scenarioThreshold`: the audit rate, P(slashed | audited) with its colluding partners, the slash
+ * of its stake, the jail). A miner knows the rules and its own partners; it is not told C, R or p*.
+ */
+function publicRulesByMiner(scenario: Scenario): Map<string, PublicRules> {
+  const th = scenarioThreshold(scenario);
+  const out = new Map<string, PublicRules>();
+  for (const row of th.rows) {
+    const t = row.threshold.terms;
+    // a miner serving several models gets the first model's row (the study's miners serve one)
+    for (const id of row.miners)
+      if (!out.has(id)) out.set(id, { auditRate: th.params.auditRate, slashGivenAudit: t.auditAnswered * t.detectionGivenAudit, slashMicro: t.slashMicro, jailMs: th.params.jailDurationMs });
+  }
+  return out;
+}
 
 /** The scenario's agents, with addresses derived from the run seed. */
 export function buildAgents(
@@ -29,6 +52,8 @@ export function buildAgents(
   };
   const simS = scenario.sim ?? {};
   const adaptive = simS.adaptive;
+  // what the public rules tell each adaptive miner (the `bayes` learner's prior): the protocol's own threshold terms
+  const rulesOf = adaptive?.learner === 'bayes' ? publicRulesByMiner(scenario) : null;
   const byAddress = new Map<string, MinerAgent>();
   const validatorsByAddress = new Map<string, ValidatorAgent>();
   const miners: MinerAgent[] = [];
@@ -48,6 +73,7 @@ export function buildAgents(
         ...(r.strategy !== 'adaptive' ? { cheatProbability: r.cheatProbability } : {}),
         ...(r.strategy === 'slow' ? { slowExtraMs: r.slowExtraMs } : {}),
         ...(adaptive !== undefined ? { adaptive } : {}),
+        ...(rulesOf?.has(r.name) ? { rules: constant(rulesOf.get(r.name)!) } : {}),
         rng: createRng(seed ^ Math.imul(miners.length + 1, 0x27d4eb2d)),
       });
       const agent: MinerAgent = {

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InfermarketError, type Scenario } from '@infermarket/protocol';
+import { ADAPTIVE_DEFAULTS } from '@infermarket/agents';
 import { applyOverrides } from './overrides.js';
 import { runSweep } from './run-sweep.js';
 import { parseSweepParam } from './sweep-plan.js';
@@ -71,6 +72,16 @@ export interface PospStudyResult {
 
 const sig = (x: number, d = 4): number => Number(x.toPrecision(d));
 
+/** The learner and the knobs it reads, in words (the defaults filled in from `ADAPTIVE_DEFAULTS`). */
+export function learnerLabel(a: NonNullable<NonNullable<Scenario['sim']>['adaptive']> & { priorWeightSlashes?: number }): string {
+  const name = a.learner ?? ADAPTIVE_DEFAULTS.learner;
+  const levels = JSON.stringify(a.cheatLevels ?? ADAPTIVE_DEFAULTS.cheatLevels);
+  if (name === 'epsilon-greedy') return `epsilon-greedy learner (epsilon ${a.epsilon ?? ADAPTIVE_DEFAULTS.epsilon}, cheat levels ${levels})`;
+  if (name === 'bayes') return `bayes learner (the public rules' prior worth ${a.priorWeightSlashes ?? ADAPTIVE_DEFAULTS.priorWeightSlashes} slashes; plays its lowest and highest of the cheat levels ${levels})`;
+  if (name === 'rational') return `rational learner (flat prior; plays its lowest and highest of the cheat levels ${levels})`;
+  return `${name} learner (cheat levels ${levels})`;
+}
+
 /**
  * The PoSP threshold study, reproducible by one command: for each scenario (a (C, R, S, r) point), the analytic
  * p\* from `scenarioThreshold`, a sweep of `auditRate` over fixed multiples of it with seeds, and the measured
@@ -99,7 +110,7 @@ export async function runPospStudy(o: RunPospStudyOptions): Promise<PospStudyRes
       throw new InfermarketError('ERR_BAD_SCENARIO', `${s.file}: the adaptive miners must share one analytic p* > 0, got ${[...pStars].join(', ')}`, { details: { field: 'miners' } });
     }
     const adaptive = scenario.sim?.adaptive ?? {};
-    learner = `${adaptive.learner ?? 'epsilon-greedy'} learner (epsilon ${adaptive.epsilon ?? 'default'}, cheat levels ${JSON.stringify(adaptive.cheatLevels ?? 'default')})`;
+    learner = learnerLabel(adaptive);
     const auditRates = [...new Set(design.multipliers.map((m) => Math.min(1, sig(m * pStar))))];
     const sweepDir = join(o.outDir, scenario.name);
     const result = await runSweep({

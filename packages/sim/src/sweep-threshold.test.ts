@@ -48,6 +48,19 @@ describe('sweep thresholds', () => {
     expect(csv[1]).toContain(`auditRate,adaptiveCheatRate,${th.measured.threshold}`);
   }, 60_000);
 
+  it('a bayes miner reads its colluding partners from the rules: between the two thresholds it cheats', async () => {
+    // study-posp-sr10-r30: 3 of 10 validators collude with every adaptive miner and audits are not reassigned,
+    // so P(slashed | audited) = 0.7 (silent referees cannot shield) and p* = 0.0649; without partners it would be 0.0455
+    const base = load('study-posp-sr10-r30');
+    expect(base.sim?.adaptive?.learner).toBe('bayes');
+    const th = scenarioThreshold(base).rows[0]!.threshold;
+    expect(th.terms.detectionGivenAudit).toBeCloseTo(0.7, 12);
+    const between = Number((0.85 * th.pStar!).toPrecision(3)); // 1.21 × the p* it would have without partners
+    const r = await runSweep({ scenario: { ...base, durationMs: 8_000 }, params: [parseSweepParam(`auditRate=${between}`)], seeds: 1, outDir: tmp(), workers: 0 });
+    expect(r.failed).toEqual([]);
+    expect(r.rows[0]!.adaptiveCheatRate as number).toBeGreaterThan(0.6);
+  }, 60_000);
+
   it('leaves out runs without data, counts them, and never reads them as zero', () => {
     const scenario = load('study-posp-sr1');
     const plan = planSweep({ scenario, params: [parseSweepParam('auditRate=0.05,0.1,0.2,0.4')], mode: 'grid', seeds: 3 });
@@ -87,7 +100,7 @@ describe('sweep thresholds', () => {
     const r = await runPospStudy({ scenarios, outDir: out, quick: true, workers: 0, onProgress: (p) => seen.push(`${p.point}/${p.points} ${p.done}/${p.total}`) });
     expect(r.points.map((p) => p.name)).toEqual(['study-posp-sr1', 'study-posp-sr10-r30']);
     expect(r.points[1]!.colludingShare).toBe(0.3);
-    expect(r.points[1]!.detectionGivenAudit).toBeCloseTo(0.7 * (11 / 12), 12);
+    expect(r.points[1]!.detectionGivenAudit).toBeCloseTo(0.7, 12);
     expect(r.points[0]!.auditRates).toHaveLength(3);
     expect(seen).toContain('2/2 6/6');
     const md = readFileSync(join(out, 'study.md'), 'utf8');

@@ -189,8 +189,11 @@ export function scenarioThreshold(input: Scenario, options: ScenarioThresholdOpt
           colludingValidators: k,
           disputeQuorum: P.disputeQuorum,
           auditTimeoutRate: options.auditTimeoutRate ?? 0,
-          // a silent or missed audit goes to the next validator, up to maxAuditAttempts auditors in all
-          auditReassignments: options.auditReassignments ?? Math.max(0, P.maxAuditAttempts - 1),
+          // a silent or missed audit goes to the next validator, up to maxAuditAttempts auditors in all; a colluder
+          // that vouches (`sim.colludersVouch`) answers its partner's audit with a match, so nothing is reassigned
+          auditReassignments: options.auditReassignments ?? (sim.colludersVouch && k > 0 ? 0 : Math.max(0, P.maxAuditAttempts - 1)),
+          // vouching colluders also vote for their partner in a dispute; the agents' colluding strategy is otherwise silent
+          colludingRefereesVote: sim.colludersVouch ? 'with-miner' : 'silent',
           honestDivergenceRate: divergence,
           auditRate: P.auditRate,
         });
