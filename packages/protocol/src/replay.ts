@@ -97,7 +97,8 @@ export function pruneNonces(state: MarketState, atMs: number): void {
  * process that restarts with the same key (given the wall clock at its start) continues above every number
  * it used before, as long as it signed fewer than 1,000 messages per ms of its life; one key signing from
  * two processes at once would collide (refused as replays): one key, one sequence.
- * @example const next = nonceSequence(Date.now()); sealEnvelope(keys, 'job.bid', { ...body, nonce: next(), expiresAtMs });
+ * The caller reads its own clock and passes it in (this package reads none).
+ * @example const next = nonceSequence(startedAtMs); sealEnvelope(keys, 'job.bid', { ...body, nonce: next(), expiresAtMs });
  */
 export function nonceSequence(startMs: number): () => string {
   if (!Number.isSafeInteger(startMs) || startMs < 0 || startMs * 1000 > Number.MAX_SAFE_INTEGER / 2) {
