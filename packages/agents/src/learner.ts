@@ -303,45 +303,23 @@ function thompson(o: Base): Learner {
  * detection is taken to be the forfeited pay alone (a prior that underrates the loss, so it tries).
  */
 function rational(o: Base): Learner {
-  const levels = o.levels;
-  let honestArm = 0;
-  let cheatArm = 0;
-  for (let i = 1; i < levels.length; i++) {
-    if (levels[i]! < levels[honestArm]!) honestArm = i;
-    if (levels[i]! > levels[cheatArm]!) cheatArm = i;
-  }
-  let plays = 0;
-  let caught = 0;
-  let caughtMean = 0;
-  let freeMean = 0;
-  let honestPaid = 0;
-  let honestPaidN = 0;
+  const { honestArm, cheatArm } = extremeArms(o.levels);
+  const { t, observe } = createCheatTally(honestArm, cheatArm);
   // with no undetected cheat yet, cheating is expected to pay what honest work paid, without its compute
   const decide = (a: ReturnType<typeof armStats>, q: number): number => {
     // prior before the first slash: a caught cheat forfeits its pay and loses nothing else (reward 0)
-    const lossWhenCaught = caught ? caughtMean : 0;
-    const free = plays - caught > 0 ? freeMean : honestPaidN ? honestPaid : 0;
+    const lossWhenCaught = t.caught ? t.caughtMean : 0;
+    const free = t.plays - t.caught > 0 ? t.freeMean : t.honestPaidN ? t.honestPaid : 0;
     const eCheat = (1 - q) * free + q * lossWhenCaught;
     return eCheat > a.mean[honestArm]! ? cheatArm : honestArm;
   };
   return banditOf(
     o,
     'rational',
-    (a) => (a.pulls[honestArm]! === 0 ? honestArm : a.pulls[cheatArm]! === 0 ? cheatArm : decide(a, betaSample(o.rng, 1 + caught, 1 + plays - caught))),
-    (arm, r, out) => {
-      if (arm === honestArm && out.kind === 'settled') {
-        honestPaidN++;
-        honestPaid += (out.paidMicro - honestPaid) / honestPaidN;
-      }
-      if (arm !== cheatArm || arm === honestArm) return;
-      plays++;
-      if (out.kind === 'slashed') {
-        caught++;
-        caughtMean += (r - caughtMean) / caught;
-      } else freeMean += (r - freeMean) / (plays - caught);
-    },
-    (a) => (a.updates[honestArm]! === 0 ? honestArm : decide(a, (1 + caught) / (2 + plays))),
-      false,
+    (a) => (a.pulls[honestArm]! === 0 ? honestArm : a.pulls[cheatArm]! === 0 ? cheatArm : decide(a, betaSample(o.rng, 1 + t.caught, 1 + t.plays - t.caught))),
+    observe,
+    (a) => (a.updates[honestArm]! === 0 ? honestArm : decide(a, (1 + t.caught) / (2 + t.plays))),
+    false,
   );
 }
 
@@ -354,6 +332,27 @@ function extremeArms(levels: readonly number[]): { honestArm: number; cheatArm: 
     if (levels[i]! > levels[cheatArm]!) cheatArm = i;
   }
   return { honestArm, cheatArm };
+}
+
+/**
+ * What a best responder (`rational`, `bayes`) has seen: cheats played and slashed, the mean reward of a slashed
+ * and of an unslashed cheat, and the mean pay of its settled honest jobs.
+ */
+function createCheatTally(honestArm: number, cheatArm: number) {
+  const t = { plays: 0, caught: 0, caughtMean: 0, freeMean: 0, honestPaid: 0, honestPaidN: 0 };
+  const observe = (arm: number, r: number, out: JobOutcome): void => {
+    if (arm === honestArm && out.kind === 'settled') {
+      t.honestPaidN++;
+      t.honestPaid += (out.paidMicro - t.honestPaid) / t.honestPaidN;
+    }
+    if (arm !== cheatArm || arm === honestArm) return;
+    t.plays++;
+    if (out.kind === 'slashed') {
+      t.caught++;
+      t.caughtMean += (r - t.caughtMean) / t.caught;
+    } else t.freeMean += (r - t.freeMean) / (t.plays - t.caught);
+  };
+  return { t, observe };
 }
 
 /**
@@ -370,12 +369,7 @@ function extremeArms(levels: readonly number[]): { honestArm: number; cheatArm: 
 function bayes(o: Base & { rules: () => PublicRules; priorWeightSlashes: number; restakeCostBps: number }): Learner {
   const { honestArm, cheatArm } = extremeArms(o.levels);
   const w = o.priorWeightSlashes;
-  let plays = 0;
-  let caught = 0;
-  let caughtMean = 0;
-  let freeMean = 0;
-  let honestPaid = 0;
-  let honestPaidN = 0;
+  const { t, observe } = createCheatTally(honestArm, cheatArm);
   const prior = (): { a: number; b: number; caughtMicro: number } => {
     const r = o.rules();
     const q0 = Math.min(1 - 1e-9, Math.max(1e-9, r.auditRate * r.slashGivenAudit));
@@ -386,29 +380,18 @@ function bayes(o: Base & { rules: () => PublicRules; priorWeightSlashes: number;
   const decide = (a: ReturnType<typeof armStats>, draw: boolean): number => {
     if (a.updates[honestArm]! === 0) return honestArm;
     const pr = prior();
-    const alpha = pr.a + caught;
-    const beta = pr.b + plays - caught;
+    const alpha = pr.a + t.caught;
+    const beta = pr.b + t.plays - t.caught;
     const q = draw ? betaSample(o.rng, alpha, beta) : alpha / (alpha + beta);
-    const whenCaught = (pr.caughtMicro + caught * caughtMean) / (1 + caught);
-    const free = plays - caught > 0 ? freeMean : honestPaid;
+    const whenCaught = (pr.caughtMicro + t.caught * t.caughtMean) / (1 + t.caught);
+    const free = t.plays - t.caught > 0 ? t.freeMean : t.honestPaid;
     return (1 - q) * free + q * whenCaught > a.mean[honestArm]! ? cheatArm : honestArm;
   };
   return banditOf(
     o,
     'bayes',
     (a) => decide(a, true),
-    (arm, r, out) => {
-      if (arm === honestArm && out.kind === 'settled') {
-        honestPaidN++;
-        honestPaid += (out.paidMicro - honestPaid) / honestPaidN;
-      }
-      if (arm !== cheatArm || arm === honestArm) return;
-      plays++;
-      if (out.kind === 'slashed') {
-        caught++;
-        caughtMean += (r - caughtMean) / caught;
-      } else freeMean += (r - freeMean) / (plays - caught);
-    },
+    observe,
     (a) => decide(a, false),
     false,
   );

@@ -299,6 +299,19 @@ export function createClient(options: ClientOptions): Client {
     connect(0);
   };
 
+  /** A job's progress (a token, a restart, the result) to the stream's callbacks: one rule for the session and the per-job socket. */
+  const deliverProgress = (jobId: string, m: Extract<JobStreamMessage, { type: 'token' | 'restart' | 'result' }>, o: NonNullable<Parameters<Client['stream']>[1]>): void => {
+    if (m.type === 'token') o.onToken?.({ index: m.index, token: m.token, text: m.text, atMs: Date.now() });
+    else if (m.type === 'restart') o.onRestart?.(m.attempt);
+    else {
+      try {
+        o.onResult?.({ output: openOutput(jobId, m.output), atMs: Date.now() });
+      } catch {
+        // a sealed output that does not open is not this client's result: the receipt will tell
+      }
+    }
+  };
+
   /**
    * Follow a job on the session until `done` (or the timeout): tokens, restarts and the result go to the
    * callbacks. A job not submitted on this session is asked for with `job.watch` (it must be this client's).
@@ -314,17 +327,9 @@ export function createClient(options: ClientOptions): Client {
         off = s.on(jobId, (m) => {
           switch (m.type) {
             case 'token':
-              o.onToken?.({ index: m.index, token: m.token, text: m.text, atMs: Date.now() });
-              return;
             case 'restart':
-              o.onRestart?.(m.attempt);
-              return;
             case 'result':
-              try {
-                o.onResult?.({ output: openOutput(jobId, m.output), atMs: Date.now() });
-              } catch {
-                // a sealed output that does not open is not this client's result: the receipt will tell
-              }
+              deliverProgress(jobId, m, o);
               return;
             case 'done':
               resolve(opened(m.job));
@@ -456,17 +461,9 @@ export function createClient(options: ClientOptions): Client {
           }
           switch (m.type) {
             case 'token':
-              o.onToken?.({ index: m.index, token: m.token, text: m.text, atMs: Date.now() });
-              return;
             case 'restart':
-              o.onRestart?.(m.attempt);
-              return;
             case 'result':
-              try {
-                o.onResult?.({ output: openOutput(jobId, m.output), atMs: Date.now() });
-              } catch {
-                // a sealed output that does not open is not this client's result: the receipt will tell
-              }
+              deliverProgress(jobId, m, o);
               return;
             case 'done':
               final = opened(m.job);

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { InfermarketError, paramsToJson, type Effect, type Envelope, type Job, type JobInput, type MarketEvent, type Role, type ServerMessage } from '@infermarket/protocol';
+import { InfermarketError, paramsToJson, type Effect, type Job, type JobInput, type MarketEvent, type Role, type ServerMessage } from '@infermarket/protocol';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { MarketCore } from './core.js';
-import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
+import { checkLogin } from './login.js';
 import { handleNodeMessage, type NodeMessageSinks } from './node-messages.js';
 import { createPrivateJobs, type PrivateJobs } from './private-jobs.js';
 import { watchRedundant } from './redundant.js';
@@ -310,14 +310,7 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
   };
 
   const onLogin = (s: NodeSession, msg: Record<string, unknown>): void => {
-    const env = msg.envelope as Envelope;
-    if (typeof env !== 'object' || env === null || env.type !== 'auth.login') {
-      throw new InfermarketError('ERR_VALIDATION', '"envelope" must be an "auth.login" envelope over the challenge', { details: { field: 'envelope' } });
-    }
-    const { address } = openEnvelope(env);
-    const body = env.body as { challenge?: unknown; expiresAtMs?: unknown };
-    if (body?.challenge !== s.challenge) throw new InfermarketError('ERR_UNAUTHENTICATED', '"envelope.body.challenge" is not the challenge of this connection', { details: { field: 'challenge' } });
-    if (typeof body.expiresAtMs !== 'number' || body.expiresAtMs < core.now()) throw new InfermarketError('ERR_REPLAY', '"envelope.body.expiresAtMs" has passed', { details: { field: 'expiresAtMs' } });
+    const address = checkLogin(msg.envelope, s.challenge, core.now());
     const old = byAddress.get(address);
     if (old && old !== s) {
       byAddress.delete(address);

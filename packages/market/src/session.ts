@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { MarketCore } from './core.js';
 import { CLOSE_CODES, jsonDepthExceeds, MAX_MESSAGE_DEPTH } from './gateway.js';
-import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
+import { checkLogin } from './login.js';
 import type { PrivateJobs } from './private-jobs.js';
 import { JobId, JobKeyBodySchema, SubmitJobBody } from './schemas.js';
 import type { StreamHub, StreamWatcher } from './stream.js';
@@ -127,15 +127,7 @@ export function createSessionHub(core: MarketCore, ctx: { streams: StreamHub; pr
   };
 
   const login = (s: Session, msg: Record<string, unknown>): void => {
-    const env = msg.envelope as Envelope | undefined;
-    if (typeof env !== 'object' || env === null || env.type !== 'auth.login') {
-      throw new InfermarketError('ERR_VALIDATION', '"envelope" must be an "auth.login" envelope over the challenge', { details: { field: 'envelope' } });
-    }
-    const { address } = openEnvelope(env);
-    const body = env.body as { challenge?: unknown; expiresAtMs?: unknown };
-    // the challenge is this connection's own: a login signed for another connection (captured, replayed) fails
-    if (body?.challenge !== s.challenge) throw new InfermarketError('ERR_UNAUTHENTICATED', '"envelope.body.challenge" is not the challenge of this connection', { details: { field: 'challenge' } });
-    if (typeof body.expiresAtMs !== 'number' || body.expiresAtMs < core.now()) throw new InfermarketError('ERR_REPLAY', '"envelope.body.expiresAtMs" has passed', { details: { field: 'expiresAtMs' } });
+    const address = checkLogin(msg.envelope, s.challenge, core.now());
     s.address = address;
     send(s, { type: 'session.ok', address, nowMs: core.now() });
   };
