@@ -18,7 +18,7 @@ import type { PrivateJobs } from './private-jobs.js';
 import { readGrantOf, requireOwnGrant } from './read-access.js';
 import { AddressParams, FaucetBody, JobKeyBodySchema, JobListQuery, JobParams, JobReadQuery, SubmitJobBody } from './schemas.js';
 import type { StatsSource } from './stats.js';
-import { jobView } from './views.js';
+import { jobView, offersView } from './views.js';
 import { acceptJobKey, acceptSubmit } from './submit.js';
 import { openApiDocument } from './openapi.js';
 
@@ -199,6 +199,10 @@ export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; 
     if (!job) return jobView(core, req.params.id); // throws ERR_UNKNOWN_JOB
     return jobView(core, job.id, { owner: requireOwnGrant(readGrantOf(core, req.headers, req.query.read), job) });
   });
+
+  // the standing offers that can match a job now (matchingMode offers): anyone may see who sells what, at
+  // which price, and how loaded each seller is — the inputs of matching, so a client can check its match
+  app.get('/v1/offers', async () => offersView(core.state, core.now()));
 
   // a node's signed registration: anyone checks the binding between its address and its encryption key
   app.get('/v1/nodes/:address', { schema: { params: AddressParams } }, async (req) => {

@@ -37,6 +37,7 @@ function answer(n: TestNode): void {
 const view = async (id: string) => (await (await fetch(`${market.url}/v1/jobs/${id}`, { headers: { 'x-infermarket-read': readTokenOf(client, id) } })).json()) as JobView;
 const submit = async (jobId: string, extra: Record<string, unknown> = {}) => post('/v1/jobs', { ...submitRequest(client, { jobId }), ...extra });
 const state = () => JSON.stringify({ seq: market.core.state.seq, ledger: [...market.core.state.ledger].map(([k, v]) => [k, v.toString()]), offers: [...market.core.state.offers.keys()] });
+const offers = async () => (await (await fetch(`${market.url}/v1/offers`)).json()) as { matchingMode: string; offers: Array<{ miner: string; pricesMicro: Record<string, string>; capacity: number; load: number; eligible: boolean }> };
 const balance = () => market.core.state.ledger.get(`balance:${client.address}`) ?? 0n;
 
 beforeEach(async () => {
@@ -116,7 +117,10 @@ describe('market: standing offers over the wire, attacked', () => {
     const m = await miner('offers/full');
     expect((await m.request(offerFrame(m, { capacity: 1, models: ['digits'] }))).type).toBe('ack');
     const before = balance();
+    expect((await offers()).offers).toEqual([expect.objectContaining({ miner: m.address, capacity: 1, load: 0, eligible: true })]);
     expect((await submit('j-a')).body.status).toBe('assigned');
+    // anyone sees the offer is full: the load that stops it matching
+    expect((await offers()).offers).toEqual([expect.objectContaining({ miner: m.address, capacity: 1, load: 1 })]);
     const second = await submit('j-b');
     expect(second.body.status).toBe('bidding');
     await until(async () => ((await view('j-b')).status === 'failed' ? true : null), 5_000, 'j-b to fail');
@@ -135,11 +139,14 @@ describe('market: standing offers over the wire, attacked', () => {
     expect((await gone.request(offerFrame(gone, { models: ['digits'] }))).type).toBe('ack');
     gone.close();
     await until(async () => (market.core.state.offers.has(gone.address) ? null : true), 5_000, 'the offer to lapse');
+    // GET /v1/offers lists neither the withdrawn nor the lapsed offer
+    expect(await offers()).toMatchObject({ matchingMode: 'offers', offers: [] });
     const res = await submit('j-wait');
     expect(res.body.status).toBe('bidding');
     const late = await miner('offers/late');
     answer(late);
-    expect((await late.request(offerFrame(late, { models: ['digits'] }))).type).toBe('ack');
+    expect((await late.request(offerFrame(late, { models: ['digits'], priceMicro: '1234' }))).type).toBe('ack');
+    expect((await offers()).offers.map((o) => [o.miner, o.pricesMicro])).toEqual([[late.address, { digits: '1234' }]]);
     await until(async () => ((await view('j-wait')).status === 'settled' ? true : null), 10_000, 'j-wait settled');
     expect((await view('j-wait')).miner).toBe(late.address);
     expect(w.frames.some((f) => f.type === 'job.assign')).toBe(false);

@@ -60,6 +60,7 @@ export function openApiDocument(): Json {
       '/v1/jobs/{id}': get('The job view: status, output once committed, the miner\'s signed result and the market\'s signed receipt.', JobView, { parameters: parameters(JobParams, 'path') }),
       '/v1/jobs/{id}/keys': { post: { summary: 'Private jobs: the client\'s signed job.key for one party.', parameters: parameters(JobParams, 'path'), requestBody: body(JobKeyBodySchema), responses: { 202: json(anyObject('{ jobId, to }'), 'Accepted'), ...errors } } },
       '/v1/nodes/{address}': get('A node\'s role, region, encryption key and signed registration.', anyObject('{ address, role, region, encryptionKey, registration }'), { parameters: parameters(AddressParams, 'path') }),
+      '/v1/offers': get('Standing offers live now (matchingMode offers): miner, price per model, capacity, load, variant, expiry.', anyObject('{ matchingMode, nowMs, offers: [{ miner, pricesMicro, capacity, load, variant, untilMs, postedAtMs, eligible }] }')),
       '/v1/epochs': get('Audit-seed commitments: each epoch\'s seed hash, and its seed once the next epoch began.', anyObject('{ epochs: [{ index, startedAtMs, seedHash, seed }] }')),
       '/v1/stats': get('The market snapshot (MarketStatsView).', anyObject('MarketStatsView')),
       '/v1/openapi.json': get('This document.', anyObject('OpenAPI 3.0 document')),

@@ -42,3 +42,41 @@ export function jobView(core: MarketCore, id: string, access: { owner: boolean }
     receipt: access.owner && x.receipt ? (JSON.parse(x.receipt) as Envelope<'job.receipt'>) : null,
   };
 }
+
+/** One standing offer as `GET /v1/offers` shows it (amounts as decimal strings of micro-mUSD). */
+export interface OfferView {
+  miner: string;
+  pricesMicro: Record<string, string>;
+  capacity: number;
+  /** Jobs assigned to the miner and not yet committed: the offer takes no more once `load` reaches `capacity`. */
+  load: number;
+  variant: string;
+  untilMs: number;
+  postedAtMs: number;
+  /** False while the miner is jailed, ejected or under the minimum stake: its offer then matches nothing. */
+  eligible: boolean;
+}
+
+/**
+ * The standing offers live now (`untilMs` still ahead), in posting order — the inputs matching reads, so
+ * anyone can see who sells which model at what price and check a match against them. Empty in an auction
+ * market, where nobody posts offers.
+ */
+export function offersView(state: MarketCore['state'], now: number): { matchingMode: string; nowMs: number; offers: OfferView[] } {
+  const offers: OfferView[] = [];
+  for (const o of [...state.offers.values()].sort((a, b) => a.seq - b.seq)) {
+    if (o.untilMs <= now) continue;
+    const node = state.nodes.get(o.miner);
+    offers.push({
+      miner: o.miner,
+      pricesMicro: Object.fromEntries([...o.prices].map(([m, p]) => [m, p.toString()])),
+      capacity: o.capacity,
+      load: state.busy.get(o.miner) ?? 0,
+      variant: o.variant,
+      untilMs: o.untilMs,
+      postedAtMs: o.postedAtMs,
+      eligible: !!node && !node.ejected && node.jailedUntilMs <= now && node.stakeMicro >= state.params.minMinerStakeMicro,
+    });
+  }
+  return { matchingMode: state.params.matchingMode, nowMs: now, offers };
+}
