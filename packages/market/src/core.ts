@@ -121,14 +121,14 @@ export interface MarketCore {
 }
 
 function timerKey(t: Timer): string {
-  return t.kind === 'unbond' ? `unbond:${t.address}` : `${t.kind}:${t.jobId}:${'attempt' in t ? t.attempt : ''}`;
+  return 'address' in t ? `${t.kind}:${t.address}` : `${t.kind}:${t.jobId}:${'attempt' in t ? t.attempt : ''}`;
 }
 
 /** Jobs an event or its effects touch. */
 function touchedJobs(event: MarketEvent, fx: readonly Effect[]): Set<string> {
   const ids = new Set<string>();
   if ('jobId' in event && typeof event.jobId === 'string') ids.add(event.jobId);
-  if (event.type === 'timer.fire' && event.timer.kind !== 'unbond') ids.add(event.timer.jobId);
+  if (event.type === 'timer.fire' && 'jobId' in event.timer) ids.add(event.timer.jobId);
   for (const e of fx) if ('jobId' in e && typeof e.jobId === 'string') ids.add(e.jobId);
   return ids;
 }

@@ -64,7 +64,7 @@ describe('store', () => {
 describe('scheduler', () => {
   it('fires due timers in time order, overdue ones at once', async () => {
     const fired: string[] = [];
-    const s = createScheduler({ now: Date.now, fire: (t) => fired.push(t.timer.kind === 'unbond' ? t.timer.address : t.timer.jobId) });
+    const s = createScheduler({ now: Date.now, fire: (t) => fired.push('address' in t.timer ? t.timer.address : t.timer.jobId) });
     const now = Date.now();
     s.add(now + 30, { kind: 'challenge', jobId: 'c' });
     s.add(now - 1000, { kind: 'audit', jobId: 'a' });

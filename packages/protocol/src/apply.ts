@@ -6,7 +6,7 @@ import { closeBidding, commitResult, missDeadline, placeBid, settleJob, submitJo
 import { transfer } from './ledger.js';
 import { publishPrice } from './oracle.js';
 import { checkToken, type Token } from './token.js';
-import { lapseOffer, offerWaitExpired, postOffer, withdrawOffer } from './offers.js';
+import { jailEndLive, lapseOffer, offerWaitExpired, postOffer, serveWaitingFor, withdrawOffer } from './offers.js';
 import { bond, checkAmount, getNode, registerNode, releaseUnbonding, unbond } from './nodes.js';
 import { checkNonce, pruneNonces, rememberNonce } from './replay.js';
 import { isAddress } from './crypto.js';
@@ -143,6 +143,7 @@ function heartbeat(state: MarketState, address: unknown): void {
  */
 export function timerLive(state: MarketState, timer: Timer, atMs: number = state.nowMs): boolean {
   if (timer.kind === 'unbond') return true;
+  if (timer.kind === 'jail-end') return jailEndLive(state, timer.address, atMs);
   const job = state.jobs.get(timer.jobId);
   if (!job) return false;
   switch (timer.kind) {
@@ -157,9 +158,11 @@ export function timerLive(state: MarketState, timer: Timer, atMs: number = state
       return job.status === 'disputed';
     case 'challenge':
       return job.status === 'committed';
-    default:
-      // 'bisect': the game checks its own move counter (bisectionTimedOut)
-      return true;
+    case 'bisect': {
+      // the game's move counter when it was set: a later move made it stale (bisectionTimedOut checks the same)
+      const g = job.bisection;
+      return job.status === 'disputed' && g !== undefined && g.turn !== 'done' && g.moves === timer.moves && atMs >= g.deadlineAtMs;
+    }
   }
 }
 
@@ -167,6 +170,7 @@ export function timerLive(state: MarketState, timer: Timer, atMs: number = state
 function fireTimer(state: MarketState, timer: Timer, out: Effect[]): void {
   if (!timerLive(state, timer)) return;
   if (timer.kind === 'unbond') return releaseUnbonding(state, timer.address, out);
+  if (timer.kind === 'jail-end') return serveWaitingFor(state, timer.address, out);
   const job = state.jobs.get(timer.jobId)!;
   switch (timer.kind) {
     case 'bid-window':

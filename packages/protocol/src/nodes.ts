@@ -187,6 +187,8 @@ export function slash(
   node.slashedMicro += amount;
   node.slashes += 1;
   node.jailedUntilMs = state.nowMs + p.jailDurationMs;
+  // offers mode: a job may be waiting for this miner's offer when the jail ends (offers.ts serveWaitingFor)
+  if (node.role === 'miner' && p.matchingMode === 'offers') out.push({ type: 'timer.set', atMs: node.jailedUntilMs, timer: { kind: 'jail-end', address: node.address } });
   if (node.role === 'miner') state.stats.minerSlashes++;
   else state.stats.validatorSlashes++;
   const ejected = node.slashes >= p.maxSlashes;

@@ -148,6 +148,29 @@ describe('standing offers (matchingMode offers, the default)', () => {
     expect(h3.state.jobs.get('j-jail')!.miner).toBeNull();
   });
 
+  it('a job waiting while the only offer\'s miner is jailed is matched when the jail ends, not failed no-bids', () => {
+    const h = createHarness({ auditRate: 1, disputeQuorum: 0, jailDurationMs: 1_000, bidWindowMs: 1_000, bidRounds: 3 });
+    const m = addNode(h, 'm', 'miner');
+    addNode(h, 'v', 'validator');
+    const client = fund(h, 'c');
+    offer(h, m, { capacity: 4 });
+    submit(h, client, 'j1');
+    h.send({ type: 'job.result', by: m, jobId: 'j1', outputHash: H('b') });
+    const v = h.effects.find((e) => e.type === 'audit.requested') as Extract<Effect, { type: 'audit.requested' }>;
+    h.send({ type: 'audit.report', by: v.validator, jobId: 'j1', outputHash: H('c'), match: false });
+    expect(h.state.jobs.get('j1')!.failure).toBe('miner-slashed');
+    const jailEnd = h.state.nodes.get(m)!.jailedUntilMs;
+    expect(jailEnd).toBe(h.now + 1_000);
+    submit(h, client, 'j2');
+    expect(h.state.jobs.get('j2')!.status).toBe('bidding');
+    h.advance(999);
+    expect(h.state.jobs.get('j2')!.status).toBe('bidding');
+    h.advance(1);
+    // the jail ended at 1 000 ms, long before the job's wait bound (3 000 ms): the offer takes it then
+    expect(h.state.jobs.get('j2')).toMatchObject({ status: 'assigned', miner: m });
+    h.check();
+  });
+
   it('deadline reassignment excludes the miner that missed, and frees its slot', () => {
     const h = createHarness({ auditRate: 0, jobDeadlineMs: 1_000 });
     const client = fund(h, 'c');

@@ -139,8 +139,25 @@ export function releaseSlot(state: MarketState, miner: string, out: Effect[]): v
   const n = state.busy.get(miner) ?? 0;
   if (n <= 1) state.busy.delete(miner);
   else state.busy.set(miner, n - 1);
+  serveWaitingFor(state, miner, out);
+}
+
+/** `miner` may take jobs again (a slot freed, its jail ended): serve the jobs waiting for its offer's models. */
+export function serveWaitingFor(state: MarketState, miner: string, out: Effect[]): void {
   const offer = state.offers.get(miner);
   if (offer) for (const model of offer.prices.keys()) drainWaiting(state, model, out);
+}
+
+/**
+ * Whether a `jail-end` timer of `miner` would change anything at `atMs`: its jail is over (a later slash
+ * did not extend it), it still has an offer, and jobs wait for one of the offer's models.
+ */
+export function jailEndLive(state: MarketState, miner: string, atMs: number): boolean {
+  const node = state.nodes.get(miner);
+  const offer = state.offers.get(miner);
+  if (!node || node.ejected || node.jailedUntilMs > atMs || !offer) return false;
+  for (const model of offer.prices.keys()) if (state.waiting.get(model)?.length) return true;
+  return false;
 }
 
 /** Could any live offer with free capacity take some job of `model` now (ignoring the job's own limits)? */

@@ -290,7 +290,9 @@ export type Timer =
   | { kind: 'challenge'; jobId: string }
   /** A bisection move's deadline; `moves` is the game's move count when it was set (a later move makes it stale). */
   | { kind: 'bisect'; jobId: string; moves: number }
-  | { kind: 'unbond'; address: string };
+  | { kind: 'unbond'; address: string }
+  /** A slashed miner's jail ends (offers mode): the jobs waiting for its offer's models are matched again. */
+  | { kind: 'jail-end'; address: string };
 
 /** A signer's replay window: its highest accepted sequence number and which of the `REPLAY_WINDOW` below it were used. */
 export interface ReplayWindow {

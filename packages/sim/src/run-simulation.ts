@@ -6,6 +6,7 @@ import {
   hashHex,
   InfermarketError,
   resolveScenario,
+  timerLive,
   type Effect,
   type MarketEvent,
   type MarketState,
@@ -21,7 +22,7 @@ import { SIM_DEFAULTS } from './sim-defaults.js';
 import { buildReport, type SimReport } from './sim-report.js';
 import { createSimEconomics, jobPaidMicro } from './economics.js';
 import { createSimHybrid } from './hybrid.js';
-import { createTally, hashOf, signedBy, staleTimer, type Item, type MinerAgent, type SimJob, type SimWorld } from './sim-world.js';
+import { createTally, hashOf, signedBy, type Item, type MinerAgent, type SimJob, type SimWorld } from './sim-world.js';
 import { createTruthTracker } from './truth.js';
 import type { StrategyModule } from '@infermarket/agents';
 import { handleBisectionEffect, TRACE_LAYERS } from './sim-bisection.js';
@@ -430,7 +431,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
       // skip what the rules would refuse or ignore — a vote or bid on a job that has moved on
       // (ERR_WRONG_STATE), a stale timer — rather than pay for it: the outcome is the same
       const ev = item;
-      if (ev.type === 'timer.fire' ? staleTimer(state, ev.timer) : ev.type === 'job.bid' ? state.jobs.get(ev.jobId)?.status !== 'bidding' : ev.type === 'dispute.vote' && state.jobs.get(ev.jobId)?.status !== 'disputed') {
+      if (ev.type === 'timer.fire' ? !timerLive(state, ev.timer, now) : ev.type === 'job.bid' ? state.jobs.get(ev.jobId)?.status !== 'bidding' : ev.type === 'dispute.vote' && state.jobs.get(ev.jobId)?.status !== 'disputed') {
         // skipped
       } else {
         const fx = send(ev);

@@ -1,4 +1,4 @@
-import type { MarketEvent, MarketState, Params, RunReport, Timer, VerificationLevel } from '@infermarket/protocol';
+import type { MarketEvent, MarketState, Params, RunReport, VerificationLevel } from '@infermarket/protocol';
 import type { Learner, ValidatorStrategyInstance, createMinerStrategy } from '@infermarket/agents';
 import type { EventQueue } from './event-queue.js';
 import type { Rng } from './rng.js';
@@ -226,23 +226,3 @@ export function hashOf(job: SimJob, cls: OutClass): string {
   return cls === 0 ? `${job.base}00` : `${job.base}0${cls}`;
 }
 
-/** True when the rules would ignore this timer (its job moved on): the driver need not fire it. Mirrors `fireTimer`. */
-export function staleTimer(state: MarketState, t: Timer): boolean {
-  if (t.kind === 'unbond') return false;
-  const j = state.jobs.get(t.jobId);
-  if (!j) return true;
-  switch (t.kind) {
-    case 'bid-window':
-      return !(j.status === 'bidding' && j.attempt === t.attempt);
-    case 'deadline':
-      return !(j.status === 'assigned' && j.attempt === t.attempt);
-    case 'audit':
-      return j.status !== 'auditing';
-    case 'dispute':
-      return j.status !== 'disputed';
-    case 'challenge':
-      return j.status !== 'committed';
-    case 'bisect':
-      return !(j.status === 'disputed' && j.bisection !== undefined && j.bisection.moves === t.moves);
-  }
-}
