@@ -10,7 +10,7 @@ export * from './envelope.js';
 export * from './types.js';
 export * from './state.js';
 export { apply, timerLive } from './apply.js';
-export { REPLAY_WINDOW, parseSeq, nonceSequence } from './replay.js';
+export { REPLAY_WINDOW, parseSeq, nonceSequence, checkNonce, rememberNonce, pruneNonces, type ReplayBook } from './replay.js';
 export * from './token.js';
 export { publishPrice, MAX_ORACLE_PRICE_MICRO, type OracleState } from './oracle.js';
 export { balanceOf, bpsOf } from './ledger.js';

@@ -1,6 +1,9 @@
 import { InfermarketError } from './errors.js';
 import type { MarketState, ReplayWindow, Signed } from './types.js';
 
+/** What replay protection reads and keeps: the signers' windows and the message TTL (a market's state has both; the cloud baseline keeps just these). */
+export type ReplayBook = Pick<MarketState, 'replay'> & { params: Pick<MarketState['params'], 'messageTtlMs'> };
+
 /**
  * How far below a signer's highest accepted sequence number a message may still arrive (out of order) and be
  * accepted once. Older ones are refused with `ERR_REPLAY` whether or not they were seen: the window is what
@@ -39,7 +42,7 @@ export function parseSeq(nonce: unknown): number {
  * @returns the sequence number
  * @throws ERR_REPLAY, ERR_VALIDATION
  */
-export function checkNonce(state: MarketState, action: Signed, atMs: number): number {
+export function checkNonce(state: ReplayBook, action: Signed, atMs: number): number {
   const seq = parseSeq(action.nonce);
   if (!Number.isSafeInteger(action.expiresAtMs)) {
     throw new InfermarketError('ERR_VALIDATION', `"expiresAtMs" must be an integer time in ms, got ${String(action.expiresAtMs)}`);
@@ -66,7 +69,7 @@ export function checkNonce(state: MarketState, action: Signed, atMs: number): nu
 }
 
 /** Mark `seq` (from `checkNonce`) used by `action.by`. */
-export function rememberNonce(state: MarketState, action: Signed, seq: number): void {
+export function rememberNonce(state: ReplayBook, action: Signed, seq: number): void {
   let w = state.replay.get(action.by);
   if (!w) {
     w = { high: 0, bits: new Uint32Array(WORDS), expiresAtMs: 0 };
@@ -88,7 +91,7 @@ export function rememberNonce(state: MarketState, action: Signed, seq: number): 
  * Forget the windows of signers whose every accepted message has expired: none of those can be replayed
  * (the expiry check refuses them), so the memory kept is one window per recently active signer.
  */
-export function pruneNonces(state: MarketState, atMs: number): void {
+export function pruneNonces(state: ReplayBook, atMs: number): void {
   for (const [by, w] of state.replay) if (w.expiresAtMs < atMs) state.replay.delete(by);
 }
 

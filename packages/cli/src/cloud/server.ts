@@ -4,14 +4,17 @@ import type { Duplex } from 'node:stream';
 import fastify, { type FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
+  checkNonce,
   DEFAULT_PARAMS,
   hashPayload,
   InfermarketError,
   openEnvelope,
   openReadToken,
   outputLength,
+  pruneNonces,
   READ_ALL_JOBS,
   READ_TOKEN_HEADER,
+  rememberNonce,
   sealEnvelope,
   toHex,
   type Canonical,
@@ -22,6 +25,7 @@ import {
   type JobView,
   type KeyPair,
   type ReadGrant,
+  type ReplayBook,
   type SubmitBody,
 } from '@infermarket/protocol';
 import {
@@ -165,7 +169,8 @@ export function createCloud(options: CloudOptions): Cloud {
   let revenue = 0n;
   let escrow = 0n;
   const jobs = new Map<string, CloudJob>();
-  const nonces = new Map<string, number>(); // `${address}/${nonce}` → expiry
+  /** Replay protection: the market's own per-signer sequence windows (protocol replay.ts), over the cloud's clients. */
+  const replay: ReplayBook = { replay: new Map(), params: { messageTtlMs: ttlMs } };
   const queue: CloudJob[] = [];
   let running = 0;
   let closed = false;
@@ -402,11 +407,9 @@ export function createCloud(options: CloudOptions): Cloud {
     const h = hashPayload(input);
     if (h !== b.inputHash) throw new InfermarketError('ERR_VALIDATION', `"envelope.body.inputHash" must be sha256 of the canonical input ${h}, got ${b.inputHash}`, { details: { field: 'inputHash' } });
     const t = now();
-    if (b.expiresAtMs < t) throw new InfermarketError('ERR_REPLAY', `"envelope.body.expiresAtMs" ${b.expiresAtMs} has passed (now ${t})`, { details: { field: 'expiresAtMs' } });
-    if (b.expiresAtMs > t + ttlMs) throw new InfermarketError('ERR_VALIDATION', `"envelope.body.expiresAtMs" may be at most ${ttlMs} ms ahead of now (${t}), got ${b.expiresAtMs}`, { details: { field: 'expiresAtMs' } });
-    const nonceKey = `${address}/${b.nonce}`;
-    for (const [k, exp] of nonces) if (exp < t) nonces.delete(k);
-    if (nonces.has(nonceKey)) throw new InfermarketError('ERR_REPLAY', `"envelope.body.nonce" ${JSON.stringify(b.nonce)} was already used by ${address}`, { details: { field: 'nonce' } });
+    const signed = { by: address, nonce: b.nonce, expiresAtMs: b.expiresAtMs };
+    pruneNonces(replay, t);
+    const seq = checkNonce(replay, signed, t);
     if (jobs.has(b.jobId)) throw new InfermarketError('ERR_DUPLICATE', `"envelope.body.jobId" ${b.jobId} is already in use`, { details: { field: 'jobId' } });
     const price = prices.get(b.model)!;
     const maxPrice = BigInt(b.maxPriceMicro);
@@ -414,7 +417,7 @@ export function createCloud(options: CloudOptions): Cloud {
     if (balanceOf(address) < maxPrice) {
       throw new InfermarketError('ERR_INSUFFICIENT_BALANCE', `balance ${balanceOf(address)} of ${address} cannot cover "maxPriceMicro" ${maxPrice}; ask the faucet (POST /v1/faucet)`, { details: { field: 'maxPriceMicro' } });
     }
-    nonces.set(nonceKey, b.expiresAtMs);
+    rememberNonce(replay, signed, seq);
     balances.set(address, balanceOf(address) - maxPrice);
     escrow += maxPrice;
     const job: CloudJob = {
