@@ -96,6 +96,10 @@ export interface Params {
   stakeToken: Token;
   /** `token` mode: extra IMT a client escrows over its max price converted at the submit price. */
   tokenEscrowMarginBps: number;
+  /** Most input rows one batch job may carry (priced per row). */
+  maxBatchRows: number;
+  /** Rows of a batch job a validator re-executes when the job is audited (all rows when the job has fewer). */
+  auditSampleRows: number;
 }
 
 type NumberRule = { kind: 'number'; min: number; max: number; integer: boolean; unit: string; meaning: string };
@@ -157,6 +161,8 @@ export const PARAM_RULES: { readonly [K in keyof Params]: ParamRule } = Object.f
   pricingMode: { kind: 'enum', values: PRICING_MODES, unit: 'mode', meaning: 'How jobs are priced and paid: `stable` (mUSD), `token` (priced in mUSD, paid in IMT at the oracle price at settlement), `token-native` (priced and paid in IMT). See docs/economics.md.' },
   stakeToken: { kind: 'enum', values: TOKENS, unit: 'token', meaning: 'The token stakes are bonded, slashed and penalised in (`mUSD` or `IMT`).' },
   tokenEscrowMarginBps: { kind: 'number', min: 0, max: 100_000, integer: true, unit: 'bps', meaning: '`token` mode: extra IMT escrowed over the max price converted at the submit price, covering a price fall before settlement.' },
+  maxBatchRows: { kind: 'number', min: 1, max: 4096, integer: true, unit: 'rows', meaning: 'Most input rows one batch job may carry (`rows` in `job.submit`); the job is priced per row.' },
+  auditSampleRows: { kind: 'number', min: 1, max: 4096, integer: true, unit: 'rows', meaning: 'Rows of an audited batch job the validator re-executes, drawn after the commit from the epoch seed (all rows when the job has fewer).' },
 });
 
 const MUSD = 1_000_000n;
@@ -203,6 +209,8 @@ export const DEFAULT_PARAMS: Readonly<Params> = Object.freeze({
   pricingMode: 'stable',
   stakeToken: 'mUSD',
   tokenEscrowMarginBps: 5_000,
+  maxBatchRows: 64,
+  auditSampleRows: 4,
 });
 
 export const PARAM_NAMES = Object.keys(PARAM_RULES) as (keyof Params)[];

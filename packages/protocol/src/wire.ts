@@ -51,6 +51,8 @@ export interface SubmitBody {
   private?: boolean;
   /** How the output is checked (default `sampled`; see docs/verification.md). */
   verification?: VerificationLevel;
+  /** Batch jobs: input rows, the input tensor's first dim (1 … `maxBatchRows`, default 1); `maxPriceMicro` is per row. */
+  rows?: number;
   nonce: string;
   expiresAtMs: number;
 }
@@ -173,6 +175,8 @@ export type ServerMessage =
       inputHash: string;
       deadlineAtMs: number;
       purpose: 'audit' | 'dispute';
+      /** Batch jobs: the job's rows `input` holds (the sampled rows, in order; `inputHash` stays the whole job's); absent = every row. */
+      rows?: number[];
       /** The variant the job's miner claimed at registration: what the validator must re-execute (optional; added). */
       variant?: string;
       /** Private jobs: the job key sealed by the client to this validator (see `job.assign`). */
