@@ -133,6 +133,26 @@ describe('batch jobs: rules', () => {
     h.check();
   });
 
+  it('a challenge after a passed sampled audit disputes every row: the referees are not limited to the sample', () => {
+    const h = createHarness({ auditRate: 1, disputeQuorum: 1 });
+    const m = addNode(h, 'm', 'miner');
+    const v = addNode(h, 'v', 'validator');
+    const c = addNode(h, 'c2', 'validator');
+    addNode(h, 'r', 'validator');
+    offer(h, m, 1_000n);
+    const client = fund(h, 'c');
+    submit(h, client, 'b1', { rows: 10 });
+    h.send({ type: 'job.result', by: m, jobId: 'b1', outputHash: H('b') });
+    expect(h.state.jobs.get('b1')!.auditRows).toHaveLength(4);
+    h.send({ type: 'audit.report', by: h.state.jobs.get('b1')!.validator!, jobId: 'b1', outputHash: H('b'), match: true });
+    expect(h.state.jobs.get('b1')!.status).toBe('committed');
+    const challenger = [v, c].find((x) => x !== h.state.jobs.get('b1')!.validator)!;
+    h.send({ type: 'job.challenge', by: challenger, jobId: 'b1', outputHash: H('d') });
+    expect(h.state.jobs.get('b1')!.status).toBe('disputed');
+    expect(h.state.jobs.get('b1')!.auditRows).toBeUndefined();
+    h.check();
+  });
+
   it('property: random batch jobs keep conservation and pay exactly offer × rows', () => {
     fc.assert(
       fc.property(
