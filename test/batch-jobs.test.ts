@@ -109,6 +109,8 @@ describe('batch jobs over the wire (raw HTTP client, raw nodes, real digits mode
     expect(r.status, r.text).toBe(202);
     expect(market.core.state.ledger.get('escrow:b-honest') ?? 0n).toBe(5_000n * 32n);
     expect(await finished('b-honest')).toBe('settled');
+    const view = (await http(market.url, '/v1/jobs/b-honest')).json as { rows?: number; priceMicro: string; maxPriceMicro: string };
+    expect(view).toMatchObject({ rows: 32, priceMicro: String(PRICE * 32n), maxPriceMicro: String(5_000n * 32n) });
     const t = tasks.find((x) => x.jobId === 'b-honest')!;
     expect(t.rows).toBe(4);
     expect(t.sampled).toEqual(sampleAuditRows(market.core.state.epoch!.seed, 'b-honest', 32, 4));
@@ -186,5 +188,31 @@ describe('batch jobs over the wire (raw HTTP client, raw nodes, real digits mode
     expect(market.core.state.seq).toBe(seq);
     expect((await http(market.url, '/v1/health')).status).toBe(200);
     conserved();
+  });
+});
+
+describe('batch jobs in auction mode (raw node)', () => {
+  it('job.offer carries rows and the max price per row; a per-row bid is charged × rows', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'im-batch-auction-'));
+    const m = await createMarket({ dbPath: join(d, 'm.db'), params: { matchingMode: 'auction', auditRate: 0, bidWindowMs: 200, challengeWindowMs: 100 } });
+    try {
+      const miner = await rawNode(m.wsUrl, keysOf('batch/auction-miner'));
+      expect((await http(m.url, '/v1/faucet', { body: { address: miner.keys.address, amountMicro: '500000000' } })).status).toBe(200);
+      await registerAndBond(miner, 'miner', ['digits']);
+      const c = keysOf('batch/auction-client');
+      expect((await http(m.url, '/v1/faucet', { body: { address: c.address, amountMicro: '100000000' } })).status).toBe(200);
+      const r = await http(m.url, '/v1/jobs', { body: submitBody(c, { jobId: 'a-8', input: digits(2, 8), maxPriceMicro: '5000', rows: 8 }) });
+      expect(r.status, r.text).toBe(202);
+      const offer = await miner.waitFor((f) => f.type === 'job.offer' && f.jobId === 'a-8');
+      expect(offer).toMatchObject({ rows: 8, maxPriceMicro: '5000' });
+      const bid = await miner.request({ type: 'job.bid', envelope: miner.sign('job.bid', { jobId: 'a-8', priceMicro: '1000' }) });
+      expect(bid.type).toBe('ack');
+      const assign = await miner.waitFor((f) => f.type === 'job.assign' && f.jobId === 'a-8', 10_000);
+      expect(assign.priceMicro).toBe('8000');
+      miner.ws.terminate();
+    } finally {
+      await m.close();
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });

@@ -240,7 +240,8 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
           const job = core.state.jobs.get(e.jobId);
           if (!job) break;
           for (const a of e.eligible) {
-            sendTo(a, { type: 'job.offer', jobId: e.jobId, model: job.model, maxPriceMicro: job.maxPriceMicro.toString(), closesAtMs: e.closesAtMs, private: job.private, ...(job.verification !== 'sampled' ? { verification: job.verification } : {}) }, true);
+            // a batch job is bid on per row: its max price per row (exact: the job's is per row × rows) and its rows
+            sendTo(a, { type: 'job.offer', jobId: e.jobId, model: job.model, maxPriceMicro: (job.maxPriceMicro / BigInt(job.rows ?? 1)).toString(), ...(job.rows ? { rows: job.rows } : {}), closesAtMs: e.closesAtMs, private: job.private, ...(job.verification !== 'sampled' ? { verification: job.verification } : {}) }, true);
           }
           break;
         }
