@@ -46,6 +46,17 @@ describe('simulator: batch jobs (client group batchRows)', () => {
     expect(r.ledger.conserved).toBe(true);
   });
 
+  it('a hybrid client sending batches to the baseline pays the baseline per row too', () => {
+    const s = scenario(8);
+    const hybrid = parseScenario({ ...s, clients: [{ ...s.clients[0]!, hybrid: { policy: 'split', latencySensitiveModels: ['heavy'], cloudPriceMicro: '2000' } }] });
+    const r = runSimulation(hybrid);
+    const g = r.hybrid![0]!;
+    expect(g.routed.cloud).toBeGreaterThan(0);
+    expect(g.routed.market).toBe(0);
+    // mUSD per 1,000 jobs: 2,000 micro per row × 8 rows per job
+    expect(g.usdPer1000Jobs).toBeCloseTo((2_000 * 8 * 1000) / 1e6, 9);
+  });
+
   it('error: batchRows above maxBatchRows, with private, or with charlm → ERR_BAD_SCENARIO naming clients[i].batchRows', () => {
     const bad = (client: Record<string, unknown>, params: Record<string, unknown> = {}): string => {
       try {
