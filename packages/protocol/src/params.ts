@@ -74,7 +74,7 @@ export interface Params {
   maxSlashes: number;
   /** Most mUSD the faucet mints to one account over its lifetime. */
   faucetCapMicro: bigint;
-  /** Largest max price a job may escrow. */
+  /** Largest max price a job may escrow (per row for a batch job). */
   maxJobPriceMicro: bigint;
   /** Longest a signed message may stay valid (after it, it is refused as expired). */
   messageTtlMs: number;
@@ -150,7 +150,7 @@ export const PARAM_RULES: { readonly [K in keyof Params]: ParamRule } = Object.f
   jailDurationMs: ms('Time a slashed node cannot bid or audit.', 0),
   maxSlashes: { kind: 'number', min: 1, max: 100, integer: true, unit: 'slashes', meaning: 'Slashes after which a node is ejected and its stake unbonded.' },
   faucetCapMicro: micro('Most mUSD the faucet mints to one account.'),
-  maxJobPriceMicro: micro('Largest max price a job may escrow.', 1n),
+  maxJobPriceMicro: micro('Largest max price a job may escrow (per row for a batch job, which escrows it × rows).', 1n),
   messageTtlMs: ms('Longest validity of a signed message (replays are refused by a per-signer sequence window and by expiry).'),
   epochMs: ms('Length of an audit-seed epoch (seed hash published at start, seed revealed at end).'),
   redundancyK: { kind: 'number', min: 2, max: 7, integer: true, unit: 'miners', meaning: 'Miners that run a "redundant" job; a strict majority must agree.' },
