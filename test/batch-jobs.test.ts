@@ -216,3 +216,29 @@ describe('batch jobs in auction mode (raw node)', () => {
     }
   });
 });
+
+describe('batch jobs survive a market restart', () => {
+  it('the event log replays a waiting batch job: its rows, its per-row escrow × rows, every invariant', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'im-batch-restart-'));
+    const params = { auditRate: 0, bidWindowMs: 60_000 };
+    let m = await createMarket({ dbPath: join(d, 'm.db'), params });
+    try {
+      const c = keysOf('batch/restart-client');
+      expect((await http(m.url, '/v1/faucet', { body: { address: c.address, amountMicro: '100000000' } })).status).toBe(200);
+      const r = await http(m.url, '/v1/jobs', { body: submitBody(c, { jobId: 'r-16', input: digits(7, 16), maxPriceMicro: '3000', rows: 16 }) });
+      expect(r.status, r.text).toBe(202);
+      const before = JSON.stringify([...m.core.state.ledger].map(([k, v]) => [k, v.toString()]).sort());
+      await m.close();
+      m = await createMarket({ dbPath: join(d, 'm.db'), params });
+      const job = m.core.state.jobs.get('r-16')!;
+      expect(job.rows).toBe(16);
+      expect(job.maxPriceMicro).toBe(3_000n * 16n);
+      expect(m.core.state.ledger.get('escrow:r-16')).toBe(3_000n * 16n);
+      expect(JSON.stringify([...m.core.state.ledger].map(([k, v]) => [k, v.toString()]).sort())).toBe(before);
+      expect(checkInvariants(m.core.state)).toEqual([]);
+    } finally {
+      await m.close();
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
