@@ -59,7 +59,12 @@ export function checkInputRows(spec: ModelSpec, input: JobInput, rows: number): 
     if (rows !== 1) throw new InfermarketError('ERR_BAD_BATCH', `"rows" must be 1 for model "${spec.id}": it generates tokens one prompt at a time (autoregressive), so it takes no batch jobs; got ${rows}`, { details: { field: 'rows' } });
     return;
   }
-  if (input.kind !== 'tensor' || typeof spec.inputs[0]?.shape[0] !== 'string') return;
+  if (input.kind !== 'tensor') return;
+  if (typeof spec.inputs[0]?.shape[0] !== 'string') {
+    // a fixed first dim is no batch: such a model takes one row a job
+    if (rows !== 1) throw new InfermarketError('ERR_BAD_BATCH', `"rows" must be 1 for model "${spec.id}": its input has no batch dim; got ${rows}`, { details: { field: 'rows' } });
+    return;
+  }
   const got = input.tensor.dims[0];
   if (got !== rows) {
     throw new InfermarketError('ERR_BAD_BATCH', `"rows" is ${rows}, but the input tensor has ${JSON.stringify(got)} rows (its first dim, "input.tensor.dims[0]"); a job pays per row, so they must agree`, {
