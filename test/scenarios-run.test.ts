@@ -30,6 +30,7 @@ describe('every shipped scenario runs on the testnet', () => {
   it('ships the scenarios this test expects', () => {
     expect(shipped).toEqual([
       'adversarial.json',
+      'batch-jobs.json',
       'disputes-bisection.json',
       'faults.json',
       'heterogeneous.json',

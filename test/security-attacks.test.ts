@@ -211,9 +211,9 @@ describe('attack 8/9/10/11: limits and errors in the documented shape', () => {
     expect((await http(market.url, '/v1/health')).status).toBe(200);
   });
 
-  it('takes a digits batch of 64, plain and sealed-size, within the body limit', async () => {
+  it('takes a digits batch job of 64 rows (priced per row), plain and sealed-size, within the body limit', async () => {
     const batch = digits(1, 64);
-    const r = await http(market.url, '/v1/jobs', { body: submitBody(client, { jobId: 'batch-64', input: batch, maxPriceMicro: '50000' }) });
+    const r = await http(market.url, '/v1/jobs', { body: submitBody(client, { jobId: 'batch-64', input: batch, maxPriceMicro: '50000', rows: 64 }) });
     expect(r.status, r.text.slice(0, 200)).toBe(202);
     expect(market.app.initialConfig.bodyLimit).toBeGreaterThan((JSON.stringify(batch).length * 16) / 9);
   });

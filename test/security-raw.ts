@@ -35,7 +35,7 @@ export function digits(k = 0, batch = 1): JobInput {
 }
 
 /** A signed `POST /v1/jobs` body. */
-export function submitBody(client: KeyPair, o: { jobId: string; model?: string; input?: JobInput; maxPriceMicro?: string; nowMs?: number; private?: boolean }): { envelope: unknown; input: JobInput } {
+export function submitBody(client: KeyPair, o: { jobId: string; model?: string; input?: JobInput; maxPriceMicro?: string; nowMs?: number; private?: boolean; rows?: unknown }): { envelope: unknown; input: JobInput } {
   const input = o.input ?? digits();
   const body: Record<string, Canonical> = {
     jobId: o.jobId,
@@ -46,6 +46,7 @@ export function submitBody(client: KeyPair, o: { jobId: string; model?: string; 
     expiresAtMs: (o.nowMs ?? Date.now()) + 30_000,
   };
   if (o.private) body.private = true;
+  if (o.rows !== undefined) body.rows = o.rows as Canonical;
   return { envelope: sealEnvelope(client, 'job.submit', body), input };
 }
 

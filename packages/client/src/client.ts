@@ -67,6 +67,12 @@ export interface SubmitRequest {
   private?: boolean;
   /** How the output is checked, priced in the escrow (default `sampled`; docs/verification.md). */
   verification?: VerificationLevel;
+  /**
+   * Batch job: input rows, the tensor input's first dim (default: that dim, so a 32-row tensor is a 32-row job).
+   * `maxPriceMicro` is then per row: the job escrows `maxPriceMicro × rows` (plus fees) and pays its miner's
+   * offer × rows. One row for prompts and private jobs.
+   */
+  rows?: number;
   /** Defaults to a fresh random id. */
   jobId?: string;
 }
@@ -388,6 +394,7 @@ export function createClient(options: ClientOptions): Client {
     async submit(req) {
       const jobId = req.jobId ?? `j${randomBytes(8).toString('hex')}`;
       let input = req.input;
+      const rows = req.rows ?? (input.kind === 'tensor' ? (input.tensor.dims[0] ?? 1) : 1);
       if (req.private) {
         // a fresh key per job: the input is sealed to it now; the key itself goes only to the parties that need it
         const seed = new Uint8Array(randomBytes(32));
@@ -408,6 +415,8 @@ export function createClient(options: ClientOptions): Client {
         ...(req.regions && req.regions.length ? { regions: req.regions } : {}),
         ...(req.private ? { private: true } : {}),
         ...(req.verification !== undefined ? { verification: req.verification } : {}),
+        // one row is the default the rules assume: sent only for a batch (or when asked explicitly)
+        ...(rows !== 1 || req.rows !== undefined ? { rows } : {}),
       };
       const envelope = sealEnvelope(keys, 'job.submit', body as unknown as Canonical);
       if (s) {

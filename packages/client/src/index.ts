@@ -6,7 +6,7 @@ export { createClient, type Client, type ClientOptions, type SubmitRequest, type
 export { verifyReceipt, type ReceiptEnvelope, type VerifiedReceipt, type ReceiptExpectations } from './receipt.js';
 export { runLoad, type LoadOptions, type LoadJobResult, type LoadSummary } from './load.js';
 export { createRng, type Rng } from './prng.js';
-export { syntheticInput, float32Tensor, tensorValues } from './inputs.js';
+export { syntheticInput, float32Tensor, tensorValues, stackRows } from './inputs.js';
 export { requestJson, toWireJson, type RequestOptions } from './wire-json.js';
 export { openClientSession, type ClientSession, type ClientSessionOptions } from './session.js';
 export { CA_HINT, untrustedCertificateReason } from './tls-hint.js';

@@ -14,6 +14,29 @@ export function tensorValues(t: WireTensor): Float32Array | Int32Array {
   return t.dtype === 'int32' ? new Int32Array(copy.buffer) : new Float32Array(copy.buffer);
 }
 
+/**
+ * One batch input of the rows of `inputs` (tensor inputs of one dtype and row shape), stacked along the first
+ * dim in order: what a batch job carries.
+ * @throws Error when the inputs are not tensors of one dtype and row shape.
+ */
+export function stackRows(inputs: readonly JobInput[]): JobInput {
+  const ts = inputs.map((x) => {
+    if (x.kind !== 'tensor') throw new Error(`a batch stacks tensor inputs, got "${x.kind}"`);
+    return x.tensor;
+  });
+  const first = ts[0];
+  if (!first) throw new Error('a batch needs at least one row');
+  const rowDims = first.dims.slice(1).join(',');
+  let rows = 0;
+  const parts: Buffer[] = [];
+  for (const t of ts) {
+    if (t.dtype !== first.dtype || t.dims.slice(1).join(',') !== rowDims) throw new Error(`rows of a batch must share dtype and row shape: ${first.dtype} [${rowDims}] vs ${t.dtype} [${t.dims.slice(1).join(',')}]`);
+    rows += t.dims[0] ?? 1;
+    parts.push(Buffer.from(t.data, 'base64'));
+  }
+  return { kind: 'tensor', tensor: { dtype: first.dtype, dims: [rows, ...first.dims.slice(1)], data: Buffer.concat(parts).toString('base64') } };
+}
+
 const PROMPTS = ['The market ', 'A miner ', 'Once upon a time ', 'The validator ', 'In the beginning ', 'Tokens ', 'We ', 'It was '];
 
 /**

@@ -1,7 +1,7 @@
 import type { JobInput, JobView, VerificationLevel } from '@infermarket/protocol';
 import type { Client } from './client.js';
 import { createRng, type Rng } from './prng.js';
-import { syntheticInput } from './inputs.js';
+import { stackRows, syntheticInput } from './inputs.js';
 
 /** Options for `runLoad`. */
 export interface LoadOptions {
@@ -23,6 +23,8 @@ export interface LoadOptions {
   private?: boolean;
   /** How every job is checked (default the market's `sampled`; docs/verification.md). */
   verification?: VerificationLevel;
+  /** Batch jobs: rows per job (default 1), each row made by `makeInput` and stacked (`stackRows`); `maxPriceMicro` is per row. */
+  batchRows?: number;
   /** Stream tokens for generation jobs (measures client-side time to first token). */
   stream?: boolean;
   /** Called after each job finishes (or fails to submit). */
@@ -91,7 +93,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     const t0 = Date.now();
     let jobId: string | null = null;
     try {
-      const sub = await client.submit({ model, input, maxPriceMicro: options.maxPriceMicro, ...(options.regions ? { regions: options.regions } : {}), ...(options.private ? { private: true } : {}), ...(options.verification ? { verification: options.verification } : {}) });
+      const sub = await client.submit({ model, input, maxPriceMicro: options.maxPriceMicro, ...(options.batchRows && options.batchRows > 1 ? { rows: options.batchRows } : {}), ...(options.regions ? { regions: options.regions } : {}), ...(options.private ? { private: true } : {}), ...(options.verification ? { verification: options.verification } : {}) });
       jobId = sub.jobId;
       summary.submitted++;
       let first: number | null = null;
@@ -114,7 +116,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     for (;;) {
       t += rng.exp(1000 / options.ratePerSec);
       const model = pickModel(options.models, rng);
-      const input = makeInput(model, rng);
+      const rows = options.batchRows ?? 1;
+      const input = rows > 1 ? stackRows(Array.from({ length: rows }, () => makeInput(model, rng))) : makeInput(model, rng);
       if (t >= endAt || options.signal?.aborted) break;
       const wait = t - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { InfermarketError, paramsToJson, type Effect, type Job, type JobInput, type MarketEvent, type Role, type ServerMessage } from '@infermarket/protocol';
+import { InfermarketError, paramsToJson, sliceRows, type Effect, type Job, type JobInput, type MarketEvent, type Role, type ServerMessage } from '@infermarket/protocol';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { MarketCore } from './core.js';
@@ -187,14 +187,16 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
     return { type: 'job.assign', jobId: job.id, model: job.model, input, inputHash: job.inputHash, priceMicro: priceMicro.toString(), deadlineAtMs: job.deadlineAtMs, private: job.private, ...(jobKey ? { jobKey } : {}) };
   };
   const auditMsg = (job: Job, purpose: 'audit' | 'dispute', deadlineAtMs: number, to: string): ServerMessage | null => {
-    const input = inputOf(job.id);
-    if (!input) return null;
+    const whole = inputOf(job.id);
+    if (!whole) return null;
+    // a batch job's audit (and dispute) re-executes only its sampled rows (batch.ts); the market compares them row by row
+    const input = job.auditRows ? sliceRows(whole, job.auditRows) : whole;
     const jobKey = job.private ? pj.key(job.id, to) : undefined;
     if (job.private && !jobKey) return null;
     // input only: a validator re-executes blind, it never receives the miner's output; it replays the
     // variant the miner claimed, so an honest int8 miner is compared with int8
     const variant = job.miner ? variantOf(job.miner) : null;
-    return { type: 'audit.task', jobId: job.id, model: job.model, input, inputHash: job.inputHash, deadlineAtMs, purpose, ...(variant ? { variant } : {}), ...(jobKey ? { jobKey } : {}) };
+    return { type: 'audit.task', jobId: job.id, model: job.model, input, inputHash: job.inputHash, deadlineAtMs, purpose, ...(job.auditRows ? { rows: job.auditRows } : {}), ...(variant ? { variant } : {}), ...(jobKey ? { jobKey } : {}) };
   };
 
   /** After a (re)login, send the node what it still owes: its assignments, audits and dispute votes. */
@@ -238,7 +240,8 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
           const job = core.state.jobs.get(e.jobId);
           if (!job) break;
           for (const a of e.eligible) {
-            sendTo(a, { type: 'job.offer', jobId: e.jobId, model: job.model, maxPriceMicro: job.maxPriceMicro.toString(), closesAtMs: e.closesAtMs, private: job.private, ...(job.verification !== 'sampled' ? { verification: job.verification } : {}) }, true);
+            // a batch job is bid on per row: its max price per row (exact: the job's is per row × rows) and its rows
+            sendTo(a, { type: 'job.offer', jobId: e.jobId, model: job.model, maxPriceMicro: (job.maxPriceMicro / BigInt(job.rows ?? 1)).toString(), ...(job.rows ? { rows: job.rows } : {}), closesAtMs: e.closesAtMs, private: job.private, ...(job.verification !== 'sampled' ? { verification: job.verification } : {}) }, true);
           }
           break;
         }

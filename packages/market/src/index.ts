@@ -26,6 +26,7 @@ export { createMarket, type Market, type MarketOptions } from './market.js';
 export { createCore, CORE_DEFAULTS, type MarketCore, type CoreOptions, type JobExtra } from './core.js';
 export { openStore, type MarketStore, type CommitItem, type JobRow, type PayloadRow } from './store.js';
 export { createScheduler, type Scheduler, type ScheduledTimer } from './scheduler.js';
+export { checkInputRows } from './submit.js';
 export { loadModelSpecs, validateInput, INPUT_LIMITS, DEFAULT_MODELS_DIR, type ModelSpec, type ModelIo } from './models.js';
 export { GATEWAY_DEFAULTS, CLOSE_CODES, MAX_MESSAGE_DEPTH, type GatewayOptions } from './gateway.js';
 export { SESSION_DEFAULTS, type SessionOptions, type SessionHub } from './session.js';

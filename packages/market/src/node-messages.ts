@@ -219,7 +219,7 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       const job = core.state.jobs.get(typeof jobId === 'string' ? jobId : '');
       const mined: JobOutput | undefined = job ? minerOutput(core, job.id) : undefined;
       // the validator never sees the miner's output: the market compares the two with the model's comparator
-      const agree = mined !== undefined && outputsAgree(core.specs.get(job?.model ?? ''), mined, output, job?.miner ? sinks.variant(job.miner) : null);
+      const agree = mined !== undefined && outputsAgree(core.specs.get(job?.model ?? ''), mined, output, job?.miner ? sinks.variant(job.miner) : null, job?.auditRows);
       // a sampled generation that differs from the blind re-execution: the validator's output is now committed
       // (it cannot change it), so reveal the miner's tokens for a teacher-forced re-check near sampling
       // boundaries (compareSampledTokens); the validator's verdict follows, as for private jobs

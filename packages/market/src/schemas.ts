@@ -48,6 +48,8 @@ export const SubmitJobBody = Type.Object(
             regions: Type.Optional(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 16 })),
             private: Type.Optional(Type.Boolean()),
             verification: Type.Optional(Type.Union(VERIFICATION_LEVELS.map((l) => Type.Literal(l)))),
+            // any integer: the rules refuse 0 or more than maxBatchRows with ERR_BAD_BATCH naming "rows"
+            rows: Type.Optional(Type.Integer({ description: 'batch jobs: input rows, the input tensor\'s first dim (1 … maxBatchRows, default 1); maxPriceMicro is then per row' })),
             nonce: Nonce,
             expiresAtMs: Type.Integer(),
           },

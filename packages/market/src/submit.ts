@@ -1,7 +1,7 @@
-import { InfermarketError, hashPayload, type Envelope, type JobInput, type JobKeyBody, type SubmitBody } from '@infermarket/protocol';
+import { InfermarketError, checkBatchRows, hashPayload, type Envelope, type JobInput, type JobKeyBody, type SubmitBody } from '@infermarket/protocol';
 import type { PrivateJobs } from './private-jobs.js';
 import type { MarketCore } from './core.js';
-import { validateInput } from './models.js';
+import { validateInput, type ModelSpec } from './models.js';
 import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
 
 /**
@@ -21,6 +21,7 @@ export function acceptSubmit(core: MarketCore, envelope: Envelope<'job.submit'>,
   const b = envelope.body as unknown as SubmitBody & { maxPriceMicro: string | bigint };
   const spec = core.specs.get(b.model);
   if (!spec) throw new InfermarketError('ERR_UNKNOWN_MODEL', `"envelope.body.model" must be one of ${[...core.specs.keys()].join(', ')}, got ${JSON.stringify(b.model)}`, { details: { field: 'model' } });
+  checkInputRows(spec, input, checkBatchRows(core.params, b.rows, { private: b.private === true }));
   validateInput(spec, input, { private: b.private === true });
   const h = hashPayload(input);
   if (h !== b.inputHash) {
@@ -40,10 +41,36 @@ export function acceptSubmit(core: MarketCore, envelope: Envelope<'job.submit'>,
       ...(b.regions ? { regions: b.regions } : {}),
       ...(b.private !== undefined ? { private: b.private } : {}),
       ...(b.verification !== undefined ? { verification: b.verification } : {}),
+      ...(b.rows !== undefined ? { rows: b.rows } : {}),
     },
     { payloads: [{ jobId: b.jobId, kind: 'input', body: input }] },
   );
   return { jobId: b.jobId, client: address };
+}
+
+/**
+ * A batch job's rows against its input: the input tensor's first (batch) dim must be `rows`, so a client pays
+ * for every row it sends (a 64-row tensor is a 64-row job, priced per row); a generation model (charlm) is
+ * autoregressive, one prompt a job, so it takes one row. Shape and bytes of the rows are `validateInput`'s.
+ * @throws InfermarketError `ERR_BAD_BATCH` naming the field `rows`.
+ */
+export function checkInputRows(spec: ModelSpec, input: JobInput, rows: number): void {
+  if (spec.kind === 'charlm') {
+    if (rows !== 1) throw new InfermarketError('ERR_BAD_BATCH', `"rows" must be 1 for model "${spec.id}": it generates tokens one prompt at a time (autoregressive), so it takes no batch jobs; got ${rows}`, { details: { field: 'rows' } });
+    return;
+  }
+  if (input.kind !== 'tensor') return;
+  if (typeof spec.inputs[0]?.shape[0] !== 'string') {
+    // a fixed first dim is no batch: such a model takes one row a job
+    if (rows !== 1) throw new InfermarketError('ERR_BAD_BATCH', `"rows" must be 1 for model "${spec.id}": its input has no batch dim; got ${rows}`, { details: { field: 'rows' } });
+    return;
+  }
+  const got = input.tensor.dims[0];
+  if (got !== rows) {
+    throw new InfermarketError('ERR_BAD_BATCH', `"rows" is ${rows}, but the input tensor has ${JSON.stringify(got)} rows (its first dim, "input.tensor.dims[0]"); a job pays per row, so they must agree`, {
+      details: { field: 'rows' },
+    });
+  }
 }
 
 /**

@@ -31,6 +31,8 @@ export function jobView(core: MarketCore, id: string, access: { owner: boolean }
     miner: job.miner,
     priceMicro: job.priceMicro.toString(),
     maxPriceMicro: job.maxPriceMicro.toString(),
+    // a batch job: its rows (the prices above are the whole job's, per row × rows)
+    ...(job.rows ? { rows: job.rows } : {}),
     audited: job.audited,
     region: job.miner ? (core.state.nodes.get(job.miner)?.region ?? null) : null,
     submittedAtMs: job.submittedAtMs,

@@ -30,6 +30,8 @@ export function fromHex(hex: string): Uint8Array {
   return out;
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 function encodeInto(v: Canonical, path: string, seen: Set<object>): string {
   if (v === null) return 'null';
   switch (typeof v) {
@@ -45,7 +47,8 @@ function encodeInto(v: Canonical, path: string, seen: Set<object>): string {
     case 'bigint':
       return `"${v.toString()}"`;
     case 'string':
-      return JSON.stringify(v.normalize('NFC'));
+      // an ASCII string is already NFC: skip normalize(), which costs ~2.5 ms on a batch job's 170 KB of base64
+      return JSON.stringify(NON_ASCII.test(v) ? v.normalize('NFC') : v);
     case 'object': {
       if (v instanceof Uint8Array) return `"0x${toHex(v)}"`;
       if (seen.has(v)) throw new InfermarketError('ERR_BAD_ENCODING', `${path} contains a cycle`);

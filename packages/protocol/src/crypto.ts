@@ -2,6 +2,7 @@ import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { canonicalEncode, toHex, fromHex, type Canonical } from './canonical.js';
 import { nativeEd25519 } from './ed25519-native.js';
+import { nativeSha256Hex } from './hash-native.js';
 import { InfermarketError } from './errors.js';
 
 /** An ed25519 key pair; `secretKey` is the 32-byte seed. */
@@ -18,8 +19,11 @@ export function hash(data: Uint8Array | string): Uint8Array {
   return sha256(typeof data === 'string' ? utf8.encode(data) : data);
 }
 
-/** sha256 as lower-case hex. */
+const nativeHex = nativeSha256Hex();
+
+/** sha256 as lower-case hex (of a string: the runtime's native sha256 where it has one — the same digest, and a batch job's input is hashed at every hop). */
 export function hashHex(data: Uint8Array | string): string {
+  if (typeof data === 'string' && nativeHex) return nativeHex(data);
   return toHex(hash(data));
 }
 

@@ -66,6 +66,8 @@ export function challengeJob(state: MarketState, ev: Ev<'job.challenge'>, out: E
     throw new InfermarketError('ERR_NOT_ELIGIBLE', `${ev.by} may not challenge job ${job.id}`);
   }
   if (ev.outputHash === job.outputHash) throw new InfermarketError('ERR_VALIDATION', '"outputHash" equals the miner\'s; a challenge must disagree');
+  // a challenge disputes the whole output: its referees re-execute every row of a batch job, not the audit's sample
+  delete job.auditRows;
   openDispute(state, job, ev.by, out);
 }
 

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   ERR_RATE_LIMITED: { status: 429, meaning: 'Too many messages or bytes; a WebSocket connection over its budget is then closed with code 4029.' },
   ERR_BAD_INPUT: { status: 400, meaning: 'A model input has the wrong shape, dtype or size.' },
   ERR_BAD_OUTPUT: { status: 400, meaning: 'A miner\'s output is short, long or malformed for what the input asked (wrong token count, tensor dims or dtype).' },
+  ERR_BAD_BATCH: { status: 400, meaning: 'A batch job\'s `rows` is not 1 to `maxBatchRows`, does not match its input\'s batch dim, or is used where one row is required (a private job, a generation model).' },
   ERR_MODEL_TAMPERED: { status: 500, meaning: 'A model file\'s sha256 does not match the manifest; it is refused.' },
   ERR_EP_UNAVAILABLE: { status: 500, meaning: 'The requested execution provider is not installed.' },
   ERR_DECRYPT: { status: 400, meaning: 'A sealed box cannot be opened: wrong recipient key, or tampered ciphertext.' },

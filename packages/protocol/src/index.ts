@@ -19,6 +19,7 @@ export { chooseWinner, type MatchContext } from './matching.js';
 export { isAudited, uniformFromSeed, rankValidators, isEligibleValidator, isLive } from './selection.js';
 export { isEligibleMiner, slashableOf } from './nodes.js';
 export { worstCaseCost, checkVerification } from './jobs.js';
+export { jobRows, checkBatchRows, sampleAuditRows, batchCatchProbability, sliceTensorRows, sliceRows, compareSampledRows, type RowsCompareResult } from './batch.js';
 export { offerBids, OFFER_LIMITS } from './offers.js';
 export * from './scenario.js';
 export * from './scenario-parse.js';

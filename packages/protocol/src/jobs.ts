@@ -1,3 +1,4 @@
+import { checkBatchRows, jobRows, sampleAuditRows } from './batch.js';
 import { commitTrace } from './bisection.js';
 import { InfermarketError } from './errors.js';
 import { balanceOf, bpsOf, transfer } from './ledger.js';
@@ -85,7 +86,9 @@ export function submitJob(state: MarketState, ev: Ev<'job.submit'>, out: Effect[
     throw new InfermarketError('ERR_UNKNOWN_MODEL', `"model" must be one of ${[...state.models].join(', ')}, got ${JSON.stringify(ev.model)}`);
   }
   checkHash('inputHash', ev.inputHash);
-  const maxPrice = checkAmount('maxPriceMicro', ev.maxPriceMicro, state.params.maxJobPriceMicro);
+  // a batch job: maxPriceMicro is per row; the job's max (and escrow) is per row × rows, exact
+  const rows = checkBatchRows(state.params, ev.rows, { private: ev.private === true });
+  const maxPrice = checkAmount('maxPriceMicro', ev.maxPriceMicro, state.params.maxJobPriceMicro) * BigInt(rows);
   const regions = ev.regions ?? [];
   if (!Array.isArray(regions) || regions.length > 16 || regions.some((r) => typeof r !== 'string' || !/^[a-z0-9][a-z0-9-]{0,31}$/.test(r))) {
     throw new InfermarketError('ERR_VALIDATION', '"regions" must be a list of at most 16 region names like "eu-west"');
@@ -136,6 +139,7 @@ export function submitJob(state: MarketState, ev: Ev<'job.submit'>, out: Effect[
     auditDeadlineAtMs: 0,
     replicas: [],
     ...(escrowed !== maxPrice ? { escrowMicro: escrowed } : {}),
+    ...(rows > 1 ? { rows } : {}),
   };
   state.jobs.set(job.id, job);
   transfer(state, out, { from: `balance:${ev.by}`, to: `escrow:${job.id}`, amountMicro: escrowed, reason: 'escrow', ref: job.id });
@@ -147,7 +151,8 @@ export function submitJob(state: MarketState, ev: Ev<'job.submit'>, out: Effect[
 export function placeBid(state: MarketState, ev: Ev<'job.bid'>, _out: Effect[]): void {
   const job = getJob(state, ev.jobId);
   const node = getNode(state, ev.by, 'miner');
-  const price = checkAmount('priceMicro', ev.priceMicro);
+  // a bid is per row: a batch job pays it × rows
+  const price = checkAmount('priceMicro', ev.priceMicro) * BigInt(jobRows(job));
   if (state.params.matchingMode !== 'auction') throw new InfermarketError('ERR_WRONG_STATE', `matchingMode is "${state.params.matchingMode}": jobs are matched to standing offers ("offer.post"), not bid on`);
   if (job.status !== 'bidding') throw new InfermarketError('ERR_WRONG_STATE', `job ${job.id} is ${job.status}, not open for bids`);
   if (!isEligibleMiner(state, node, job, ev.atMs)) {
@@ -158,7 +163,7 @@ export function placeBid(state: MarketState, ev: Ev<'job.bid'>, _out: Effect[]):
   if (worst > job.maxPriceMicro) {
     throw new InfermarketError(
       'ERR_PRICE_TOO_HIGH',
-      `"priceMicro" ${price} plus fees (${worst}, verification "${job.verification}") exceeds the job's max price ${job.maxPriceMicro}`,
+      `"priceMicro" ${price}${jobRows(job) > 1 ? ` (× ${jobRows(job)} rows)` : ''} plus fees (${worst}, verification "${job.verification}") exceeds the job's max price ${job.maxPriceMicro}`,
       { details: { field: 'priceMicro' } },
     );
   }
@@ -254,6 +259,8 @@ export function commitResult(state: MarketState, ev: Ev<'job.result'>, out: Effe
   const drawn = job.verification === 'always' || (job.verification === 'sampled' && isAudited(epoch.seed, job.id, state.params.auditRate));
   const validator = drawn ? nextAuditor(state, job) : null;
   job.audited = validator !== null;
+  // a batch job's audit re-executes a sample of its rows, drawn now (after the commit) from the secret epoch seed
+  if (job.audited && jobRows(job) > state.params.auditSampleRows) job.auditRows = sampleAuditRows(epoch.seed, job.id, jobRows(job), state.params.auditSampleRows);
   out.push({ type: 'job.committed', jobId: job.id, miner: ev.by, outputHash, audited: job.audited });
   if (validator) {
     state.stats.audited++;

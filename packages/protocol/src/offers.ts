@@ -101,8 +101,10 @@ export function offerBids(state: MarketState, job: Job): Bid[] {
   const now = state.nowMs;
   for (const o of state.offers.values()) {
     if (o.untilMs <= now) continue;
-    const price = o.prices.get(job.model);
-    if (price === undefined) continue;
+    const perRow = o.prices.get(job.model);
+    if (perRow === undefined) continue;
+    // an offer's price is per row: a batch job of n rows costs n × it (and takes one slot of its capacity)
+    const price = job.rows === undefined ? perRow : perRow * BigInt(job.rows);
     if ((state.busy.get(o.miner) ?? 0) >= o.capacity) continue;
     const node = state.nodes.get(o.miner);
     if (!node || !isEligibleMiner(state, node, job, now)) continue;

@@ -74,7 +74,7 @@ export interface Params {
   maxSlashes: number;
   /** Most mUSD the faucet mints to one account over its lifetime. */
   faucetCapMicro: bigint;
-  /** Largest max price a job may escrow. */
+  /** Largest max price a job may escrow (per row for a batch job). */
   maxJobPriceMicro: bigint;
   /** Longest a signed message may stay valid (after it, it is refused as expired). */
   messageTtlMs: number;
@@ -96,6 +96,10 @@ export interface Params {
   stakeToken: Token;
   /** `token` mode: extra IMT a client escrows over its max price converted at the submit price. */
   tokenEscrowMarginBps: number;
+  /** Most input rows one batch job may carry (priced per row). */
+  maxBatchRows: number;
+  /** Rows of a batch job a validator re-executes when the job is audited (all rows when the job has fewer). */
+  auditSampleRows: number;
 }
 
 type NumberRule = { kind: 'number'; min: number; max: number; integer: boolean; unit: string; meaning: string };
@@ -146,7 +150,7 @@ export const PARAM_RULES: { readonly [K in keyof Params]: ParamRule } = Object.f
   jailDurationMs: ms('Time a slashed node cannot bid or audit.', 0),
   maxSlashes: { kind: 'number', min: 1, max: 100, integer: true, unit: 'slashes', meaning: 'Slashes after which a node is ejected and its stake unbonded.' },
   faucetCapMicro: micro('Most mUSD the faucet mints to one account.'),
-  maxJobPriceMicro: micro('Largest max price a job may escrow.', 1n),
+  maxJobPriceMicro: micro('Largest max price a job may escrow (per row for a batch job, which escrows it × rows).', 1n),
   messageTtlMs: ms('Longest validity of a signed message (replays are refused by a per-signer sequence window and by expiry).'),
   epochMs: ms('Length of an audit-seed epoch (seed hash published at start, seed revealed at end).'),
   redundancyK: { kind: 'number', min: 2, max: 7, integer: true, unit: 'miners', meaning: 'Miners that run a "redundant" job; a strict majority must agree.' },
@@ -157,6 +161,8 @@ export const PARAM_RULES: { readonly [K in keyof Params]: ParamRule } = Object.f
   pricingMode: { kind: 'enum', values: PRICING_MODES, unit: 'mode', meaning: 'How jobs are priced and paid: `stable` (mUSD), `token` (priced in mUSD, paid in IMT at the oracle price at settlement), `token-native` (priced and paid in IMT). See docs/economics.md.' },
   stakeToken: { kind: 'enum', values: TOKENS, unit: 'token', meaning: 'The token stakes are bonded, slashed and penalised in (`mUSD` or `IMT`).' },
   tokenEscrowMarginBps: { kind: 'number', min: 0, max: 100_000, integer: true, unit: 'bps', meaning: '`token` mode: extra IMT escrowed over the max price converted at the submit price, covering a price fall before settlement.' },
+  maxBatchRows: { kind: 'number', min: 1, max: 4096, integer: true, unit: 'rows', meaning: 'Most input rows one batch job may carry (`rows` in `job.submit`); the job is priced per row.' },
+  auditSampleRows: { kind: 'number', min: 1, max: 4096, integer: true, unit: 'rows', meaning: 'Rows of an audited batch job the validator re-executes, drawn after the commit from the epoch seed (all rows when the job has fewer).' },
 });
 
 const MUSD = 1_000_000n;
@@ -203,6 +209,8 @@ export const DEFAULT_PARAMS: Readonly<Params> = Object.freeze({
   pricingMode: 'stable',
   stakeToken: 'mUSD',
   tokenEscrowMarginBps: 5_000,
+  maxBatchRows: 64,
+  auditSampleRows: 4,
 });
 
 export const PARAM_NAMES = Object.keys(PARAM_RULES) as (keyof Params)[];

@@ -119,6 +119,8 @@ export interface ResolvedClientGroup {
   temperature: number;
   /** How its jobs are checked (`sampled`, `always`, `redundant`, `none`). */
   verification: VerificationLevel;
+  /** Input rows per job (1 = not a batch job); `maxPriceMicro` is per row. */
+  batchRows: number;
   seedLabel: string;
 }
 
@@ -222,6 +224,22 @@ function priceTable(g: MinerGroup, models: string[], path: string): Record<strin
     } else out[m] = String(SCENARIO_DEFAULTS.minerPriceMicroByModel[m] ?? SCENARIO_DEFAULTS.minerPriceMicroOtherModel);
   }
   return out;
+}
+
+/**
+ * A client group's rows per job: `batchRows` (default 1), at most `maxBatchRows`; a batch needs a tensor model
+ * (charlm generates one prompt at a time) and a public job (a sealed input cannot be split into rows).
+ * @throws InfermarketError `ERR_BAD_SCENARIO` naming `<path>.batchRows`.
+ */
+function batchRowsOf(c: ClientGroup, path: string, maxBatchRows: number, models: string[]): number {
+  const rows = c.batchRows ?? 1;
+  const bad = (why: string): never => {
+    throw new InfermarketError('ERR_BAD_SCENARIO', `${path}.batchRows ${rows} ${why}`, { details: { field: `${path}.batchRows` } });
+  };
+  if (rows > maxBatchRows) bad(`exceeds params.maxBatchRows ${maxBatchRows}; lower it or raise maxBatchRows`);
+  if (rows > 1 && c.private === true) bad('cannot be used with "private": true (a sealed input cannot be split into rows for a sampled audit); use 1');
+  if (rows > 1 && models.includes('charlm')) bad('cannot be used with model "charlm" (autoregressive: one prompt a job); give the batch group tensor models only');
+  return rows;
 }
 
 /**
@@ -330,6 +348,7 @@ export function resolveScenario(s: Scenario): ResolvedScenario {
       maxTokens: c.maxTokens ?? SCENARIO_DEFAULTS.clientMaxTokens,
       temperature: c.temperature ?? SCENARIO_DEFAULTS.clientTemperature,
       verification: c.verification ?? SCENARIO_DEFAULTS.clientVerification,
+      batchRows: batchRowsOf(c, `clients[${gi}]`, P.maxBatchRows, Object.keys(models)),
       seedLabel: `${s.seed}${gi ? `/${gi}` : ''}`,
     };
   });

@@ -118,6 +118,7 @@ export const SCENARIO_SCHEMA: JsonSchema = Object.freeze({
             maxTokens: { type: 'integer', minimum: 1, maximum: 4096 },
             temperature: { type: 'number', minimum: 0, maximum: 10, description: 'charlm sampling temperature; 0 = greedy (default).' },
             verification: { type: 'string', enum: ['sampled', 'always', 'redundant', 'none'] },
+            batchRows: { type: 'integer', minimum: 1, maximum: 4096, description: 'Batch jobs: input rows per job (default 1, at most params.maxBatchRows); maxPriceMicro is per row. Not with private or charlm.' },
             hybrid: obj(
               {
                 policy: { type: 'string', enum: ['split', 'fallback'] },

@@ -140,6 +140,8 @@ export interface ClientGroup {
   temperature?: number;
   /** How this group's jobs are checked (default `sampled`; see docs/verification.md). */
   verification?: 'sampled' | 'always' | 'redundant' | 'none';
+  /** Batch jobs: input rows per job (default 1; at most `params.maxBatchRows`); `maxPriceMicro` is then per row. Not with `private` or charlm. */
+  batchRows?: number;
   /**
    * Simulator: a hybrid client (docs/economics.md) routing between the market and a centralized baseline
    * modelled as a fixed price and latency: `split` sends `latencySensitiveModels` (default charlm, generation)

@@ -214,6 +214,10 @@ export interface Job {
   traceLayers?: number;
   /** The bisection game of a dispute in `disputeMode: "bisection"` (bisection.ts). */
   bisection?: BisectionGame;
+  /** Batch jobs: input rows (absent = 1). `maxPriceMicro` and `priceMicro` are then the whole job's (per row × rows). */
+  rows?: number;
+  /** Batch jobs: the rows an audit re-executes, drawn after the commit (`sampleAuditRows`); absent = all rows. */
+  auditRows?: number[];
 }
 
 export interface Epoch {
@@ -332,6 +336,8 @@ export type MarketEvent =
       private?: boolean;
       /** Default `sampled`. */
       verification?: VerificationLevel;
+      /** Batch jobs: input rows (1 … `maxBatchRows`, default 1); `maxPriceMicro` is then per row (batch.ts). */
+      rows?: number;
     } & Signed)
   | ({ type: 'job.bid'; atMs: number; jobId: string; priceMicro: bigint } & Signed)
   /** A miner posts (or replaces) its standing offer: a price per model, capacity, variant and until when it stands. */

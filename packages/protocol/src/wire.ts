@@ -51,6 +51,8 @@ export interface SubmitBody {
   private?: boolean;
   /** How the output is checked (default `sampled`; see docs/verification.md). */
   verification?: VerificationLevel;
+  /** Batch jobs: input rows, the input tensor's first dim (1 … `maxBatchRows`, default 1); `maxPriceMicro` is per row. */
+  rows?: number;
   nonce: string;
   expiresAtMs: number;
 }
@@ -125,6 +127,8 @@ export interface JobView {
   miner: string | null;
   priceMicro: string;
   maxPriceMicro: string;
+  /** Batch jobs only: the job's rows (`priceMicro` and `maxPriceMicro` are then the whole job's, per row × rows). */
+  rows?: number;
   audited: boolean;
   region: string | null;
   submittedAtMs: number;
@@ -148,7 +152,8 @@ export type ServerMessage =
   | { type: 'auth.challenge'; challenge: string; marketKey: string }
   | { type: 'auth.ok'; address: string; nowMs: number; params: Record<string, string | number> }
   /** `verification` is the job's level when not `sampled`: a `redundant` job must fit `redundancyK` bids (plus fees) in `maxPriceMicro` (`worstCaseCost`). */
-  | { type: 'job.offer'; jobId: string; model: string; maxPriceMicro: string; closesAtMs: number; private: boolean; clientKey?: string; verification?: VerificationLevel }
+  /** A batch job (`rows` > 1) is bid on per row: `maxPriceMicro` is then its max price per row, and the job pays the bid × `rows`. */
+  | { type: 'job.offer'; jobId: string; model: string; maxPriceMicro: string; rows?: number; closesAtMs: number; private: boolean; clientKey?: string; verification?: VerificationLevel }
   | {
       type: 'job.assign';
       jobId: string;
@@ -173,6 +178,8 @@ export type ServerMessage =
       inputHash: string;
       deadlineAtMs: number;
       purpose: 'audit' | 'dispute';
+      /** Batch jobs: the job's rows `input` holds (the sampled rows, in order; `inputHash` stays the whole job's); absent = every row. */
+      rows?: number[];
       /** The variant the job's miner claimed at registration: what the validator must re-execute (optional; added). */
       variant?: string;
       /** Private jobs: the job key sealed by the client to this validator (see `job.assign`). */

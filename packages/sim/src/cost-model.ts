@@ -39,11 +39,14 @@ export const DEFAULT_MAX_TOKENS = 32;
  */
 export const DOWNGRADE_MISMATCH_RATE = 1.0;
 
-/** CPU milliseconds for one job of `model` run as `variant`, generating `tokens` tokens (per-token models). */
-export function computeMs(model: string, variant: string, tokens: number, overrides?: Readonly<Record<string, number>>): number {
+/**
+ * CPU milliseconds for one job of `model` run as `variant`, generating `tokens` tokens (per-token models), of
+ * `rows` input rows (a batch job; linear in rows — the batched run's per-row saving is not modelled).
+ */
+export function computeMs(model: string, variant: string, tokens: number, overrides?: Readonly<Record<string, number>>, rows = 1): number {
   const o = overrides?.[`${model}:${variant}`] ?? overrides?.[model];
   const per = o ?? COMPUTE_MS[model]?.[variant] ?? UNKNOWN_MODEL_MS;
-  return PER_TOKEN_MODELS.has(model) ? per * tokens : per;
+  return (PER_TOKEN_MODELS.has(model) ? per * tokens : per) * rows;
 }
 
 /** Cost in micro-mUSD (fractional; summed as a float and rounded in reports) of `cpuMs` at a price per CPU-second. */

@@ -290,7 +290,7 @@ export function createSimEconomics(w: SimWorld, scenario: Scenario): SimEconomic
         if (ef.type === 'job.assigned') {
           const m = w.byAddress.get(ef.miner);
           const job = w.jobs.get(ef.jobId);
-          if (m && job) usdCost.set(m, (usdCost.get(m) ?? 0) + (computeMs(job.model, m.variant, job.tokens, w.costOverrides) / 1000) * costOf(m));
+          if (m && job) usdCost.set(m, (usdCost.get(m) ?? 0) + (computeMs(job.model, m.variant, job.tokens, w.costOverrides, job.rows) / 1000) * costOf(m));
         }
       }
     },

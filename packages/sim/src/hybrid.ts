@@ -41,6 +41,8 @@ interface Tracked {
   submittedAtMs: number;
   model: string;
   tokens: number;
+  /** Rows of the job (a batch job): the baseline charges and computes per row. */
+  rows: number;
   done: boolean;
 }
 
@@ -91,12 +93,13 @@ export function createSimHybrid(w: SimWorld, scenario: Scenario, resolved: Resol
   let basis: bigint | null = null;
 
   // the baseline runs the job directly: its compute plus its own fixed latency
-  const cloudServe = (g: GroupSpec, model: string, tokens: number, startedAfterMs: number, route: 'cloud' | 'fallback'): void => {
-    const lat = startedAfterMs + g.cloudLatencyMs + computeMs(model, 'int8', tokens, w.costOverrides);
+  // a batch job: the baseline's price and compute are per row, as the market's
+  const cloudServe = (g: GroupSpec, model: string, tokens: number, rows: number, startedAfterMs: number, route: 'cloud' | 'fallback'): void => {
+    const lat = startedAfterMs + g.cloudLatencyMs + computeMs(model, 'int8', tokens, w.costOverrides, rows);
     g.routed[route]++;
     g.lat[route].push(lat);
     if (g.sensitive.has(model)) g.latSensitive.push(lat);
-    g.usdMicro += Number(g.cloudPriceMicro);
+    g.usdMicro += Number(g.cloudPriceMicro) * rows;
   };
 
   return {
@@ -104,17 +107,17 @@ export function createSimHybrid(w: SimWorld, scenario: Scenario, resolved: Resol
     arrive(c, model, tokens) {
       const g = byClient.get(c.id)!;
       if (hybridFirstRoute(g.policy, g.sensitive.has(model)) === 'market') return 'market';
-      cloudServe(g, model, tokens, 0, 'cloud');
+      cloudServe(g, model, tokens, c.rows, 0, 'cloud');
       return 'cloud';
     },
     submitted(c, jobId, model, tokens, accepted) {
       const g = byClient.get(c.id)!;
       if (!accepted) {
         // the market refused it: the baseline serves it at once (fallback), or it is lost (split)
-        if (hybridFallsBack(g.policy, { outcome: 'refused', elapsedMs: 0 }, g.fallbackAfterMs)) cloudServe(g, model, tokens, 0, 'fallback');
+        if (hybridFallsBack(g.policy, { outcome: 'refused', elapsedMs: 0 }, g.fallbackAfterMs)) cloudServe(g, model, tokens, c.rows, 0, 'fallback');
         return;
       }
-      jobs.set(jobId, { g, submittedAtMs: w.now, model, tokens, done: false });
+      jobs.set(jobId, { g, submittedAtMs: w.now, model, tokens, rows: c.rows, done: false });
       if (g.policy === 'fallback') w.queue.push(w.now + g.fallbackAfterMs, { k: 'hybrid', jobId });
     },
     observe(fx) {
@@ -142,7 +145,7 @@ export function createSimHybrid(w: SimWorld, scenario: Scenario, resolved: Resol
           if (t.g.sensitive.has(t.model)) t.g.latSensitive.push(elapsed);
         } else if (hybridFallsBack(t.g.policy, { outcome: 'failed', elapsedMs: elapsed }, t.g.fallbackAfterMs)) {
           t.done = true;
-          cloudServe(t.g, t.model, t.tokens, elapsed, 'fallback');
+          cloudServe(t.g, t.model, t.tokens, t.rows, elapsed, 'fallback');
         }
       }
     },
@@ -152,7 +155,7 @@ export function createSimHybrid(w: SimWorld, scenario: Scenario, resolved: Resol
       const elapsed = w.now - t.submittedAtMs;
       if (!hybridFallsBack(t.g.policy, { outcome: 'pending', elapsedMs: elapsed }, t.g.fallbackAfterMs)) return;
       t.done = true;
-      cloudServe(t.g, t.model, t.tokens, elapsed, 'fallback');
+      cloudServe(t.g, t.model, t.tokens, t.rows, elapsed, 'fallback');
     },
     report() {
       const groups = [...new Set(byClient.values())];

@@ -278,7 +278,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           tally.settledCount++;
           if (job) {
             // `token` mode escrows a converted amount: count what the client actually paid (in the job token)
-            const paidMicro = P.pricingMode === 'token' ? jobPaidMicro(fx, e.jobId) : job.client.maxPrice - e.refundMicro;
+            const paidMicro = P.pricingMode === 'token' ? jobPaidMicro(fx, e.jobId) : job.client.maxPrice * BigInt(job.rows) - e.refundMicro;
             tally.clientSpend += paidMicro;
             const m = byAddress.get(e.miner);
             const delivered = job.reps?.get(e.miner)?.hash ?? job.outHash;
@@ -460,7 +460,8 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
         const isHybrid = hybrid?.has(c) === true;
         if (isHybrid && hybrid!.arrive(c, model, model === 'charlm' ? c.tokens : 0) === 'cloud') break;
         const bal = state.ledger.get(`balance:${c.address}`) ?? 0n;
-        if (c.inflight >= c.concurrency || bal < c.maxPrice) {
+        // a batch job escrows its max price per row × rows
+        if (c.inflight >= c.concurrency || bal < c.maxPrice * BigInt(c.rows)) {
           tally.throttled++;
           break;
         }
@@ -472,6 +473,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           client: c,
           model,
           tokens,
+          rows: c.rows,
           submittedAtMs: now,
           base,
           miner: null,
@@ -496,6 +498,7 @@ export function runSimulation(input: Scenario, options: RunSimulationOptions = {
           ...(c.regions.length ? { regions: c.regions } : {}),
           ...(c.private ? { private: true } : {}),
           ...(c.verification !== 'sampled' ? { verification: c.verification } : {}),
+          ...(c.rows > 1 ? { rows: c.rows } : {}),
           ...signedBy(w, c, now),
         });
         if (isHybrid) hybrid!.submitted(c, jobId, model, tokens, fx !== null);

@@ -166,6 +166,7 @@ export function buildAgents(
         regions: g.regions,
         tokens: g.maxTokens,
         verification: g.verification,
+        rows: g.batchRows,
         nonce: 0,
       });
     });
@@ -269,7 +270,7 @@ export function minerRuns(w: SimWorld, jobId: string, minerAddr: string, deadlin
     cheated = true;
     cpu = false;
   }
-  const ms = cpu ? computeMs(job.model, run, job.tokens, w.costOverrides) : 0;
+  const ms = cpu ? computeMs(job.model, run, job.tokens, w.costOverrides, job.rows) : 0;
   const cost = computeCostMicro(ms, w.costPerCpuSec);
   m.computeMicro += cost;
   job.costMicro = cost;
@@ -293,9 +294,14 @@ export function minerRuns(w: SimWorld, jobId: string, minerAddr: string, deadlin
   w.queue.push(at, { k: 'result', miner: m, inc: m.incarnation, ev: { type: 'job.result', atMs: at, jobId, outputHash, ...trace, by: m.address, nonce: `${++m.nonce}`, expiresAtMs: at + w.ttl } });
 }
 
+/** Rows a validator re-executes for `job`: a batch job's audit samples `auditSampleRows` of them (the rules' draw). */
+function auditedRows(w: SimWorld, job: SimJob): number {
+  return Math.min(job.rows, w.P.auditSampleRows);
+}
+
 /** What a validator's re-execution yields, as an output class (honest validators may diverge). */
 function reexecute(w: SimWorld, v: ValidatorAgent, job: SimJob): OutClass {
-  const cpu = computeMs(job.model, job.miner?.variant ?? 'int8', job.tokens, w.costOverrides);
+  const cpu = computeMs(job.model, job.miner?.variant ?? 'int8', job.tokens, w.costOverrides, auditedRows(w, job));
   v.computeMicro += computeCostMicro(cpu, w.costPerCpuSec);
   return w.divergence > 0 && w.rng.next() < w.divergence ? 3 : 0;
 }
@@ -322,7 +328,7 @@ export function validatorAudits(w: SimWorld, jobId: string, vAddr: string): void
     const cls = reexecute(w, v, job);
     hash = hashOf(job, cls);
     match = cls === 0 && job.out === 0 && job.outHash === hashOf(job, 0);
-    ms = computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides);
+    ms = computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides, auditedRows(w, job));
   }
   const at = Math.ceil(w.now + netDelay(w) * 2 + ms);
   if (at > w.state.nowMs + w.P.auditWindowMs) return;
@@ -345,7 +351,7 @@ export function refereesVote(w: SimWorld, jobId: string, referees: string[], dea
     else if (action === 'cheap-claim') minerCorrect = false;
     else {
       minerCorrect = reexecute(w, v, job) === 0 && job.outHash === hashOf(job, 0);
-      ms = computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides);
+      ms = computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides, auditedRows(w, job));
       noteQuorumVote(w, jobId, ms);
     }
     const at = Math.ceil(w.now + netDelay(w) * 2 + ms);

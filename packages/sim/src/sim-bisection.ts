@@ -177,7 +177,7 @@ function refereesJudge(w: SimWorld, e: Extract<Effect, { type: 'bisect.segment' 
   const c = clockOf(w, e.jobId);
   if (c) c.rounds++;
   // one segment of `toIndex - fromIndex` layers (one, unless the trace has a single layer), costed by its share of the MACs
-  const cpu = computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides) * segmentShare(job.model, e.fromIndex, e.toIndex);
+  const cpu = computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides, job.rows) * segmentShare(job.model, e.fromIndex, e.toIndex);
   for (const r of e.referees) {
     const v = w.validatorsByAddress.get(r);
     if (!v || !v.online) continue;

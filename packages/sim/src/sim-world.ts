@@ -88,12 +88,16 @@ export interface ClientAgent {
   tokens: number;
   nonce: number;
   verification: VerificationLevel;
+  /** Input rows per job (1 = not a batch job). */
+  rows: number;
 }
 
 export interface SimJob {
   client: ClientAgent;
   model: string;
   tokens: number;
+  /** Input rows (a batch job: priced and computed per row; its audit re-executes min(rows, auditSampleRows)). */
+  rows: number;
   submittedAtMs: number;
   base: string;
   miner: MinerAgent | null;

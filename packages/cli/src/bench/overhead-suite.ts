@@ -2,7 +2,7 @@ import { createClient } from '@infermarket/client';
 import { keyPairFromSeed, percentile, seedFromLabel } from '@infermarket/protocol';
 import { sampleJobInput } from '../testnet/inputs.js';
 import { closedLoop, marketJob, type LoopResult } from './closed-loop.js';
-import { startDirectWorker, type DirectWorker } from './direct-client.js';
+import { startDirectWorker } from './direct-client.js';
 import type { DirectAnswer } from './direct-worker.js';
 import { median, type BenchRow } from './harness.js';
 import { startLiveNet, type LiveNet } from './live-net.js';
@@ -228,33 +228,10 @@ export async function overheadSuite(ctx: SuiteContext): Promise<BenchRow[]> {
       }
       ctx.log(`market ${model}: added p50 ${round(rows.find((r) => r.name === `${model} added latency per job p50, concurrency 1`)!.value)} ms, peak ${round(k.peak.perSec, 0)} jobs/s at ${k.peak.inFlight} in flight`);
     }
-    // batch jobs: the target compares heavy jobs of 32 rows with direct onnxruntime at batch 32
-    const d32 = await heavyBatch32(direct, blocks);
-    rows.push({ suite: 'overhead', name: 'heavy direct onnxruntime at batch 32 (the batch-job baseline)', value: median(d32), unit: 'rows/s', min: Math.min(...d32), max: Math.max(...d32), repeats: d32.length, note: '8 in flight, 32 rows per run' });
-    rows.push({
-      suite: 'overhead',
-      name: 'heavy batch jobs of 32 rows, market ÷ direct at batch 32',
-      value: Number.NaN,
-      unit: '×',
-      min: Number.NaN,
-      max: Number.NaN,
-      repeats: 0,
-      target: { op: '>=', value: 0.95, met: false },
-      note: 'not measured: this build has no batch jobs (a job carries one input); counted as missed',
-    });
+    // batch jobs (heavy, 32 rows per job, against direct onnxruntime at batch 32) are the `batch` suite
   } finally {
     await direct.close().catch(() => undefined);
     await net.stop();
   }
   return rows;
 }
-
-async function heavyBatch32(direct: DirectWorker, blocks: number): Promise<number[]> {
-  const out: number[] = [];
-  for (let b = 0; b < blocks; b++) {
-    const a = await direct.run({ name: `heavy/batch32/${b}`, model: 'heavy', variant: OVERHEAD_SETTINGS.variant, maxTokens: 0, inFlight: 8, jobs: 40, seedBase: 900_000 + b * 40 * 32, batch: 32 });
-    out.push((a.latencies.length * 32 * 1000) / a.elapsedMs);
-  }
-  return out;
-}
-

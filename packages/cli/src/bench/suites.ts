@@ -2,6 +2,7 @@ import type { BenchRow } from './harness.js';
 import { ledgerSuite } from './ledger-suite.js';
 import { modelsSuite } from './models-suite.js';
 import { overheadSuite } from './overhead-suite.js';
+import { batchSuite } from './batch-suite.js';
 import { verificationSuite } from './verification-suite.js';
 import { protocolSuite } from './protocol-suite.js';
 import { simSuite } from './sim-suite.js';
@@ -36,6 +37,7 @@ export const SUITES: Record<string, Suite> = {
     return modelsSuite(ctx);
   },
   overhead: (ctx) => overheadSuite(ctx),
+  batch: (ctx) => batchSuite(ctx),
   verification: (ctx) => verificationSuite(ctx),
   startup: (ctx) => {
     ctx.record({ seed: startupScenario(0).seed });

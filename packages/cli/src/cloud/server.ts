@@ -5,6 +5,7 @@ import fastify, { type FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   checkNonce,
+  checkBatchRows,
   DEFAULT_PARAMS,
   hashPayload,
   InfermarketError,
@@ -39,6 +40,7 @@ import {
   JobReadQuery,
   loadModelSpecs,
   SubmitJobBody,
+  checkInputRows,
   validateInput,
   type ModelSpec,
 } from '@infermarket/market';
@@ -399,6 +401,9 @@ export function createCloud(options: CloudOptions): Cloud {
     const b = envelope.body as unknown as SubmitBody;
     const spec = specs.get(b.model);
     if (!spec) throw new InfermarketError('ERR_UNKNOWN_MODEL', `"envelope.body.model" must be one of ${[...specs.keys()].join(', ')}, got ${JSON.stringify(b.model)}`, { details: { field: 'model' } });
+    // a batch job is priced per row here too, by the market's own rows check (its default maxBatchRows)
+    const rows = checkBatchRows(DEFAULT_PARAMS, b.rows, { private: b.private === true });
+    checkInputRows(spec, input, rows);
     validateInput(spec, input, { private: b.private === true });
     if (b.private === true) throw new InfermarketError('ERR_VALIDATION', '"envelope.body.private": the cloud baseline does not take private jobs (it runs your input itself, in the clear)', { details: { field: 'private' } });
     if (b.verification !== undefined && b.verification !== 'none') {
@@ -411,9 +416,9 @@ export function createCloud(options: CloudOptions): Cloud {
     pruneNonces(replay, t);
     const seq = checkNonce(replay, signed, t);
     if (jobs.has(b.jobId)) throw new InfermarketError('ERR_DUPLICATE', `"envelope.body.jobId" ${b.jobId} is already in use`, { details: { field: 'jobId' } });
-    const price = prices.get(b.model)!;
-    const maxPrice = BigInt(b.maxPriceMicro);
-    if (maxPrice < price) throw new InfermarketError('ERR_PRICE_TOO_HIGH', `the cloud's price for "${b.model}" is ${price}, above "envelope.body.maxPriceMicro" ${maxPrice}`, { details: { field: 'maxPriceMicro' } });
+    const price = prices.get(b.model)! * BigInt(rows);
+    const maxPrice = BigInt(b.maxPriceMicro) * BigInt(rows);
+    if (maxPrice < price) throw new InfermarketError('ERR_PRICE_TOO_HIGH', `the cloud's price for "${b.model}" is ${price / BigInt(rows)} per row, above "envelope.body.maxPriceMicro" ${maxPrice / BigInt(rows)}`, { details: { field: 'maxPriceMicro' } });
     if (balanceOf(address) < maxPrice) {
       throw new InfermarketError('ERR_INSUFFICIENT_BALANCE', `balance ${balanceOf(address)} of ${address} cannot cover "maxPriceMicro" ${maxPrice}; ask the faucet (POST /v1/faucet)`, { details: { field: 'maxPriceMicro' } });
     }

@@ -22,6 +22,7 @@ interface LoadCliOptions {
   regions?: string;
   private?: boolean;
   verification?: string;
+  batchRows?: string;
   waitStdin?: boolean;
   transport?: string;
   json?: boolean;
@@ -94,6 +95,7 @@ export function registerLoad(program: Command): void {
     .option('--regions <list>', 'regions jobs may run in')
     .option('--private', 'submit private jobs: inputs and outputs sealed end to end (docs/privacy.md)')
     .option('--verification <level>', 'how every job is checked: sampled (default), always, redundant, none (docs/verification.md)')
+    .option('--batch-rows <n>', 'rows per job: batch jobs, priced per row (--max-price is then per row); not with charlm or --private', '1')
     .option('--transport <kind>', 'session (one WebSocket per client for all its jobs) or http (a request per submit, polling; the cloud baseline speaks only this)', 'session')
     .option('--wait-stdin', 'after funding, wait for a line "go" on stdin before submitting (used by testnet)')
     .option('--json', 'JSON lines on stdout')
@@ -111,9 +113,11 @@ export function registerLoad(program: Command): void {
         await Promise.all(clients.map((c) => c.faucet(amount)));
       }
       const maxPriceMicro = parseAmount('--max-price', o.maxPrice, 100_000n);
+      const batchRows = parseNumber('--batch-rows', o.batchRows, 1, 1, 4096);
       // fail loud before the first job: a client that cannot pay one job would have every job refused
       const balances = await Promise.all(clients.map(async (c) => ({ address: c.address, balance: await c.balance() })));
-      const broke = balances.filter((b) => b.balance < maxPriceMicro);
+      // a batch job escrows its max price per row × rows
+      const broke = balances.filter((b) => b.balance < maxPriceMicro * BigInt(batchRows));
       if (broke.length > 0) {
         throw new InfermarketError(
           'ERR_INSUFFICIENT_BALANCE',
@@ -141,6 +145,7 @@ export function registerLoad(program: Command): void {
         ...(o.regions ? { regions: list(o.regions) } : {}),
         ...(o.private ? { private: true } : {}),
         ...(o.verification !== undefined ? { verification: checkVerification(o.verification) } : {}),
+        ...(batchRows > 1 ? { batchRows } : {}),
         // digits come from the bundled held-out images (no MNIST parsing at start-up), the rest from samples
         makeInput: (model, rng) => (model === 'digits' ? bundledDigitInput(rng.int(DIGIT_SAMPLE_COUNT)).input : sampleJobInput(model, rng.int(1_000_000), { maxTokens, temperature }).input),
         onJob: (r: LoadJobResult) =>

@@ -46,6 +46,14 @@ describe('planTestnet', () => {
     expect(arg(colluder.args, '--collude-with')).toBe(plan.nodes.find((n) => n.id === 'replay-0')!.address);
   });
 
+  it('a client group with batchRows runs a load generator sending batch jobs of that many rows', () => {
+    const s = load('sim-small');
+    const batch = parseScenario({ ...s, clients: [{ count: 1, ratePerSec: 1, models: { digits: 1 }, batchRows: 16 }] });
+    const plan = planTestnet(batch, { durationMs: 1000 });
+    expect(arg(plan.loads[0]!.args('http://127.0.0.1:1'), '--batch-rows')).toBe('16');
+    expect(arg(planTestnet(s, { durationMs: 1000 }).loads[0]!.args('http://127.0.0.1:1'), '--batch-rows')).toBeUndefined();
+  });
+
   it('refuses the simulator-only economics section and hybrid client groups, naming the field', () => {
     const econ = parseScenario(JSON.parse(readFileSync(new URL('../../../../scenarios/sim-only/economics.json', import.meta.url), 'utf8')));
     expect(() => planTestnet(econ, { durationMs: 1000 })).toThrow(expect.objectContaining({ code: 'ERR_BAD_SCENARIO', details: { field: 'economics' } }));

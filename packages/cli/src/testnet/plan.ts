@@ -156,6 +156,7 @@ export function planTestnet(s: Scenario, opts: { durationMs: number }): TestnetP
         if (c.private) a.push('--private');
         if (c.temperature > 0) a.push('--temperature', String(c.temperature));
         if (c.verification !== 'sampled') a.push('--verification', c.verification);
+        if (c.batchRows > 1) a.push('--batch-rows', String(c.batchRows));
         return a;
       },
     };
