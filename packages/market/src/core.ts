@@ -262,7 +262,8 @@ export function createCore(options: CoreOptions): MarketCore {
       miner: job.miner,
       status,
       priceMicro: (status === 'settled' ? job.priceMicro : 0n).toString(),
-      paidMicro: (job.maxPriceMicro - refundMicro).toString(),
+      // in the job token: what the submission escrowed (its IMT conversion in `token` mode) minus the refund
+      paidMicro: ((job.escrowMicro ?? job.maxPriceMicro) - refundMicro).toString(),
       audited: job.audited,
       finishedAtMs: job.finishedAtMs,
       ...receiptChecks(job),

@@ -63,6 +63,8 @@ export interface OracleDriver {
   readonly originMs: number;
   /** Points published so far by this process (not counting a previous run's). */
   published(): number;
+  /** Publish the point due now on the market clock (if it changes the price) and re-arm for the next: what the timer calls. */
+  poll(): void;
   stop(): void;
 }
 
@@ -88,6 +90,7 @@ export function startOracleDriver(core: MarketCore, path: CheckedOraclePath, log
   let handle: NodeJS.Timeout | null = null;
   let stopped = false;
   const tick = (): void => {
+    if (handle) clearTimeout(handle);
     handle = null;
     if (stopped) return;
     const elapsed = core.now() - originMs;
@@ -97,7 +100,7 @@ export function startOracleDriver(core: MarketCore, path: CheckedOraclePath, log
     if (due >= 0) {
       const p = path.points[due]!;
       const cur = core.state.oracle;
-      if (!cur || cur.priceMicro !== p.priceMicro || count === 0) {
+      if (!cur || cur.priceMicro !== p.priceMicro) {
         try {
           core.step({ type: 'oracle.price', atMs: core.now(), priceMicro: p.priceMicro });
           count++;
@@ -113,6 +116,7 @@ export function startOracleDriver(core: MarketCore, path: CheckedOraclePath, log
     source: path.source,
     originMs,
     published: () => count,
+    poll: tick,
     stop() {
       stopped = true;
       if (handle) clearTimeout(handle);
