@@ -134,3 +134,25 @@ export function createPriceTrend(halfLifeMs: number): { observe(atMs: number, pr
     },
   };
 }
+
+/** The part of a scenario's `economics` section the participation rule reads. */
+export interface EconomicsCosts {
+  minerCostUsdMicroPerComputeSecond?: number;
+  minerCostByGroup?: Record<string, number>;
+  churn?: { enabled?: boolean } & Partial<ParticipationSettings>;
+}
+
+/** A miner group's USD cost per compute second (micro-USD): its own entry, else the scenario's default, else 0. One rule for the simulator and the testnet. */
+export function minerUsdCostMicro(e: EconomicsCosts | undefined, group: string): number {
+  return e?.minerCostByGroup?.[group] ?? e?.minerCostUsdMicroPerComputeSecond ?? 0;
+}
+
+/** Whether miners run the participation rule: some miner has a USD cost and `churn.enabled` is not false. */
+export function churnEnabled(e: EconomicsCosts | undefined): boolean {
+  return (e?.churn?.enabled ?? true) && ((e?.minerCostUsdMicroPerComputeSecond ?? 0) > 0 || Object.keys(e?.minerCostByGroup ?? {}).length > 0);
+}
+
+/** The scenario's `economics.churn` resolved onto the defaults (without `enabled`). @throws ERR_BAD_SCENARIO naming the field. */
+export function churnSettingsOf(e: EconomicsCosts | undefined): ParticipationSettings {
+  return resolveParticipation(Object.fromEntries(Object.entries(e?.churn ?? {}).filter(([k]) => k !== 'enabled')) as Partial<ParticipationSettings>);
+}

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { checkVerification, InfermarketError, keyPairFromSeed, seedFromLabel } from '@infermarket/protocol';
-import { createClient, runLoad, type LoadJobResult } from '@infermarket/client';
+import { createClient, requestJson, runLoad, type LoadJobResult } from '@infermarket/client';
 import { list, parseAmount, parseNumber } from './keys.js';
 import { sampleJobInput } from './inputs.js';
 import { bundledDigitInput, DIGIT_SAMPLE_COUNT } from './digit-samples.js';
@@ -17,6 +17,7 @@ interface LoadCliOptions {
   seed: string;
   keyPrefix: string;
   faucet?: string;
+  faucetToken?: string;
   maxTokens?: string;
   temperature?: string;
   regions?: string;
@@ -25,6 +26,11 @@ interface LoadCliOptions {
   waitStdin?: boolean;
   transport?: string;
   json?: boolean;
+}
+
+/** Mint IMT to a load client (the market's faucet, `token: "IMT"`). */
+async function faucetImt(market: string, address: string, amountMicro: bigint): Promise<void> {
+  await requestJson(market, '/v1/faucet', { body: { address, amountMicro: amountMicro.toString(), token: 'IMT' } });
 }
 
 /** Wait until the market answers /v1/health (it may still be booting). */
@@ -89,6 +95,7 @@ export function registerLoad(program: Command): void {
     .option('--seed <seed>', 'seed for arrivals, model choice and inputs', '0')
     .option('--key-prefix <label>', 'client keys derive from <label>-<i>', 'load')
     .option('--faucet <micro>', 'first ask the faucet for this much per client')
+    .option('--faucet-token <token>', 'the token --faucet mints: mUSD (default) or IMT (a market whose pricingMode pays in IMT; docs/economics.md)', 'mUSD')
     .option('--max-tokens <n>', 'charlm tokens per job', '16')
     .option('--temperature <t>', 'charlm sampling temperature (0 = greedy)', '0')
     .option('--regions <list>', 'regions jobs may run in')
@@ -106,13 +113,16 @@ export function registerLoad(program: Command): void {
       const temperature = parseNumber('--temperature', o.temperature, 0, 0, 10);
       const mix = parseMix(o.models);
       await waitForMarket(o.market, 30_000);
+      const faucetToken = o.faucetToken ?? 'mUSD';
+      if (faucetToken !== 'mUSD' && faucetToken !== 'IMT') throw new InfermarketError('ERR_VALIDATION', `"--faucet-token" must be mUSD or IMT, got ${JSON.stringify(faucetToken)}`, { details: { field: 'faucet-token' } });
       if (o.faucet) {
         const amount = parseAmount('--faucet', o.faucet, 0n);
-        await Promise.all(clients.map((c) => c.faucet(amount)));
+        await Promise.all(clients.map((c) => (faucetToken === 'IMT' ? faucetImt(o.market, c.address, amount) : c.faucet(amount))));
       }
       const maxPriceMicro = parseAmount('--max-price', o.maxPrice, 100_000n);
-      // fail loud before the first job: a client that cannot pay one job would have every job refused
-      const balances = await Promise.all(clients.map(async (c) => ({ address: c.address, balance: await c.balance() })));
+      // fail loud before the first job: a client that cannot pay one job would have every job refused (an IMT
+      // treasury is checked by the market at each submission: its escrow depends on the oracle price)
+      const balances = faucetToken === 'IMT' ? [] : await Promise.all(clients.map(async (c) => ({ address: c.address, balance: await c.balance() })));
       const broke = balances.filter((b) => b.balance < maxPriceMicro);
       if (broke.length > 0) {
         throw new InfermarketError(
