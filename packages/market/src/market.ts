@@ -58,8 +58,8 @@ export interface MarketOptions {
   /** Write one row per job (`jobs.csv`, see `createJobLog`) to this file when the market closes. */
   jobsCsvPath?: string;
   /**
-   * The IMT price path the market's own oracle publishes (`startOracleDriver`, docs/economics.md): needed, and
-   * only used, when `pricingMode` is `token` or `token-native`.
+   * The IMT price path the market's own oracle publishes (`startOracleDriver`, docs/economics.md): needed when
+   * `pricingMode` is `token` or `token-native`; a `stable` market publishes it too if given (nothing reads it).
    */
   oracle?: OraclePath;
 }
@@ -246,17 +246,15 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
 
 /**
  * The oracle path a market with these parameters runs: `token` and `token-native` need one (a job cannot be
- * priced without an IMT price), `stable` ignores it.
+ * priced without an IMT price); a `stable` market runs one if given (its prices move nothing, as in the simulator).
  * @throws InfermarketError `ERR_INVALID_PARAM` naming `pricingMode` when a token mode has no path; `ERR_VALIDATION` for a bad path.
  */
 function oracleFor(pricingMode: string, path: OraclePath | undefined): ReturnType<typeof checkOraclePath> | null {
+  if (path) return checkOraclePath(path);
   if (pricingMode === 'stable') return null;
-  if (!path) {
-    throw new InfermarketError('ERR_INVALID_PARAM', `pricingMode "${pricingMode}" pays in IMT and needs the market's IMT oracle: give a price path (\`infermarket market --oracle-prices FILE\`, or a scenario "economics.oracle" on the testnet; docs/economics.md), or use pricingMode "stable"`, {
-      details: { field: 'pricingMode' },
-    });
-  }
-  return checkOraclePath(path);
+  throw new InfermarketError('ERR_INVALID_PARAM', `pricingMode "${pricingMode}" pays in IMT and needs the market's IMT oracle: give a price path (\`infermarket market --oracle-prices FILE\`, or a scenario "economics.oracle" on the testnet; docs/economics.md), or use pricingMode "stable"`, {
+    details: { field: 'pricingMode' },
+  });
 }
 
 /** Keep a job log of everything the core applies from now on, with the market's time to first token. */

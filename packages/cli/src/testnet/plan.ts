@@ -1,4 +1,6 @@
-import { clientMaxPriceMicro, InfermarketError, keyLabel, keyPairFromSeed, resolveScenario, seedFromLabel, type ResolvedScenario, type Scenario } from '@infermarket/protocol';
+import { churnEnabled, churnSettingsOf, minerUsdCostMicro, pricePath } from '@infermarket/agents';
+import { clientMaxPriceMicro, InfermarketError, jobToken, keyLabel, keyPairFromSeed, resolveParams, resolveScenario, seedFromLabel, type ResolvedScenario, type Scenario } from '@infermarket/protocol';
+import { oracleSpec } from '@infermarket/sim';
 
 export { keyLabel };
 
@@ -25,6 +27,8 @@ export interface PlannedLoad {
   /** Client addresses of this group, in order. */
   addresses: string[];
   fundMicro: string;
+  /** The token `fundMicro` is in: IMT when the market pays in IMT (`pricingMode` token, token-native). */
+  fundToken: 'mUSD' | 'IMT';
   args: (marketUrl: string) => string[];
 }
 
@@ -36,25 +40,31 @@ export interface TestnetPlan {
   names: Map<string, string>;
   /** The scenario resolved against the protocol defaults (written into the report as `resolved`). */
   resolved: ResolvedScenario;
+  /**
+   * The IMT price path the market's oracle publishes (`infermarket market --oracle-prices`), from the scenario's
+   * `economics.oracle` and seed by the simulator's own `oracleSpec` and the agents' `pricePath` (the same path a
+   * simulation of the scenario publishes); null when the scenario has no economics and prices in mUSD.
+   */
+  oracle: { source: string; seed: number; points: [number, string][] } | null;
 }
 
 
 /**
- * The live testnet does not run the reward-token oracle, USD-cost churn or hybrid routing (simulator-only,
- * docs/economics.md): a scenario asking for them is refused rather than run without them.
+ * The live testnet does not run hybrid client groups yet (simulator-only, docs/economics.md): a scenario asking
+ * for one is refused rather than run without it.
  * @throws InfermarketError `ERR_BAD_SCENARIO` naming the field.
  */
 function refuseSimulatorOnly(s: Scenario): void {
   const fix = 'run it with `infermarket sim` (docs/economics.md), or remove the field for the testnet';
-  if (s.economics !== undefined) {
-    throw new InfermarketError('ERR_BAD_SCENARIO', `"economics" is simulator-only: the live testnet has no IMT oracle or USD-cost churn; ${fix}`, { details: { field: 'economics' } });
-  }
   (s.clients ?? []).forEach((c, i) => {
     if (c.hybrid !== undefined) {
       throw new InfermarketError('ERR_BAD_SCENARIO', `"clients[${i}].hybrid" is simulator-only: testnet load generators do not route to a baseline; ${fix}`, { details: { field: `clients[${i}].hybrid` } });
     }
   });
 }
+
+/** How long past the load the oracle's path reaches: startup and the drain happen on the market clock too. */
+const ORACLE_TAIL_MS = 300_000;
 
 /**
  * Turn a scenario into processes: resolve it (`resolveScenario`: the one set of defaults the simulator
@@ -74,6 +84,10 @@ export function planTestnet(s: Scenario, opts: { durationMs: number }): TestnetP
     names.set(address, name);
   };
   const byName = new Map(resolved.miners.map((m) => [m.name, m]));
+  const econ = s.economics;
+  const churn = churnEnabled(econ) ? churnSettingsOf(econ) : null;
+  const P = resolveParams(s.params ?? {});
+  const token = jobToken(P);
   for (const m of resolved.miners) {
     const address = addrOf(m.keyLabel);
     const args = [
@@ -101,6 +115,8 @@ export function planTestnet(s: Scenario, opts: { durationMs: number }): TestnetP
     if (m.strategy === 'flaky') args.push('--disconnect-probability', '0.04');
     // the learner settings the simulator's adaptive miners use (one learner, one set of defaults)
     if (m.strategy === 'adaptive' && s.sim?.adaptive) args.push('--adaptive', JSON.stringify(s.sim.adaptive));
+    // costs in dollars and price-driven churn: the rule and the costs the simulator's miners get (docs/economics.md)
+    if (churn && minerUsdCostMicro(econ, m.group) > 0) args.push('--usd-cost-per-compute-second', String(minerUsdCostMicro(econ, m.group)), '--churn', JSON.stringify(churn));
     const cpu = s.miners[m.groupIndex]!.cpu;
     nodes.push({ id: m.name, role: 'miner', strategy: m.strategy, address, models: m.models, keySeed: m.keyLabel, stakeMicro: m.stakeMicro, region: m.region, args, ...(cpu ? { cpu } : {}) });
     claim(address, m.name);
@@ -131,11 +147,13 @@ export function planTestnet(s: Scenario, opts: { durationMs: number }): TestnetP
     const maxPrice = clientMaxPriceMicro(c).toString();
     // enough for every arrival at the max price, with margin; the faucet cap bounds it
     const expected = Math.ceil(c.ratePerSec * (opts.durationMs / 1000) * 2 + 20);
-    const fund = (BigInt(maxPrice) * BigInt(expected)).toString();
+    // an IMT-paying market: the client's treasury is IMT bought at the start price, as in the simulator
+    const fund = token === 'IMT' ? (econ?.clientImtMicro ?? P.faucetCapMicro.toString()) : (BigInt(maxPrice) * BigInt(expected)).toString();
     return {
       id,
       addresses,
       fundMicro: fund,
+      fundToken: token,
       args: (marketUrl: string) => {
         const a = [
           'load',
@@ -149,6 +167,7 @@ export function planTestnet(s: Scenario, opts: { durationMs: number }): TestnetP
           '--seed', c.seedLabel,
           '--key-prefix', prefix,
           '--faucet', fund,
+          ...(token === 'IMT' ? ['--faucet-token', 'IMT'] : []),
           '--max-tokens', String(c.maxTokens),
           '--json',
         ];
@@ -160,5 +179,11 @@ export function planTestnet(s: Scenario, opts: { durationMs: number }): TestnetP
       },
     };
   });
-  return { nodes, loads, names, resolved };
+  let oracle: TestnetPlan['oracle'] = null;
+  if (econ !== undefined || P.pricingMode !== 'stable') {
+    const spec = oracleSpec(s);
+    const points = pricePath(spec, { seed: s.seed, durationMs: opts.durationMs + ORACLE_TAIL_MS }).map((p): [number, string] => [p.atMs, p.priceMicro.toString()]);
+    oracle = { source: `${spec.kind}${spec.kind === 'gbm' ? ` σ=${spec.volatilityPerSqrtHour}/√h drift=${spec.driftPerHour}/h step=${spec.stepMs}ms` : ''} seed=${s.seed}`, seed: s.seed, points };
+  }
+  return { nodes, loads, names, resolved, oracle };
 }

@@ -4,6 +4,9 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as sim from '@infermarket/sim';
 import { requestJson } from '@infermarket/client';
+import type { EconomicsReport } from '@infermarket/sim';
+import { inlinePriceFile } from '../commands/sim.js';
+import { formatEconomics, testnetEconomics } from './economics.js';
 import { createTestnetCert, loadModelSpecs } from '@infermarket/market';
 import { InfermarketError, parseScenario, resolveParams, type FeedEvent, type MarketStatsView, type RunReport, type Scenario } from '@infermarket/protocol';
 import { createManagedProcess, killAllChildren, NODE_MAIN, type ManagedProcess } from './processes.js';
@@ -88,7 +91,8 @@ export function loadScenario(path: string, options: { modelsDir?: string } = {})
   }
   const knownModels = [...loadModelSpecs(options.modelsDir).specs.keys()];
   try {
-    return parseScenario(json, { knownModels });
+    // economics.oracle.file is read relative to the scenario and inlined, as `infermarket sim` does
+    return inlinePriceFile(parseScenario(json, { knownModels }), path);
   } catch (e) {
     if (e instanceof InfermarketError) throw new InfermarketError(e.code, `${path}: ${e.message}`, { ...(e.details ? { details: e.details } : {}) });
     throw e;
@@ -164,6 +168,13 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
   marketArgs.push('--jobs-csv', join(outDir, 'jobs.csv'));
   marketArgs.push('--node-labels', JSON.stringify(Object.fromEntries(plan.nodes.map((n) => [n.address, { name: n.id, strategy: n.strategy }]))));
   if (tls) marketArgs.push('--tls-key', keyFile, '--tls-cert', certFile);
+  // the market's own IMT oracle publishes the scenario's seeded price path (docs/economics.md)
+  if (plan.oracle) {
+    const oracleFile = join(outDir, 'oracle-prices.json');
+    writeFileSync(oracleFile, `${JSON.stringify({ source: plan.oracle.source, points: plan.oracle.points })}
+`);
+    marketArgs.push('--oracle-prices', oracleFile);
+  }
   const modelsArgs = options.modelsDir !== undefined ? ['--models-dir', resolve(options.modelsDir)] : [];
   marketArgs.push(...modelsArgs);
   const market = createManagedProcess({ name: 'market', args: marketArgs, logDir: outDir, entry: NODE_MAIN });
@@ -252,7 +263,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     const perModel = models.map((m) => `${m} ${registration.minersByModel[m]}`).join(', ');
     const validatorsUp = registration.registered.filter((n) => n.role === 'validator').length;
     print(`ready     ${registration.registered.length}/${plan.nodes.length} nodes registered at the market in ${servableMs} ms (miners per model: ${perModel}; validators ${validatorsUp}); starting the load`);
-    for (const l of plan.loads) print(`accounts  ${l.id}: ${l.addresses.map((a) => `${a} (${(Number(l.fundMicro) / 1e6).toFixed(0)} mUSD)`).join(', ')}`);
+    for (const l of plan.loads) print(`accounts  ${l.id}: ${l.addresses.map((a) => `${a} (${(Number(l.fundMicro) / 1e6).toFixed(0)} ${l.fundToken})`).join(', ')}`);
     print(`keys      node and client keys derive from the scenario seed (reproducible addresses): NOT secret, anyone with the scenario can sign as them (docs/security.md)`);
 
     const loadStart = Date.now();
@@ -386,6 +397,16 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
       print(`truth     ${report.truth.wrong} wrong of ${report.truth.settled} settled outputs re-executed (${report.truth.wrongPerThousand ?? '-'} per 1,000); by strategy ${Object.entries(report.truth.byStrategy).map(([k, v]) => `${k} ${v.wrongPerThousand ?? '-'}`).join(', ')}`);
     } catch (e) {
       print(`truth not measured: ${(e as Error).message}`);
+    }
+    // the economics in dollars, by the simulator's accounting over the market's event log (docs/economics.md)
+    try {
+      const economics = testnetEconomics({ dbPath: join(outDir, 'market.db'), scenario, plan, logDir: outDir });
+      if (economics) {
+        (report as typeof report & { economics?: EconomicsReport }).economics = economics;
+        print(formatEconomics(economics));
+      }
+    } catch (e) {
+      print(`economics not measured: ${(e as Error).message}`);
     }
     writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
     const render = (sim as unknown as { renderReportHtml?: (r: RunReport) => string }).renderReportHtml;
