@@ -31,6 +31,7 @@ describe('every shipped scenario runs on the testnet', () => {
     expect(shipped).toEqual([
       'adversarial.json',
       'disputes-bisection.json',
+      'economics-live.json',
       'faults.json',
       'heterogeneous.json',
       'honest-auditors.json',
