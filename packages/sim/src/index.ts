@@ -25,3 +25,4 @@ export { runPospStudy, studyMarkdown, studySvg, POSP_STUDY_DESIGN, type PospStud
 export { recordSimJobs, type SimJobsCsv } from './jobs-csv.js';
 export { createEconomicsAccount, type EconomicsAccount, type EconomicsAccountOptions, type EconomicsReport } from './economics-account.js';
 export { oracleSpec } from './economics.js';
+export { hybridGroupReport, type HybridGroupReport, type HybridGroupTally } from './hybrid.js';

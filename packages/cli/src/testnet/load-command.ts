@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { checkVerification, InfermarketError, keyPairFromSeed, seedFromLabel } from '@infermarket/protocol';
-import { createClient, requestJson, runLoad, type LoadJobResult } from '@infermarket/client';
+import { checkVerification, InfermarketError, keyPairFromSeed, seedFromLabel, type KeyPair } from '@infermarket/protocol';
+import { createClient, createHybridClient, HYBRID_DEFAULTS, requestJson, runLoad, type Client, type HybridClient, type LoadJobResult } from '@infermarket/client';
+import { checkHybrid } from '@infermarket/agents';
 import { list, parseAmount, parseNumber } from './keys.js';
 import { sampleJobInput } from './inputs.js';
 import { bundledDigitInput, DIGIT_SAMPLE_COUNT } from './digit-samples.js';
@@ -18,6 +19,8 @@ interface LoadCliOptions {
   keyPrefix: string;
   faucet?: string;
   faucetToken?: string;
+  hybrid?: string;
+  cloud?: string;
   maxTokens?: string;
   temperature?: string;
   regions?: string;
@@ -26,6 +29,33 @@ interface LoadCliOptions {
   waitStdin?: boolean;
   transport?: string;
   json?: boolean;
+}
+
+/**
+ * `--hybrid`: one hybrid SDK client per load client, over its market client and a client of the baseline
+ * (`--cloud`, HTTP) with the same key, funded there with `--faucet` mUSD. The routing rule is the SDK's
+ * `createHybridClient` (the agents' `hybridFirstRoute`, which the simulator's hybrid groups use).
+ * @throws InfermarketError `ERR_VALIDATION` naming `--hybrid` or `--cloud`.
+ */
+async function hybridClients(o: LoadCliOptions, market: Client[], keyOf: (i: number) => KeyPair): Promise<{ clients: HybridClient[]; latencySensitive: (model: string) => boolean }> {
+  if (o.cloud === undefined) throw new InfermarketError('ERR_VALIDATION', '"--hybrid" needs "--cloud <url>": the baseline hybrid jobs go to', { details: { field: 'cloud' } });
+  let h: { policy?: unknown; fallbackAfterMs?: unknown; latencySensitiveModels?: unknown };
+  try {
+    h = JSON.parse(o.hybrid!) as typeof h;
+  } catch (e) {
+    throw new InfermarketError('ERR_VALIDATION', `"--hybrid" must be JSON: ${(e as Error).message}`, { details: { field: 'hybrid' } });
+  }
+  const { policy, fallbackAfterMs } = checkHybrid(h.policy, h.fallbackAfterMs ?? HYBRID_DEFAULTS.fallbackAfterMs);
+  const sensitive = new Set(Array.isArray(h.latencySensitiveModels) ? (h.latencySensitiveModels as string[]) : ['charlm']);
+  await waitForMarket(o.cloud, 30_000);
+  const clients = await Promise.all(
+    market.map(async (m, i) => {
+      const cloud = createClient({ url: o.cloud!, key: keyOf(i), transport: 'http' });
+      if (o.faucet) await cloud.faucet(parseAmount('--faucet', o.faucet, 0n));
+      return createHybridClient({ market: m, cloud, policy, fallbackAfterMs });
+    }),
+  );
+  return { clients, latencySensitive: (model) => sensitive.has(model) };
 }
 
 /** Mint IMT to a load client (the market's faucet, `token: "IMT"`). */
@@ -102,13 +132,16 @@ export function registerLoad(program: Command): void {
     .option('--private', 'submit private jobs: inputs and outputs sealed end to end (docs/privacy.md)')
     .option('--verification <level>', 'how every job is checked: sampled (default), always, redundant, none (docs/verification.md)')
     .option('--transport <kind>', 'session (one WebSocket per client for all its jobs) or http (a request per submit, polling; the cloud baseline speaks only this)', 'session')
+    .option('--hybrid <json>', 'route every job by a hybrid policy (docs/economics.md): {"policy":"split"|"fallback","fallbackAfterMs":700,"latencySensitiveModels":["charlm"]}; needs --cloud')
+    .option('--cloud <url>', 'the centralized baseline (`infermarket cloud`) hybrid jobs go to; each client is funded there with --faucet mUSD')
     .option('--wait-stdin', 'after funding, wait for a line "go" on stdin before submitting (used by testnet)')
     .option('--json', 'JSON lines on stdout')
     .action(async (o: LoadCliOptions) => {
       const n = parseNumber('--clients', o.clients, 1, 1, 1000);
       const transport = o.transport ?? 'session';
       if (transport !== 'session' && transport !== 'http') throw new InfermarketError('ERR_VALIDATION', `"--transport" must be session or http, got ${JSON.stringify(transport)}`, { details: { field: 'transport' } });
-      const clients = Array.from({ length: n }, (_, i) => createClient({ url: o.market, key: keyPairFromSeed(seedFromLabel(`${o.keyPrefix}-${i}`)), transport }));
+      const keyOf = (i: number) => keyPairFromSeed(seedFromLabel(`${o.keyPrefix}-${i}`));
+      const clients = Array.from({ length: n }, (_, i) => createClient({ url: o.market, key: keyOf(i), transport }));
       const maxTokens = parseNumber('--max-tokens', o.maxTokens, 16, 1, 4096);
       const temperature = parseNumber('--temperature', o.temperature, 0, 0, 10);
       const mix = parseMix(o.models);
@@ -119,6 +152,7 @@ export function registerLoad(program: Command): void {
         const amount = parseAmount('--faucet', o.faucet, 0n);
         await Promise.all(clients.map((c) => (faucetToken === 'IMT' ? faucetImt(o.market, c.address, amount) : c.faucet(amount))));
       }
+      const hybrid = o.hybrid !== undefined ? await hybridClients(o, clients, keyOf) : undefined;
       const maxPriceMicro = parseAmount('--max-price', o.maxPrice, 100_000n);
       // fail loud before the first job: a client that cannot pay one job would have every job refused (an IMT
       // treasury is checked by the market at each submission: its escrow depends on the oracle price)
@@ -151,6 +185,7 @@ export function registerLoad(program: Command): void {
         ...(o.regions ? { regions: list(o.regions) } : {}),
         ...(o.private ? { private: true } : {}),
         ...(o.verification !== undefined ? { verification: checkVerification(o.verification) } : {}),
+        ...(hybrid ? { hybrid } : {}),
         // digits come from the bundled held-out images (no MNIST parsing at start-up), the rest from samples
         makeInput: (model, rng) => (model === 'digits' ? bundledDigitInput(rng.int(DIGIT_SAMPLE_COUNT)).input : sampleJobInput(model, rng.int(1_000_000), { maxTokens, temperature }).input),
         onJob: (r: LoadJobResult) =>
@@ -168,6 +203,9 @@ export function registerLoad(program: Command): void {
             audited: r.job?.audited ?? null,
             priceMicro: r.job?.priceMicro ?? null,
             paidMicro: (r.job?.receipt?.body as { paidMicro?: string } | undefined)?.paidMicro ?? null,
+            ...(r.route !== undefined ? { route: r.route } : {}),
+            ...(r.latencySensitive !== undefined ? { latencySensitive: r.latencySensitive } : {}),
+            ...(r.submittedTo !== undefined ? { submittedTo: r.submittedTo } : {}),
             ...(r.error ? { error: r.error } : {}),
           }),
       });

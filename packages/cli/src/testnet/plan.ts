@@ -1,4 +1,5 @@
-import { churnEnabled, churnSettingsOf, minerUsdCostMicro, pricePath } from '@infermarket/agents';
+import { checkHybrid, churnEnabled, churnSettingsOf, minerUsdCostMicro, pricePath } from '@infermarket/agents';
+import { HYBRID_DEFAULTS } from '@infermarket/client';
 import { clientMaxPriceMicro, InfermarketError, jobToken, keyLabel, keyPairFromSeed, resolveParams, resolveScenario, seedFromLabel, type ResolvedScenario, type Scenario } from '@infermarket/protocol';
 import { oracleSpec } from '@infermarket/sim';
 
@@ -29,7 +30,10 @@ export interface PlannedLoad {
   fundMicro: string;
   /** The token `fundMicro` is in: IMT when the market pays in IMT (`pricingMode` token, token-native). */
   fundToken: 'mUSD' | 'IMT';
-  args: (marketUrl: string) => string[];
+  /** The group's hybrid routing (docs/economics.md), when it has one: its jobs go through `createHybridClient` to the market or the baseline. */
+  hybrid: { policy: 'split' | 'fallback'; fallbackAfterMs: number; latencySensitiveModels: string[] } | null;
+  /** `cloudUrl`: the baseline's, for a hybrid group (the testnet starts `infermarket cloud` when a group is hybrid). */
+  args: (marketUrl: string, cloudUrl?: string) => string[];
 }
 
 /** Everything the orchestrator will start. */
@@ -46,22 +50,10 @@ export interface TestnetPlan {
    * simulation of the scenario publishes); null when the scenario has no economics and prices in mUSD.
    */
   oracle: { source: string; seed: number; points: [number, string][] } | null;
+  /** The centralized baseline the testnet starts when a client group is hybrid: its price per job (micro-mUSD; the groups' `cloudPriceMicro`, default `infermarket cloud`'s 10,000). */
+  cloud: { priceMicro: string } | null;
 }
 
-
-/**
- * The live testnet does not run hybrid client groups yet (simulator-only, docs/economics.md): a scenario asking
- * for one is refused rather than run without it.
- * @throws InfermarketError `ERR_BAD_SCENARIO` naming the field.
- */
-function refuseSimulatorOnly(s: Scenario): void {
-  const fix = 'run it with `infermarket sim` (docs/economics.md), or remove the field for the testnet';
-  (s.clients ?? []).forEach((c, i) => {
-    if (c.hybrid !== undefined) {
-      throw new InfermarketError('ERR_BAD_SCENARIO', `"clients[${i}].hybrid" is simulator-only: testnet load generators do not route to a baseline; ${fix}`, { details: { field: `clients[${i}].hybrid` } });
-    }
-  });
-}
 
 /** How long past the load the oracle's path reaches: startup and the drain happen on the market clock too. */
 const ORACLE_TAIL_MS = 300_000;
@@ -73,7 +65,6 @@ const ORACLE_TAIL_MS = 300_000;
  * @throws InfermarketError `ERR_BAD_SCENARIO` when two instances would share a name, key or address.
  */
 export function planTestnet(s: Scenario, opts: { durationMs: number }): TestnetPlan {
-  refuseSimulatorOnly(s);
   const resolved = resolveScenario(s);
   const nodes: PlannedNode[] = [];
   const names = new Map<string, string>();
@@ -138,8 +129,12 @@ export function planTestnet(s: Scenario, opts: { durationMs: number }): TestnetP
     nodes.push({ id: v.name, role: 'validator', strategy: v.strategy, address, models: v.models, keySeed: v.keyLabel, stakeMicro: v.stakeMicro, region: v.region, args });
     claim(address, v.name);
   }
+  const cloudPrices = new Set<string>();
   const loads: PlannedLoad[] = resolved.clients.map((c) => {
     const id = c.group;
+    const h = s.clients[c.groupIndex]?.hybrid;
+    const hybrid = h ? { ...checkHybrid(h.policy, h.fallbackAfterMs ?? HYBRID_DEFAULTS.fallbackAfterMs), latencySensitiveModels: h.latencySensitiveModels ?? ['charlm'] } : null;
+    if (h) cloudPrices.add(h.cloudPriceMicro ?? '10000');
     const prefix = keyLabel(s.seed, id);
     const addresses = c.keyLabels.map(addrOf);
     addresses.forEach((a, i) => claim(a, c.instances[i]!));
@@ -154,7 +149,8 @@ export function planTestnet(s: Scenario, opts: { durationMs: number }): TestnetP
       addresses,
       fundMicro: fund,
       fundToken: token,
-      args: (marketUrl: string) => {
+      hybrid,
+      args: (marketUrl: string, cloudUrl?: string) => {
         const a = [
           'load',
           '--market', marketUrl,
@@ -175,6 +171,10 @@ export function planTestnet(s: Scenario, opts: { durationMs: number }): TestnetP
         if (c.private) a.push('--private');
         if (c.temperature > 0) a.push('--temperature', String(c.temperature));
         if (c.verification !== 'sampled') a.push('--verification', c.verification);
+        if (hybrid) {
+          if (cloudUrl === undefined) throw new InfermarketError('ERR_INTERNAL', `client group "${id}" is hybrid and needs the baseline's URL`);
+          a.push('--hybrid', JSON.stringify(hybrid), '--cloud', cloudUrl);
+        }
         return a;
       },
     };
@@ -185,5 +185,9 @@ export function planTestnet(s: Scenario, opts: { durationMs: number }): TestnetP
     const points = pricePath(spec, { seed: s.seed, durationMs: opts.durationMs + ORACLE_TAIL_MS }).map((p): [number, string] => [p.atMs, p.priceMicro.toString()]);
     oracle = { source: `${spec.kind}${spec.kind === 'gbm' ? ` σ=${spec.volatilityPerSqrtHour}/√h drift=${spec.driftPerHour}/h step=${spec.stepMs}ms` : ''} seed=${s.seed}`, seed: s.seed, points };
   }
-  return { nodes, loads, names, resolved, oracle };
+  if (cloudPrices.size > 1) {
+    throw new InfermarketError('ERR_BAD_SCENARIO', `hybrid client groups name different "cloudPriceMicro" (${[...cloudPrices].join(', ')}): the testnet starts one baseline at one price; give them the same`, { details: { field: 'clients.hybrid.cloudPriceMicro' } });
+  }
+  const cloud = cloudPrices.size ? { priceMicro: [...cloudPrices][0]! } : null;
+  return { nodes, loads, names, resolved, oracle, cloud };
 }

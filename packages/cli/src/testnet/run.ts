@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as sim from '@infermarket/sim';
 import { requestJson } from '@infermarket/client';
-import type { EconomicsReport } from '@infermarket/sim';
+import type { EconomicsReport, HybridGroupReport } from '@infermarket/sim';
+import { formatHybrid, testnetHybrid } from './hybrid-report.js';
 import { inlinePriceFile } from '../commands/sim.js';
 import { formatEconomics, testnetEconomics } from './economics.js';
 import { createTestnetCert, loadModelSpecs } from '@infermarket/market';
@@ -179,8 +180,16 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
   marketArgs.push(...modelsArgs);
   const market = createManagedProcess({ name: 'market', args: marketArgs, logDir: outDir, entry: NODE_MAIN });
   procs.set('market', market);
+  // a hybrid client group routes to the centralized baseline: one `infermarket cloud` process for the run
+  const cloudPort = plan.cloud ? await freePort() : null;
+  const cloudUrl = cloudPort !== null ? `http://127.0.0.1:${cloudPort}` : undefined;
   try {
     market.start();
+    if (plan.cloud && cloudPort !== null) {
+      const cloud = createManagedProcess({ name: 'cloud', args: ['cloud', '--port', String(cloudPort), '--price', plan.cloud.priceMicro, '--key-seed', `${scenario.seed}/cloud`, '--json', ...modelsArgs], logDir: outDir, entry: NODE_MAIN });
+      procs.set('cloud', cloud);
+      cloud.start();
+    }
     for (const n of plan.nodes) {
       const p = createManagedProcess({ name: n.id, args: [n.role, '--market', wsUrl, ...n.args, ...modelsArgs], logDir: outDir, entry: NODE_MAIN, env: childEnv, cpu: n.cpu });
       procs.set(n.id, p);
@@ -191,11 +200,13 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     let clientPaidMicro = 0n;
     const onLoadLine = (j: Record<string, unknown>): void => {
       if (j.event !== 'job' || j.status !== 'settled' || typeof j.paidMicro !== 'string') return;
+      // a hybrid job the baseline answered was paid there, not at the market
+      if (j.route !== undefined && j.route !== 'market') return;
       clientSettled++;
       clientPaidMicro += BigInt(j.paidMicro);
     };
     for (const l of plan.loads) {
-      const p = createManagedProcess({ name: `load-${l.id}`, args: [...l.args(url), '--wait-stdin'], logDir: outDir, stdin: true, entry: NODE_MAIN, onLine: onLoadLine, env: childEnv });
+      const p = createManagedProcess({ name: `load-${l.id}`, args: [...l.args(url, cloudUrl), '--wait-stdin'], logDir: outDir, stdin: true, entry: NODE_MAIN, onLine: onLoadLine, env: childEnv });
       procs.set(`load-${l.id}`, p);
       p.start();
     }
@@ -408,6 +419,16 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     } catch (e) {
       print(`economics not measured: ${(e as Error).message}`);
     }
+    // hybrid client groups: the share routed each way, the cost and the latency (docs/economics.md)
+    try {
+      const hybrid = testnetHybrid({ dbPath: join(outDir, 'market.db'), scenario, plan, loadLines: new Map(plan.loads.map((l) => [l.id, jsonLines(join(outDir, `load-${l.id}.log`))])) });
+      if (hybrid.length) {
+        (report as typeof report & { hybrid?: HybridGroupReport[] }).hybrid = hybrid;
+        print(formatHybrid(hybrid));
+      }
+    } catch (e) {
+      print(`hybrid not measured: ${(e as Error).message}`);
+    }
     writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
     const render = (sim as unknown as { renderReportHtml?: (r: RunReport) => string }).renderReportHtml;
     if (typeof render === 'function') {
@@ -425,4 +446,19 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     await Promise.all([...procs.values()].filter((p) => p.running()).map((p) => p.stop(1_000)));
     killAllChildren();
   }
+}
+
+/** The JSON lines of a process log (every line: the in-memory `lines` keep only the recent ones). */
+function jsonLines(file: string): Record<string, unknown>[] {
+  if (!existsSync(file)) return [];
+  const out: Record<string, unknown>[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // a partial last line of a killed process
+    }
+  }
+  return out;
 }
