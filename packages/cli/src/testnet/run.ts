@@ -10,7 +10,7 @@ import { inlinePriceFile } from '../commands/sim.js';
 import { formatEconomics, testnetEconomics } from './economics.js';
 import { createTestnetCert, loadModelSpecs } from '@infermarket/market';
 import { InfermarketError, parseScenario, resolveParams, type FeedEvent, type MarketStatsView, type RunReport, type Scenario } from '@infermarket/protocol';
-import { createManagedProcess, killAllChildren, NODE_MAIN, type ManagedProcess } from './processes.js';
+import { CLI_MAIN, createManagedProcess, killAllChildren, NODE_MAIN, type ManagedProcess } from './processes.js';
 import { planTestnet, type PlannedNode, type TestnetPlan } from './plan.js';
 import { applyStrategyModules } from './strategy-modules.js';
 import { buildReport, formatSummary, type TestnetExtras } from './report.js';
@@ -186,7 +186,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
   try {
     market.start();
     if (plan.cloud && cloudPort !== null) {
-      const cloud = createManagedProcess({ name: 'cloud', args: ['cloud', '--port', String(cloudPort), '--price', plan.cloud.priceMicro, '--key-seed', `${scenario.seed}/cloud`, '--json', ...modelsArgs], logDir: outDir, entry: NODE_MAIN });
+      const cloud = createManagedProcess({ name: 'cloud', args: ['cloud', '--port', String(cloudPort), '--price', plan.cloud.priceMicro, '--key-seed', `${scenario.seed}/cloud`, '--json', ...modelsArgs], logDir: outDir, entry: CLI_MAIN });
       procs.set('cloud', cloud);
       cloud.start();
     }
