@@ -69,9 +69,19 @@ describe('planTestnet', () => {
     expect(plain.nodes.every((n) => !n.args.includes('--churn'))).toBe(true);
   });
 
-  it('refuses hybrid client groups (simulator-only so far), naming the field', () => {
+  it('a hybrid client group routes through the baseline the testnet starts: its load gets the policy and the cloud URL', () => {
     const s = load('sim-small');
-    const hybrid = { ...s, clients: s.clients!.map((c, i) => (i === 0 ? { ...c, hybrid: { policy: 'split' as const } } : c)) };
-    expect(() => planTestnet(hybrid as typeof s, { durationMs: 1000 })).toThrow(expect.objectContaining({ code: 'ERR_BAD_SCENARIO', details: { field: 'clients[0].hybrid' } }));
+    const hybrid = { ...s, clients: s.clients!.map((c, i) => (i === 0 ? { ...c, hybrid: { policy: 'fallback' as const, fallbackAfterMs: 700 } } : c)) };
+    const plan = planTestnet(hybrid as typeof s, { durationMs: 1000 });
+    expect(plan.cloud).toEqual({ priceMicro: '10000' });
+    expect(plan.loads[0]!.hybrid).toEqual({ policy: 'fallback', fallbackAfterMs: 700, latencySensitiveModels: ['charlm'] });
+    const args = plan.loads[0]!.args('http://market', 'http://cloud');
+    expect(JSON.parse(arg(args, '--hybrid')!)).toEqual({ policy: 'fallback', fallbackAfterMs: 700, latencySensitiveModels: ['charlm'] });
+    expect(arg(args, '--cloud')).toBe('http://cloud');
+    expect(() => plan.loads[0]!.args('http://market')).toThrow(/baseline/);
+    expect(planTestnet(s, { durationMs: 1000 }).cloud).toBeNull();
+    // a bad policy is refused naming the field, before anything starts
+    const bad = { ...s, clients: s.clients!.map((c) => ({ ...c, hybrid: { policy: 'random' } })) };
+    expect(() => planTestnet(bad as unknown as typeof s, { durationMs: 1000 })).toThrow(expect.objectContaining({ details: { field: 'policy' } }));
   });
 });
