@@ -2,7 +2,7 @@ import { InfermarketError, type PricingMode } from '@infermarket/protocol';
 
 /**
  * Whether a miner with costs in dollars keeps serving: the one rule for every miner with USD costs (the
- * simulator's miners run it; the live miner process does not call it yet). A miner leaves (stops bidding; its stake stays
+ * simulator's miners and the live miner process run it). A miner leaves (stops bidding; its stake stays
  * bonded) when its expected USD profit per job has been negative at `checksToLeave` checks in a row, and
  * returns when it has been positive at `checksToReturn` checks in a row. The bounds: a miner changes state at
  * most once per `minDwellMs`, and decides only at checks `checkEveryMs` apart, so churn cannot oscillate

@@ -5,7 +5,7 @@ import { InfermarketError, type PricingMode } from '@infermarket/protocol';
  * The live miner's side of docs/economics.md, "Miners with costs in dollars": the agents' participation rule
  * (`decideParticipation`, the one the simulator's miners run) fed with what a live miner knows — the market's
  * pricing mode and IMT price (`GET /v1/oracle`, public), the prices of the jobs it ran and their measured compute
- * time — and acted on: a miner that leaves withdraws its standing offer and stops bidding (its stake stays
+ * time (the median of its last 64 jobs; before its first job it sees no compute cost) — and acted on: a miner that leaves withdraws its standing offer and stops bidding (its stake stays
  * bonded); one that returns posts its offer again.
  */
 export interface ChurnOptions {
@@ -23,6 +23,9 @@ export interface ChurnOptions {
   /** Wall clock (ms). Default `Date.now`. */
   now?: () => number;
 }
+
+/** How many recent jobs the expected ask and compute are taken from. */
+const COMPUTE_SAMPLES = 64;
 
 /** A running participation loop. */
 export interface MinerChurn {
@@ -50,18 +53,22 @@ export function createMinerChurn(o: ChurnOptions): MinerChurn {
   const mem = createParticipation();
   mem.changedAtMs = now();
   const trend = createPriceTrend(settings.trendHalfLifeMs);
-  let jobs = 0;
-  let askSum = 0;
-  let secSum = 0;
+  // the last COMPUTE_SAMPLES jobs: their mean ask, and their median measured compute (one slow job on a busy
+  // machine — a cold cache, a neighbour's burst — does not decide the miner's expected cost)
+  const asks: number[] = [];
+  const secs: number[] = [];
   let timer: NodeJS.Timeout | null = null;
   let running = false;
   const churn: MinerChurn = {
     settings,
     active: () => mem.active,
     observeJob(priceMicro, computeSeconds) {
-      jobs++;
-      askSum += priceMicro;
-      secSum += computeSeconds;
+      asks.push(priceMicro);
+      secs.push(computeSeconds);
+      if (asks.length > COMPUTE_SAMPLES) {
+        asks.shift();
+        secs.shift();
+      }
     },
     async check() {
       const view = await o.readOracle().catch(() => null);
@@ -71,8 +78,9 @@ export function createMinerChurn(o: ChurnOptions): MinerChurn {
       const price = view.priceMicro !== null ? Number(view.priceMicro) : 1_000_000;
       if (view.pricingMode !== 'stable' && view.priceMicro === null) return 'skipped';
       trend.observe(at, price);
-      const askMicro = jobs ? askSum / jobs : o.defaultAskMicro;
-      const computeSecondsPerJob = jobs ? secSum / jobs : 0;
+      const askMicro = asks.length ? asks.reduce((a, b) => a + b, 0) / asks.length : o.defaultAskMicro;
+      const sorted = [...secs].sort((a, b) => a - b);
+      const computeSecondsPerJob = sorted.length ? sorted[Math.floor(sorted.length / 2)]! : 0;
       const profitMicro = expectedUsdProfitPerJobMicro({
         pricingMode: view.pricingMode,
         askMicro,
