@@ -59,8 +59,17 @@ export function testnetEconomics(o: TestnetEconomicsOptions): EconomicsReport | 
         return j ? state.nowMs - j.submittedAtMs : undefined;
       },
     });
+    // miners sell the IMT they have held for holdMs at every check time, as in the simulator (there: at each
+    // churn check and each oracle step; a price series may step rarely)
+    let nextSaleMs = settings.checkEveryMs;
     for (const ev of store.events()) {
       origin ??= ev.atMs;
+      const at = Math.max(0, ev.atMs - origin);
+      while (nextSaleMs <= at) {
+        nowMs = nextSaleMs;
+        account.sellDue();
+        nextSaleMs += settings.checkEveryMs;
+      }
       const fx = apply(state, ev);
       nowMs = Math.max(0, state.nowMs - origin);
       const who = 'by' in ev && typeof ev.by === 'string' ? idOf.get(ev.by) : undefined;
