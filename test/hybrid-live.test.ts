@@ -47,9 +47,10 @@ describe('hybrid client on the live testnet', () => {
     expect(sensitive.length).toBeGreaterThan(0);
     expect(g!.latencyMs.latencySensitiveP95).not.toBeNull();
     expect(g!.latencyMs.latencySensitiveP95!).toBeLessThanOrEqual(FALLBACK_AFTER_MS + HYBRID_MARGIN_MS);
-    // a market answer came before the deadline; a fallback after it
+    // a market answer came before the deadline; the baseline served the rest (a refused or failed market job
+    // falls back early, so a fallback's latency is not bounded below by the deadline)
     if (g!.routed.market) expect(g!.latencyMs.byRoute.market.p95!).toBeLessThanOrEqual(FALLBACK_AFTER_MS + 200);
-    if (g!.routed.fallback) expect(g!.latencyMs.byRoute.fallback.p50!).toBeGreaterThanOrEqual(FALLBACK_AFTER_MS);
+    expect(g!.routed.fallback).toBeGreaterThan(0);
     // the cost: at least the baseline's price on every fallback (and the market's payouts on top)
     expect(g!.usdPer1000Jobs!).toBeGreaterThanOrEqual((g!.routed.fallback / settled.length) * 10);
     expect(report.ledger.conserved).toBe(true);
