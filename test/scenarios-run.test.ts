@@ -32,6 +32,7 @@ describe('every shipped scenario runs on the testnet', () => {
       'adversarial.json',
       'batch-jobs.json',
       'disputes-bisection.json',
+      'economics-live.json',
       'faults.json',
       'heterogeneous.json',
       'honest-auditors.json',

@@ -2,7 +2,7 @@ import { InfermarketError, type PricingMode } from '@infermarket/protocol';
 
 /**
  * Whether a miner with costs in dollars keeps serving: the one rule for every miner with USD costs (the
- * simulator's miners run it; the live miner process does not call it yet). A miner leaves (stops bidding; its stake stays
+ * simulator's miners and the live miner process run it). A miner leaves (stops bidding; its stake stays
  * bonded) when its expected USD profit per job has been negative at `checksToLeave` checks in a row, and
  * returns when it has been positive at `checksToReturn` checks in a row. The bounds: a miner changes state at
  * most once per `minDwellMs`, and decides only at checks `checkEveryMs` apart, so churn cannot oscillate
@@ -133,4 +133,26 @@ export function createPriceTrend(halfLifeMs: number): { observe(atMs: number, pr
       return last ? Math.exp(last.logP + trend * h) : NaN;
     },
   };
+}
+
+/** The part of a scenario's `economics` section the participation rule reads. */
+export interface EconomicsCosts {
+  minerCostUsdMicroPerComputeSecond?: number;
+  minerCostByGroup?: Record<string, number>;
+  churn?: { enabled?: boolean } & Partial<ParticipationSettings>;
+}
+
+/** A miner group's USD cost per compute second (micro-USD): its own entry, else the scenario's default, else 0. One rule for the simulator and the testnet. */
+export function minerUsdCostMicro(e: EconomicsCosts | undefined, group: string): number {
+  return e?.minerCostByGroup?.[group] ?? e?.minerCostUsdMicroPerComputeSecond ?? 0;
+}
+
+/** Whether miners run the participation rule: some miner has a USD cost and `churn.enabled` is not false. */
+export function churnEnabled(e: EconomicsCosts | undefined): boolean {
+  return (e?.churn?.enabled ?? true) && ((e?.minerCostUsdMicroPerComputeSecond ?? 0) > 0 || Object.keys(e?.minerCostByGroup ?? {}).length > 0);
+}
+
+/** The scenario's `economics.churn` resolved onto the defaults (without `enabled`). @throws ERR_BAD_SCENARIO naming the field. */
+export function churnSettingsOf(e: EconomicsCosts | undefined): ParticipationSettings {
+  return resolveParticipation(Object.fromEntries(Object.entries(e?.churn ?? {}).filter(([k]) => k !== 'enabled')) as Partial<ParticipationSettings>);
 }

@@ -121,12 +121,16 @@ export function createHybridClient(options: HybridOptions): HybridClient {
         return r;
       }
       // fallback: the market first, the baseline once the market missed its time or failed the job
-      let first: HybridResult | null = null;
-      try {
-        first = await on('market', 'market', Math.min(deadline, t0 + fallbackAfterMs));
-      } catch {
-        first = null; // the market refused or is unreachable: the baseline serves it
-      }
+      // the market's whole attempt — its submission included (a market that is down may not even refuse at
+      // once) — gets `fallbackAfterMs`; then the baseline serves the job (the market's job, if any, runs on)
+      const untilMs = Math.min(deadline, t0 + fallbackAfterMs);
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<null>((r) => (timer = setTimeout(() => r(null), Math.max(0, untilMs - Date.now()))));
+      const first: HybridResult | null = await Promise.race([
+        // the market refused or is unreachable: the baseline serves it
+        on('market', 'market', untilMs).catch(() => null),
+        expired,
+      ]).finally(() => clearTimeout(timer));
       if (first && first.job.status === 'settled') {
         counts.market++;
         return first;

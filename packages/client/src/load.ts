@@ -1,5 +1,6 @@
 import type { JobInput, JobView, VerificationLevel } from '@infermarket/protocol';
 import type { Client } from './client.js';
+import type { HybridClient, HybridRoute } from './hybrid.js';
 import { createRng, type Rng } from './prng.js';
 import { stackRows, syntheticInput } from './inputs.js';
 
@@ -29,6 +30,12 @@ export interface LoadOptions {
   stream?: boolean;
   /** Called after each job finishes (or fails to submit). */
   onJob?: (r: LoadJobResult) => void;
+  /**
+   * Hybrid clients (docs/economics.md), one per client in `clients` order: each job is routed by the client's
+   * policy (`createHybridClient`) instead of going to the market; `latencySensitive` names the models the policy
+   * treats as latency-sensitive.
+   */
+  hybrid?: { clients: HybridClient[]; latencySensitive: (model: string) => boolean };
   /** Stop early. */
   signal?: AbortSignal;
   /** How long to wait for jobs in flight at the end (default 15 s). */
@@ -45,6 +52,10 @@ export interface LoadJobResult {
   latencyMs: number;
   ttftMs: number | null;
   job?: JobView;
+  /** Hybrid loads: where the job was answered, whether it counted as latency-sensitive, and every submission made (market and baseline job ids). */
+  route?: HybridRoute;
+  latencySensitive?: boolean;
+  submittedTo?: { to: 'market' | 'cloud'; jobId: string }[];
 }
 
 /** Totals of a load run. */
@@ -89,7 +100,23 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     options.onJob?.(r);
   };
 
-  const one = async (client: Client, model: string, input: JobInput): Promise<void> => {
+  const viaHybrid = async (h: HybridClient, client: Client, model: string, input: JobInput): Promise<void> => {
+    const t0 = Date.now();
+    const latencySensitive = options.hybrid!.latencySensitive(model);
+    try {
+      const timeoutMs = Math.max(5_000, endAt + (options.drainMs ?? 15_000) - Date.now());
+      const r = await h.run({ model, input, maxPriceMicro: options.maxPriceMicro, latencySensitive, ...(options.regions ? { regions: options.regions } : {}), ...(options.verification ? { verification: options.verification } : {}) }, { timeoutMs });
+      summary.submitted++;
+      const submittedTo = r.submitted.map((x) => ({ to: x.to, jobId: x.sub.jobId }));
+      record({ client: client.address, model, jobId: r.job.id, status: r.job.status === 'settled' ? 'settled' : 'failed', latencyMs: r.latencyMs, ttftMs: r.job.ttftMs ?? null, job: r.job, route: r.route, latencySensitive, submittedTo });
+    } catch (e) {
+      record({ client: client.address, model, jobId: null, status: 'timeout', error: (e as Error).message, latencyMs: Date.now() - t0, ttftMs: null, latencySensitive });
+    }
+  };
+
+  const one = async (client: Client, model: string, input: JobInput, i: number): Promise<void> => {
+    const h = options.hybrid?.clients[i];
+    if (h) return viaHybrid(h, client, model, input);
     const t0 = Date.now();
     let jobId: string | null = null;
     try {
@@ -127,7 +154,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
         continue;
       }
       inFlight++;
-      pending.push(one(client, model, input).finally(() => void inFlight--));
+      pending.push(one(client, model, input, i).finally(() => void inFlight--));
     }
   };
 

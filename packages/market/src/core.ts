@@ -153,14 +153,6 @@ export function createCore(options: CoreOptions): MarketCore {
   if (storedParams && options.params && Object.keys(options.params).length) {
     logger.warn({ db: store.path }, 'the database already has parameters; the given overrides are ignored');
   }
-  // the reward token needs the market's own oracle (its price process), which only the simulator drives so far
-  if (params.pricingMode !== 'stable' || params.stakeToken !== 'mUSD') {
-    throw new InfermarketError(
-      'ERR_INVALID_PARAM',
-      `the live market runs mUSD only: pricingMode "${params.pricingMode}" and stakeToken "${params.stakeToken}" need the IMT oracle, which is simulator-only for now; use pricingMode "stable" and stakeToken "mUSD", or run the scenario with \`infermarket sim\` (docs/economics.md)`,
-      { details: { field: params.pricingMode !== 'stable' ? 'pricingMode' : 'stakeToken' } },
-    );
-  }
   const storedSeed = store.getMeta('seed');
   // the file keeps its seed (recorded in outputs); the signing key lives in its own file, never derived from it
   const seed = storedSeed !== undefined ? Number(storedSeed) : options.seed;
@@ -270,7 +262,8 @@ export function createCore(options: CoreOptions): MarketCore {
       miner: job.miner,
       status,
       priceMicro: (status === 'settled' ? job.priceMicro : 0n).toString(),
-      paidMicro: (job.maxPriceMicro - refundMicro).toString(),
+      // in the job token: what the submission escrowed (its IMT conversion in `token` mode) minus the refund
+      paidMicro: ((job.escrowMicro ?? job.maxPriceMicro) - refundMicro).toString(),
       audited: job.audited,
       finishedAtMs: job.finishedAtMs,
       ...receiptChecks(job),

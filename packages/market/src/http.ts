@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import {
   ERROR_CODES,
   InfermarketError,
+  balanceOf,
   type ErrorCode,
   hashHex,
   paramsToJson,
@@ -16,11 +17,12 @@ import { openEnvelopeFast as openEnvelope } from './open-envelope-fast.js';
 import type { MarketMetrics } from './metrics.js';
 import type { PrivateJobs } from './private-jobs.js';
 import { readGrantOf, requireOwnGrant } from './read-access.js';
-import { AddressParams, FaucetBody, JobKeyBodySchema, JobListQuery, JobParams, JobReadQuery, SubmitJobBody } from './schemas.js';
+import { AddressParams, MarketFaucetBody, JobKeyBodySchema, JobListQuery, JobParams, JobReadQuery, SubmitJobBody } from './schemas.js';
 import type { StatsSource } from './stats.js';
 import { jobView, offersView } from './views.js';
 import { acceptJobKey, acceptSubmit } from './submit.js';
 import { openApiDocument } from './openapi.js';
+import { accountTokens, oracleView } from './token-views.js';
 
 interface AjvError {
   instancePath?: string;
@@ -119,12 +121,15 @@ export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; 
     models: [...core.specs.values()].map((m) => ({ id: m.id, kind: m.kind, description: m.description, inputs: m.inputs, outputs: m.outputs, comparator: m.comparator, generationComparator: m.generationComparator, variants: m.variants })),
   }));
 
-  app.post('/v1/faucet', { schema: { body: FaucetBody } }, async (req) => {
+  app.post('/v1/faucet', { schema: { body: MarketFaucetBody } }, async (req) => {
     const { address, amountMicro } = req.body;
-    core.step({ type: 'account.faucet', atMs: core.now(), address, amountMicro: BigInt(amountMicro) });
+    const token = req.body.token ?? 'mUSD';
+    core.step({ type: 'account.faucet', atMs: core.now(), address, amountMicro: BigInt(amountMicro), ...(token === 'IMT' ? { token } : {}) });
     await core.durable(); // nothing is acknowledged before it is written
-    return { address, balanceMicro: (core.state.ledger.get(`balance:${address}`) ?? 0n).toString() };
+    return { address, token, balanceMicro: balanceOf(core.state, `balance:${address}`, token).toString() };
   });
+
+  app.get('/v1/oracle', async () => oracleView(core));
 
   app.get('/v1/accounts/:address', { schema: { params: AddressParams } }, async (req) => {
     const a = req.params.address;
@@ -138,6 +143,8 @@ export function registerRoutes(appIn: FastifyInstance, ctx: { core: MarketCore; 
       stakeMicro: (node?.stakeMicro ?? 0n).toString(),
       unbondingMicro: unbonding.toString(),
       faucetMintedMicro: (s.faucetMinted.get(a) ?? 0n).toString(),
+      stakeToken: s.params.stakeToken,
+      tokens: accountTokens(core, a),
       node: node ? { role: node.role, models: node.models, region: node.region, reputation: node.reputation, jailedUntilMs: node.jailedUntilMs, slashes: node.slashes, ejected: node.ejected } : null,
     };
   });

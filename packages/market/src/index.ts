@@ -38,7 +38,9 @@ export { loadOrCreateMarketKey, defaultMarketKeyFile, type MarketKey } from './m
 export { createTestnetCert, type TestnetCert } from './testnet-cert.js';
 export { nodeView } from './stats.js';
 export { openApiDocument } from './openapi.js';
+export { checkOraclePath, startOracleDriver, type OraclePath, type CheckedOraclePath, type OracleDriver } from './oracle-driver.js';
+export { oracleView, accountTokens, type OracleView } from './token-views.js';
 export type { NodeLabel, NodeLabels } from './metrics.js';
 export { registerDashboard, attachDashboardSocket, type DashboardSource } from './dashboard/index.js';
-export { SubmitJobBody, FaucetBody, AddressParams, JobParams, JobReadQuery, JobListQuery } from './schemas.js';
+export { SubmitJobBody, FaucetBody, MarketFaucetBody, AddressParams, JobParams, JobReadQuery, JobListQuery } from './schemas.js';
 export { installErrorHandling, frameworkErrors, clientErrorHandler } from './http.js';

@@ -1,5 +1,5 @@
 import { existsSync, writeFileSync } from 'node:fs';
-import { createJobLog, type JobLog } from '@infermarket/protocol';
+import { createJobLog, InfermarketError, type JobLog } from '@infermarket/protocol';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import fastify, { LogController, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
@@ -15,6 +15,7 @@ import { createStreamHub, type StreamHub } from './stream.js';
 import { createSessionHub, type SessionHub, type SessionOptions } from './session.js';
 import { createPrivateJobs } from './private-jobs.js';
 import { defaultMarketKeyFile, loadOrCreateMarketKey } from './market-key.js';
+import { checkOraclePath, startOracleDriver, type OracleDriver, type OraclePath } from './oracle-driver.js';
 
 /** Options for `createMarket`. */
 export interface MarketOptions {
@@ -56,6 +57,11 @@ export interface MarketOptions {
   nodeLabels?: NodeLabels;
   /** Write one row per job (`jobs.csv`, see `createJobLog`) to this file when the market closes. */
   jobsCsvPath?: string;
+  /**
+   * The IMT price path the market's own oracle publishes (`startOracleDriver`, docs/economics.md): needed when
+   * `pricingMode` is `token` or `token-native`; a `stable` market publishes it too if given (nothing reads it).
+   */
+  oracle?: OraclePath;
 }
 
 /** A running market coordinator. */
@@ -76,6 +82,8 @@ export interface Market {
   /** Client sessions: `ws(s)://host:port/v1/session`. */
   sessionUrl: string;
   sessions: SessionHub;
+  /** The market's IMT oracle, when it runs one. */
+  oracle: OracleDriver | null;
   /** Stop accepting, close sockets, stop timers, flush and close the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -126,10 +134,12 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
   const loaded = options.models ? { specs: new Map(options.models.map((m) => [m.id, m])), source: 'options' } : loadModelSpecs(options.modelsDir);
   const store = openStore(options.dbPath);
   let core: MarketCore;
+  let oraclePath: ReturnType<typeof checkOraclePath> | null = null;
   try {
     const key = loadOrCreateMarketKey(options.keyFile ?? defaultMarketKeyFile(options.dbPath));
     if (key.created) logger.info({ keyFile: key.file }, 'made a new random market signing key');
     core = createCore({ store, specs: loaded.specs, ...(options.params ? { params: options.params } : {}), seed: options.seed ?? 1, keys: key.keys, logger, ...(options.now ? { now: options.now } : {}), ...(options.randomSeed ? { randomSeed: options.randomSeed } : {}), ...(options.restartGraceMs !== undefined ? { restartGraceMs: options.restartGraceMs } : {}) });
+    oraclePath = oracleFor(core.params.pricingMode, options.oracle);
   } catch (e) {
     store.close();
     throw e;
@@ -176,10 +186,12 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket as import('node:stream').Duplex, head));
 
   core.start();
+  const oracle = oraclePath ? startOracleDriver(core, oraclePath, logger) : null;
   let address: string;
   try {
     address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   } catch (e) {
+    oracle?.stop();
     core.stop();
     stats.close();
     sessions.close();
@@ -210,8 +222,10 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
     streams,
     sessionUrl: `${ws}://${hostPart}:${port}/v1/session`,
     sessions,
+    oracle,
     close() {
       closing ??= (async () => {
+        oracle?.stop();
         core.stop();
         gateway.close();
         sessions.close();
@@ -228,6 +242,19 @@ export async function createMarket(options: MarketOptions): Promise<Market> {
     },
   };
   return market;
+}
+
+/**
+ * The oracle path a market with these parameters runs: `token` and `token-native` need one (a job cannot be
+ * priced without an IMT price); a `stable` market runs one if given (its prices move nothing, as in the simulator).
+ * @throws InfermarketError `ERR_INVALID_PARAM` naming `pricingMode` when a token mode has no path; `ERR_VALIDATION` for a bad path.
+ */
+function oracleFor(pricingMode: string, path: OraclePath | undefined): ReturnType<typeof checkOraclePath> | null {
+  if (path) return checkOraclePath(path);
+  if (pricingMode === 'stable') return null;
+  throw new InfermarketError('ERR_INVALID_PARAM', `pricingMode "${pricingMode}" pays in IMT and needs the market's IMT oracle: give a price path (\`infermarket market --oracle-prices FILE\`, or a scenario "economics.oracle" on the testnet; docs/economics.md), or use pricingMode "stable"`, {
+    details: { field: 'pricingMode' },
+  });
 }
 
 /** Keep a job log of everything the core applies from now on, with the market's time to first token. */

@@ -1,5 +1,5 @@
 import { ERROR_CODES } from '@infermarket/protocol';
-import { AddressParams, FaucetBody, JobKeyBodySchema, JobListQuery, JobParams, SubmitJobBody } from './schemas.js';
+import { AddressParams, MarketFaucetBody, JobKeyBodySchema, JobListQuery, JobParams, SubmitJobBody } from './schemas.js';
 
 /**
  * The market's HTTP API as an OpenAPI 3.0 document, built from the same TypeBox schemas the routes
@@ -51,8 +51,9 @@ export function openApiDocument(): Json {
       '/v1/health': get('Liveness, market clock and the market key that signs receipts.', anyObject('{ ok, nowMs, seq, marketKey, seed }')),
       '/v1/params': get('Protocol parameters in force.', anyObject('parameter name → value (amounts as decimal strings)')),
       '/v1/models': get('Models with input/output spec, comparator and variants.', anyObject('{ models: [...] }')),
-      '/v1/faucet': { post: { summary: 'Mint test funds (capped per address by faucetCapMicro).', requestBody: body(FaucetBody), responses: { 200: json(anyObject('{ address, balanceMicro }'), 'OK'), ...errors } } },
-      '/v1/accounts/{address}': get('Balance, stake, unbonding, faucet total and node record of an address.', anyObject('{ address, balanceMicro, stakeMicro, unbondingMicro, faucetMintedMicro, node }'), { parameters: parameters(AddressParams, 'path') }),
+      '/v1/faucet': { post: { summary: 'Mint test funds in mUSD or IMT (`token`, default mUSD; capped per address and token by faucetCapMicro).', requestBody: body(MarketFaucetBody), responses: { 200: json(anyObject('{ address, token, balanceMicro }'), 'OK'), ...errors } } },
+      '/v1/accounts/{address}': get('Balance, stake, unbonding, faucet total (mUSD) and node record of an address; `tokens` gives each per token (mUSD, IMT).', anyObject('{ address, balanceMicro, stakeMicro, unbondingMicro, faucetMintedMicro, tokens: { mUSD, IMT }, node }'), { parameters: parameters(AddressParams, 'path') }),
+      '/v1/oracle': get('The pricing mode, the job, price and stake tokens, the IMT price the market\'s own oracle last published (micro-USD per IMT; nobody else can post one), and per-token ledger totals with conservation.', anyObject('{ pricingMode, jobToken, priceUnit, stakeToken, priceMicro, atMs, updates, shortfalls, ledger }')),
       '/v1/jobs': {
         post: { summary: 'Submit a signed job.submit envelope and its input; escrows maxPriceMicro.', requestBody: body(SubmitJobBody), responses: { 202: json(JobView, 'Accepted: the job view, status "bidding"'), ...errors } },
         get: { summary: 'Recent jobs, newest first.', parameters: parameters(JobListQuery, 'query'), responses: { 200: json(anyObject('{ jobs: [...] }'), 'OK'), ...errors } },

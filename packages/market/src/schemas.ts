@@ -15,6 +15,8 @@ const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$' });
 export const Nonce = Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: "the signer's sequence number: a decimal integer 1 … 2^53-1, fresh per signed message (the market keeps a window of 1024 per signer)" });
 
 export const FaucetBody = Type.Object({ address: Address, amountMicro: AmountMicro }, strict);
+/** The market's faucet: `token` picks the ledger (default mUSD); the cap `faucetCapMicro` is per token. */
+export const MarketFaucetBody = Type.Object({ address: Address, amountMicro: AmountMicro, token: Type.Optional(Type.Union([Type.Literal('mUSD'), Type.Literal('IMT')])) }, strict);
 export const AddressParams = Type.Object({ address: Address }, strict);
 export const JobParams = Type.Object({ id: JobId }, strict);
 

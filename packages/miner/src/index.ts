@@ -5,6 +5,7 @@
  */
 export { createMiner, type Miner, type MinerOptions, type MinerStats } from './miner.js';
 export { fakeOutput } from './fake-output.js';
+export { createMinerChurn, type MinerChurn, type ChurnOptions } from './participation-live.js';
 export type { AdaptiveSettings } from '@infermarket/agents';
 // the runtime pieces the miner's users have always imported from here
 export {

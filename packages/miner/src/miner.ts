@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { InfermarketError, bpsOf, hashPayload, openJobKey, resolveParams, sealJson, unsealJson, worstCaseCost, type Canonical, type EncryptionKeyPair, type JobInput, type JobOutput, type KeyPair, type MinerStrategy, type Params, type ServerMessage } from '@infermarket/protocol';
-import { OFFER_DEFAULTS, offerPrices, repricesAfterAssignment, basePriceFor, builtinMinerStrategy, createMinerStrategy, injectedDelay, outcome, rewardOf, type AdaptiveSettings, type JobOutcome, type Learner, type MinerStrategyModule, type Pricing } from '@infermarket/agents';
+import { OFFER_DEFAULTS, offerPrices, repricesAfterAssignment, basePriceFor, builtinMinerStrategy, createMinerStrategy, injectedDelay, outcome, rewardOf, type AdaptiveSettings, type JobOutcome, type Learner, type MinerStrategyModule, type ParticipationSettings, type Pricing } from '@infermarket/agents';
 import { accountOf, nodeRng, startNode, type Executor, type Node } from '@infermarket/node-runtime';
 import { fakeOutput } from './fake-output.js';
+import { createMinerChurn, type MinerChurn } from './participation-live.js';
 
 /** Options for `createMiner` (the scenario's `MinerGroup` fields plus where and who). */
 export interface MinerOptions {
@@ -37,6 +38,11 @@ export interface MinerOptions {
   adaptive?: AdaptiveSettings;
   /** Seeds every random choice of this miner. */
   seed?: number | string;
+  /**
+   * Costs in dollars and price-driven churn (docs/economics.md): the participation rule leaves (withdraws the
+   * offer, stops bidding) while the expected USD profit per job stays negative, and returns when it recovers.
+   */
+  churn?: { costUsdMicroPerComputeSecond: number; settings?: Partial<ParticipationSettings> };
   /** One JSON object per line (default: stderr). */
   log?: (entry: Record<string, unknown>) => void;
 }
@@ -135,7 +141,7 @@ export function createMiner(options: MinerOptions): Miner {
 
   const onOffer = (msg: Extract<ServerMessage, { type: 'job.offer' }>): void => {
     stats.offers++;
-    if (!node.registered() || active + queue.length >= concurrency) return;
+    if (!node.registered() || active + queue.length >= concurrency || churn?.active() === false) return;
     if (!options.models.includes(msg.model)) return;
     const baseMicro = basePriceFor(pricing, msg.model);
     if (baseMicro === null) return;
@@ -166,7 +172,7 @@ export function createMiner(options: MinerOptions): Miner {
     if (offerTimer) clearTimeout(offerTimer);
     offerTimer = null;
     const p = marketParams();
-    if (stopped || p.matchingMode !== 'offers' || !node.registered()) return;
+    if (stopped || p.matchingMode !== 'offers' || !node.registered() || churn?.active() === false) return;
     const prices = offerPrices({ decide, models: options.models, baseOf: (m) => basePriceFor(pricing, m), spreadBps: pricing.spreadBps ?? 0, params: p, rng: bidRng });
     if (Object.keys(prices).length === 0) {
       log({ event: 'offer.none', reason: 'the strategy prices none of its models' });
@@ -223,6 +229,7 @@ export function createMiner(options: MinerOptions): Miner {
         output = plan.kind === 'replay' ? lastOutput.get(msg.model)! : fakeOutput(input, options.executor.outputDims(msg.model, input), fakeRng);
         if (output.kind === 'tokens') output.tokens.forEach((t, i) => stream(i, t, String.fromCharCode(t + 31)));
       }
+      if (plan.kind === 'run') churn?.observeJob(Number(msg.priceMicro), ms / 1000);
       const pl = played.get(msg.jobId);
       if (pl) pl.costMicro = (ms / 1000) * (options.costPerCpuSecondMicro ?? 1_000);
       if (plan.extraDelayMs > 0) await sleep(plan.extraDelayMs);
@@ -312,6 +319,34 @@ export function createMiner(options: MinerOptions): Miner {
     }
   };
 
+  // price-driven churn: the agents' participation rule on the market's public oracle (participation-live.ts)
+  const churn: MinerChurn | null = options.churn
+    ? createMinerChurn({
+        costUsdMicroPerComputeSecond: options.churn.costUsdMicroPerComputeSecond,
+        ...(options.churn.settings ? { settings: options.churn.settings } : {}),
+        defaultAskMicro: meanBasePrice(),
+        readOracle: async () => {
+          const res = await fetch(`${node.httpUrl}/v1/oracle`, { signal: AbortSignal.timeout(5_000) });
+          return res.ok ? ((await res.json()) as { pricingMode: Params['pricingMode']; priceMicro: string | null }) : null;
+        },
+        onLeave: () => {
+          if (offerTimer) clearTimeout(offerTimer);
+          offerTimer = null;
+          if (marketParams().matchingMode !== 'offers' || !node.registered()) return;
+          node.conn
+            .request({ type: 'offer.withdraw', envelope: node.conn.seal('offer.withdraw', {}) as never })
+            .then(() => log({ event: 'offer.withdrawn' }))
+            .catch((e: Error) => log({ event: 'offer.withdraw.refused', error: e.message }));
+        },
+        onReturn: () => postOffer(),
+        log,
+      })
+    : null;
+  function meanBasePrice(): number {
+    const ps = options.models.map((m) => basePriceFor(pricing, m)).filter((x): x is bigint => x !== null);
+    return ps.length ? Number(ps.reduce((a, b) => a + b, 0n)) / ps.length : 0;
+  }
+
   const node: Node = startNode({
     wsUrl: options.wsUrl,
     keys: options.keys,
@@ -328,6 +363,7 @@ export function createMiner(options: MinerOptions): Miner {
     onRegistered: ({ stakeMicro }) => {
       log({ event: 'ready', address, strategy, variant, stakeMicro: stakeMicro.toString(), ...(learner ? { learner: learner.name, cheatLevels: learner.levels } : {}) });
       postOffer();
+      churn?.start();
     },
   });
 
@@ -338,6 +374,7 @@ export function createMiner(options: MinerOptions): Miner {
     bandit: () => learner,
     async stop() {
       stopped = true;
+      churn?.stop();
       if (offerTimer) clearTimeout(offerTimer);
       await node.stop();
     },

@@ -48,12 +48,15 @@ function amountField(obj: Record<string, unknown>, name: string): bigint {
 }
 
 /** Balance and bonded stake of an account as the market reports them (`GET /v1/accounts/:address`). */
-export async function accountOf(httpUrl: string, address: string): Promise<{ balanceMicro: bigint; stakeMicro: bigint }> {
+export async function accountOf(httpUrl: string, address: string): Promise<{ balanceMicro: bigint; stakeMicro: bigint; stakeToken: 'mUSD' | 'IMT' }> {
   try {
     const a = await getJson(`${httpUrl}/v1/accounts/${address}`);
-    return { balanceMicro: amountField(a, 'balanceMicro'), stakeMicro: amountField(a, 'stakeMicro') };
+    // stakes are bonded from the balance in the market's stake token (`stakeToken`, docs/economics.md)
+    const stakeToken = (a as { stakeToken?: unknown }).stakeToken === 'IMT' ? 'IMT' : 'mUSD';
+    const inToken = stakeToken === 'IMT' ? ((a as { tokens?: Record<string, Record<string, unknown>> }).tokens?.IMT ?? {}) : a;
+    return { balanceMicro: amountField(inToken, 'balanceMicro'), stakeMicro: amountField(a, 'stakeMicro'), stakeToken };
   } catch {
-    return { balanceMicro: 0n, stakeMicro: 0n };
+    return { balanceMicro: 0n, stakeMicro: 0n, stakeToken: 'mUSD' };
   }
 }
 
@@ -89,12 +92,12 @@ export async function ensureRegistered(conn: NodeConnection, keys: KeyPair, http
   const need = setup.stakeMicro - acct.stakeMicro;
   // a new account is funded once to its planned balance, as the simulator funds its agents (one economy)
   if (setup.useFaucet !== false && setup.fundMicro !== undefined && acct.balanceMicro === 0n && acct.stakeMicro === 0n && setup.fundMicro > 0n) {
-    await postJson(`${httpUrl}/v1/faucet`, { address: keys.address, amountMicro: setup.fundMicro });
+    await postJson(`${httpUrl}/v1/faucet`, { address: keys.address, amountMicro: setup.fundMicro, ...(acct.stakeToken === 'IMT' ? { token: 'IMT' } : {}) });
     acct.balanceMicro = setup.fundMicro;
   }
   if (need > 0n) {
     if (acct.balanceMicro < need && setup.useFaucet !== false) {
-      await postJson(`${httpUrl}/v1/faucet`, { address: keys.address, amountMicro: need - acct.balanceMicro });
+      await postJson(`${httpUrl}/v1/faucet`, { address: keys.address, amountMicro: need - acct.balanceMicro, ...(acct.stakeToken === 'IMT' ? { token: 'IMT' } : {}) });
     }
     await conn.request({ type: 'stake.bond', envelope: conn.seal('stake.bond', { amountMicro: need }) as never });
   }

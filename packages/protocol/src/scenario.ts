@@ -23,7 +23,7 @@ export interface Scenario {
   testnet?: { port?: number; tls?: boolean; dashboard?: boolean };
   /** Simulator-only settings. */
   sim?: SimSettings;
-  /** The reward token's oracle, miners' USD costs and price-driven churn (simulator; see docs/economics.md). */
+  /** The reward token's oracle, miners' USD costs and price-driven churn (simulator and testnet; see docs/economics.md). */
   economics?: EconomicsSettings;
 }
 
@@ -143,7 +143,7 @@ export interface ClientGroup {
   /** Batch jobs: input rows per job (default 1; at most `params.maxBatchRows`); `maxPriceMicro` is then per row. Not with `private` or charlm. */
   batchRows?: number;
   /**
-   * Simulator: a hybrid client (docs/economics.md) routing between the market and a centralized baseline
+   * A hybrid client (docs/economics.md; simulator and testnet) routing between the market and a centralized baseline
    * modelled as a fixed price and latency: `split` sends `latencySensitiveModels` (default charlm, generation)
    * to the baseline; `fallback` sends every job to the market and to the baseline too when it has not settled
    * after `fallbackAfterMs`.

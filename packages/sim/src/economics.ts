@@ -1,72 +1,28 @@
 import {
+  churnEnabled,
+  churnSettingsOf,
   createParticipation,
-  createPriceTrend,
   decideParticipation,
   expectedUsdProfitPerJobMicro,
+  minerUsdCostMicro,
   pricePath,
-  resolveParticipation,
   type ParticipationMemory,
-  type ParticipationSettings,
   type PriceProcessSpec,
 } from '@infermarket/agents';
-import { imtToUsdMicro, InfermarketError, jobToken, ledgerTotals, TOKENS, type Effect, type MarketEvent, type Scenario, type Token } from '@infermarket/protocol';
+import { InfermarketError, jobToken, type Effect, type MarketEvent, type Scenario } from '@infermarket/protocol';
 import { computeMs, DEFAULT_MAX_TOKENS } from './cost-model.js';
+import { createEconomicsAccount, type EconomicsReport } from './economics-account.js';
 import type { MinerAgent, SimWorld } from './sim-world.js';
+
+export type { EconomicsReport } from './economics-account.js';
 
 /**
  * The simulator's side of docs/economics.md: the market's oracle (its seeded price process, published as
  * `oracle.price` events), clients' IMT treasuries, miners' USD costs and their churn (the agents'
- * `decideParticipation`, the one rule), and the USD accounting the report reads. Active only when the
- * scenario has an `economics` section or a `pricingMode` other than `stable`.
+ * `decideParticipation`, the one rule), and the USD accounting the report reads (`createEconomicsAccount`, the
+ * one the testnet report uses too). Active only when the scenario has an `economics` section or a `pricingMode`
+ * other than `stable`.
  */
-export interface EconomicsReport {
-  pricingMode: string;
-  stakeToken: Token;
-  /** The oracle's process (after overrides) and the seed its path was drawn with. */
-  oracle: { spec: PriceProcessSpec; seed: number; startPriceMicro: number; endPriceMicro: number; minPriceMicro: number; maxPriceMicro: number; updates: number; shortfalls: number };
-  /** Per token: minted = held (checked at the end of the run). */
-  conservedByToken: Record<Token, boolean>;
-  mintedByToken: Record<Token, string>;
-  /** Client cost in USD per 1,000 settled jobs over the whole run, at the treasury's cost basis (the start price). */
-  clientUsdPer1000Jobs: number | null;
-  /** The same, valued at the oracle price when each job settled. */
-  clientUsdPer1000JobsAtSpot: number | null;
-  /** Spread of the per-window cost per 1,000 jobs: standard deviation, and as a share of the mean (coefficient of variation). */
-  clientUsdPer1000JobsStd: number | null;
-  clientUsdPer1000JobsCv: number | null;
-  /** Share of windows (with settled jobs) whose cost per 1,000 jobs exceeded `budgetUsdMicroPer1000Jobs` (null without a budget). */
-  budgetExceededShare: number | null;
-  budgetUsdPer1000Jobs: number | null;
-  /** Miners' USD earnings (sales at the oracle price after `holdMs`, the rest valued at the final price) minus USD compute cost. */
-  minerUsdProfit: { mean: number; std: number; perMiner: Record<string, number> };
-  /** Miner leaves and returns over the run, and the lowest number active at a window's end. */
-  churn: {
-    enabled: boolean;
-    settings: ParticipationSettings;
-    leaves: number;
-    returns: number;
-    minActive: number;
-    minersTotal: number;
-    /** Mean log change of the IMT price over the `trendHalfLifeMs` before each leave and each return (null if none). */
-    meanPriceChangeAtLeaves: number | null;
-    meanPriceChangeAtReturns: number | null;
-    /** The first 1,000 leaves and returns: when, who, the price then and its log change over the preceding `trendHalfLifeMs`. */
-    events: { atMs: number; miner: string; action: 'leave' | 'return'; priceMicro: number; priceChangeLog: number }[];
-  };
-  /** Per window: its end time, the IMT price at its end, cost per 1,000 jobs, active miners, settled and failed jobs, success rate, latency p50/p95. */
-  windows: {
-    tMs: number[];
-    priceUsd: number[];
-    usdPer1000Jobs: (number | null)[];
-    activeMiners: number[];
-    settled: number[];
-    failed: number[];
-    successRate: (number | null)[];
-    latencyP50Ms: (number | null)[];
-    latencyP95Ms: (number | null)[];
-  };
-}
-
 export interface SimEconomics {
   /** At t=0, before nodes join: publish the first price, fund IMT, queue the rest of the path. */
   setup(mustSend: (ev: MarketEvent) => void): void;
@@ -78,19 +34,8 @@ export interface SimEconomics {
   report(): EconomicsReport;
 }
 
-const quantile = (xs: number[], q: number): number | null => {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-};
-const meanStd = (xs: number[]): { mean: number; std: number } => {
-  if (xs.length === 0) return { mean: 0, std: 0 };
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const v = xs.length > 1 ? xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1) : 0;
-  return { mean, std: Math.sqrt(v) };
-};
-
-function oracleSpec(scenario: Scenario): PriceProcessSpec {
+/** The IMT price process of a scenario (its `economics.oracle`, defaults filled in): the one the simulator and the testnet publish. @throws ERR_BAD_SCENARIO */
+export function oracleSpec(scenario: Scenario): PriceProcessSpec {
   const o = scenario.economics?.oracle;
   if (!o) return { kind: 'gbm', startPriceMicro: 1_000_000, driftPerHour: 0, volatilityPerSqrtHour: 0, stepMs: 1_000 };
   if (o.kind === 'series') {
@@ -124,6 +69,7 @@ export function jobPaidMicro(fx: readonly Effect[], jobId: string): bigint {
   return paid;
 }
 
+
 /** The economics of a run, or null when the scenario uses none of it. */
 export function createSimEconomics(w: SimWorld, scenario: Scenario): SimEconomics | null {
   const e = scenario.economics;
@@ -135,15 +81,13 @@ export function createSimEconomics(w: SimWorld, scenario: Scenario): SimEconomic
     throw new InfermarketError('ERR_BAD_SCENARIO', 'economics.oracle: the price series must start at atMs 0 (the market needs a price before the first job)', { details: { field: 'economics.oracle.points' } });
   }
   const startPrice = path[0]!.priceMicro;
-  const settings = resolveParticipation(Object.fromEntries(Object.entries(e?.churn ?? {}).filter(([k]) => k !== 'enabled')));
-  const costDefault = e?.minerCostUsdMicroPerComputeSecond ?? 0;
-  const churnOn = (e?.churn?.enabled ?? true) && (costDefault > 0 || Object.keys(e?.minerCostByGroup ?? {}).length > 0);
+  const settings = churnSettingsOf(e);
+  const churnOn = churnEnabled(e);
   const windowMs = e?.windowMs ?? Math.max(1, Math.floor(scenario.durationMs / 20));
-  const budget = e?.budgetUsdMicroPer1000Jobs ?? null;
   const token = jobToken(w.P);
 
   const groupOf = (m: MinerAgent): string => m.id.replace(/-\d+$/, '');
-  const costOf = (m: MinerAgent): number => e?.minerCostByGroup?.[groupOf(m)] ?? costDefault;
+  const costOf = (m: MinerAgent): number => minerUsdCostMicro(e, groupOf(m));
   // a miner's expected job: its models weighted by the clients' mix; generation length from the clients
   const mix = new Map<string, number>();
   let tokensSum = 0;
@@ -169,71 +113,37 @@ export function createSimEconomics(w: SimWorld, scenario: Scenario): SimEconomic
     profile.set(m, wsum > 0 ? { askMicro: ask / wsum, computeSeconds: sec / wsum } : { askMicro: 0, computeSeconds: 0 });
   }
   const memory = new Map<MinerAgent, ParticipationMemory>(w.miners.map((m) => [m, createParticipation()]));
-  const trend = createPriceTrend(settings.trendHalfLifeMs);
-  // IMT a miner was paid and has not sold yet, in lots (sold `holdMs` after receipt at the oracle price then)
-  const lots = new Map<string, { atMs: number; micro: bigint }[]>();
-  const usdEarned = new Map<MinerAgent, number>();
-  const usdCost = new Map<MinerAgent, number>();
-  let price = startPrice;
-  let minPrice = startPrice;
-  let maxPrice = startPrice;
-  let totalUsdBasis = 0;
-  let totalUsdSpot = 0;
-  let totalSettled = 0;
-  // the current window
-  let win = { endMs: windowMs, usd: 0, settled: 0, failed: 0, lat: [] as number[] };
-  const windows: EconomicsReport['windows'] = { tMs: [], priceUsd: [], usdPer1000Jobs: [], activeMiners: [], settled: [], failed: [], successRate: [], latencyP50Ms: [], latencyP95Ms: [] };
-  let leaves = 0;
-  let returns = 0;
-  const churnEvents: EconomicsReport['churn']['events'] = [];
-  const changeAt: { leave: number[]; return: number[] } = { leave: [], return: [] };
-  const history: { atMs: number; price: number }[] = [{ atMs: 0, price: Number(startPrice) }];
-  const priceAgo = (ms: number): number => {
-    const t = w.now - ms;
-    let p = history[0]!.price;
-    for (const h of history) {
-      if (h.atMs > t) break;
-      p = h.price;
-    }
-    return p;
-  };
-  let minActive = w.miners.length;
-  const activeCount = (): number => w.miners.filter((m) => !m.away).length;
-
-  const closeWindows = (upTo: number): void => {
-    while (win.endMs <= upTo) {
-      windows.tMs.push(win.endMs);
-      windows.priceUsd.push(Number(price) / 1e6);
-      windows.usdPer1000Jobs.push(win.settled ? (win.usd / win.settled) * 1000 : null);
-      const active = activeCount();
-      windows.activeMiners.push(active);
-      minActive = Math.min(minActive, active);
-      windows.settled.push(win.settled);
-      windows.failed.push(win.failed);
-      windows.successRate.push(win.settled + win.failed ? win.settled / (win.settled + win.failed) : null);
-      windows.latencyP50Ms.push(quantile(win.lat, 0.5));
-      windows.latencyP95Ms.push(quantile(win.lat, 0.95));
-      win = { endMs: win.endMs + windowMs, usd: 0, settled: 0, failed: 0, lat: [] };
-    }
-  };
-
-  const sellDue = (m: MinerAgent, all: boolean): void => {
-    const list = lots.get(m.address);
-    if (!list) return;
-    let i = 0;
-    while (i < list.length && (all || w.now - list[i]!.atMs >= settings.holdMs)) {
-      usdEarned.set(m, (usdEarned.get(m) ?? 0) + Number(imtToUsdMicro(list[i]!.micro, price)));
-      i++;
-    }
-    list.splice(0, i);
-  };
+  const byId = new Map(w.miners.map((m) => [m.id, m]));
+  const account = createEconomicsAccount({
+    pricingMode: mode,
+    stakeToken: w.P.stakeToken,
+    token,
+    spec,
+    seed: w.seed,
+    startPriceMicro: startPrice,
+    windowMs,
+    budgetUsdMicroPer1000Jobs: e?.budgetUsdMicroPer1000Jobs ?? null,
+    settings,
+    churnEnabled: churnOn,
+    miners: w.miners.map((m) => ({ id: m.id, address: m.address })),
+    now: () => w.now,
+    isActive: (id) => !byId.get(id)!.away,
+    latencyOfSettled: (jobId) => {
+      const job = w.jobs.get(jobId);
+      return job ? w.now - job.submittedAtMs + w.netMs : undefined;
+    },
+    computeUsdOfAssignment: (address, jobId) => {
+      const m = w.byAddress.get(address);
+      const job = w.jobs.get(jobId);
+      return m && job ? (computeMs(job.model, m.variant, job.tokens, w.costOverrides, job.rows) / 1000) * costOf(m) : 0;
+    },
+  });
 
   const econ: SimEconomics = {
     checkEveryMs: settings.checkEveryMs,
     setup(mustSend) {
       mustSend({ type: 'oracle.price', atMs: 0, priceMicro: startPrice });
       for (const p of path.slice(1)) w.queue.push(p.atMs, { type: 'oracle.price', atMs: p.atMs, priceMicro: p.priceMicro });
-      trend.observe(0, Number(startPrice));
       const clientImt = e?.clientImtMicro !== undefined ? BigInt(e.clientImtMicro) : w.P.faucetCapMicro;
       if (token === 'IMT') for (const c of w.clients) if (clientImt > 0n) mustSend({ type: 'account.faucet', atMs: 0, address: c.address, amountMicro: clientImt, token: 'IMT' });
       if (w.P.stakeToken === 'IMT') {
@@ -242,63 +152,12 @@ export function createSimEconomics(w: SimWorld, scenario: Scenario): SimEconomic
       if (churnOn) w.queue.push(settings.checkEveryMs, { k: 'econ' });
     },
     observe(fx) {
-      for (const ef of fx) {
-        if (ef.type === 'oracle.updated') {
-          closeWindows(w.now);
-          price = ef.priceMicro;
-          if (price < minPrice) minPrice = price;
-          if (price > maxPrice) maxPrice = price;
-          trend.observe(w.now, Number(price));
-          history.push({ atMs: w.now, price: Number(price) });
-          // miners sell the IMT they have held for holdMs, at this price (with or without churn checks)
-          for (const m of w.miners) sellDue(m, false);
-          continue;
-        }
-        if (ef.type === 'ledger.entry') {
-          const en = ef.entry;
-          if ((en.token ?? 'mUSD') !== token) continue;
-          if (en.reason === 'pay-miner' && token === 'IMT' && en.to.startsWith('balance:')) {
-            const a = en.to.slice(8);
-            const list = lots.get(a) ?? [];
-            list.push({ atMs: w.now, micro: en.amountMicro });
-            lots.set(a, list);
-          } else if (en.reason === 'pay-miner') {
-            const m = w.byAddress.get(en.to.slice(8));
-            if (m) usdEarned.set(m, (usdEarned.get(m) ?? 0) + Number(en.amountMicro));
-          }
-          if (en.reason === 'pay-miner' || en.reason === 'protocol-fee' || en.reason === 'validator-fee') {
-            // the client's cost: mUSD is dollars; IMT is valued at the treasury's basis (the start price) and at spot
-            const amt = en.amountMicro;
-            const basis = token === 'IMT' ? Number(imtToUsdMicro(amt, startPrice)) : Number(amt);
-            const spot = token === 'IMT' ? Number(imtToUsdMicro(amt, price)) : Number(amt);
-            closeWindows(w.now);
-            win.usd += basis / 1e6;
-            totalUsdBasis += basis / 1e6;
-            totalUsdSpot += spot / 1e6;
-          }
-          continue;
-        }
-        if (ef.type === 'job.settled' || ef.type === 'job.failed') {
-          closeWindows(w.now);
-          const job = w.jobs.get(ef.jobId);
-          if (ef.type === 'job.settled') {
-            win.settled++;
-            totalSettled++;
-            if (job) win.lat.push(w.now - job.submittedAtMs + w.netMs);
-          } else win.failed++;
-        }
-        if (ef.type === 'job.assigned') {
-          const m = w.byAddress.get(ef.miner);
-          const job = w.jobs.get(ef.jobId);
-          if (m && job) usdCost.set(m, (usdCost.get(m) ?? 0) + (computeMs(job.model, m.variant, job.tokens, w.costOverrides, job.rows) / 1000) * costOf(m));
-        }
-      }
+      account.observe(fx);
     },
     check() {
-      closeWindows(w.now);
-      for (const m of w.miners) sellDue(m, false);
-      const now = Number(price);
-      const forecast = trend.forecast(settings.holdMs);
+      account.sellDue();
+      const now = Number(account.priceMicro());
+      const forecast = account.forecast(settings.holdMs);
       for (const m of w.miners) {
         const prof = profile.get(m)!;
         if (prof.askMicro === 0) continue;
@@ -313,65 +172,13 @@ export function createSimEconomics(w: SimWorld, scenario: Scenario): SimEconomic
         const d = decideParticipation(memory.get(m)!, { atMs: w.now, profitMicro: profit }, settings);
         if (d === 'stay') continue;
         m.away = d === 'leave';
-        if (d === 'leave') leaves++;
-        else returns++;
-        const change = Math.log(now / priceAgo(settings.trendHalfLifeMs));
-        changeAt[d].push(change);
-        if (churnEvents.length < 1_000) churnEvents.push({ atMs: w.now, miner: m.id, action: d, priceMicro: now, priceChangeLog: change });
+        account.churned(m.id, d);
       }
-      minActive = Math.min(minActive, activeCount());
+      account.noteActive();
       if (w.now + settings.checkEveryMs <= scenario.durationMs) w.queue.push(w.now + settings.checkEveryMs, { k: 'econ' });
     },
     report() {
-      closeWindows(w.now);
-      for (const m of w.miners) sellDue(m, true);
-      const perWin = windows.usdPer1000Jobs.filter((x): x is number => x !== null);
-      const ms = meanStd(perWin);
-      const profits: Record<string, number> = {};
-      for (const m of w.miners) profits[m.id] = ((usdEarned.get(m) ?? 0) - (usdCost.get(m) ?? 0)) / 1e6;
-      const pm = meanStd(Object.values(profits));
-      const conserved = {} as Record<Token, boolean>;
-      const minted = {} as Record<Token, string>;
-      for (const t of TOKENS) {
-        const lt = ledgerTotals(w.state, t);
-        conserved[t] = lt.conserved;
-        minted[t] = lt.mintedMicro.toString();
-      }
-      return {
-        pricingMode: mode,
-        stakeToken: w.P.stakeToken,
-        oracle: {
-          spec,
-          seed: w.seed,
-          startPriceMicro: Number(startPrice),
-          endPriceMicro: Number(price),
-          minPriceMicro: Number(minPrice),
-          maxPriceMicro: Number(maxPrice),
-          updates: w.state.oracle?.updates ?? 0,
-          shortfalls: w.state.oracle?.shortfalls ?? 0,
-        },
-        conservedByToken: conserved,
-        mintedByToken: minted,
-        clientUsdPer1000Jobs: totalSettled ? (totalUsdBasis / totalSettled) * 1000 : null,
-        clientUsdPer1000JobsAtSpot: totalSettled ? (totalUsdSpot / totalSettled) * 1000 : null,
-        clientUsdPer1000JobsStd: perWin.length > 1 ? ms.std : null,
-        clientUsdPer1000JobsCv: perWin.length > 1 && ms.mean > 0 ? ms.std / ms.mean : null,
-        budgetExceededShare: budget !== null && perWin.length ? perWin.filter((x) => x > budget / 1e6).length / perWin.length : null,
-        budgetUsdPer1000Jobs: budget !== null ? budget / 1e6 : null,
-        minerUsdProfit: { mean: pm.mean, std: pm.std, perMiner: profits },
-        churn: {
-          enabled: churnOn,
-          settings,
-          leaves,
-          returns,
-          minActive,
-          minersTotal: w.miners.length,
-          meanPriceChangeAtLeaves: changeAt.leave.length ? meanStd(changeAt.leave).mean : null,
-          meanPriceChangeAtReturns: changeAt.return.length ? meanStd(changeAt.return).mean : null,
-          events: churnEvents,
-        },
-        windows,
-      };
+      return account.report(w.state);
     },
   };
   return econ;

@@ -158,23 +158,44 @@ export function createSimHybrid(w: SimWorld, scenario: Scenario, resolved: Resol
       cloudServe(t.g, t.model, t.tokens, t.rows, elapsed, 'fallback');
     },
     report() {
-      const groups = [...new Set(byClient.values())];
-      return groups.map((g) => {
-        const n = g.routed.market + g.routed.cloud + g.routed.fallback;
-        const all = [...g.lat.market, ...g.lat.cloud, ...g.lat.fallback];
-        const pq = (xs: number[]) => ({ p50: q(xs, 0.5), p95: q(xs, 0.95) });
-        return {
-          group: g.name,
-          policy: g.policy,
-          fallbackAfterMs: g.fallbackAfterMs,
-          cloudPriceMicro: g.cloudPriceMicro.toString(),
-          cloudLatencyMs: g.cloudLatencyMs,
-          routed: { ...g.routed },
-          share: { market: n ? g.routed.market / n : 0, cloud: n ? g.routed.cloud / n : 0, fallback: n ? g.routed.fallback / n : 0 },
-          usdPer1000Jobs: n ? (g.usdMicro / 1e6 / n) * 1000 : null,
-          latencyMs: { ...pq(all), byRoute: { market: pq(g.lat.market), cloud: pq(g.lat.cloud), fallback: pq(g.lat.fallback) }, latencySensitiveP95: q(g.latSensitive, 0.95) },
-        };
-      });
+      return [...new Set(byClient.values())].map((g) => hybridGroupReport({ group: g.name, policy: g.policy, fallbackAfterMs: g.fallbackAfterMs, cloudPriceMicro: g.cloudPriceMicro, cloudLatencyMs: g.cloudLatencyMs, latencyMs: g.lat, latencySensitiveMs: g.latSensitive, usdMicro: g.usdMicro }));
     },
+  };
+}
+
+/** What a hybrid group's report is made from: its settings, the latency of each answered job by route, and what it paid. */
+export interface HybridGroupTally {
+  group: string;
+  policy: HybridPolicy;
+  fallbackAfterMs: number;
+  cloudPriceMicro: bigint;
+  cloudLatencyMs: number;
+  /** Latency (ms) of every answered job, by the route that answered it. */
+  latencyMs: { market: number[]; cloud: number[]; fallback: number[] };
+  /** Latency of the answered jobs the policy treats as latency-sensitive. */
+  latencySensitiveMs: number[];
+  /** Everything the group paid, in micro-USD (market payouts, a fallen-back market job's included, and the baseline's prices). */
+  usdMicro: number;
+}
+
+/**
+ * A hybrid group's report: jobs and share per route, USD per 1,000 answered jobs, latency p50/p95 overall and per
+ * route, and the p95 of latency-sensitive jobs. One implementation for the simulator and the testnet report.
+ */
+export function hybridGroupReport(t: HybridGroupTally): HybridGroupReport {
+  const routed = { market: t.latencyMs.market.length, cloud: t.latencyMs.cloud.length, fallback: t.latencyMs.fallback.length };
+  const n = routed.market + routed.cloud + routed.fallback;
+  const all = [...t.latencyMs.market, ...t.latencyMs.cloud, ...t.latencyMs.fallback];
+  const pq = (xs: number[]) => ({ p50: q(xs, 0.5), p95: q(xs, 0.95) });
+  return {
+    group: t.group,
+    policy: t.policy,
+    fallbackAfterMs: t.fallbackAfterMs,
+    cloudPriceMicro: t.cloudPriceMicro.toString(),
+    cloudLatencyMs: t.cloudLatencyMs,
+    routed,
+    share: { market: n ? routed.market / n : 0, cloud: n ? routed.cloud / n : 0, fallback: n ? routed.fallback / n : 0 },
+    usdPer1000Jobs: n ? (t.usdMicro / 1e6 / n) * 1000 : null,
+    latencyMs: { ...pq(all), byRoute: { market: pq(t.latencyMs.market), cloud: pq(t.latencyMs.cloud), fallback: pq(t.latencyMs.fallback) }, latencySensitiveP95: q(t.latencySensitiveMs, 0.95) },
   };
 }

@@ -23,3 +23,6 @@ export { estimateThreshold, fitLogistic, type RateObservation, type ThresholdEst
 export { sweepThresholds, THRESHOLD_METRIC, type AnalyticPStar, type SweepThreshold } from './sweep-threshold.js';
 export { runPospStudy, studyMarkdown, studySvg, POSP_STUDY_DESIGN, type PospStudyPoint, type PospStudyResult, type RunPospStudyOptions, type StudyScenario } from './study-posp.js';
 export { recordSimJobs, type SimJobsCsv } from './jobs-csv.js';
+export { createEconomicsAccount, type EconomicsAccount, type EconomicsAccountOptions, type EconomicsReport } from './economics-account.js';
+export { oracleSpec } from './economics.js';
+export { hybridGroupReport, type HybridGroupReport, type HybridGroupTally } from './hybrid.js';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { hybridGroupReport } from '@infermarket/sim';
 import { formatComparison, sideMetrics, type LoadJobLine } from './compare.js';
 
 const job = (o: Partial<LoadJobLine>): LoadJobLine => ({ model: 'digits', status: 'settled', latencyMs: 100, ttftMs: 50, audited: false, priceMicro: '10000', paidMicro: '10200', ...o });
@@ -46,5 +47,21 @@ describe('formatComparison', () => {
     });
     expect(text).toMatch(/latency p50 \(ms\)\s+10\s+30\s+3\.00×/);
     expect(text).toMatch(/cost per 1,000 jobs \(mUSD\)\s+10\.000\s+10\.200\s+1\.02×/);
+  });
+  it('prints the market side\'s hybrid groups: the share routed each way, cost and latency', () => {
+    const side = sideMetrics([job({})], { generationModels: [], validatorFeeBps: 0 });
+    const hybrid = hybridGroupReport({ group: 'client', policy: 'fallback', fallbackAfterMs: 700, cloudPriceMicro: 10_000n, cloudLatencyMs: 0, latencyMs: { market: [500, 600], cloud: [], fallback: [750, 800] }, latencySensitiveMs: [800], usdMicro: 40_000 });
+    const text = formatComparison({
+      scenario: 's',
+      seeds: { scenario: 1, loads: ['1'], cloudKey: 'cloud-1' },
+      durationMs: 1000,
+      cloud: { ...side, priceMicro: '10000', variant: 'int8', verification: 'none', faults: [] },
+      market: { ...side, variant: 'int8', verification: 'sampled', faults: [], outDir: '/x', wrongSettled: null },
+      ratios: { latencyP50: 1, latencyP95: 1, latencyP99: 1, ttftP50: null, costPer1000Jobs: 1 },
+      notes: [],
+      hybrid: [hybrid],
+    });
+    expect(text).toMatch(/hybrid\s+client \(fallback, fallbackAfterMs 700\): market 2 \/ baseline 0 \/ fallback 2 \(50% \/ 0% \/ 50%\); USD per 1,000 jobs 10\.000/);
+    expect(text).toMatch(/latency-sensitive p95 800 ms/);
   });
 });

@@ -7,6 +7,8 @@ import { loadModelSpecs } from '@infermarket/market';
 import { CLI_MAIN, createManagedProcess, NODE_MAIN, type ManagedProcess } from '../testnet/processes.js';
 import { planTestnet } from '../testnet/plan.js';
 import { loadScenario, runTestnet } from '../testnet/run.js';
+import { formatHybrid } from '../testnet/hybrid-report.js';
+import type { HybridGroupReport } from '@infermarket/sim';
 import { CLOUD_DEFAULTS } from './server.js';
 
 /** One job as the load generator reports it (its `{"event":"job"}` line). */
@@ -62,6 +64,8 @@ export interface Comparison {
   /** market ÷ cloud (null when a side has no value). */
   ratios: { latencyP50: number | null; latencyP95: number | null; latencyP99: number | null; ttftP50: number | null; costPer1000Jobs: number | null };
   notes: string[];
+  /** Hybrid client groups of the market side (the testnet report's `hybrid`): the share routed each way, the cost and the latency. */
+  hybrid?: HybridGroupReport[];
 }
 
 /** Arrivals the load skipped because the client already had `concurrency` jobs in flight, from the `summary` lines of every `load-*.log`. */
@@ -168,7 +172,8 @@ export async function runCompare(options: CompareOptions): Promise<{ comparison:
   const durationMs = options.durationMs ?? scenario.durationMs;
   const outDir = resolve(options.outDir ?? join('runs', `compare-${scenario.name}-${scenario.seed}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   const cloudDir = join(outDir, 'cloud');
-  const plan = planTestnet(scenario, { durationMs });
+  // the cloud side runs every group straight against the baseline: a hybrid group's routing is the market side's
+  const plan = planTestnet({ ...scenario, clients: scenario.clients.map(({ hybrid: _h, ...c }) => c) }, { durationMs });
   if (plan.resolved.clients.some((c) => c.private)) {
     throw new InfermarketError('ERR_BAD_SCENARIO', `${options.scenarioPath}: a client group sends private jobs; the cloud baseline runs inputs in the clear and refuses them, so the loads would differ. Compare a scenario without "private" clients`, { details: { field: 'clients.private' } });
   }
@@ -241,6 +246,7 @@ export async function runCompare(options: CompareOptions): Promise<{ comparison:
   print(`market    starting the testnet for ${options.scenarioPath}`);
   const run = await runTestnet({ scenarioPath: options.scenarioPath, durationMs, outDir: marketDir, print: (l) => print(`market    ${l}`), ...(options.signal ? { signal: options.signal } : {}) });
   const marketJobs = readLoadJobs(marketDir);
+  const hybrid = (run.report as { hybrid?: HybridGroupReport[] }).hybrid;
   const marketSide = sideMetrics(marketJobs, { generationModels, validatorFeeBps: params.validatorFeeBps, throttled: readThrottled(marketDir) });
   const variants = [...new Set(plan.nodes.filter((n) => n.role === 'miner').map((n) => { const i = n.args.indexOf('--variant'); return i >= 0 ? n.args[i + 1]! : 'int8'; }))];
 
@@ -268,7 +274,9 @@ export async function runCompare(options: CompareOptions): Promise<{ comparison:
       'Both sides ran the same load processes (same seeds, arrival times, inputs) on this machine, one after the other.',
       `The cloud charges a fixed ${price} micro-mUSD per job; the market's clients pay the winning bid plus protocol fee (${params.protocolFeeBps} bps) plus the validator fee (${params.validatorFeeBps} bps of the price) when audited.`,
       'Latency is measured by the client: submit to settled job (the market settles after its challenge/audit windows).',
+      ...(hybrid?.length ? ['The market side has hybrid client groups: their jobs answered by the baseline count in the market column too; the hybrid rows split them by route.'] : []),
     ],
+    ...(hybrid?.length ? { hybrid } : {}),
   };
   writeFileSync(join(outDir, 'compare.json'), `${JSON.stringify(comparison, null, 2)}\n`);
   writeFileSync(join(outDir, 'compare.html'), renderCompareHtml(comparison, { cloud: cloudJobs, market: marketJobs }));
@@ -313,6 +321,7 @@ export function formatComparison(c: Comparison): string {
     ...rows.slice(1).map(line),
     `faults (cloud):  ${c.cloud.faults.join('; ') || 'none'}`,
     `faults (market): ${c.market.faults.join('; ') || 'none'}`,
+    ...(c.hybrid?.length ? [formatHybrid(c.hybrid)] : []),
   ].join('\n');
 }
 

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { InfermarketError } from '@infermarket/protocol';
 import { createMarket, createTestnetCert, DEFAULT_MODELS_DIR, type NodeLabels } from '@infermarket/market';
 import type { Command } from 'commander';
+import { readOraclePrices } from './oracle-prices.js';
 
 interface MarketFlags {
   host: string;
@@ -19,6 +20,7 @@ interface MarketFlags {
   tlsNames?: string;
   nodeLabels?: string;
   jobsCsv?: string;
+  oraclePrices?: string;
 }
 
 /**
@@ -95,6 +97,7 @@ export function register(program: Command): void {
     .option('--tls-names <list>', 'with --tls: extra DNS names or IPs the certificate is valid for (e.g. a LAN address)')
     .option('--node-labels <json|@file>', 'instance names and strategies by address, e.g. {"im…":{"name":"lazy-0","strategy":"lazy"}}: labels in /metrics, /v1/stats and the dashboard')
     .option('--jobs-csv <file>', 'on shutdown, write one row per job seen since start (jobs.csv columns: docs/jobs-csv.md)')
+    .option('--oracle-prices <file>', 'the IMT price path the market\'s own oracle publishes (needed by pricingMode token/token-native): JSON [[atMs, priceMicro], …] or {"source", "points"}, or CSV lines atMs,priceMicro; atMs from the market\'s first start (docs/economics.md)')
     .option('--json', 'print machine-readable JSON (the listening line is always JSON)')
     .option('--log-level <level>', 'pino log level on stderr: fatal, error, warn, info, debug, trace, silent', 'info')
     .addHelpText('after', '\nExample:\n  infermarket market --port 8080 --db market.db --params \'{"auditRate":0.2}\'\n')
@@ -113,6 +116,7 @@ export function register(program: Command): void {
         ...(flags.keyFile !== undefined ? { keyFile: flags.keyFile } : {}),
         ...(flags.nodeLabels !== undefined ? { nodeLabels: readNodeLabels(flags.nodeLabels) } : {}),
         ...(flags.jobsCsv !== undefined ? { jobsCsvPath: flags.jobsCsv } : {}),
+        ...(flags.oraclePrices !== undefined ? { oracle: readOraclePrices(flags.oraclePrices) } : {}),
         logLevel: flags.logLevel,
         ...(flags.params !== undefined ? { params: readParams(flags.params) ?? {} } : {}),
         ...(flags.tlsKey && flags.tlsCert ? { tls: { key: readFileSync(flags.tlsKey), cert: readFileSync(flags.tlsCert) } } : {}),

@@ -33,6 +33,8 @@ interface MinerCliOptions {
   statsEveryMs?: string;
   costPerCpuSecond?: string;
   adaptive?: string;
+  usdCostPerComputeSecond?: string;
+  churn?: string;
   json?: boolean;
   ca?: string;
 }
@@ -67,6 +69,8 @@ export function register(program: Command): void {
     .option('--threads <n>', 'intra-op threads', '1')
     .option('--cost-per-cpu-second <micro>', 'adaptive: compute cost per CPU-second counted against profit', '1000')
     .option('--adaptive <json>', 'adaptive: learner settings as JSON, the scenario\'s sim.adaptive, e.g. {"epsilon":0.1,"cheatLevels":[0,0.5,1]}')
+    .option('--usd-cost-per-compute-second <micro>', 'costs in dollars (docs/economics.md): micro-USD per second of measured compute; the miner then runs the participation rule, leaving while its expected USD profit per job stays negative and returning when it recovers')
+    .option('--churn <json>', 'with --usd-cost-per-compute-second: the participation rule\'s settings, the scenario\'s economics.churn, e.g. {"checkEveryMs":2000,"checksToLeave":3}')
     .option('--stats-every-ms <ms>', 'print a stats line this often (0 = never)', '0')
     .option('--ca <file>', 'PEM certificate to trust for a wss:// market (infermarket market --tls prints its path as "ca")')
     .option('--json', 'print events as JSON lines on stdout')
@@ -122,6 +126,7 @@ export function register(program: Command): void {
         disconnectProbability: parseNumber('--disconnect-probability', o.disconnectProbability, 0, 0, 1),
         costPerCpuSecondMicro: parseNumber('--cost-per-cpu-second', o.costPerCpuSecond, 1000, 0),
         ...(o.adaptive !== undefined ? { adaptive: parseAdaptive(o.adaptive) } : {}),
+        ...(o.usdCostPerComputeSecond !== undefined ? { churn: { costUsdMicroPerComputeSecond: parseNumber('--usd-cost-per-compute-second', o.usdCostPerComputeSecond, 0, 0), ...(o.churn !== undefined ? { settings: parseChurn(o.churn) } : {}) } } : {}),
         seed: o.seed ?? '0',
         log: failOnUntrustedCertificate(out),
       });
@@ -150,4 +155,17 @@ function parseAdaptive(json: string): AdaptiveSettings {
 
 function bigToString(o: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v]));
+}
+
+/** `--churn`: the participation settings as JSON (checked by the agents' `resolveParticipation`). */
+function parseChurn(text: string): Record<string, number> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new InfermarketError('ERR_VALIDATION', `"--churn" must be JSON, e.g. {"checkEveryMs":2000}: ${(e as Error).message}`, { details: { field: 'churn' } });
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new InfermarketError('ERR_VALIDATION', `"--churn" must be a JSON object, got ${text}`, { details: { field: 'churn' } });
+  const { enabled: _enabled, ...rest } = v as Record<string, number>;
+  return rest;
 }

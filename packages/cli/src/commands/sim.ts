@@ -30,7 +30,7 @@ export function loadScenarioFile(file: string): Scenario {
 }
 
 /** `economics.oracle.file` (relative to the scenario file): read and parse it, and inline its points. */
-function inlinePriceFile(scenario: Scenario, scenarioFile: string): Scenario {
+export function inlinePriceFile(scenario: Scenario, scenarioFile: string): Scenario {
   const o = scenario.economics?.oracle;
   if (!o?.file) return scenario;
   if (o.points) throw new InfermarketError('ERR_BAD_SCENARIO', 'economics.oracle: give "points" or "file", not both', { details: { field: 'economics.oracle.file' } });

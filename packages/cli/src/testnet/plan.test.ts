@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { pricePath } from '@infermarket/agents';
+import { oracleSpec } from '@infermarket/sim';
 import { describe, expect, it } from 'vitest';
 import { parseScenario, resolveScenario } from '@infermarket/protocol';
 import { planTestnet } from './plan.js';
@@ -54,11 +56,40 @@ describe('planTestnet', () => {
     expect(arg(planTestnet(s, { durationMs: 1000 }).loads[0]!.args('http://127.0.0.1:1'), '--batch-rows')).toBeUndefined();
   });
 
-  it('refuses the simulator-only economics section and hybrid client groups, naming the field', () => {
+  it('runs the economics section live: the simulator\'s price path for the oracle, USD costs and churn for miners, IMT treasuries for clients', () => {
     const econ = parseScenario(JSON.parse(readFileSync(new URL('../../../../scenarios/sim-only/economics.json', import.meta.url), 'utf8')));
-    expect(() => planTestnet(econ, { durationMs: 1000 })).toThrow(expect.objectContaining({ code: 'ERR_BAD_SCENARIO', details: { field: 'economics' } }));
+    const plan = planTestnet(econ, { durationMs: 30_000 });
+    // the oracle publishes the same seeded path a simulation of the scenario publishes
+    const simPath = pricePath(oracleSpec(econ), { seed: econ.seed, durationMs: 30_000 });
+    expect(plan.oracle!.points.slice(0, simPath.length)).toEqual(simPath.map((p) => [p.atMs, p.priceMicro.toString()]));
+    expect(plan.oracle!.seed).toBe(16);
+    const lean = plan.nodes.find((n) => n.id === 'lean-0')!;
+    const costly = plan.nodes.find((n) => n.id === 'costly-1')!;
+    expect(arg(lean.args, '--usd-cost-per-compute-second')).toBe('1200000');
+    expect(arg(costly.args, '--usd-cost-per-compute-second')).toBe('1700000');
+    expect(JSON.parse(arg(lean.args, '--churn')!)).toEqual({ checkEveryMs: 2000, checksToLeave: 3, checksToReturn: 3, minDwellMs: 10000, holdMs: 20000, trendHalfLifeMs: 10000 });
+    // token pricing: the clients' treasury is IMT (default: the faucet cap)
+    expect(plan.loads[0]!.fundToken).toBe('IMT');
+    expect(arg(plan.loads[0]!.args('http://x'), '--faucet-token')).toBe('IMT');
+    // a stable scenario without economics runs no oracle and no churn
+    const plain = planTestnet(load('sim-small'), { durationMs: 1000 });
+    expect(plain.oracle).toBeNull();
+    expect(plain.nodes.every((n) => !n.args.includes('--churn'))).toBe(true);
+  });
+
+  it('a hybrid client group routes through the baseline the testnet starts: its load gets the policy and the cloud URL', () => {
     const s = load('sim-small');
-    const hybrid = { ...s, clients: s.clients!.map((c, i) => (i === 0 ? { ...c, hybrid: { policy: 'split' as const } } : c)) };
-    expect(() => planTestnet(hybrid as typeof s, { durationMs: 1000 })).toThrow(expect.objectContaining({ code: 'ERR_BAD_SCENARIO', details: { field: 'clients[0].hybrid' } }));
+    const hybrid = { ...s, clients: s.clients!.map((c, i) => (i === 0 ? { ...c, hybrid: { policy: 'fallback' as const, fallbackAfterMs: 700 } } : c)) };
+    const plan = planTestnet(hybrid as typeof s, { durationMs: 1000 });
+    expect(plan.cloud).toEqual({ priceMicro: '10000' });
+    expect(plan.loads[0]!.hybrid).toEqual({ policy: 'fallback', fallbackAfterMs: 700, latencySensitiveModels: ['charlm'] });
+    const args = plan.loads[0]!.args('http://market', 'http://cloud');
+    expect(JSON.parse(arg(args, '--hybrid')!)).toEqual({ policy: 'fallback', fallbackAfterMs: 700, latencySensitiveModels: ['charlm'] });
+    expect(arg(args, '--cloud')).toBe('http://cloud');
+    expect(() => plan.loads[0]!.args('http://market')).toThrow(/baseline/);
+    expect(planTestnet(s, { durationMs: 1000 }).cloud).toBeNull();
+    // a bad policy is refused naming the field, before anything starts
+    const bad = { ...s, clients: s.clients!.map((c) => ({ ...c, hybrid: { policy: 'random' } })) };
+    expect(() => planTestnet(bad as unknown as typeof s, { durationMs: 1000 })).toThrow(expect.objectContaining({ details: { field: 'policy' } }));
   });
 });

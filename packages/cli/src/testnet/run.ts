@@ -4,9 +4,13 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as sim from '@infermarket/sim';
 import { requestJson } from '@infermarket/client';
+import type { EconomicsReport, HybridGroupReport } from '@infermarket/sim';
+import { formatHybrid, testnetHybrid } from './hybrid-report.js';
+import { inlinePriceFile } from '../commands/sim.js';
+import { formatEconomics, testnetEconomics } from './economics.js';
 import { createTestnetCert, loadModelSpecs } from '@infermarket/market';
 import { InfermarketError, parseScenario, resolveParams, type FeedEvent, type MarketStatsView, type RunReport, type Scenario } from '@infermarket/protocol';
-import { createManagedProcess, killAllChildren, NODE_MAIN, type ManagedProcess } from './processes.js';
+import { CLI_MAIN, createManagedProcess, killAllChildren, NODE_MAIN, type ManagedProcess } from './processes.js';
 import { planTestnet, type PlannedNode, type TestnetPlan } from './plan.js';
 import { applyStrategyModules } from './strategy-modules.js';
 import { buildReport, formatSummary, type TestnetExtras } from './report.js';
@@ -88,7 +92,8 @@ export function loadScenario(path: string, options: { modelsDir?: string } = {})
   }
   const knownModels = [...loadModelSpecs(options.modelsDir).specs.keys()];
   try {
-    return parseScenario(json, { knownModels });
+    // economics.oracle.file is read relative to the scenario and inlined, as `infermarket sim` does
+    return inlinePriceFile(parseScenario(json, { knownModels }), path);
   } catch (e) {
     if (e instanceof InfermarketError) throw new InfermarketError(e.code, `${path}: ${e.message}`, { ...(e.details ? { details: e.details } : {}) });
     throw e;
@@ -164,12 +169,27 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
   marketArgs.push('--jobs-csv', join(outDir, 'jobs.csv'));
   marketArgs.push('--node-labels', JSON.stringify(Object.fromEntries(plan.nodes.map((n) => [n.address, { name: n.id, strategy: n.strategy }]))));
   if (tls) marketArgs.push('--tls-key', keyFile, '--tls-cert', certFile);
+  // the market's own IMT oracle publishes the scenario's seeded price path (docs/economics.md)
+  if (plan.oracle) {
+    const oracleFile = join(outDir, 'oracle-prices.json');
+    writeFileSync(oracleFile, `${JSON.stringify({ source: plan.oracle.source, points: plan.oracle.points })}
+`);
+    marketArgs.push('--oracle-prices', oracleFile);
+  }
   const modelsArgs = options.modelsDir !== undefined ? ['--models-dir', resolve(options.modelsDir)] : [];
   marketArgs.push(...modelsArgs);
   const market = createManagedProcess({ name: 'market', args: marketArgs, logDir: outDir, entry: NODE_MAIN });
   procs.set('market', market);
+  // a hybrid client group routes to the centralized baseline: one `infermarket cloud` process for the run
+  const cloudPort = plan.cloud ? await freePort() : null;
+  const cloudUrl = cloudPort !== null ? `http://127.0.0.1:${cloudPort}` : undefined;
   try {
     market.start();
+    if (plan.cloud && cloudPort !== null) {
+      const cloud = createManagedProcess({ name: 'cloud', args: ['cloud', '--port', String(cloudPort), '--price', plan.cloud.priceMicro, '--key-seed', `${scenario.seed}/cloud`, '--json', ...modelsArgs], logDir: outDir, entry: CLI_MAIN });
+      procs.set('cloud', cloud);
+      cloud.start();
+    }
     for (const n of plan.nodes) {
       const p = createManagedProcess({ name: n.id, args: [n.role, '--market', wsUrl, ...n.args, ...modelsArgs], logDir: outDir, entry: NODE_MAIN, env: childEnv, cpu: n.cpu });
       procs.set(n.id, p);
@@ -180,11 +200,13 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     let clientPaidMicro = 0n;
     const onLoadLine = (j: Record<string, unknown>): void => {
       if (j.event !== 'job' || j.status !== 'settled' || typeof j.paidMicro !== 'string') return;
+      // a hybrid job the baseline answered was paid there, not at the market
+      if (j.route !== undefined && j.route !== 'market') return;
       clientSettled++;
       clientPaidMicro += BigInt(j.paidMicro);
     };
     for (const l of plan.loads) {
-      const p = createManagedProcess({ name: `load-${l.id}`, args: [...l.args(url), '--wait-stdin'], logDir: outDir, stdin: true, entry: NODE_MAIN, onLine: onLoadLine, env: childEnv });
+      const p = createManagedProcess({ name: `load-${l.id}`, args: [...l.args(url, cloudUrl), '--wait-stdin'], logDir: outDir, stdin: true, entry: NODE_MAIN, onLine: onLoadLine, env: childEnv });
       procs.set(`load-${l.id}`, p);
       p.start();
     }
@@ -252,7 +274,7 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     const perModel = models.map((m) => `${m} ${registration.minersByModel[m]}`).join(', ');
     const validatorsUp = registration.registered.filter((n) => n.role === 'validator').length;
     print(`ready     ${registration.registered.length}/${plan.nodes.length} nodes registered at the market in ${servableMs} ms (miners per model: ${perModel}; validators ${validatorsUp}); starting the load`);
-    for (const l of plan.loads) print(`accounts  ${l.id}: ${l.addresses.map((a) => `${a} (${(Number(l.fundMicro) / 1e6).toFixed(0)} mUSD)`).join(', ')}`);
+    for (const l of plan.loads) print(`accounts  ${l.id}: ${l.addresses.map((a) => `${a} (${(Number(l.fundMicro) / 1e6).toFixed(0)} ${l.fundToken})`).join(', ')}`);
     print(`keys      node and client keys derive from the scenario seed (reproducible addresses): NOT secret, anyone with the scenario can sign as them (docs/security.md)`);
 
     const loadStart = Date.now();
@@ -387,6 +409,26 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     } catch (e) {
       print(`truth not measured: ${(e as Error).message}`);
     }
+    // the economics in dollars, by the simulator's accounting over the market's event log (docs/economics.md)
+    try {
+      const economics = testnetEconomics({ dbPath: join(outDir, 'market.db'), scenario, plan, logDir: outDir });
+      if (economics) {
+        (report as typeof report & { economics?: EconomicsReport }).economics = economics;
+        print(formatEconomics(economics));
+      }
+    } catch (e) {
+      print(`economics not measured: ${(e as Error).message}`);
+    }
+    // hybrid client groups: the share routed each way, the cost and the latency (docs/economics.md)
+    try {
+      const hybrid = testnetHybrid({ dbPath: join(outDir, 'market.db'), scenario, plan, loadLines: new Map(plan.loads.map((l) => [l.id, jsonLines(join(outDir, `load-${l.id}.log`))])) });
+      if (hybrid.length) {
+        (report as typeof report & { hybrid?: HybridGroupReport[] }).hybrid = hybrid;
+        print(formatHybrid(hybrid));
+      }
+    } catch (e) {
+      print(`hybrid not measured: ${(e as Error).message}`);
+    }
     writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
     const render = (sim as unknown as { renderReportHtml?: (r: RunReport) => string }).renderReportHtml;
     if (typeof render === 'function') {
@@ -404,4 +446,19 @@ export async function runTestnet(options: RunTestnetOptions): Promise<TestnetRes
     await Promise.all([...procs.values()].filter((p) => p.running()).map((p) => p.stop(1_000)));
     killAllChildren();
   }
+}
+
+/** The JSON lines of a process log (every line: the in-memory `lines` keep only the recent ones). */
+function jsonLines(file: string): Record<string, unknown>[] {
+  if (!existsSync(file)) return [];
+  const out: Record<string, unknown>[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // a partial last line of a killed process
+    }
+  }
+  return out;
 }
