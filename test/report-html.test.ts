@@ -98,6 +98,7 @@ function sampleReport(): RunReport {
     ttftMs: { p50: 31, p95: 62 },
     successRate: nSettled / (nSettled + 6),
     costPerThousandMicro: micro(52.5),
+    costToken: 'mUSD',
     miners: miners.map((m) => {
       const slashed = slashList.filter((s) => s.node === m.address).reduce((a, s) => a + Number(s.amountMicro), 0);
       return {

@@ -15,8 +15,13 @@ export interface RunReport {
   ttftMs: { p50: number; p95: number };
   /** settled ÷ finished jobs. */
   successRate: number;
-  /** What clients paid per 1,000 settled jobs (price + fees), micro-mUSD. */
+  /** What clients paid per 1,000 settled jobs (price + fees), micro units of `costToken`. */
   costPerThousandMicro: string;
+  /**
+   * The token `costPerThousandMicro` and the miners' earnings count: `mUSD`, or `IMT` (the job token) in the
+   * `token` and `token-native` pricing modes — then the dollar figures are the `economics` section's.
+   */
+  costToken: 'mUSD' | 'IMT';
   miners: MinerReport[];
   validators: ValidatorReport[];
   ledger: {

@@ -66,7 +66,7 @@ export interface SimMetrics {
   validatorComputeMicro: number;
   /** Mean profit per validator (fees and slash shares earned, less slashes and re-execution compute). */
   validatorProfitMicro: number | null;
-  /** What clients paid per 1,000 settled jobs, micro-mUSD (number copy of the report's string). */
+  /** What clients paid per 1,000 settled jobs, micro units of the job token (number copy of the report's string): mUSD, IMT in the `token` and `token-native` pricing modes (the report's `costToken`). */
   costPerThousandMicro: number;
   successRate: number;
   /** Jobs finished per virtual second. */

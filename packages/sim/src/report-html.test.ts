@@ -15,6 +15,7 @@ function report(overrides: Partial<RunReport> = {}): RunReport {
     ttftMs: { p50: 30, p95: 60 },
     successRate: 8 / 9,
     costPerThousandMicro: '2040000000',
+    costToken: 'mUSD',
     miners: [
       { id: 'm1', address: 'im1aaaa', strategy: 'honest', region: 'eu', jobs: 6, settled: 6, missed: 0, earnedMicro: '12000000', slashedMicro: '0', stakeStartMicro: '500000000', stakeEndMicro: '500000000' },
       { id: 'm2', address: 'im1bbbb', strategy: 'lazy', region: 'us', jobs: 3, settled: 2, missed: 0, earnedMicro: '4000000', slashedMicro: '250000000', stakeStartMicro: '500000000', stakeEndMicro: '250000000' },

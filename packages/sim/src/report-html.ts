@@ -142,7 +142,7 @@ ${card('latency p50 / p95', pair(r.latencyMs.p50, r.latencyMs.p95), `p99 ${fmtMs
 ${card('time to first token', pair(r.ttftMs.p50, r.ttftMs.p95), 'p50 / p95', 'ttft')}
 ${card('audits · disputes', `${j.audited} · ${j.disputed}`, j.settled > 0 ? `${pct(j.audited / Math.max(1, j.submitted))} of jobs audited` : 'no settled jobs', 'audits')}
 ${card('slashes', `${r.slashes.length}`, `miners ${r.slashes.filter((x) => x.role === 'miner').length} · validators ${r.slashes.filter((x) => x.role === 'validator').length}`, 'slashes', r.slashes.length > 0 ? 'bad' : '')}
-${card('cost per 1,000 jobs', musd(r.costPerThousandMicro, 3), 'mUSD paid by clients (price + fees)', 'cost')}
+${card('cost per 1,000 jobs', musd(r.costPerThousandMicro, 3), `${r.costToken} paid by clients (price + fees)${r.costToken === 'mUSD' ? '' : '; in USD: the economics section'}`, 'cost')}
 ${card('conservation', r.ledger.conserved ? '✔ holds' : '✘ BROKEN', `${r.invariants.checks} invariant checks · ${r.invariants.violations.length} violations`, 'conservation', r.ledger.conserved && r.invariants.violations.length === 0 ? 'good' : 'bad')}
 </section>`;
 }

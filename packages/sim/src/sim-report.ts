@@ -1,7 +1,7 @@
 import type { EconomicsReport } from './economics.js';
 import type { HybridGroupReport } from './hybrid.js';
 import { cpus } from 'node:os';
-import { ledgerTotals, paramsToJson, percentile, type AdaptiveMinerReport, type NoDataReason, type ResolvedScenario, type RunReport, type Scenario } from '@infermarket/protocol';
+import { jobToken, ledgerTotals, paramsToJson, percentile, type AdaptiveMinerReport, type NoDataReason, type ResolvedScenario, type RunReport, type Scenario } from '@infermarket/protocol';
 import { computeMs } from './cost-model.js';
 import type { SimMetrics } from './metrics.js';
 import { SIM_DEFAULTS } from './sim-defaults.js';
@@ -151,6 +151,7 @@ export function buildReport(
     ttftMs: { p50: round(percentile(t.ttftRes, 50))!, p95: round(percentile(t.ttftRes, 95))! },
     successRate: simMetrics.successRate,
     costPerThousandMicro: costPerThousand.toString(),
+    costToken: jobToken(w.P),
     miners: miners.flatMap((m) => [...m.past, { address: m.address, stakeStart: m.stakeStart }].map((ident, gen) => {
       const node = state.nodes.get(ident.address)!;
       return {

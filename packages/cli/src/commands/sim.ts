@@ -85,7 +85,7 @@ export function formatSimSummary(r: SimReport): string {
   lines.push(
     `jobs      submitted ${r.jobs.submitted}  settled ${r.jobs.settled}  failed ${r.jobs.failed}  reassigned ${r.jobs.reassigned}  audited ${r.jobs.audited}  disputed ${r.jobs.disputed}  slashes ${r.jobs.slashed}`,
   );
-  lines.push(`success   ${(r.successRate * 100).toFixed(2)} %   latency p50/p95/p99 ${r.latencyMs.p50}/${r.latencyMs.p95}/${r.latencyMs.p99} ms   ttft p50 ${r.ttftMs.p50} ms   cost/1k ${musd(r.costPerThousandMicro)} mUSD`);
+  lines.push(`success   ${(r.successRate * 100).toFixed(2)} %   latency p50/p95/p99 ${r.latencyMs.p50}/${r.latencyMs.p95}/${r.latencyMs.p99} ms   ttft p50 ${r.ttftMs.p50} ms   cost/1k ${musd(r.costPerThousandMicro)} ${r.costToken}`);
   lines.push(
     `cheating  rate ${(s.cheatRate * 100).toFixed(2)} %   detected ${s.detectionRate === null ? '-' : `${(s.detectionRate * 100).toFixed(1)} %`}   detection latency ${s.detectionLatencyMs ?? '-'} ms   false slashes ${s.falseSlashes}   validator slashes ${s.validatorSlashes}`,
   );

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { cpus, platform } from 'node:os';
-import { percentile, type FeedEvent, type MarketStatsView, type ResolvedScenario, type RunReport, type Scenario } from '@infermarket/protocol';
+import { jobToken, percentile, type FeedEvent, type Params, type MarketStatsView, type ResolvedScenario, type RunReport, type Scenario } from '@infermarket/protocol';
 import type { TestnetPlan } from './plan.js';
 
 /** Extra testnet facts written beside the common `RunReport` fields. */
@@ -129,6 +129,8 @@ export function buildReport(opts: {
         : settled > 0
           ? ((paid * 1000n) / BigInt(settled)).toString()
           : '0',
+    // the job token: receipts and settlements count it (IMT in the token pricing modes; USD in `economics`)
+    costToken: jobToken({ pricingMode: (stats.params.pricingMode ?? 'stable') as Params['pricingMode'] }),
     miners,
     validators,
     ledger: stats.ledger,
@@ -164,7 +166,7 @@ export function formatSummary(r: RunReport & TestnetExtras): string {
     `jobs: ${j.submitted} submitted, ${j.settled} settled, ${j.failed} failed, ${j.reassigned} reassigned, ${j.audited} audited, ${j.disputed} disputed, ${j.slashed} slashed`,
   );
   out.push(
-    `success ${(r.successRate * 100).toFixed(1)}%   latency p50 ${r.latencyMs.p50} ms p95 ${r.latencyMs.p95} ms p99 ${r.latencyMs.p99} ms   ttft p50 ${r.ttftMs.p50} ms p95 ${r.ttftMs.p95} ms   cost/1k ${musd(r.costPerThousandMicro)} mUSD`,
+    `success ${(r.successRate * 100).toFixed(1)}%   latency p50 ${r.latencyMs.p50} ms p95 ${r.latencyMs.p95} ms p99 ${r.latencyMs.p99} ms   ttft p50 ${r.ttftMs.p50} ms p95 ${r.ttftMs.p95} ms   cost/1k ${musd(r.costPerThousandMicro)} ${r.costToken}`,
   );
   if (r.testnet.firstSettledMs !== null) out.push(`first job settled ${r.testnet.firstSettledMs} ms after start (load started at ${r.testnet.servableMs} ms, all nodes up at ${r.testnet.startupMs} ms)`);
   out.push('');
