@@ -25,8 +25,20 @@ const utf8 = new TextEncoder();
  * another shape never hash alike. This is the leaf a miner commits for boundaries 1..L-1 of its trace.
  */
 export function tensorHash(t: Tensor): string {
-  const head = utf8.encode(`${t.dtype}[${t.dims.join(',')}]`);
-  const body = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return boundaryHash(t.dtype, t.dims, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+}
+
+/**
+ * `tensorHash` of a tensor as it travels on the wire (base64 little-endian bytes): what the market checks a
+ * relayed boundary tensor against before it reaches the challenger or a referee.
+ */
+export function wireTensorHash(t: { dtype: string; dims: readonly number[]; data: string }): string {
+  const b = Buffer.from(t.data, 'base64');
+  return boundaryHash(t.dtype, t.dims, new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+}
+
+function boundaryHash(dtype: string, dims: readonly number[], body: Uint8Array): string {
+  const head = utf8.encode(`${dtype}[${dims.join(',')}]`);
   const buf = new Uint8Array(head.length + 1 + body.length);
   buf.set(head, 0);
   buf[head.length] = 0x00;

@@ -157,8 +157,10 @@ export function timerLive(state: MarketState, timer: Timer, atMs: number = state
       return job.status === 'disputed';
     case 'challenge':
       return job.status === 'committed';
+    case 'bisect':
+      // a timer set before the game's latest move is stale
+      return job.status === 'disputed' && job.bisection?.moves === timer.moves && job.bisection.turn !== 'done' && atMs >= job.bisection.deadlineAtMs;
     default:
-      // 'bisect': the game checks its own move counter (bisectionTimedOut)
       return true;
   }
 }
