@@ -18,6 +18,12 @@ export interface TraceMethods {
   run(req: { model: string; variant: string; input: JobInput; reference?: boolean }): Promise<{ output: JobOutput; boundaries: WireTensor[]; boundaryHashes: string[]; ms: number } | null>;
   /** Re-execute layers `fromIndex+1..toIndex` from the tensor at boundary `fromIndex` (a referee). */
   segment(req: { model: string; variant: string; fromIndex: number; toIndex: number; input: WireTensor }): Promise<{ tensor: WireTensor; ms: number }>;
+  /**
+   * Load the one-layer sessions of `model`/`variant` and run each once on zeros of `batch` rows (onnxruntime's
+   * first run plans memory and packs weights): a referee's first segment then costs what the others do.
+   * Nothing for a model without a trace.
+   */
+  warm(model: string, variant: string, batch?: number): Promise<void>;
   /** Do two tensors at boundary `index` agree under that boundary's comparison (`boundariesAgree`)? */
   agree(req: { model: string; variant: string; index: number; a: WireTensor; b: WireTensor }): boolean;
 }
@@ -65,10 +71,24 @@ export function traceMethods(runtime: Runtime): TraceMethods {
         throw new InfermarketError('ERR_VALIDATION', `segment ${req.fromIndex}..${req.toIndex} is not within 0..${L}`);
       }
       const run = runner(req.model, req.variant);
+      // the layers' sessions are cut and created once per process (a cold start, not the segment's compute)
+      for (let k = req.fromIndex + 1; k <= req.toIndex; k++) await run.load(k);
       const t0 = performance.now();
       let x = asTensor(req.input) as Parameters<SegmentRunner['run']>[1];
       for (let k = req.fromIndex + 1; k <= req.toIndex; k++) x = await run.run(k, x);
       return { tensor: toWireTensor(x as { dtype: string; dims: number[]; data: Float32Array }), ms: performance.now() - t0 };
+    },
+    async warm(model, variant, batch = 1) {
+      const L = layers(model);
+      if (L === null) return;
+      const e = entryOf(model);
+      const spec = e.inputs[0]!;
+      const dims = spec.shape.map((d) => (typeof d === 'number' ? d : batch));
+      const x = { dtype: 'float32' as const, dims, data: new Float32Array(dims.reduce((a, b) => a * b, 1)) };
+      const r = await runtime.reference(model as ModelId, variant as Variant, { [spec.name]: x }, { intermediates: true });
+      const bounds = [x, ...e.layerBoundaries.map((b) => r.outputs[b]!)];
+      const run = runner(model, variant);
+      for (let k = 1; k <= L; k++) await run.run(k, bounds[k - 1] as Parameters<SegmentRunner['run']>[1]);
     },
     agree(req) {
       const L = layers(req.model);

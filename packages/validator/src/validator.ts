@@ -159,7 +159,8 @@ export function createValidator(options: ValidatorOptions): Validator {
         how = 'lazy';
         stats.lazyClaims++;
       } else {
-        const r = jobKeys ? await options.executor.execute({ model: msg.model, variant: claimed, input, reference: true }) : await bisection.reexecute({ jobId: msg.jobId, model: msg.model, variant: claimed, input });
+        // an auditor keeps its run's layer boundaries (it may become the challenger of a bisection); a referee needs none
+        const r = jobKeys || msg.purpose !== 'audit' ? await options.executor.execute({ model: msg.model, variant: claimed, input, reference: true }) : await bisection.reexecute({ jobId: msg.jobId, model: msg.model, variant: claimed, input });
         output = r.output;
         ms = r.ms;
         stats.reexecuted++;
