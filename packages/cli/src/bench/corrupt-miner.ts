@@ -19,6 +19,8 @@ export function startCorruptMiner(opts: {
   corruptLayer: (jobId: string) => number | null;
   priceMicro?: string;
   log?: (e: Record<string, unknown>) => void;
+  /** Every market message as it arrives (the benchmark waits on `job.lost` / `job.settled`, counts `bisect.turn`). */
+  onMessage?: (msg: ServerMessage) => void;
 }): Node {
   const { runtime, model, variant } = opts;
   const entry = runtime.manifest.models[model];
@@ -56,6 +58,7 @@ export function startCorruptMiner(opts: {
     fundMicro: 5_000_000_000n,
     log,
     onMessage: (msg) => {
+      opts.onMessage?.(msg);
       if (msg.type === 'job.offer' && msg.model === model) {
         void node.conn.request({ type: 'job.bid', envelope: node.conn.seal('job.bid', { jobId: msg.jobId, priceMicro: opts.priceMicro ?? '1000' }) as never }).catch(() => undefined);
       } else if (msg.type === 'job.assign') void run(msg);

@@ -1,13 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createPrng, createRuntime, createSegmentRunner, tensorHash, type ModelId, type Variant } from '@infermarket/inference';
-import { createMarket, type Market } from '@infermarket/market';
-import { createInferenceExecutor } from '@infermarket/node-runtime';
-import { hashPayload, keyPairFromSeed, sealEnvelope, seedFromLabel, traceRoot, type Effect } from '@infermarket/protocol';
-import { createValidator, type Validator } from '@infermarket/validator';
+import { hashPayload, keyPairFromSeed, sealEnvelope, seedFromLabel, traceRoot } from '@infermarket/protocol';
 import { median, type BenchRow } from './harness.js';
 import { machineLoadNote } from './machine-load.js';
+import { startLiveNet } from './live-net.js';
 import { seededTensorInput, startCorruptMiner } from './corrupt-miner.js';
 import type { SuiteContext } from './suites.js';
 
@@ -50,52 +45,52 @@ interface Dispute {
 }
 
 /**
- * Disputes settled live, by each `disputeMode`: a real market (sockets, log, timers) in this process, honest
- * validator node logic on the real runtime, and a miner that corrupts one layer of each job (layers in turn,
- * so disputes land evenly over them). Each job is audited (auditRate 1), the honest auditor reports the
- * mismatch, and the dispute is settled by a quorum re-executing the whole model or by the bisection game with
- * referees re-executing one layer. Jobs run one at a time; the first job on each layer warms the sessions and
- * is not counted.
+ * Disputes settled live, by each `disputeMode`: a market and 3 honest validators as OS processes
+ * (`startLiveNet`, as `infermarket testnet` starts them: real sockets, the market's log and timers, one
+ * intra-op thread per validator, the validator's own warm-up of its reference and one-layer sessions), and in
+ * this process a miner that corrupts one layer of each job (layers in turn, so disputes land evenly over them).
+ * Each job is audited (auditRate 1), the honest auditor reports the mismatch, and the dispute is settled by a
+ * quorum re-executing the whole model or by the bisection game with referees re-executing one layer. Jobs run
+ * one at a time, each waited on (the miner's `job.lost`); the first job on each layer is not counted.
+ * Referee compute is what each referee's executor timed (`audit.sent` of purpose `dispute`, or `bisect.segment`).
+ * Latency: the challenger's report (its `audit.sent` line) to the miner's `job.lost` (slashed).
  */
 async function runMode(mode: 'quorum' | 'bisection', jobs: number, log: (m: string) => void): Promise<{ disputes: Dispute[]; fullMs: number[]; hashMs: number[] }> {
   const S = DISPUTES_SETTINGS;
-  const dir = mkdtempSync(join(tmpdir(), `im-bench-disputes-${mode}-`));
   const runtime = createRuntime({ log: () => {} });
   const L = runtime.manifest.models[S.model].layerBoundaries.length + 1;
-  const market: Market = await createMarket({ dbPath: join(dir, 'm.db'), seed: S.seed, params: { ...S.params, disputeMode: mode, disputeQuorum: S.referees } });
-  const wall = new Map<string, { opened?: number; resolved?: number; finished?: number; steps?: number; seg?: [number, number]; minerCorrect?: boolean }>();
+  const net = await startLiveNet({ params: { ...S.params, disputeMode: mode, disputeQuorum: S.referees }, miners: [], validators: S.validators, validatorModels: [S.model], seed: S.seed, settleMs: 3_000 });
+  const lostAt = new Map<string, number>();
+  const turns = new Map<string, number>();
   const finished = new Map<string, () => void>();
-  const at = (id: string) => wall.get(id) ?? (wall.set(id, {}), wall.get(id)!);
-  market.core.onEffects((fx: readonly Effect[]) => {
-    const t = performance.now();
-    for (const e of fx) {
-      if (e.type === 'dispute.opened') at(e.jobId).opened = t;
-      else if (e.type === 'dispute.resolved') Object.assign(at(e.jobId), { resolved: t, minerCorrect: e.minerCorrect });
-      else if (e.type === 'bisect.resolved') Object.assign(at(e.jobId), { steps: e.steps, seg: [e.fromIndex, e.toIndex] });
-      else if (e.type === 'job.settled' || e.type === 'job.failed') finished.get(e.jobId)?.();
-    }
-  });
-  const vlogs: Record<string, unknown>[] = [];
-  const validators: Validator[] = [];
-  const executors = [];
   try {
-    for (let i = 0; i < S.validators; i++) {
-      const executor = createInferenceExecutor({});
-      executors.push(executor);
-      await executor.warm([{ model: S.model, variant: S.variant, reference: true }]);
-      await executor.tracing!.warm(S.model, S.variant, S.batch);
-      const v = createValidator({ wsUrl: market.wsUrl, keys: keyPairFromSeed(seedFromLabel(`bench-disputes/v${i}`)), executor, models: [S.model], log: (e) => vlogs.push(e) });
-      validators.push(v);
-      await v.ready();
-    }
     const layerOf = new Map<string, number>();
-    const miner = startCorruptMiner({ wsUrl: market.wsUrl, keys: keyPairFromSeed(seedFromLabel('bench-disputes/miner')), runtime, model: S.model, variant: S.variant, corruptLayer: (id) => layerOf.get(id) ?? null, log: (e) => { if (e.event !== 'ready') log(`disputes bench miner: ${JSON.stringify(e)}`); } });
+    const miner = startCorruptMiner({
+      wsUrl: net.wsUrl,
+      keys: keyPairFromSeed(seedFromLabel('bench-disputes/miner')),
+      runtime,
+      model: S.model,
+      variant: S.variant,
+      corruptLayer: (id) => layerOf.get(id) ?? null,
+      log: (e) => {
+        if (e.event !== 'ready') log(`disputes bench miner: ${JSON.stringify(e)}`);
+      },
+      onMessage: (msg) => {
+        if (msg.type === 'bisect.turn') turns.set(msg.jobId, (turns.get(msg.jobId) ?? 0) + 1);
+        if (msg.type === 'job.lost' || msg.type === 'job.settled') {
+          lostAt.set(msg.jobId, Date.now());
+          finished.get(msg.jobId)?.();
+        }
+      },
+    });
     await miner.ready();
     const client = keyPairFromSeed(seedFromLabel('bench-disputes/client'));
-    await fetch(`${market.url}/v1/faucet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: client.address, amountMicro: '5000000000' }) });
+    await fetch(`${net.url}/v1/faucet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: client.address, amountMicro: '5000000000' }) });
     const rng = createPrng(S.seed);
     const inDim = runtime.manifest.models[S.model].inputs[0]!.shape[1] as number;
     let nonce = Date.now() * 1000;
+    const health = (await (await fetch(`${net.url}/v1/health`)).json()) as { nowMs?: number };
+    const skew = typeof health.nowMs === 'number' ? health.nowMs - Date.now() : 0;
     for (let i = 0; i < jobs + L; i++) {
       const jobId = `${mode}-${i}`;
       layerOf.set(jobId, 1 + (i % L));
@@ -104,34 +99,35 @@ async function runMode(mode: 'quorum' | 'bisection', jobs: number, log: (m: stri
         const t = setTimeout(() => reject(new Error(`disputes bench: job ${jobId} did not finish in 120 s`)), 120_000);
         finished.set(jobId, () => (clearTimeout(t), resolve()));
       });
-      const envelope = sealEnvelope(client, 'job.submit', { jobId, model: S.model, inputHash: hashPayload(input), maxPriceMicro: '1000000', nonce: String(++nonce), expiresAtMs: market.core.now() + 30_000 });
-      const res = await fetch(`${market.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ envelope, input }) });
+      const envelope = sealEnvelope(client, 'job.submit', { jobId, model: S.model, inputHash: hashPayload(input), maxPriceMicro: '1000000', nonce: String(++nonce), expiresAtMs: Date.now() + skew + 30_000 });
+      const res = await fetch(`${net.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ envelope, input }) });
       if (res.status !== 202) throw new Error(`disputes bench: submit ${jobId}: ${res.status} ${await res.text()}`);
       await done;
-      log(`disputes bench (${mode}): job ${jobId} finished`);
     }
     await miner.stop();
+    const vlines = net.validators.flatMap((p) => net.lines(p));
     const disputes: Dispute[] = [];
     for (let i = L; i < jobs + L; i++) {
       const jobId = `${mode}-${i}`;
-      const w = wall.get(jobId);
-      if (!w?.opened || !w.resolved) {
-        log(`disputes bench (${mode}): job ${jobId} was not disputed`);
+      const challenge = vlines.find((e) => e.jobId === jobId && e.event === 'audit.sent' && e.purpose === 'audit');
+      const refereeLines = vlines.filter((e) => e.jobId === jobId && (mode === 'bisection' ? e.event === 'bisect.segment' : e.event === 'audit.sent' && e.purpose === 'dispute'));
+      if (!challenge || !lostAt.has(jobId) || refereeLines.length === 0) {
+        log(`disputes bench (${mode}): job ${jobId} was not settled by referees`);
         continue;
       }
-      const refereeLines = vlogs.filter((e) => e.jobId === jobId && (mode === 'bisection' ? e.event === 'bisect.segment' : e.event === 'audit.sent' && e.purpose === 'dispute'));
+      const seg = mode === 'bisection' ? refereeLines[0]! : null;
       disputes.push({
         jobId,
         layer: layerOf.get(jobId)!,
-        openedAt: w.opened,
-        resolvedAt: w.resolved,
-        rounds: mode === 'bisection' ? (w.steps ?? 0) + 1 : 1,
+        openedAt: challenge.t as number,
+        resolvedAt: lostAt.get(jobId)!,
+        rounds: mode === 'bisection' ? (turns.get(jobId) ?? 0) + 1 : 1,
         refereeMs: refereeLines.reduce((a, e) => a + (e.ms as number), 0),
-        minerCorrect: w.minerCorrect ?? true,
-        segment: w.seg ?? null,
+        minerCorrect: refereeLines.some((e) => e.minerCorrect === true),
+        segment: seg ? [seg.fromIndex as number, seg.toIndex as number] : null,
       });
     }
-    // a full traced re-execution (the auditor's) and the hashing of a trace on the same inputs, in this process
+    // a full traced re-execution and the hashing of its trace on the same kind of inputs, in this process
     const fullMs: number[] = [];
     const hashMs: number[] = [];
     const entry = runtime.manifest.models[S.model];
@@ -148,11 +144,8 @@ async function runMode(mode: 'quorum' | 'bisection', jobs: number, log: (m: stri
     }
     return { disputes, fullMs, hashMs };
   } finally {
-    for (const v of validators) await v.stop();
-    for (const e of executors) await e.close();
-    await market.close();
+    await net.stop();
     await runtime.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
