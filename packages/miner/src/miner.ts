@@ -217,7 +217,7 @@ export function createMiner(options: MinerOptions): Miner {
       let output: JobOutput;
       let ms = 0;
       if (plan.kind === 'run') {
-        const r = await traces.execute({ jobId: msg.jobId, model: msg.model, variant: plan.variant, input, inputHash: msg.inputHash, traced: !jobKeys, onToken: (t) => stream(t.index, t.token, t.text) });
+        const r = await traces.execute({ jobId: msg.jobId, model: msg.model, variant: plan.variant, input, inputHash: msg.inputHash, traced: !jobKeys && marketParams().disputeMode === 'bisection', onToken: (t) => stream(t.index, t.token, t.text) });
         output = r.output;
         ms = r.ms;
         if (plan.variant !== variant) stats.cheated++;
@@ -292,6 +292,7 @@ export function createMiner(options: MinerOptions): Miner {
         learn(msg.jobId, 'settled', Number(msg.paidMicro));
         return;
       case 'job.lost':
+        traces.forget(msg.jobId);
         stats.lost++;
         // a missed deadline teaches minus the full penalty the rules took (as in the simulator); an outbid
         // job was never played, and a slashed one is taught by the `slashed` message

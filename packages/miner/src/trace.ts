@@ -1,8 +1,11 @@
 import { hashPayload, traceProof, traceRoot, type JobInput, type JobOutput, type ServerMessage, type WireTensor } from '@infermarket/protocol';
 import type { Executor, NodeConnection } from '@infermarket/node-runtime';
 
-/** Jobs whose trace a miner keeps for a dispute (oldest dropped first): a dispute opens within the challenge and audit windows. */
-export const MINER_TRACE_DEFAULTS = Object.freeze({ keptJobs: 1_024 });
+/**
+ * How much of its traces a miner keeps for disputes (oldest dropped first; a job's is dropped once it settles or
+ * is lost): a dispute opens within the challenge and audit windows, so only recent jobs need theirs.
+ */
+export const MINER_TRACE_DEFAULTS = Object.freeze({ keptBytes: 64 * 1024 * 1024 });
 
 interface Kept {
   hashes: string[];
@@ -13,8 +16,8 @@ interface Kept {
 /** A miner's committed layer traces (bisection disputes, docs/verification.md). */
 export interface MinerTraces {
   /**
-   * Run a job, keeping its layer trace when the model commits one (tensor inputs of single-input models, public
-   * jobs): otherwise the executor's ordinary run.
+   * Run a job, keeping its layer trace when `traced` (the market plays bisection, a public job) and the model
+   * commits one (tensor inputs of single-input models): otherwise the executor's ordinary run.
    */
   execute(req: { jobId: string; model: string; variant: string; input: JobInput; inputHash: string; traced: boolean; onToken?: Parameters<Executor['execute']>[0]['onToken'] }): Promise<{ output: JobOutput; ms: number }>;
   /** The fields the signed result carries for a traced job (`traceRoot`, `traceLayers`), else none. */
@@ -25,17 +28,27 @@ export interface MinerTraces {
 }
 
 /** @example const traces = createMinerTraces({ executor, log }); */
-export function createMinerTraces(opts: { executor: Executor; log: (e: Record<string, unknown>) => void; keptJobs?: number }): MinerTraces {
-  const kept = new Map<string, Kept>();
-  const max = opts.keptJobs ?? MINER_TRACE_DEFAULTS.keptJobs;
+export function createMinerTraces(opts: { executor: Executor; log: (e: Record<string, unknown>) => void; keptBytes?: number }): MinerTraces {
+  const kept = new Map<string, Kept & { bytes: number }>();
+  const max = opts.keptBytes ?? MINER_TRACE_DEFAULTS.keptBytes;
+  let bytes = 0;
+  const drop = (jobId: string): void => {
+    const k = kept.get(jobId);
+    if (!k) return;
+    bytes -= k.bytes;
+    kept.delete(jobId);
+  };
   return {
     async execute(req) {
       const tracing = opts.executor.tracing;
       if (req.traced && tracing && tracing.layers(req.model) !== null) {
         const r = await tracing.run({ model: req.model, variant: req.variant, input: req.input });
         if (r) {
-          kept.set(req.jobId, { hashes: [req.inputHash, ...r.boundaryHashes, hashPayload(r.output)], boundaries: r.boundaries });
-          while (kept.size > max) kept.delete(kept.keys().next().value!);
+          const size = r.boundaries.reduce((a, t) => a + t.data.length, 0);
+          drop(req.jobId);
+          kept.set(req.jobId, { hashes: [req.inputHash, ...r.boundaryHashes, hashPayload(r.output)], boundaries: r.boundaries, bytes: size });
+          bytes += size;
+          while (bytes > max && kept.size > 1) drop(kept.keys().next().value!);
           return { output: r.output, ms: r.ms };
         }
       }
@@ -61,7 +74,7 @@ export function createMinerTraces(opts: { executor: Executor; log: (e: Record<st
       }
     },
     forget(jobId) {
-      kept.delete(jobId);
+      drop(jobId);
     },
   };
 }

@@ -1,8 +1,8 @@
 import type { JobInput, JobOutput, ServerMessage, WireTensor } from '@infermarket/protocol';
 import type { Executor, NodeConnection } from '@infermarket/node-runtime';
 
-/** Audited jobs whose boundary tensors a validator keeps to judge a bisection (oldest dropped first). */
-export const VALIDATOR_TRACE_DEFAULTS = Object.freeze({ keptJobs: 1_024 });
+/** Bytes of audited jobs' boundary tensors a validator keeps to judge a bisection (oldest dropped first). */
+export const VALIDATOR_TRACE_DEFAULTS = Object.freeze({ keptBytes: 64 * 1024 * 1024 });
 
 /** A validator's part in bisection disputes (docs/verification.md "Disputes by bisection"): challenger and referee. */
 export interface ValidatorBisection {
@@ -17,9 +17,16 @@ export interface ValidatorBisection {
   onSegment(msg: Extract<ServerMessage, { type: 'bisect.segment' }>, conn: NodeConnection, fallbackVariant: string): Promise<void>;
 }
 
-export function createValidatorBisection(opts: { executor: Executor; log: (e: Record<string, unknown>) => void; keptJobs?: number }): ValidatorBisection {
-  const kept = new Map<string, { variant: string; boundaries: WireTensor[] }>();
-  const max = opts.keptJobs ?? VALIDATOR_TRACE_DEFAULTS.keptJobs;
+export function createValidatorBisection(opts: {
+  executor: Executor;
+  log: (e: Record<string, unknown>) => void;
+  /** Does the market play bisection now (its announced `disputeMode`)? Otherwise no boundaries are kept. */
+  enabled: () => boolean;
+  keptBytes?: number;
+}): ValidatorBisection {
+  const kept = new Map<string, { variant: string; boundaries: WireTensor[]; bytes: number }>();
+  const max = opts.keptBytes ?? VALIDATOR_TRACE_DEFAULTS.keptBytes;
+  let bytes = 0;
   const send = async (conn: NodeConnection, type: 'bisect.respond' | 'bisect.vote', body: Record<string, string | number | boolean>, jobId: string): Promise<void> => {
     try {
       await conn.request({ type, envelope: conn.seal(type, body) as never });
@@ -31,11 +38,19 @@ export function createValidatorBisection(opts: { executor: Executor; log: (e: Re
   return {
     async reexecute(req) {
       const tracing = opts.executor.tracing;
-      if (tracing && tracing.layers(req.model) !== null) {
+      if (tracing && opts.enabled() && tracing.layers(req.model) !== null) {
         const r = await tracing.run({ model: req.model, variant: req.variant, input: req.input, reference: true });
         if (r) {
-          kept.set(req.jobId, { variant: req.variant, boundaries: r.boundaries });
-          while (kept.size > max) kept.delete(kept.keys().next().value!);
+          const size = r.boundaries.reduce((a, t) => a + t.data.length, 0);
+          bytes -= kept.get(req.jobId)?.bytes ?? 0;
+          kept.delete(req.jobId);
+          kept.set(req.jobId, { variant: req.variant, boundaries: r.boundaries, bytes: size });
+          bytes += size;
+          while (bytes > max && kept.size > 1) {
+            const oldest = kept.keys().next().value!;
+            bytes -= kept.get(oldest)!.bytes;
+            kept.delete(oldest);
+          }
           return { output: r.output, ms: r.ms };
         }
       }

@@ -95,7 +95,7 @@ export function createValidator(options: ValidatorOptions): Validator {
   const stats: ValidatorStats = { tasks: 0, audits: 0, disputes: 0, reexecuted: 0, lazyClaims: 0, colludedClaims: 0, refused: 0, slashes: 0, slashedMicro: 0n };
   /** Private audits committed and awaiting the reveal of the miner's output. */
   // bisection disputes: its audits' boundary tensors (as challenger) and segment re-execution (as referee)
-  const bisection = createValidatorBisection({ executor: options.executor, log: (e) => log(e) });
+  const bisection = createValidatorBisection({ executor: options.executor, log: (e) => log(e), enabled: () => node.conn.params().disputeMode === 'bisection' });
   const awaiting = new Map<string, { own: JobOutput; jobKeys: EncryptionKeyPair | null; input: JobInput; model: string; variant: string; reexecuted: boolean }>();
 
   /** Whose job is this? (public metadata: the assigned miner) — a colluding validator stays silent on its partners' jobs. */
