@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRuntime, createSegmentRunner, sampleInput, tensorHash, type ModelId, type Runtime, type Tensor, type Variant } from '@infermarket/inference';
+import { createRuntime, createSegmentRunner, sampleInput, tensorHash, wireTensorHash, type ModelId, type Runtime, type Tensor, type Variant } from '@infermarket/inference';
 import { createMiner, type Miner } from '@infermarket/miner';
 import { createInferenceExecutor, toWireTensor } from '@infermarket/node-runtime';
 import { checkInvariants, hashPayload, keyPairFromSeed, seedFromLabel, traceProof, traceRoot, type Effect, type JobInput, type JobOutput } from '@infermarket/protocol';
@@ -286,6 +286,35 @@ describe('disputes by bisection on the live market', () => {
     expect(market.core.state.jobs.get(jobId)!.verdict).toBe('unavailable');
     expect(slashesOf(market, liar.keys.address)).toBe(1);
     expect(slashesOf(market, miner.address)).toBe(0);
+    await conserved();
+  }, 180_000);
+
+  it('(d) a miner that commits a boundary of another dtype (uint8 bytes) loses at that layer; the validators keep serving', async () => {
+    const { market, effect, faucet, conserved } = await startMarket('dtype');
+    const logs: Record<string, unknown>[] = [];
+    for (const l of ['d/v0', 'd/v1', 'd/v2']) await honestValidator(market, l, logs);
+    const miner = await rawParty(market, faucet, 'd/miner', 'miner', ['digits']);
+    const { input, tensor } = wireInput('digits', 11);
+    const cheat = await corruptTrace('digits', 'fp32', input, tensor, 1);
+    // boundary 1 committed as raw bytes of another dtype, and an output that is not the model's
+    const h1 = toWireTensor(cheat.tensors[1] as never);
+    const bogus = { ...h1, dtype: 'uint8' as const, dims: [Buffer.from(h1.data, 'base64').length] };
+    const hashes = [cheat.hashes[0]!, wireTensorHash(bogus), cheat.hashes[2]!];
+    const jobId = 'bisect-d-1';
+    miner.ws.on('message', (d) => {
+      const f = JSON.parse(String(d)) as Frame & { index: number };
+      if (f.type === 'job.offer' && f.jobId === jobId) miner.send({ type: 'job.bid', envelope: miner.sign('job.bid', { jobId, priceMicro: '1000' }) });
+      if (f.type === 'job.assign' && f.jobId === jobId) {
+        miner.send({ type: 'job.result', envelope: miner.sign('job.result', { jobId, inputHash: String(f.inputHash), outputHash: hashes[2]!, traceRoot: traceRoot(hashes), traceLayers: 2 }), output: cheat.output });
+      }
+      if (f.type === 'bisect.turn' && f.jobId === jobId) miner.send({ type: 'bisect.reveal', envelope: miner.sign('bisect.reveal', { jobId, index: f.index, boundaryHash: hashes[f.index]!, proof: traceProof(hashes, f.index) }), tensor: bogus });
+    });
+    await submit(market, faucet, 'd', jobId, 'digits', input);
+    const resolved = await effect('bisect.resolved', (e) => e.jobId === jobId);
+    expect(resolved).toMatchObject({ winner: 'challenger', reason: 'referees', fromIndex: 0, toIndex: 1 });
+    expect(slashesOf(market, miner.keys.address)).toBe(1);
+    expect(logs.some((e) => e.event === 'bisect.respond' && e.jobId === jobId && e.agree === false)).toBe(true);
+    expect(logs.filter((e) => e.event === 'bisect.segment' && e.jobId === jobId).every((e) => e.minerCorrect === false)).toBe(true);
     await conserved();
   }, 180_000);
 });

@@ -66,7 +66,14 @@ export function createValidatorBisection(opts: {
         opts.log({ event: 'bisect.error', jobId: msg.jobId, index: msg.index, error: 'no kept run of this job to judge the boundary by' });
         return;
       }
-      const agree = tracing.agree({ model: msg.model, variant: msg.variant ?? own.variant, index: msg.index, a: mine, b: msg.tensor });
+      let agree: boolean;
+      try {
+        agree = tracing.agree({ model: msg.model, variant: msg.variant ?? own.variant, index: msg.index, a: mine, b: msg.tensor });
+      } catch (e) {
+        // a tensor that is not even a tensor of ours (a dtype the runtime does not take): not what we computed
+        opts.log({ event: 'bisect.error', jobId: msg.jobId, index: msg.index, error: (e as Error).message });
+        agree = false;
+      }
       await send(conn, 'bisect.respond', { jobId: msg.jobId, index: msg.index, agree }, msg.jobId);
     },
     async onSegment(msg, conn, fallbackVariant) {
