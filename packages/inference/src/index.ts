@@ -59,7 +59,8 @@ export {
 export type { CalibrateOptions, CalibrationReport, VariantCalibration, PairStats, ModelsCalibrateCommandOptions } from './calibrate.js';
 export type { CrossCpuCalibration } from './manifest.js';
 
-export { tensorHash, traceBoundaryHashes, createSegmentRunner, segmentBoundaries } from './segments.js';
+export { tensorHash, wireTensorHash, traceBoundaryHashes, createSegmentRunner, segmentBoundaries } from './segments.js';
+export { boundariesAgree, refereeVote } from './bisection-parties.js';
 export { extractSegment } from './onnx-extract.js';
 export type { SegmentRunner } from './segments.js';
 

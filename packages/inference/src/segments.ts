@@ -1,4 +1,4 @@
-import { hashHex } from '@infermarket/protocol';
+import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { InferenceError } from './errors.js';
 import type { Variant } from './graph-builder.js';
@@ -25,14 +25,23 @@ const utf8 = new TextEncoder();
  * another shape never hash alike. This is the leaf a miner commits for boundaries 1..L-1 of its trace.
  */
 export function tensorHash(t: Tensor): string {
-  const head = utf8.encode(`${t.dtype}[${t.dims.join(',')}]`);
-  const body = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-  const buf = new Uint8Array(head.length + 1 + body.length);
-  buf.set(head, 0);
-  buf[head.length] = 0x00;
-  buf.set(body, head.length + 1);
-  return hashHex(buf);
+  return boundaryHash(t.dtype, t.dims, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
 }
+
+/**
+ * `tensorHash` of a tensor as it travels on the wire (base64 little-endian bytes): what the market checks a
+ * relayed boundary tensor against before it reaches the challenger or a referee.
+ */
+export function wireTensorHash(t: { dtype: string; dims: readonly number[]; data: string }): string {
+  const b = Buffer.from(t.data, 'base64');
+  return boundaryHash(t.dtype, t.dims, new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+}
+
+// sha256 over `dtype[dims]`, a 0x00 separator and the element bytes (OpenSSL's, without copying the tensor)
+function boundaryHash(dtype: string, dims: readonly number[], body: Uint8Array): string {
+  return createHash('sha256').update(utf8.encode(`${dtype}[${dims.join(',')}]`)).update(SEPARATOR).update(body).digest('hex');
+}
+const SEPARATOR = new Uint8Array([0x00]);
 
 /**
  * The boundary hashes a miner commits with its result: the job's input hash, each hidden boundary's
@@ -48,6 +57,8 @@ export interface SegmentRunner {
   layers: number;
   /** Re-execute layer `layer` on the tensor at boundary `layer - 1`; returns boundary `layer`. */
   run(layer: number, input: Tensor): Promise<Tensor>;
+  /** Cut layer `layer` out of the model and create its session now (otherwise its first `run` does). */
+  load(layer: number): Promise<void>;
 }
 
 /**
@@ -78,12 +89,19 @@ export function createSegmentRunner(opts: { manifest: Manifest; model: ModelId; 
     }
     return s;
   };
+  const checkLayer = (layer: number): void => {
+    if (!Number.isInteger(layer) || layer < 1 || layer >= names.length) {
+      throw new InferenceError('ERR_VALIDATION', `"layer" must be an integer in 1..${names.length - 1}, got ${JSON.stringify(layer)}`);
+    }
+  };
   return {
     layers: names.length - 1,
+    async load(layer) {
+      checkLayer(layer);
+      await session(layer);
+    },
     async run(layer, input) {
-      if (!Number.isInteger(layer) || layer < 1 || layer >= names.length) {
-        throw new InferenceError('ERR_VALIDATION', `"layer" must be an integer in 1..${names.length - 1}, got ${JSON.stringify(layer)}`);
-      }
+      checkLayer(layer);
       if (input.dtype !== 'float32') throw new InferenceError('ERR_BAD_INPUT', `layer ${layer} takes a float32 tensor, got ${input.dtype}`);
       const out = await (await session(layer)).run({ [names[layer - 1]!]: new ort.Tensor('float32', input.data as Float32Array, input.dims) });
       const y = out[names[layer]!]!;

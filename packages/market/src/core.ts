@@ -144,12 +144,6 @@ export function createCore(options: CoreOptions): MarketCore {
   const randomSeed = options.randomSeed ?? ((): string => randomBytes(32).toString('hex'));
   const storedParams = store.getMeta('params');
   const params = storedParams ? resolveParams(decodeJson<Record<string, unknown>>(storedParams)) : resolveParams(options.params ?? {});
-  // fail loud rather than settle every dispute by quorum while the operator believes it bisects
-  if (params.disputeMode === 'bisection') {
-    throw new InfermarketError('ERR_INVALID_PARAM', '"disputeMode" "bisection" is not played by the live market yet (the rules and the simulator play it; docs/verification.md); use "quorum" here', {
-      details: { field: 'disputeMode' },
-    });
-  }
   if (storedParams && options.params && Object.keys(options.params).length) {
     logger.warn({ db: store.path }, 'the database already has parameters; the given overrides are ignored');
   }
@@ -176,7 +170,9 @@ export function createCore(options: CoreOptions): MarketCore {
   store.setMeta('seed', String(seed));
   store.setMeta('models', JSON.stringify(models));
 
-  const state = createState({ params, models });
+  // each model's committed trace length (bisection disputes): a trace of another length is refused by the rules
+  const traceLayers = Object.fromEntries([...specs.values()].flatMap((s) => (s.traceLayers ? [[s.id, s.traceLayers] as const] : [])));
+  const state = createState({ params, models, traceLayers });
   const listeners = new Set<EffectListener>();
   const extras = new Map<string, JobExtra>();
   for (const row of store.jobRows().values()) {

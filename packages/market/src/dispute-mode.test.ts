@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InfermarketError } from '@infermarket/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMarket } from './market.js';
 
@@ -9,14 +8,15 @@ let dir: string;
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('disputeMode on the live market', () => {
-  it('error: refuses "bisection" (not played live yet) naming the field, instead of settling its disputes by quorum', async () => {
+  it('"bisection" is played live: the rules learn each model\'s trace length from the manifest (charlm commits none)', async () => {
     dir = mkdtempSync(join(tmpdir(), 'im-dispute-mode-'));
-    const err = await createMarket({ dbPath: join(dir, 'm.db'), params: { disputeMode: 'bisection' } }).then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(InfermarketError);
-    expect((err as InfermarketError).code).toBe('ERR_INVALID_PARAM');
-    expect((err as InfermarketError).message).toMatch(/"disputeMode" "bisection" is not played by the live market yet/);
+    const m = await createMarket({ dbPath: join(dir, 'm.db'), params: { disputeMode: 'bisection' } });
+    try {
+      expect(m.core.params.disputeMode).toBe('bisection');
+      // layers = the manifest's layerBoundaries + 1, single-input models only
+      expect(Object.fromEntries(m.core.state.traceLayers)).toEqual({ digits: 2, heavy: 3 });
+    } finally {
+      await m.close();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { bisectMessageFor } from './bisect-messages.js';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -213,6 +214,9 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
       } else if (job.status === 'auditing' && job.validator === address) {
         const m = auditMsg(job, 'audit', job.committedAtMs + p.auditWindowMs, address);
         if (m) sendTo(address, m);
+      } else if (job.status === 'disputed' && job.bisection) {
+        const m = bisectMessageFor(core, job, address, variantOf);
+        if (m) sendTo(address, m);
       } else if (job.status === 'disputed' && job.dispute?.referees.includes(address) && !job.dispute.votes.has(address)) {
         const m = auditMsg(job, 'dispute', job.dispute.openedAtMs + p.disputeWindowMs, address);
         if (m) sendTo(address, m);
@@ -282,6 +286,16 @@ export function createGateway(core: MarketCore, opts: { logger: Logger; onToken:
           pj.forget(e.jobId);
           const job = core.state.jobs.get(e.jobId);
           if (job?.miner && e.reason === 'miner-slashed') sendTo(job.miner, { type: 'job.lost', jobId: e.jobId, reason: e.reason });
+          break;
+        }
+        case 'bisect.turn':
+        case 'bisect.segment': {
+          // the party whose move it is in a bisection game, with the tensors it judges or re-executes
+          const job = core.state.jobs.get(e.jobId);
+          for (const a of e.type === 'bisect.turn' ? [e.address] : e.referees) {
+            const m = job && bisectMessageFor(core, job, a, variantOf);
+            if (m) sendTo(a, m);
+          }
           break;
         }
         case 'node.slashed':

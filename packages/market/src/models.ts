@@ -31,6 +31,8 @@ export interface ModelSpec {
   variants: string[];
   /** Per-variant comparators where the manifest calibrates them separately (else `comparator` applies). */
   variantComparators?: Record<string, { comparator: Record<string, unknown>; generationComparator: Record<string, unknown> | null }>;
+  /** Layers of the trace a miner commits with its result (the manifest's `layerBoundaries` + 1, single-input models); absent: none (bisection disputes, docs/verification.md). */
+  traceLayers?: number;
 }
 
 /** Limits the market puts on inputs, whatever the model. */
@@ -80,12 +82,19 @@ export function loadModelSpecs(modelsDir: string = DEFAULT_MODELS_DIR): { specs:
       comparator: first?.comparator ?? { kind: 'exact' },
       generationComparator: first?.generationComparator ?? null,
       variants: Object.keys(variants),
+      ...traceLayersOf(e),
       variantComparators: Object.fromEntries(
         Object.entries(variants).map(([v, e]) => [v, { comparator: e.comparator ?? { kind: 'exact' }, generationComparator: e.generationComparator ?? null }]),
       ),
     });
   }
   return { specs, source: path };
+}
+
+/** A model commits a layer trace when it has a single input and named layer boundaries (charlm's recurrent state is a second input). */
+function traceLayersOf(e: Record<string, unknown>): { traceLayers?: number } {
+  const b = e.layerBoundaries;
+  return Array.isArray(b) && b.length > 0 && Array.isArray(e.inputs) && e.inputs.length === 1 ? { traceLayers: b.length + 1 } : {};
 }
 
 function badInput(message: string): never {

@@ -5,6 +5,7 @@ import type { PrivateJobs } from './private-jobs.js';
 import { minerOutput, type MarketCore } from './core.js';
 import { replicaAgreement, replicaOutputKind, replicaResultKind } from './redundant.js';
 import { bodyOf, checkOutput, checkPayloadHash, parseAmount } from './wire-checks.js';
+import { handleBisectMessage } from './bisect-messages.js';
 
 /** What the gateway knows about one logged-in node connection. */
 export interface NodeIdentity {
@@ -22,14 +23,14 @@ export interface NodeMessageSinks {
   privateJobs?: PrivateJobs;
 }
 
-function envelopeOf(msg: Record<string, unknown>): Envelope {
+export function envelopeOf(msg: Record<string, unknown>): Envelope {
   const env = msg.envelope;
   if (typeof env !== 'object' || env === null) throw new InfermarketError('ERR_VALIDATION', '"envelope" must be a signed envelope object', { details: { field: 'envelope' } });
   return env as Envelope;
 }
 
 /** Open the envelope and require that the logged-in node signed it. */
-function signedBy(node: NodeIdentity, env: Envelope): string {
+export function signedBy(node: NodeIdentity, env: Envelope): string {
   const { address } = openEnvelope(env);
   if (address !== node.address) {
     throw new InfermarketError('ERR_UNAUTHENTICATED', `envelope signed by ${address}, but this connection is logged in as ${node.address}`, { details: { field: 'envelope.signer' } });
@@ -52,7 +53,8 @@ function offerPrices(v: unknown): Record<string, bigint> {
   for (const [model, price] of Object.entries(v)) out[model] = parseAmount(`envelope.body.prices.${model}`, price);
   return out;
 }
-const RESULT_KEYS = ['jobId', 'inputHash', 'outputHash', 'nonce', 'expiresAtMs'] as const;
+const RESULT_KEYS = ['jobId', 'inputHash', 'outputHash', 'traceRoot', 'traceLayers', 'nonce', 'expiresAtMs'] as const;
+const RESULT_REQUIRED = ['jobId', 'inputHash', 'outputHash', 'nonce', 'expiresAtMs'] as const;
 const AUDIT_KEYS = ['jobId', 'outputHash', 'nonce', 'expiresAtMs'] as const;
 const VERDICT_KEYS = ['jobId', 'match', 'flagged', 'nonce', 'expiresAtMs'] as const;
 const VERDICT_REQUIRED = ['jobId', 'match', 'nonce', 'expiresAtMs'] as const;
@@ -144,13 +146,15 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
     }
     case 'job.result': {
       const env = envelopeOf(msg);
-      const b = bodyOf(env, 'job.result', RESULT_KEYS);
+      const b = bodyOf(env, 'job.result', RESULT_KEYS, RESULT_REQUIRED);
       const by = signedBy(node, env);
       const output = checkOutput(msg.output);
       const job = core.state.jobs.get(String(b.jobId));
       // a private job's output is sealed to the client and committed by the hash of its plaintext, which the
       // market cannot check: the client (on opening it) and an auditing validator (on the reveal) do
       if (job?.private) {
+        // a trace would relay the miner's intermediate tensors through the market in the clear: private jobs go to a quorum
+        if (b.traceRoot !== undefined) throw new InfermarketError('ERR_VALIDATION', `"envelope.body.traceRoot": private job ${job.id} commits no layer trace (its dispute goes to a quorum)`, { details: { field: 'envelope.body.traceRoot' } });
         if (output.kind !== 'sealed') throw new InfermarketError('ERR_VALIDATION', `"output.kind" must be "sealed" for private job ${job.id}`, { details: { field: 'output.kind' } });
       } else {
         checkPayloadHash('output', output, b.outputHash, 'envelope.body.outputHash');
@@ -167,6 +171,8 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
         });
       }
       const event: Extract<MarketEvent, { type: 'job.result' }> = { type: 'job.result', atMs: at, by, nonce: b.nonce as string, expiresAtMs: b.expiresAtMs as number, jobId: b.jobId as string, outputHash: b.outputHash as string };
+      // the committed layer trace (bisection disputes): the rules check its root and length
+      if (b.traceRoot !== undefined || b.traceLayers !== undefined) Object.assign(event, { traceRoot: b.traceRoot, traceLayers: b.traceLayers });
       if (job?.verification === 'redundant') {
         // each replica's output is kept apart and shown to nobody; the market says which earlier replicas it agrees with
         event.agreesWith = replicaAgreement(core, job, by, output, sinks.variant);
@@ -275,8 +281,12 @@ export function handleNodeMessage(core: MarketCore, node: NodeIdentity, msg: Rec
       sinks.token(job.id, msg.index as number, msg.token as number, msg.text);
       return;
     }
+    case 'bisect.reveal':
+    case 'bisect.respond':
+    case 'bisect.vote':
+      return handleBisectMessage(core, node, msg);
     default:
-      throw new InfermarketError('ERR_VALIDATION', `"type" must be a node message type (node.register, stake.bond, stake.unbond, job.bid, offer.post, offer.withdraw, job.token, job.result, audit.output, audit.verdict, pong), got ${JSON.stringify(msg.type)}`, {
+      throw new InfermarketError('ERR_VALIDATION', `"type" must be a node message type (node.register, stake.bond, stake.unbond, job.bid, offer.post, offer.withdraw, job.token, job.result, audit.output, audit.verdict, bisect.reveal, bisect.respond, bisect.vote, pong), got ${JSON.stringify(msg.type)}`, {
         details: { field: 'type' },
       });
   }

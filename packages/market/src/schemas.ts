@@ -1,5 +1,5 @@
 import { VERIFICATION_LEVELS } from '@infermarket/protocol';
-import { Type } from 'typebox';
+import { Type, type TSchema } from 'typebox';
 
 // TypeBox (JSON Schema) for every HTTP request. Unknown fields are refused (additionalProperties: false,
 // and the market turns off ajv's removeAdditional so they are not silently dropped).
@@ -104,5 +104,40 @@ export const JobKeyBodySchema = Type.Object(
       strict,
     ),
   },
+  strict,
+);
+
+// ---- WebSocket /v1/nodes: the bisection game's node messages (docs/verification.md "Disputes by bisection") ----
+
+/** A boundary index of a committed trace (0..MAX_TRACE_LAYERS). */
+const BoundaryIndex = Type.Integer({ minimum: 0, maximum: 64 });
+const Ref = Type.Optional(Type.String({ maxLength: 128 }));
+/** A signed envelope of `type` over `body` (the signature is checked by `openEnvelope`, not here). */
+const SignedEnvelope = <B extends Record<string, TSchema>>(type: string, body: B) =>
+  Type.Object(
+    {
+      type: Type.Literal(type),
+      body: Type.Object({ jobId: JobId, ...body, nonce: Nonce, expiresAtMs: Type.Integer() }, strict),
+      signer: Type.String({ maxLength: 64 }),
+      sig: Type.String({ maxLength: 128 }),
+    },
+    strict,
+  );
+
+/** `bisect.reveal`: the miner opens boundary `index` of its committed trace; `tensor` must hash (`wireTensorHash`) to `boundaryHash`. */
+export const BisectRevealMessage = Type.Object(
+  {
+    type: Type.Literal('bisect.reveal'),
+    ref: Ref,
+    envelope: SignedEnvelope('bisect.reveal', { index: BoundaryIndex, boundaryHash: Hex64, proof: Type.Array(Hex64, { maxItems: 8 }) }),
+    tensor: WireTensor,
+  },
+  strict,
+);
+/** `bisect.respond`: the challenger agrees (`true`) or not with the boundary the miner opened. */
+export const BisectRespondMessage = Type.Object({ type: Type.Literal('bisect.respond'), ref: Ref, envelope: SignedEnvelope('bisect.respond', { index: BoundaryIndex, agree: Type.Boolean() }) }, strict);
+/** `bisect.vote`: a referee's vote on the disputed segment `fromIndex → toIndex`. */
+export const BisectVoteMessage = Type.Object(
+  { type: Type.Literal('bisect.vote'), ref: Ref, envelope: SignedEnvelope('bisect.vote', { fromIndex: BoundaryIndex, toIndex: BoundaryIndex, minerCorrect: Type.Boolean() }) },
   strict,
 );

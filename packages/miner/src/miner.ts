@@ -4,6 +4,7 @@ import { OFFER_DEFAULTS, offerPrices, repricesAfterAssignment, basePriceFor, bui
 import { accountOf, nodeRng, startNode, type Executor, type Node } from '@infermarket/node-runtime';
 import { fakeOutput } from './fake-output.js';
 import { createMinerChurn, type MinerChurn } from './participation-live.js';
+import { createMinerTraces } from './trace.js';
 
 /** Options for `createMiner` (the scenario's `MinerGroup` fields plus where and who). */
 export interface MinerOptions {
@@ -114,6 +115,8 @@ export function createMiner(options: MinerOptions): Miner {
   const stakeTarget = options.stakeMicro ?? 500_000_000n;
   const stats: MinerStats = { offers: 0, offersPosted: 0, bids: 0, bidsRefused: 0, assigned: 0, committed: 0, dropped: 0, settled: 0, lost: 0, slashes: 0, earnedMicro: 0n, slashedMicro: 0n, cheated: 0 };
   const lastOutput = new Map<string, JobOutput>();
+  // layer traces committed with results, opened in a bisection dispute
+  const traces = createMinerTraces({ executor: options.executor, log: (e) => log(e) });
   const played = new Map<string, { costMicro: number }>();
   let active = 0;
   const queue: (() => void)[] = [];
@@ -220,7 +223,7 @@ export function createMiner(options: MinerOptions): Miner {
       let output: JobOutput;
       let ms = 0;
       if (plan.kind === 'run') {
-        const r = await options.executor.execute({ model: msg.model, variant: plan.variant, input, onToken: (t) => stream(t.index, t.token, t.text) });
+        const r = await traces.execute({ jobId: msg.jobId, model: msg.model, variant: plan.variant, input, inputHash: msg.inputHash, traced: !jobKeys && marketParams().disputeMode === 'bisection', onToken: (t) => stream(t.index, t.token, t.text) });
         output = r.output;
         ms = r.ms;
         if (plan.variant !== variant) stats.cheated++;
@@ -235,7 +238,7 @@ export function createMiner(options: MinerOptions): Miner {
       if (plan.extraDelayMs > 0) await sleep(plan.extraDelayMs);
       if (stopped) return;
       lastOutput.set(msg.model, output);
-      const envelope = conn.seal('job.result', { jobId: msg.jobId, inputHash: msg.inputHash, outputHash: hashPayload(output) });
+      const envelope = conn.seal('job.result', { jobId: msg.jobId, inputHash: msg.inputHash, outputHash: hashPayload(output), ...traces.commitment(msg.jobId) });
       // private: the signed hash is of the plaintext; the output itself goes sealed to the job key (the client's)
       const sent: JobOutput = jobKeys ? { kind: 'sealed', sealed: sealJson(jobKeys.publicKey, output as unknown as Canonical, randomBytes(56)) } : output;
       try {
@@ -286,12 +289,17 @@ export function createMiner(options: MinerOptions): Miner {
         if (marketParams().matchingMode === 'offers' && repricesAfterAssignment(pricing.spreadBps ?? 0)) postOffer();
         void runJob(msg);
         return;
+      case 'bisect.turn':
+        void traces.onTurn(msg, node.conn);
+        return;
       case 'job.settled':
+        traces.forget(msg.jobId);
         stats.settled++;
         stats.earnedMicro += BigInt(msg.paidMicro);
         learn(msg.jobId, 'settled', Number(msg.paidMicro));
         return;
       case 'job.lost':
+        traces.forget(msg.jobId);
         stats.lost++;
         // a missed deadline teaches minus the full penalty the rules took (as in the simulator); an outbid
         // job was never played, and a slashed one is taught by the `slashed` message

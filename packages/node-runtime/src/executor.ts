@@ -1,5 +1,6 @@
 import { InfermarketError, type JobInput, type JobOutput, type SampledStep, type WireTensor } from '@infermarket/protocol';
 import { createRuntime, type Runtime, type RuntimeOptions } from '@infermarket/inference';
+import { traceMethods, type TraceMethods } from './trace-executor.js';
 
 /** A token as it is produced (for streaming to the client). */
 export interface ExecToken {
@@ -32,6 +33,8 @@ export interface Executor {
   /** Load the model variants ahead of the first job (startup latency); `reference` warms the reference session validators replay on. */
   warm(models: { model: string; variant: string; reference?: boolean }[]): Promise<void>;
   close(): Promise<void>;
+  /** Layer traces for bisection disputes (`trace-executor.ts`); absent on executors without a runtime (fakes). */
+  tracing?: TraceMethods;
 }
 
 /** A wire tensor (base64 little-endian) → runtime tensor. */
@@ -113,5 +116,6 @@ export function createInferenceExecutor(options: InferenceExecutorOptions = {}):
       }
     },
     close: () => runtime.close(),
+    tracing: traceMethods(runtime),
   };
 }

@@ -95,6 +95,8 @@ export function voteDispute(state: MarketState, ev: Ev<'dispute.vote'>, out: Eff
   const job = getJob(state, ev.jobId);
   if (typeof ev.minerCorrect !== 'boolean') throw new InfermarketError('ERR_VALIDATION', `"minerCorrect" must be a boolean, got ${JSON.stringify(ev.minerCorrect)}`);
   if (job.status !== 'disputed' || !job.dispute) throw new InfermarketError('ERR_WRONG_STATE', `job ${job.id} is ${job.status}, not disputed`);
+  // a referee of a bisection re-executes one segment and votes on it (`bisect.vote`), never on the whole output
+  if (job.bisection) throw new InfermarketError('ERR_WRONG_STATE', `job ${job.id} is in a bisection game: referees vote on its segment with "bisect.vote"`);
   const d = job.dispute;
   if (!d.referees.includes(ev.by)) throw new InfermarketError('ERR_NOT_ASSIGNED', `${ev.by} is not a referee of job ${job.id}`);
   if (d.votes.has(ev.by)) throw new InfermarketError('ERR_DUPLICATE', `${ev.by} already voted on job ${job.id}`);

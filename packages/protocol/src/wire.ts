@@ -57,7 +57,22 @@ export interface SubmitBody {
   expiresAtMs: number;
 }
 export interface BidBody { jobId: string; priceMicro: bigint; nonce: string; expiresAtMs: number }
-export interface ResultBody { jobId: string; inputHash: string; outputHash: string; nonce: string; expiresAtMs: number }
+export interface ResultBody {
+  jobId: string;
+  inputHash: string;
+  outputHash: string;
+  /** The miner's committed layer trace (`traceRoot` in trace.ts) and its length; both or neither (docs/verification.md). */
+  traceRoot?: string;
+  traceLayers?: number;
+  nonce: string;
+  expiresAtMs: number;
+}
+/** Bisection: the miner opens boundary `index` of its committed trace (the tensor travels beside the envelope). */
+export interface BisectRevealBody { jobId: string; index: number; boundaryHash: string; proof: string[]; nonce: string; expiresAtMs: number }
+/** Bisection: the challenger agrees or not with the boundary the miner opened. */
+export interface BisectRespondBody { jobId: string; index: number; agree: boolean; nonce: string; expiresAtMs: number }
+/** Bisection: a referee's vote on the one disputed segment it re-executed. */
+export interface BisectVoteBody { jobId: string; fromIndex: number; toIndex: number; minerCorrect: boolean; nonce: string; expiresAtMs: number }
 export interface AuditBody { jobId: string; outputHash: string; nonce: string; expiresAtMs: number }
 export interface RegisterBody {
   role: Role;
@@ -187,6 +202,17 @@ export type ServerMessage =
     }
   /** Private jobs, after the validator committed its own output: the miner's output (sealed to the job key) to judge. */
   | { type: 'audit.reveal'; jobId: string; output: JobOutput; outputHash: string; comparator: unknown; generationComparator: unknown }
+  /**
+   * Bisection (docs/verification.md): your move in the game over job `jobId`'s committed trace, due by `deadlineAtMs`.
+   * To the miner: open boundary `index` (`bisect.reveal`). To the challenger: judge the boundary the miner opened,
+   * `tensor` (the market checked it hashes to `boundaryHash`), against your own run (`bisect.respond`).
+   */
+  | { type: 'bisect.turn'; jobId: string; model: string; party: 'miner' | 'challenger'; index: number; lo: number; hi: number; layers: number; deadlineAtMs: number; boundaryHash?: string; tensor?: WireTensor; variant?: string }
+  /**
+   * Bisection, to each referee: re-execute layers `fromIndex+1..toIndex` of `model`/`variant` from the miner's
+   * boundary `from` and compare with its boundary `claimed` (`bisect.vote` by `deadlineAtMs`).
+   */
+  | { type: 'bisect.segment'; jobId: string; model: string; fromIndex: number; toIndex: number; layers: number; from: WireTensor; claimed: WireTensor; deadlineAtMs: number; variant?: string }
   | { type: 'slashed'; jobId: string; amountMicro: string; reason: string }
   | { type: 'ack'; ref: string }
   | { type: 'error'; code: string; message: string; ref?: string }
@@ -207,6 +233,12 @@ export type NodeMessage =
   | { type: 'audit.output'; ref?: string; envelope: Envelope<'audit.output'>; output: JobOutput }
   /** Private jobs: the validator's signed verdict on the revealed miner output (`AuditVerdictBody`). */
   | { type: 'audit.verdict'; ref?: string; envelope: Envelope<'audit.verdict'> }
+  /** Bisection: the miner opens a boundary (`BisectRevealBody`) and sends its tensor, which must hash to `boundaryHash`. */
+  | { type: 'bisect.reveal'; ref?: string; envelope: Envelope<'bisect.reveal'>; tensor: WireTensor }
+  /** Bisection: the challenger's answer (`BisectRespondBody`). */
+  | { type: 'bisect.respond'; ref?: string; envelope: Envelope<'bisect.respond'> }
+  /** Bisection: a referee's vote (`BisectVoteBody`). */
+  | { type: 'bisect.vote'; ref?: string; envelope: Envelope<'bisect.vote'> }
   | { type: 'pong'; t: number };
 
 // ---- observation: GET /v1/stats, the dashboard feed (/v1/dashboard WebSocket), testnet reports ----

@@ -21,6 +21,7 @@ import {
 import { builtinValidatorStrategy, createValidatorStrategy, type ValidatorStrategyModule } from '@infermarket/agents';
 import { nodeRng, startNode, type Executor, type Node } from '@infermarket/node-runtime';
 import { cheapClaim } from './lazy.js';
+import { createValidatorBisection } from './bisect.js';
 
 /** Options for `createValidator`. */
 export interface ValidatorOptions {
@@ -93,6 +94,8 @@ export function createValidator(options: ValidatorOptions): Validator {
   const lastOutput = new Map<string, JobOutput>();
   const stats: ValidatorStats = { tasks: 0, audits: 0, disputes: 0, reexecuted: 0, lazyClaims: 0, colludedClaims: 0, refused: 0, slashes: 0, slashedMicro: 0n };
   /** Private audits committed and awaiting the reveal of the miner's output. */
+  // bisection disputes: its audits' boundary tensors (as challenger) and segment re-execution (as referee)
+  const bisection = createValidatorBisection({ executor: options.executor, log: (e) => log(e), enabled: () => node.conn.params().disputeMode === 'bisection' });
   const awaiting = new Map<string, { own: JobOutput; jobKeys: EncryptionKeyPair | null; input: JobInput; model: string; variant: string; reexecuted: boolean }>();
 
   /** Whose job is this? (public metadata: the assigned miner) — a colluding validator stays silent on its partners' jobs. */
@@ -156,7 +159,8 @@ export function createValidator(options: ValidatorOptions): Validator {
         how = 'lazy';
         stats.lazyClaims++;
       } else {
-        const r = await options.executor.execute({ model: msg.model, variant: claimed, input, reference: true });
+        // an auditor keeps its run's layer boundaries (it may become the challenger of a bisection); a referee needs none
+        const r = jobKeys || msg.purpose !== 'audit' ? await options.executor.execute({ model: msg.model, variant: claimed, input, reference: true }) : await bisection.reexecute({ jobId: msg.jobId, model: msg.model, variant: claimed, input });
         output = r.output;
         ms = r.ms;
         stats.reexecuted++;
@@ -244,6 +248,8 @@ export function createValidator(options: ValidatorOptions): Validator {
     onMessage: (msg) => {
       if (msg.type === 'audit.task') void onTask(msg);
       else if (msg.type === 'audit.reveal') void onReveal(msg);
+      else if (msg.type === 'bisect.turn') void bisection.onTurn(msg, node.conn);
+      else if (msg.type === 'bisect.segment') void bisection.onSegment(msg, node.conn, variant);
       else if (msg.type === 'slashed') {
         stats.slashes++;
         stats.slashedMicro += BigInt(msg.amountMicro);

@@ -34,7 +34,7 @@ describe('bench harness', () => {
   });
 
   it('registers every suite in the documented order', () => {
-    expect(Object.keys(SUITES)).toEqual(['protocol', 'simulator', 'ledger', 'models', 'overhead', 'batch', 'verification', 'startup', 'privacy']);
+    expect(Object.keys(SUITES)).toEqual(['protocol', 'simulator', 'ledger', 'models', 'overhead', 'batch', 'verification', 'startup', 'privacy', 'disputes']);
   });
 
   it('closed loop keeps at most the given number of jobs in flight and counts failures', async () => {

@@ -8,6 +8,7 @@ import { protocolSuite } from './protocol-suite.js';
 import { simSuite } from './sim-suite.js';
 import { startupScenario, startupSuite } from './startup-suite.js';
 import { PRIVACY_SETTINGS, privacySuite } from './privacy-suite.js';
+import { disputesSuite } from './disputes-suite.js';
 
 export interface SuiteContext {
   quick: boolean;
@@ -47,4 +48,5 @@ export const SUITES: Record<string, Suite> = {
     ctx.record({ seed: PRIVACY_SETTINGS.seed });
     return privacySuite(ctx);
   },
+  disputes: (ctx) => disputesSuite(ctx),
 };

@@ -62,7 +62,13 @@ export function register(program: Command): void {
         (o.json ? process.stdout : process.stderr).write(`${JSON.stringify({ t: Date.now(), ...e })}\n`);
       };
       // honest validators re-execute on the reference session: load that one, or the first audit pays for it
-      void executor.warm(models.map((model) => ({ model, variant: o.variant, reference: true }))).catch((e: Error) => {
+      // (and the one-layer sessions a bisection referee re-executes)
+      void executor
+        .warm(models.map((model) => ({ model, variant: o.variant, reference: true })))
+        .then(async () => {
+          for (const model of models) await executor.tracing?.warm(model, o.variant);
+        })
+        .catch((e: Error) => {
         process.stderr.write(`error: cannot load models ${models.join(',')}: ${e.message}\n`);
         process.exit(1);
       });

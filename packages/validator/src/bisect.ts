@@ -1,0 +1,101 @@
+import type { JobInput, JobOutput, ServerMessage, WireTensor } from '@infermarket/protocol';
+import type { Executor, NodeConnection } from '@infermarket/node-runtime';
+
+/** Bytes of audited jobs' boundary tensors a validator keeps to judge a bisection (oldest dropped first). */
+export const VALIDATOR_TRACE_DEFAULTS = Object.freeze({ keptBytes: 64 * 1024 * 1024 });
+
+/** A validator's part in bisection disputes (docs/verification.md "Disputes by bisection"): challenger and referee. */
+export interface ValidatorBisection {
+  /**
+   * Re-execute an audited job on the reference session, keeping its layer boundaries when the model commits a
+   * trace (it may become the challenger); otherwise the executor's ordinary reference run.
+   */
+  reexecute(req: { jobId: string; model: string; variant: string; input: JobInput }): Promise<{ output: JobOutput; ms: number }>;
+  /** Challenger: judge the boundary the miner opened against this validator's own run, and answer. */
+  onTurn(msg: Extract<ServerMessage, { type: 'bisect.turn' }>, conn: NodeConnection): Promise<void>;
+  /** Referee: re-execute the one disputed segment from the miner's boundary and vote. */
+  onSegment(msg: Extract<ServerMessage, { type: 'bisect.segment' }>, conn: NodeConnection, fallbackVariant: string): Promise<void>;
+}
+
+export function createValidatorBisection(opts: {
+  executor: Executor;
+  log: (e: Record<string, unknown>) => void;
+  /** Does the market play bisection now (its announced `disputeMode`)? Otherwise no boundaries are kept. */
+  enabled: () => boolean;
+  keptBytes?: number;
+}): ValidatorBisection {
+  const kept = new Map<string, { variant: string; boundaries: WireTensor[]; bytes: number }>();
+  const max = opts.keptBytes ?? VALIDATOR_TRACE_DEFAULTS.keptBytes;
+  let bytes = 0;
+  const send = async (conn: NodeConnection, type: 'bisect.respond' | 'bisect.vote', body: Record<string, string | number | boolean>, jobId: string): Promise<void> => {
+    try {
+      await conn.request({ type, envelope: conn.seal(type, body) as never });
+      opts.log({ event: type, ...body });
+    } catch (e) {
+      opts.log({ event: 'bisect.error', jobId, move: type, error: (e as Error).message });
+    }
+  };
+  return {
+    async reexecute(req) {
+      const tracing = opts.executor.tracing;
+      if (tracing && opts.enabled() && tracing.layers(req.model) !== null) {
+        const r = await tracing.run({ model: req.model, variant: req.variant, input: req.input, reference: true });
+        if (r) {
+          const size = r.boundaries.reduce((a, t) => a + t.data.length, 0);
+          bytes -= kept.get(req.jobId)?.bytes ?? 0;
+          kept.delete(req.jobId);
+          kept.set(req.jobId, { variant: req.variant, boundaries: r.boundaries, bytes: size });
+          bytes += size;
+          while (bytes > max && kept.size > 1) {
+            const oldest = kept.keys().next().value!;
+            bytes -= kept.get(oldest)!.bytes;
+            kept.delete(oldest);
+          }
+          return { output: r.output, ms: r.ms };
+        }
+      }
+      return opts.executor.execute({ model: req.model, variant: req.variant, input: req.input, reference: true });
+    },
+    async onTurn(msg, conn) {
+      if (msg.party !== 'challenger' || !msg.tensor) return;
+      const own = kept.get(msg.jobId);
+      const tracing = opts.executor.tracing;
+      const mine = own?.boundaries[msg.index - 1];
+      if (!own || !mine || !tracing) {
+        // no run of ours to judge by (restarted since the audit): we cannot answer honestly, and lose by timeout
+        opts.log({ event: 'bisect.error', jobId: msg.jobId, index: msg.index, error: 'no kept run of this job to judge the boundary by' });
+        return;
+      }
+      let agree: boolean;
+      try {
+        agree = tracing.agree({ model: msg.model, variant: msg.variant ?? own.variant, index: msg.index, a: mine, b: msg.tensor });
+      } catch (e) {
+        // a tensor that is not even a tensor of ours (a dtype the runtime does not take): not what we computed
+        opts.log({ event: 'bisect.error', jobId: msg.jobId, index: msg.index, error: (e as Error).message });
+        agree = false;
+      }
+      await send(conn, 'bisect.respond', { jobId: msg.jobId, index: msg.index, agree }, msg.jobId);
+    },
+    async onSegment(msg, conn, fallbackVariant) {
+      const tracing = opts.executor.tracing;
+      if (!tracing) {
+        opts.log({ event: 'bisect.error', jobId: msg.jobId, error: 'this executor cannot re-execute a segment' });
+        return;
+      }
+      const variant = msg.variant ?? fallbackVariant;
+      let minerCorrect: boolean;
+      let ms = 0;
+      try {
+        const r = await tracing.segment({ model: msg.model, variant, fromIndex: msg.fromIndex, toIndex: msg.toIndex, input: msg.from });
+        ms = r.ms;
+        minerCorrect = tracing.agree({ model: msg.model, variant, index: msg.toIndex, a: r.tensor, b: msg.claimed });
+      } catch (e) {
+        // the miner's own boundary does not run (wrong shape or dtype): an honest miner never commits such a tensor
+        opts.log({ event: 'bisect.segment.error', jobId: msg.jobId, error: (e as Error).message });
+        minerCorrect = false;
+      }
+      opts.log({ event: 'bisect.segment', jobId: msg.jobId, fromIndex: msg.fromIndex, toIndex: msg.toIndex, minerCorrect, ms: Math.round(ms * 1000) / 1000 });
+      await send(conn, 'bisect.vote', { jobId: msg.jobId, fromIndex: msg.fromIndex, toIndex: msg.toIndex, minerCorrect }, msg.jobId);
+    },
+  };
+}
