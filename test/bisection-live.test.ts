@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime, createSegmentRunner, sampleInput, tensorHash, wireTensorHash, type ModelId, type Runtime, type Tensor, type Variant } from '@infermarket/inference';
 import { createMiner, type Miner } from '@infermarket/miner';
-import { createInferenceExecutor, toWireTensor } from '@infermarket/node-runtime';
+import { corruptedTrace, createInferenceExecutor, toWireTensor } from '@infermarket/node-runtime';
 import { checkInvariants, hashPayload, keyPairFromSeed, seedFromLabel, traceProof, traceRoot, type Effect, type JobInput, type JobOutput } from '@infermarket/protocol';
 import { createValidator, type Validator } from '@infermarket/validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,18 +95,7 @@ function wireInput(model: ModelId, seed: number): { input: JobInput; tensor: Ten
  * boundary, the output's payload hash).
  */
 async function corruptTrace(model: ModelId, variant: Variant, input: JobInput, x0: Tensor, corruptLayer: number) {
-  const entry = rt.manifest.models[model];
-  const seg = createSegmentRunner({ manifest: rt.manifest, model, variant });
-  const r = await rt.run(model, variant, { [entry.inputs[0]!.name]: x0 }, { intermediates: true });
-  const tensors: Tensor[] = [x0, ...entry.layerBoundaries.map((b) => r.outputs[b]!), r.primary];
-  const d = new Float32Array(tensors[corruptLayer]!.data as Float32Array);
-  for (let i = 0; i < d.length; i += 5) d[i] = d[i]! + 0.3;
-  tensors[corruptLayer] = { ...tensors[corruptLayer]!, data: d };
-  for (let k = corruptLayer + 1; k < tensors.length; k++) tensors[k] = await seg.run(k, tensors[k - 1]!);
-  const L = tensors.length - 1;
-  const output: JobOutput = { kind: 'tensor', tensor: toWireTensor(tensors[L] as never) };
-  const hashes = [hashPayload(input), ...tensors.slice(1, L).map(tensorHash), hashPayload(output)];
-  return { tensors, hashes, output, layers: L };
+  return corruptedTrace({ runtime: rt, segments: createSegmentRunner({ manifest: rt.manifest, model, variant }), model, variant, x0, inputHash: hashPayload(input), corruptLayer });
 }
 
 /** A raw node (funded, registered with variant fp32, bonded): the parties that lie, driven by the test. */

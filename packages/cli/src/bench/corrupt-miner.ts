@@ -1,6 +1,6 @@
-import { createSegmentRunner, tensorHash, type ModelId, type Runtime, type Tensor, type Variant } from '@infermarket/inference';
-import { fromWireTensor, startNode, toWireTensor, type Node } from '@infermarket/node-runtime';
-import { hashPayload, traceProof, traceRoot, type JobInput, type JobOutput, type KeyPair, type ServerMessage } from '@infermarket/protocol';
+import { createSegmentRunner, type ModelId, type Runtime, type Tensor, type Variant } from '@infermarket/inference';
+import { corruptedTrace, fromWireTensor, startNode, toWireTensor, type Node } from '@infermarket/node-runtime';
+import { traceProof, traceRoot, type JobInput, type KeyPair, type ServerMessage } from '@infermarket/protocol';
 
 /**
  * A miner that alters one layer of its run (the cheat the bisection game is built to catch): it runs the model
@@ -23,25 +23,13 @@ export function startCorruptMiner(opts: {
   onMessage?: (msg: ServerMessage) => void;
 }): Node {
   const { runtime, model, variant } = opts;
-  const entry = runtime.manifest.models[model];
   const seg = createSegmentRunner({ manifest: runtime.manifest, model, variant, modelsDir: runtime.modelsDir });
   const traces = new Map<string, { hashes: string[]; tensors: Tensor[] }>();
   const log = opts.log ?? (() => {});
   const run = async (msg: Extract<ServerMessage, { type: 'job.assign' }>): Promise<void> => {
     if (msg.input.kind !== 'tensor') return;
     const x0 = fromWireTensor(msg.input.tensor) as Tensor;
-    const r = await runtime.run(model, variant, { [entry.inputs[0]!.name]: x0 }, { intermediates: true });
-    const tensors: Tensor[] = [x0, ...entry.layerBoundaries.map((b) => r.outputs[b]!), r.primary];
-    const k = opts.corruptLayer(msg.jobId);
-    if (k !== null) {
-      const d = new Float32Array(tensors[k]!.data as Float32Array);
-      for (let i = 0; i < d.length; i += 5) d[i] = d[i]! + 0.3;
-      tensors[k] = { ...tensors[k]!, data: d };
-      for (let j = k + 1; j < tensors.length; j++) tensors[j] = await seg.run(j, tensors[j - 1]!);
-    }
-    const L = tensors.length - 1;
-    const output: JobOutput = { kind: 'tensor', tensor: toWireTensor(tensors[L] as never) };
-    const hashes = [msg.inputHash, ...tensors.slice(1, L).map(tensorHash), hashPayload(output)];
+    const { tensors, hashes, output, layers: L } = await corruptedTrace({ runtime, segments: seg, model, variant, x0, inputHash: msg.inputHash, corruptLayer: opts.corruptLayer(msg.jobId) });
     traces.set(msg.jobId, { hashes, tensors });
     const envelope = node.conn.seal('job.result', { jobId: msg.jobId, inputHash: msg.inputHash, outputHash: hashes[L]!, traceRoot: traceRoot(hashes), traceLayers: L });
     await node.conn.request({ type: 'job.result', envelope: envelope as never, output }).catch((e: Error) => log({ event: 'result.refused', jobId: msg.jobId, error: e.message }));
