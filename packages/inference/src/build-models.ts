@@ -123,7 +123,7 @@ function variantEntries(
       const sha256 = sha256Hex(bytes);
       const old = previous?.variants?.[variant];
       // eval numbers stay only while they describe the same bytes
-      const evalNumbers = old && old.sha256 === sha256 && old.eval ? { eval: old.eval } : {};
+      const evalNumbers = old && old.sha256 === sha256 ? { ...(old.eval ? { eval: old.eval } : {}), ...(old.layerTolerances ? { layerTolerances: old.layerTolerances } : {}) } : {};
       const entry: VariantEntry = {
         file: `${model}/${model}.${variant}.onnx`,
         sha256,
