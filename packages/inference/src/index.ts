@@ -67,6 +67,7 @@ export {
   writeLayerTolerancesToManifest,
   modelsCalibrateLayersCommand,
   layerToleranceOf,
+  assertLayerTolerances,
   layerToleranceBetween,
   tracedModels,
   LAYER_TOLERANCE_MIN_MARGIN,

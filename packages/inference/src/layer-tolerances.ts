@@ -71,6 +71,15 @@ export function layerToleranceOf(manifest: Manifest, model: ModelId, variant: Va
   return t.tolerance;
 }
 
+/**
+ * Checks that `model`/`variant` records a tolerance for every hidden boundary (what a party of the bisection game
+ * needs before it commits or judges a trace). @throws InferenceError `ERR_VALIDATION` as {@link layerToleranceOf}.
+ */
+export function assertLayerTolerances(manifest: Manifest, model: ModelId, variant: Variant): void {
+  const entry = manifest.models[model];
+  for (let k = 1; k <= (entry?.layerBoundaries.length ?? 0); k++) layerToleranceOf(manifest, model, variant, k);
+}
+
 export interface LayerCalibrateOptions {
   modelsDir?: string;
   models?: readonly ModelId[];

@@ -1,5 +1,5 @@
 import { InfermarketError, type JobInput, type JobOutput, type WireTensor } from '@infermarket/protocol';
-import { boundariesAgree, createSegmentRunner, tensorHash, segmentBoundaries, type ModelId, type Runtime, type SegmentRunner, type Variant } from '@infermarket/inference';
+import { assertLayerTolerances, boundariesAgree, createSegmentRunner, tensorHash, segmentBoundaries, type ModelId, type Runtime, type SegmentRunner, type Variant } from '@infermarket/inference';
 import { fromWireTensor, toWireTensor } from './executor.js';
 
 /**
@@ -57,9 +57,10 @@ export function traceMethods(runtime: Runtime): TraceMethods {
       if (req.input.kind !== 'tensor' || layers(req.model) === null) return null;
       const e = entryOf(req.model);
       const names = segmentBoundaries(e);
-      const input = { [names[0]!]: fromWireTensor(req.input.tensor) };
       const m = req.model as ModelId;
       const v = req.variant as Variant;
+      assertLayerTolerances(manifest, m, v); // a trace nobody could judge is a misconfiguration: fail loud, naming the fix
+      const input = { [names[0]!]: fromWireTensor(req.input.tensor) };
       const r = req.reference ? await runtime.reference(m, v, input, { intermediates: true }) : await runtime.run(m, v, input, { intermediates: true });
       const hidden = e.layerBoundaries.map((b) => r.outputs[b]!);
       return { output: { kind: 'tensor', tensor: toWireTensor(r.primary) }, boundaries: hidden.map(toWireTensor), boundaryHashes: hidden.map(tensorHash), ms: r.ms };
@@ -70,6 +71,7 @@ export function traceMethods(runtime: Runtime): TraceMethods {
       if (!Number.isInteger(req.fromIndex) || !Number.isInteger(req.toIndex) || req.fromIndex < 0 || req.toIndex > L || req.toIndex <= req.fromIndex) {
         throw new InfermarketError('ERR_VALIDATION', `segment ${req.fromIndex}..${req.toIndex} is not within 0..${L}`);
       }
+      assertLayerTolerances(manifest, req.model as ModelId, req.variant as Variant);
       const run = runner(req.model, req.variant);
       // the layers' sessions are cut and created once per process (a cold start, not the segment's compute)
       for (let k = req.fromIndex + 1; k <= req.toIndex; k++) await run.load(k);
@@ -81,6 +83,7 @@ export function traceMethods(runtime: Runtime): TraceMethods {
     async warm(model, variant, batch = 1) {
       const L = layers(model);
       if (L === null) return;
+      assertLayerTolerances(manifest, model as ModelId, variant as Variant);
       const e = entryOf(model);
       const spec = e.inputs[0]!;
       const dims = spec.shape.map((d) => (typeof d === 'number' ? d : batch));
