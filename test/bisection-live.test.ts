@@ -151,6 +151,8 @@ describe('disputes by bisection on the live market', () => {
     const first = (await miner.waitFor((f) => f.type === 'bisect.turn' && f.jobId === jobId, 30_000)) as Frame & { index: number; party: string; deadlineAtMs: number };
     expect(first).toMatchObject({ party: 'miner', index: 1, lo: 0, hi: 3, layers: 3, model: 'heavy' });
 
+    // a node that is no party to the game (registered, funded and staked before the ledger snapshot below)
+    const outsider = await rawParty(market, faucet, 'a/outsider', 'miner', ['heavy']);
     // hostile moves: each answered with its code, and nothing moves (game, ledger)
     const before = JSON.stringify({ g: { ...job.bisection!, revealed: [...job.bisection!.revealed] }, ledger: (await http(market.url, '/v1/stats')).json.ledger });
     const reveal = (index: number, hash: string, proof: string[], tensorIndex = index) => ({ type: 'bisect.reveal', envelope: miner.sign('bisect.reveal', { jobId, index, boundaryHash: hash, proof }), tensor: toWireTensor(cheat.tensors[tensorIndex] as never) });
@@ -163,7 +165,6 @@ describe('disputes by bisection on the live market', () => {
     // a malformed message (schema): an index past the longest trace
     expect(await miner.request({ ...reveal(1, cheat.hashes[1]!, traceProof(cheat.hashes, 1)), extra: 1 })).toMatchObject({ type: 'error', code: 'ERR_VALIDATION' });
     // a move by a non-party: another node opens the boundary, and answers out of turn
-    const outsider = await rawParty(market, faucet, 'a/outsider', 'miner', ['heavy']);
     expect(await outsider.request({ type: 'bisect.reveal', envelope: outsider.sign('bisect.reveal', { jobId, index: 1, boundaryHash: cheat.hashes[1]!, proof: traceProof(cheat.hashes, 1) }), tensor: toWireTensor(cheat.tensors[1] as never) })).toMatchObject({ type: 'error', code: 'ERR_NOT_ASSIGNED' });
     expect(await outsider.request({ type: 'bisect.respond', envelope: outsider.sign('bisect.respond', { jobId, index: 1, agree: true }) })).toMatchObject({ type: 'error', code: 'ERR_WRONG_STATE' });
     // a referee's whole-model vote has no place in a bisection
