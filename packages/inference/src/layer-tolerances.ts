@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InferenceError } from './errors.js';
 import { VARIANTS } from './graph-builder.js';
@@ -248,16 +248,29 @@ export function writeLayerTolerancesToManifest(modelsDir: string, report: LayerC
   writeFileSync(path, JSON.stringify(manifest, null, 2) + '\n');
 }
 
+/** Replaces the text between `<!-- layer-tolerances:begin -->` and `<!-- layer-tolerances:end -->` in a Markdown file with the table. */
+export function writeLayerCalibrationToDoc(docPath: string, report: LayerCalibrationReport): void {
+  const doc = readFileSync(docPath, 'utf8');
+  const begin = '<!-- layer-tolerances:begin -->';
+  const end = '<!-- layer-tolerances:end -->';
+  const a = doc.indexOf(begin);
+  const b = doc.indexOf(end);
+  if (a < 0 || b < a) throw new InferenceError('ERR_VALIDATION', `"${docPath}" has no ${begin} … ${end} section to replace`);
+  writeFileSync(docPath, doc.slice(0, a + begin.length) + '\n' + formatLayerCalibrationTable(report) + '\n' + doc.slice(b));
+}
+
 /**
  * `infermarket models calibrate --layers`: measures, prints the table (or JSON), records the tolerances in the
  * manifest. Returns 1 (after recording) when some boundary's honest divergence and nearest cheat are not separated
  * by the margin, naming them.
  */
-export async function modelsCalibrateLayersCommand(opts: LayerCalibrateOptions & { json?: boolean; updateManifest?: boolean; out?: (l: string) => void } = {}): Promise<number> {
+export async function modelsCalibrateLayersCommand(opts: LayerCalibrateOptions & { json?: boolean; updateManifest?: boolean; docPath?: string; out?: (l: string) => void } = {}): Promise<number> {
+  if (opts.docPath && !existsSync(opts.docPath)) throw new InferenceError('ERR_NOT_FOUND', `--doc "${opts.docPath}" does not exist`);
   const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
   const report = await calibrateLayers({ ...opts, onProgress: opts.onProgress ?? ((l) => process.stderr.write(l + '\n')) });
   out(opts.json ? JSON.stringify(report, null, 2) : formatLayerCalibrationTable(report));
   if (opts.updateManifest !== false) writeLayerTolerancesToManifest(opts.modelsDir ?? DEFAULT_MODELS_DIR, report);
+  if (opts.docPath) writeLayerCalibrationToDoc(opts.docPath, report);
   const bad = report.variants.flatMap((v) => v.layers.filter((l) => !l.separated).map((l) => `${v.model}/${v.variant} ${l.boundary}`));
   for (const b of bad) process.stderr.write(`warning: ${b}: honest divergence and nearest cheat are not ${LAYER_TOLERANCE_MIN_MARGIN}× apart on both sides of the tolerance\n`);
   return bad.length ? 1 : 0;

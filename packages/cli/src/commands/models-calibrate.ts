@@ -32,7 +32,7 @@ export function registerCalibrate(models: Command): void {
     .option('--seed <n>', 'input seed', int('--seed'), DEFAULT_CALIBRATION.seed)
     .option('--concurrency <n>', 'emulated CPUs run at the same time', int('--concurrency'), DEFAULT_CALIBRATION.concurrency)
     .option('--no-update-manifest', 'do not write the numbers into manifest.json')
-    .option('--doc <file>', 'also replace the <!-- calibrate:begin/end --> table in this Markdown file')
+    .option('--doc <file>', 'also replace the <!-- calibrate:begin/end --> table (with --layers: <!-- layer-tolerances:begin/end -->) in this Markdown file')
     .option('--json', 'print the report as JSON', false)
     .option('--layers', 'instead: per-layer tolerances of the bisection game, natively (threads 1 vs 2, batch N/17/1, optimisation level, one layer re-executed alone), recorded as variants.<v>.layerTolerances', false)
     .action(async (o: { layers: boolean; cpus: string; modelsDir?: string; models?: string; variants?: string; samples: number; genJobs: number; genTokens: number; temperature: number; seed: number; concurrency: number; updateManifest: boolean; doc?: string; json: boolean }) => {
@@ -44,6 +44,7 @@ export function registerCalibrate(models: Command): void {
           samples: o.samples,
           seed: o.seed,
           updateManifest: o.updateManifest,
+          docPath: o.doc,
           json: o.json,
         });
         return;
