@@ -24,6 +24,11 @@ export interface TraceMethods {
    * Nothing for a model without a trace.
    */
   warm(model: string, variant: string, batch?: number): Promise<void>;
+  /**
+   * Throws `ERR_VALIDATION` (naming the model, variant, boundary and the command that records it) when a traced
+   * model variant has no per-layer tolerances in the manifest: a party cannot judge a boundary without them.
+   */
+  checkTolerances(model: string, variant: string): void;
   /** Do two tensors at boundary `index` agree under that boundary's comparison (`boundariesAgree`)? */
   agree(req: { model: string; variant: string; index: number; a: WireTensor; b: WireTensor }): boolean;
 }
@@ -92,6 +97,10 @@ export function traceMethods(runtime: Runtime): TraceMethods {
       const bounds = [x, ...e.layerBoundaries.map((b) => r.outputs[b]!)];
       const run = runner(model, variant);
       for (let k = 1; k <= L; k++) await run.run(k, bounds[k - 1] as Parameters<SegmentRunner['run']>[1]);
+    },
+    checkTolerances(model, variant) {
+      // an unknown variant is not a misconfiguration of ours: the segment itself refuses it
+      if (layers(model) !== null && variant in entryOf(model).variants) assertLayerTolerances(manifest, model as ModelId, variant as Variant);
     },
     agree(req) {
       const L = layers(req.model);

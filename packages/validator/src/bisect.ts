@@ -66,6 +66,13 @@ export function createValidatorBisection(opts: {
         opts.log({ event: 'bisect.error', jobId: msg.jobId, index: msg.index, error: 'no kept run of this job to judge the boundary by' });
         return;
       }
+      try {
+        tracing.checkTolerances(msg.model, msg.variant ?? own.variant);
+      } catch (e) {
+        // our own manifest lacks the layer tolerances: a misconfiguration, not a verdict on the miner — say so, do not answer
+        opts.log({ event: 'bisect.error', jobId: msg.jobId, index: msg.index, error: (e as Error).message });
+        return;
+      }
       let agree: boolean;
       try {
         agree = tracing.agree({ model: msg.model, variant: msg.variant ?? own.variant, index: msg.index, a: mine, b: msg.tensor });
@@ -83,6 +90,13 @@ export function createValidatorBisection(opts: {
         return;
       }
       const variant = msg.variant ?? fallbackVariant;
+      try {
+        tracing.checkTolerances(msg.model, variant);
+      } catch (e) {
+        // our own manifest lacks the layer tolerances: a misconfiguration, not a vote against the miner — say so, abstain
+        opts.log({ event: 'bisect.segment.error', jobId: msg.jobId, error: (e as Error).message });
+        return;
+      }
       let minerCorrect: boolean;
       let ms = 0;
       try {
