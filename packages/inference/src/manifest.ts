@@ -4,8 +4,8 @@ import type { Variant } from './graph-builder.js';
 import { InferenceError } from './errors.js';
 
 /** Model ids shipped by this repo. */
-export type ModelId = 'digits' | 'charlm' | 'heavy';
-export const MODEL_IDS: readonly ModelId[] = ['digits', 'charlm', 'heavy'];
+export type ModelId = 'digits' | 'charlm' | 'heavy' | 'deep';
+export const MODEL_IDS: readonly ModelId[] = ['digits', 'charlm', 'heavy', 'deep'];
 
 /** Tensor element types used at model boundaries. */
 export type IoDtype = 'float32' | 'int32';
