@@ -28,6 +28,8 @@ export const DISPUTES_SETTINGS = Object.freeze({
     jailDurationMs: 0,
     maxSlashes: 100,
     slashFractionBps: 10,
+    /** Audit every row of the batch, so a quorum referee re-executes the whole job (as a bisection referee's layer covers every row). */
+    auditSampleRows: 64,
   },
 });
 
@@ -99,13 +101,15 @@ async function runMode(model: ModelId, mode: 'quorum' | 'bisection', jobs: numbe
         const t = setTimeout(() => reject(new Error(`disputes bench: job ${jobId} did not finish in 120 s`)), 120_000);
         finished.set(jobId, () => (clearTimeout(t), resolve()));
       });
-      const envelope = sealEnvelope(client, 'job.submit', { jobId, model: S.model, inputHash: hashPayload(input), maxPriceMicro: '1000000', nonce: String(++nonce), expiresAtMs: Date.now() + skew + 30_000 });
+      const envelope = sealEnvelope(client, 'job.submit', { jobId, model: S.model, rows: S.batch, inputHash: hashPayload(input), maxPriceMicro: '1000000', nonce: String(++nonce), expiresAtMs: Date.now() + skew + 30_000 });
       const res = await fetch(`${net.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ envelope, input }) });
       if (res.status !== 202) throw new Error(`disputes bench: submit ${jobId}: ${res.status} ${await res.text()}`);
       await done;
     }
     await miner.stop();
     const vlines = net.validators.flatMap((p) => net.lines(p));
+    // a validator that could not judge a boundary or re-execute a segment says why
+    for (const e of vlines) if (e.event === 'bisect.error' || e.event === 'bisect.segment.error') log(`disputes bench (${mode}) validator: ${JSON.stringify(e)}`);
     const disputes: Dispute[] = [];
     for (let i = L; i < jobs + L; i++) {
       const jobId = `${mode}-${i}`;
