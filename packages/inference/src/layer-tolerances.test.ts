@@ -50,7 +50,7 @@ const LOWER: Record<Variant, Variant> = { fp32: 'fp16', fp16: 'int8', int8: 'int
 describe('per-layer tolerances (manifest layerTolerances) on the real runtime', () => {
   it('every traced model variant records a tolerance for every hidden boundary, between its honest divergence and its nearest cheat', () => {
     const models = tracedModels(rt1.manifest);
-    expect(models).toEqual(expect.arrayContaining(['digits', 'heavy']));
+    expect(models).toEqual(expect.arrayContaining(['digits', 'heavy', 'deep']));
     for (const model of models) {
       const entry = rt1.manifest.models[model];
       for (const variant of VARIANTS) {
@@ -64,7 +64,7 @@ describe('per-layer tolerances (manifest layerTolerances) on the real runtime', 
     }
   });
 
-  for (const model of ['digits', 'heavy'] as const) {
+  for (const model of ['digits', 'heavy', 'deep'] as const) {
     for (const variant of VARIANTS) {
       it(`${model}/${variant}: an honest miner (2 threads, batch ${ROWS} and batch 1) never loses at any boundary against a 1-thread batch-1 challenger or a referee`, async () => {
         const manifest = rt1.manifest;
@@ -93,6 +93,9 @@ describe('per-layer tolerances (manifest layerTolerances) on the real runtime', 
     ['heavy', 'int4', 1],
     ['digits', 'fp32', 1],
     ['digits', 'int8', 1],
+    ['deep', 'int8', 5],
+    ['deep', 'fp32', 8],
+    ['deep', 'int4', 3],
   ];
   for (const [model, variant, bad] of corruptions) {
     it(`${model}/${variant}: layer ${bad} computed with ${LOWER[variant]}'s weights is caught at layer ${bad} and only there; so is that layer's activation scaled by 1.001`, async () => {
