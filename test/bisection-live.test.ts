@@ -76,7 +76,7 @@ async function startMarket(label: string, now?: () => number) {
 
 async function honestValidator(market: Market, label: string, log: Record<string, unknown>[] = []): Promise<Validator> {
   const executor = createInferenceExecutor({});
-  const v = createValidator({ wsUrl: market.wsUrl, keys: keyPairFromSeed(seedFromLabel(`bisect/${label}`)), executor, models: ['digits', 'heavy'], log: (e) => log.push(e) });
+  const v = createValidator({ wsUrl: market.wsUrl, keys: keyPairFromSeed(seedFromLabel(`bisect/${label}`)), executor, models: ['digits', 'heavy', 'deep'], log: (e) => log.push(e) });
   stops.push(async () => (await v.stop(), await executor.close()));
   await v.ready();
   return v;
@@ -108,10 +108,10 @@ async function rawParty(market: Market, faucet: (a: string) => Promise<void>, la
   return n;
 }
 
-async function submit(market: Market, faucet: (a: string) => Promise<void>, label: string, jobId: string, model: string, input: JobInput): Promise<void> {
+async function submit(market: Market, faucet: (a: string) => Promise<void>, label: string, jobId: string, model: string, input: JobInput, rows?: number): Promise<void> {
   const client = keysOf(`bisect/${label}/client`);
   await faucet(client.address);
-  const r = await http(market.url, '/v1/jobs', { body: submitBody(client, { jobId, model, input, maxPriceMicro: '200000' }) });
+  const r = await http(market.url, '/v1/jobs', { body: submitBody(client, { jobId, model, input, maxPriceMicro: '200000', ...(rows !== undefined ? { rows } : {}) }) });
   expect(r.status, r.text).toBe(202);
 }
 
@@ -140,6 +140,8 @@ describe('disputes by bisection on the live market', () => {
     const first = (await miner.waitFor((f) => f.type === 'bisect.turn' && f.jobId === jobId, 30_000)) as Frame & { index: number; party: string; deadlineAtMs: number };
     expect(first).toMatchObject({ party: 'miner', index: 1, lo: 0, hi: 3, layers: 3, model: 'heavy' });
 
+    // a node that is no party to the game (registered, funded and staked before the ledger snapshot below)
+    const outsider = await rawParty(market, faucet, 'a/outsider', 'miner', ['heavy']);
     // hostile moves: each answered with its code, and nothing moves (game, ledger)
     const before = JSON.stringify({ g: { ...job.bisection!, revealed: [...job.bisection!.revealed] }, ledger: (await http(market.url, '/v1/stats')).json.ledger });
     const reveal = (index: number, hash: string, proof: string[], tensorIndex = index) => ({ type: 'bisect.reveal', envelope: miner.sign('bisect.reveal', { jobId, index, boundaryHash: hash, proof }), tensor: toWireTensor(cheat.tensors[tensorIndex] as never) });
@@ -152,7 +154,6 @@ describe('disputes by bisection on the live market', () => {
     // a malformed message (schema): an index past the longest trace
     expect(await miner.request({ ...reveal(1, cheat.hashes[1]!, traceProof(cheat.hashes, 1)), extra: 1 })).toMatchObject({ type: 'error', code: 'ERR_VALIDATION' });
     // a move by a non-party: another node opens the boundary, and answers out of turn
-    const outsider = await rawParty(market, faucet, 'a/outsider', 'miner', ['heavy']);
     expect(await outsider.request({ type: 'bisect.reveal', envelope: outsider.sign('bisect.reveal', { jobId, index: 1, boundaryHash: cheat.hashes[1]!, proof: traceProof(cheat.hashes, 1) }), tensor: toWireTensor(cheat.tensors[1] as never) })).toMatchObject({ type: 'error', code: 'ERR_NOT_ASSIGNED' });
     expect(await outsider.request({ type: 'bisect.respond', envelope: outsider.sign('bisect.respond', { jobId, index: 1, agree: true }) })).toMatchObject({ type: 'error', code: 'ERR_WRONG_STATE' });
     // a referee's whole-model vote has no place in a bisection
@@ -304,6 +305,48 @@ describe('disputes by bisection on the live market', () => {
     expect(slashesOf(market, miner.keys.address)).toBe(1);
     expect(logs.some((e) => e.event === 'bisect.respond' && e.jobId === jobId && e.agree === false)).toBe(true);
     expect(logs.filter((e) => e.event === 'bisect.segment' && e.jobId === jobId).every((e) => e.minerCorrect === false)).toBe(true);
+    await conserved();
+  }, 180_000);
+
+  it('(e) deep (9 layers): a miner that corrupts layer 6 of a 16-row batch job, audited on a sample of its rows, loses at layer 6 and is slashed', async () => {
+    const { market, effect, faucet, conserved } = await startMarket('deep');
+    const logs: Record<string, unknown>[] = [];
+    await honestValidator(market, 'e/v0', logs);
+    await honestValidator(market, 'e/v1', logs);
+    await honestValidator(market, 'e/v2', logs);
+    const miner = await rawParty(market, faucet, 'e/miner', 'miner', ['deep']);
+    const rows = 16;
+    const parts = Array.from({ length: rows }, (_, i) => wireInput('deep', 40 + i).tensor);
+    const data = new Float32Array(rows * parts[0]!.data.length);
+    parts.forEach((t, i) => data.set(t.data as Float32Array, i * t.data.length));
+    const tensor: Tensor = { dtype: 'float32', dims: [rows, parts[0]!.dims[1]!], data };
+    const input: JobInput = { kind: 'tensor', tensor: toWireTensor(tensor as never) };
+    const cheat = await corruptTrace('deep', 'fp32', input, tensor, 6);
+    expect(cheat.layers).toBe(9);
+    const jobId = 'bisect-e-1';
+    miner.ws.on('message', (d) => {
+      const f = JSON.parse(String(d)) as Frame & { index: number };
+      if (f.type === 'job.offer' && f.jobId === jobId) miner.send({ type: 'job.bid', envelope: miner.sign('job.bid', { jobId, priceMicro: '1000' }) });
+      if (f.type === 'job.assign' && f.jobId === jobId) {
+        miner.send({ type: 'job.result', envelope: miner.sign('job.result', { jobId, inputHash: String(f.inputHash), outputHash: cheat.hashes[cheat.layers]!, traceRoot: traceRoot(cheat.hashes), traceLayers: cheat.layers }), output: cheat.output });
+      }
+      if (f.type === 'bisect.turn' && f.jobId === jobId) {
+        miner.send({ type: 'bisect.reveal', envelope: miner.sign('bisect.reveal', { jobId, index: f.index, boundaryHash: cheat.hashes[f.index]!, proof: traceProof(cheat.hashes, f.index) }), tensor: toWireTensor(cheat.tensors[f.index] as never) });
+      }
+    });
+    await submit(market, faucet, 'e', jobId, 'deep', input, rows);
+    await effect('dispute.opened', (e) => e.jobId === jobId);
+    // the audit covers a sample of the rows (fewer than the job's), and the challenger judges the boundaries on them
+    expect(market.core.state.params.auditSampleRows).toBeLessThan(rows);
+    const resolved = await effect('bisect.resolved', (e) => e.jobId === jobId);
+    expect(resolved).toMatchObject({ winner: 'challenger', reason: 'referees', fromIndex: 5, toIndex: 6 });
+    await effect('job.failed', (e) => e.jobId === jobId);
+    expect(slashesOf(market, miner.keys.address)).toBe(1);
+    // the challenger agreed with the honest boundaries below layer 6 and disagreed from it on
+    const answers = logs.filter((e) => e.event === 'bisect.respond' && e.jobId === jobId).map((e) => [e.index, e.agree]);
+    expect(answers.length).toBeGreaterThanOrEqual(3);
+    for (const [index, agree] of answers) expect(agree, `boundary ${String(index)}`).toBe((index as number) < 6);
+    expect(logs.filter((e) => e.event === 'bisect.segment' && e.jobId === jobId).every((e) => e.minerCorrect === false && e.toIndex === 6)).toBe(true);
     await conserved();
   }, 180_000);
 });

@@ -21,6 +21,8 @@ export const DEFAULT_BUILD_CONFIG = Object.freeze({
   digits: { hidden: 128, epochs: 6, learningRate: 0.05, batchSize: 32 },
   charlm: { hidden: 96, epochs: 5, seqLen: 32, batch: 4, learningRate: 0.008 },
   heavy: { dims: [1024, 2048, 2048, 256] },
+  /** 8 equal-width hidden layers (9 layers in a trace): the model on which bisection's ≈ 1/L saving can show. */
+  deep: { dims: [256, 256, 256, 256, 256, 256, 256, 256, 256, 64] },
 });
 /** A seconds-fast digits config whose sha256 the manifest pins (`smallBuild`) for reproducibility tests. */
 export const SMALL_DIGITS_CONFIG = Object.freeze({ hidden: 32, epochs: 1, learningRate: 0.05, batchSize: 32, trainLimit: 1000 });
@@ -94,7 +96,12 @@ export function buildDigitsModel(opts: { seed: number; small?: boolean; onProgre
 
 /** Heavy MLP weights from the seed (not trained; a realistic workload for benchmarks). */
 export function heavyLayers(seed: number, dims: readonly number[] = DEFAULT_BUILD_CONFIG.heavy.dims): DenseLayer[] {
-  const rng = createPrng(`heavy:${seed}`);
+  return seededLayers('heavy', seed, dims);
+}
+
+/** Dense layers of dims[0]→…→dims[n] with He-normal weights from the PRNG stream `<label>:<seed>` (not trained). */
+export function seededLayers(label: string, seed: number, dims: readonly number[]): DenseLayer[] {
+  const rng = createPrng(`${label}:${seed}`);
   return dims.slice(0, -1).map((K, i) => {
     const N = dims[i + 1]!;
     const W = new Float32Array(K * N);
@@ -123,7 +130,7 @@ function variantEntries(
       const sha256 = sha256Hex(bytes);
       const old = previous?.variants?.[variant];
       // eval numbers stay only while they describe the same bytes
-      const evalNumbers = old && old.sha256 === sha256 && old.eval ? { eval: old.eval } : {};
+      const evalNumbers = old && old.sha256 === sha256 ? { ...(old.eval ? { eval: old.eval } : {}), ...(old.layerTolerances ? { layerTolerances: old.layerTolerances } : {}) } : {};
       const entry: VariantEntry = {
         file: `${model}/${model}.${variant}.onnx`,
         sha256,
@@ -254,6 +261,33 @@ export async function buildModels(opts: BuildModelsOptions): Promise<Manifest> {
       variants: variantEntries('heavy', built, models.heavy),
     };
     log(`heavy: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+
+  if (only.includes('deep')) {
+    const t0 = Date.now();
+    const dims = DEFAULT_BUILD_CONFIG.deep.dims;
+    log(`deep: generating seeded ${dims.join('-')} MLP`);
+    const layers = seededLayers('deep', seed, dims);
+    let boundaries: string[] = [];
+    const built = VARIANTS.map((variant) => {
+      const r = encodeMlp({ name: 'deep', layers, variant, input: 'x', output: 'logits', doc: `infermarket deep MLP ${dims.join('-')} seeded (${variant})` });
+      boundaries = r.boundaries;
+      return { variant, bytes: r.bytes };
+    });
+    writeVariants(opts.outDir, 'deep', built);
+    models.deep = {
+      description: `seeded-random MLP ${dims.join('-')} (not trained; 8 equal-width hidden layers) for disputes by bisection over 9 layers`,
+      kind: 'dense',
+      committed: true,
+      build: { seed, dims },
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', dims[0]!] }],
+      outputs: [{ name: 'logits', dtype: 'float32', shape: ['batch', dims[dims.length - 1]!] }],
+      primaryOutput: 'logits',
+      layerBoundaries: boundaries,
+      sessionOptions: PINNED_SESSION_OPTIONS,
+      variants: variantEntries('deep', built, models.deep),
+    };
+    log(`deep: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 
   mkdirSync(opts.outDir, { recursive: true });

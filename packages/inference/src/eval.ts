@@ -173,9 +173,9 @@ function digitsData(quick: boolean): ModelData {
   };
 }
 
-function heavyData(quick: boolean): ModelData {
+function heavyData(quick: boolean, model: 'heavy' | 'deep' = 'heavy'): ModelData {
   const n = quick ? 64 : 256;
-  const rows = Array.from({ length: n }, (_, i) => sampleInput('heavy', i).input.x!);
+  const rows = Array.from({ length: n }, (_, i) => sampleInput(model, i).input.x!);
   return {
     x: { x: concatBatch(rows) },
     async quality() {
@@ -276,7 +276,7 @@ export async function evalModels(opts: EvalOptions = {}): Promise<EvalReport> {
       const entry = manifest.models[model];
       log(`eval ${model}: preparing inputs`);
       const H = Number(entry.inputs.find((i) => i.name === 'h')?.shape[1] ?? 0);
-      const data = model === 'digits' ? digitsData(quick) : model === 'heavy' ? heavyData(quick) : await charlmData(quick, opts.corpusPath ?? DEFAULT_CORPUS_PATH, H, rt1);
+      const data = model === 'digits' ? digitsData(quick) : model === 'heavy' || model === 'deep' ? heavyData(quick, model) : await charlmData(quick, opts.corpusPath ?? DEFAULT_CORPUS_PATH, H, rt1);
       const R = rowsOfTensor(Object.values(data.x)[0]!);
       const ref: Partial<Record<Variant, Tensor>> = {};
       const honest: Partial<Record<Variant, Tensor[]>> = {};

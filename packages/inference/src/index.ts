@@ -61,6 +61,19 @@ export type { CrossCpuCalibration } from './manifest.js';
 
 export { tensorHash, wireTensorHash, traceBoundaryHashes, createSegmentRunner, segmentBoundaries } from './segments.js';
 export { boundariesAgree, refereeVote } from './bisection-parties.js';
+export {
+  calibrateLayers,
+  formatLayerCalibrationTable,
+  writeLayerTolerancesToManifest,
+  modelsCalibrateLayersCommand,
+  layerToleranceOf,
+  assertLayerTolerances,
+  layerToleranceBetween,
+  tracedModels,
+  LAYER_TOLERANCE_MIN_MARGIN,
+} from './layer-tolerances.js';
+export type { LayerCalibrateOptions, LayerCalibration, LayerCalibrationReport } from './layer-tolerances.js';
+export type { LayerTolerance } from './manifest.js';
 export { extractSegment } from './onnx-extract.js';
 export type { SegmentRunner } from './segments.js';
 

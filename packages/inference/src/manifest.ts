@@ -4,8 +4,8 @@ import type { Variant } from './graph-builder.js';
 import { InferenceError } from './errors.js';
 
 /** Model ids shipped by this repo. */
-export type ModelId = 'digits' | 'charlm' | 'heavy';
-export const MODEL_IDS: readonly ModelId[] = ['digits', 'charlm', 'heavy'];
+export type ModelId = 'digits' | 'charlm' | 'heavy' | 'deep';
+export const MODEL_IDS: readonly ModelId[] = ['digits', 'charlm', 'heavy', 'deep'];
 
 /** Tensor element types used at model boundaries. */
 export type IoDtype = 'float32' | 'int32';
@@ -49,6 +49,21 @@ export interface VariantEntry {
   eval?: Record<string, number | boolean | string | null>;
   /** Honest divergence across CPU tiers (`infermarket models calibrate`), for these bytes (`sha256`). */
   crossCpu?: CrossCpuCalibration;
+  /**
+   * Tolerances of the hidden layer boundaries for the bisection game (`infermarket models calibrate --layers`),
+   * one per `layerBoundaries` entry, measured on these bytes. Required for a model that commits a layer trace.
+   */
+  layerTolerances?: LayerTolerance[];
+}
+
+/** One hidden boundary's tolerance (max |Δ|) with the measurements it sits between. */
+export interface LayerTolerance {
+  boundary: string;
+  tolerance: number;
+  honestMaxAbsDiff: number;
+  nearestCheat: string;
+  nearestCheatMinMaxAbsDiff: number;
+  measuredAt?: string;
 }
 
 /** Cross-CPU calibration of one variant; pairs are `"<cpuA>~<cpuB>": [max |Δ|, jobs not bit-identical, argmax flips, rejections]`. */

@@ -8,6 +8,7 @@ import { DEFAULT_BUILD_CONFIG } from './build-models.js';
 
 const CHARLM_HIDDEN = DEFAULT_BUILD_CONFIG.charlm.hidden;
 const HEAVY_INPUT = DEFAULT_BUILD_CONFIG.heavy.dims[0]!;
+const DEEP_INPUT = DEFAULT_BUILD_CONFIG.deep.dims[0]!;
 
 /** Prompt starters for charlm samples (text-like openings from the training domain). */
 export const CHARLM_PROMPTS: readonly string[] = [
@@ -28,7 +29,7 @@ export interface SampleInput {
 
 /**
  * Produces a sample input from a seed, deterministically (the load generator and the simulator use it).
- * digits: held-out image number `seed mod 1996` with its label; heavy: a seeded N(0,1) vector;
+ * digits: held-out image number `seed mod 1996` with its label; heavy, deep: a seeded N(0,1) vector;
  * charlm: a prompt picked by the seed, plus the first-step tensors (start token, zero state).
  */
 export function sampleInput(model: ModelId, seed: number): SampleInput {
@@ -47,6 +48,12 @@ export function sampleInput(model: ModelId, seed: number): SampleInput {
       const x = new Float32Array(HEAVY_INPUT);
       for (let i = 0; i < x.length; i++) x[i] = rng.normal();
       return { input: { x: { dtype: 'float32', dims: [1, HEAVY_INPUT], data: x } } };
+    }
+    case 'deep': {
+      const rng = createPrng(`deep-input:${seed}`);
+      const x = new Float32Array(DEEP_INPUT);
+      for (let i = 0; i < x.length; i++) x[i] = rng.normal();
+      return { input: { x: { dtype: 'float32', dims: [1, DEEP_INPUT], data: x } } };
     }
     case 'charlm': {
       const rng = createPrng(`charlm-prompt:${seed}`);

@@ -14,7 +14,7 @@ describe('disputeMode on the live market', () => {
     try {
       expect(m.core.params.disputeMode).toBe('bisection');
       // layers = the manifest's layerBoundaries + 1, single-input models only
-      expect(Object.fromEntries(m.core.state.traceLayers)).toEqual({ digits: 2, heavy: 3 });
+      expect(Object.fromEntries(m.core.state.traceLayers)).toEqual({ digits: 2, heavy: 3, deep: 9 });
     } finally {
       await m.close();
     }

@@ -1,5 +1,5 @@
 import { InfermarketError, type JobInput, type JobOutput, type WireTensor } from '@infermarket/protocol';
-import { boundariesAgree, createSegmentRunner, tensorHash, segmentBoundaries, type ModelId, type Runtime, type SegmentRunner, type Variant } from '@infermarket/inference';
+import { assertLayerTolerances, boundariesAgree, createSegmentRunner, tensorHash, segmentBoundaries, type ModelId, type Runtime, type SegmentRunner, type Variant } from '@infermarket/inference';
 import { fromWireTensor, toWireTensor } from './executor.js';
 
 /**
@@ -24,6 +24,11 @@ export interface TraceMethods {
    * Nothing for a model without a trace.
    */
   warm(model: string, variant: string, batch?: number): Promise<void>;
+  /**
+   * Throws `ERR_VALIDATION` (naming the model, variant, boundary and the command that records it) when a traced
+   * model variant has no per-layer tolerances in the manifest: a party cannot judge a boundary without them.
+   */
+  checkTolerances(model: string, variant: string): void;
   /** Do two tensors at boundary `index` agree under that boundary's comparison (`boundariesAgree`)? */
   agree(req: { model: string; variant: string; index: number; a: WireTensor; b: WireTensor }): boolean;
 }
@@ -57,9 +62,10 @@ export function traceMethods(runtime: Runtime): TraceMethods {
       if (req.input.kind !== 'tensor' || layers(req.model) === null) return null;
       const e = entryOf(req.model);
       const names = segmentBoundaries(e);
-      const input = { [names[0]!]: fromWireTensor(req.input.tensor) };
       const m = req.model as ModelId;
       const v = req.variant as Variant;
+      assertLayerTolerances(manifest, m, v); // a trace nobody could judge is a misconfiguration: fail loud, naming the fix
+      const input = { [names[0]!]: fromWireTensor(req.input.tensor) };
       const r = req.reference ? await runtime.reference(m, v, input, { intermediates: true }) : await runtime.run(m, v, input, { intermediates: true });
       const hidden = e.layerBoundaries.map((b) => r.outputs[b]!);
       return { output: { kind: 'tensor', tensor: toWireTensor(r.primary) }, boundaries: hidden.map(toWireTensor), boundaryHashes: hidden.map(tensorHash), ms: r.ms };
@@ -70,6 +76,7 @@ export function traceMethods(runtime: Runtime): TraceMethods {
       if (!Number.isInteger(req.fromIndex) || !Number.isInteger(req.toIndex) || req.fromIndex < 0 || req.toIndex > L || req.toIndex <= req.fromIndex) {
         throw new InfermarketError('ERR_VALIDATION', `segment ${req.fromIndex}..${req.toIndex} is not within 0..${L}`);
       }
+      assertLayerTolerances(manifest, req.model as ModelId, req.variant as Variant);
       const run = runner(req.model, req.variant);
       // the layers' sessions are cut and created once per process (a cold start, not the segment's compute)
       for (let k = req.fromIndex + 1; k <= req.toIndex; k++) await run.load(k);
@@ -81,6 +88,7 @@ export function traceMethods(runtime: Runtime): TraceMethods {
     async warm(model, variant, batch = 1) {
       const L = layers(model);
       if (L === null) return;
+      assertLayerTolerances(manifest, model as ModelId, variant as Variant);
       const e = entryOf(model);
       const spec = e.inputs[0]!;
       const dims = spec.shape.map((d) => (typeof d === 'number' ? d : batch));
@@ -89,6 +97,10 @@ export function traceMethods(runtime: Runtime): TraceMethods {
       const bounds = [x, ...e.layerBoundaries.map((b) => r.outputs[b]!)];
       const run = runner(model, variant);
       for (let k = 1; k <= L; k++) await run.run(k, bounds[k - 1] as Parameters<SegmentRunner['run']>[1]);
+    },
+    checkTolerances(model, variant) {
+      // an unknown variant is not a misconfiguration of ours: the segment itself refuses it
+      if (layers(model) !== null && variant in entryOf(model).variants) assertLayerTolerances(manifest, model as ModelId, variant as Variant);
     },
     agree(req) {
       const L = layers(req.model);

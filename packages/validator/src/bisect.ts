@@ -10,7 +10,7 @@ export interface ValidatorBisection {
    * Re-execute an audited job on the reference session, keeping its layer boundaries when the model commits a
    * trace (it may become the challenger); otherwise the executor's ordinary reference run.
    */
-  reexecute(req: { jobId: string; model: string; variant: string; input: JobInput }): Promise<{ output: JobOutput; ms: number }>;
+  reexecute(req: { jobId: string; model: string; variant: string; input: JobInput; rows?: number[] }): Promise<{ output: JobOutput; ms: number }>;
   /** Challenger: judge the boundary the miner opened against this validator's own run, and answer. */
   onTurn(msg: Extract<ServerMessage, { type: 'bisect.turn' }>, conn: NodeConnection): Promise<void>;
   /** Referee: re-execute the one disputed segment from the miner's boundary and vote. */
@@ -24,7 +24,8 @@ export function createValidatorBisection(opts: {
   enabled: () => boolean;
   keptBytes?: number;
 }): ValidatorBisection {
-  const kept = new Map<string, { variant: string; boundaries: WireTensor[]; bytes: number }>();
+  /** `rows`: the job's rows this run covers (a batch job audited on a sample of its rows, the audit task's `rows`). */
+  const kept = new Map<string, { variant: string; boundaries: WireTensor[]; bytes: number; rows?: number[] }>();
   const max = opts.keptBytes ?? VALIDATOR_TRACE_DEFAULTS.keptBytes;
   let bytes = 0;
   const send = async (conn: NodeConnection, type: 'bisect.respond' | 'bisect.vote', body: Record<string, string | number | boolean>, jobId: string): Promise<void> => {
@@ -44,7 +45,7 @@ export function createValidatorBisection(opts: {
           const size = r.boundaries.reduce((a, t) => a + t.data.length, 0);
           bytes -= kept.get(req.jobId)?.bytes ?? 0;
           kept.delete(req.jobId);
-          kept.set(req.jobId, { variant: req.variant, boundaries: r.boundaries, bytes: size });
+          kept.set(req.jobId, { variant: req.variant, boundaries: r.boundaries, bytes: size, ...(req.rows ? { rows: req.rows } : {}) });
           bytes += size;
           while (bytes > max && kept.size > 1) {
             const oldest = kept.keys().next().value!;
@@ -66,9 +67,18 @@ export function createValidatorBisection(opts: {
         opts.log({ event: 'bisect.error', jobId: msg.jobId, index: msg.index, error: 'no kept run of this job to judge the boundary by' });
         return;
       }
+      try {
+        tracing.checkTolerances(msg.model, msg.variant ?? own.variant);
+      } catch (e) {
+        // our own manifest lacks the layer tolerances: a misconfiguration, not a verdict on the miner — say so, do not answer
+        opts.log({ event: 'bisect.error', jobId: msg.jobId, index: msg.index, error: (e as Error).message });
+        return;
+      }
       let agree: boolean;
       try {
-        agree = tracing.agree({ model: msg.model, variant: msg.variant ?? own.variant, index: msg.index, a: mine, b: msg.tensor });
+        // a batch job audited on a sample of its rows: our run covers those rows only, so judge the miner's boundary on them
+        const theirs = own.rows ? sliceWireRows(msg.tensor, own.rows) : msg.tensor;
+        agree = theirs !== null && tracing.agree({ model: msg.model, variant: msg.variant ?? own.variant, index: msg.index, a: mine, b: theirs });
       } catch (e) {
         // a tensor that is not even a tensor of ours (a dtype the runtime does not take): not what we computed
         opts.log({ event: 'bisect.error', jobId: msg.jobId, index: msg.index, error: (e as Error).message });
@@ -83,6 +93,13 @@ export function createValidatorBisection(opts: {
         return;
       }
       const variant = msg.variant ?? fallbackVariant;
+      try {
+        tracing.checkTolerances(msg.model, variant);
+      } catch (e) {
+        // our own manifest lacks the layer tolerances: a misconfiguration, not a vote against the miner — say so, abstain
+        opts.log({ event: 'bisect.segment.error', jobId: msg.jobId, error: (e as Error).message });
+        return;
+      }
       let minerCorrect: boolean;
       let ms = 0;
       try {
@@ -98,4 +115,22 @@ export function createValidatorBisection(opts: {
       await send(conn, 'bisect.vote', { jobId: msg.jobId, fromIndex: msg.fromIndex, toIndex: msg.toIndex, minerCorrect }, msg.jobId);
     },
   };
+}
+
+/**
+ * Rows `rows` (indices into the first dim) of a wire tensor, in that order; null when an index is out of range or the
+ * bytes do not split into whole rows (not a boundary of this job).
+ */
+export function sliceWireRows(t: WireTensor, rows: readonly number[]): WireTensor | null {
+  const n = t.dims[0];
+  const bytes = Buffer.from(t.data, 'base64');
+  if (typeof n !== 'number' || n <= 0 || bytes.length % n !== 0) return null;
+  const rowBytes = bytes.length / n;
+  const out = Buffer.alloc(rows.length * rowBytes);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    if (!Number.isInteger(r) || r < 0 || r >= n) return null;
+    bytes.copy(out, i * rowBytes, r * rowBytes, (r + 1) * rowBytes);
+  }
+  return { ...t, dims: [rows.length, ...t.dims.slice(1)], data: out.toString('base64') };
 }

@@ -160,7 +160,7 @@ export function createValidator(options: ValidatorOptions): Validator {
         stats.lazyClaims++;
       } else {
         // an auditor keeps its run's layer boundaries (it may become the challenger of a bisection); a referee needs none
-        const r = jobKeys || msg.purpose !== 'audit' ? await options.executor.execute({ model: msg.model, variant: claimed, input, reference: true }) : await bisection.reexecute({ jobId: msg.jobId, model: msg.model, variant: claimed, input });
+        const r = jobKeys || msg.purpose !== 'audit' ? await options.executor.execute({ model: msg.model, variant: claimed, input, reference: true }) : await bisection.reexecute({ jobId: msg.jobId, model: msg.model, variant: claimed, input, ...(msg.rows ? { rows: msg.rows } : {}) });
         output = r.output;
         ms = r.ms;
         stats.reexecuted++;

@@ -28,6 +28,8 @@ export const DISPUTES_SETTINGS = Object.freeze({
     jailDurationMs: 0,
     maxSlashes: 100,
     slashFractionBps: 10,
+    /** Audit every row of the batch, so a quorum referee re-executes the whole job (as a bisection referee's layer covers every row). */
+    auditSampleRows: 64,
   },
 });
 
@@ -55,8 +57,8 @@ interface Dispute {
  * Referee compute is what each referee's executor timed (`audit.sent` of purpose `dispute`, or `bisect.segment`).
  * Latency: the challenger's report (its `audit.sent` line) to the miner's `job.lost` (slashed).
  */
-async function runMode(mode: 'quorum' | 'bisection', jobs: number, log: (m: string) => void): Promise<{ disputes: Dispute[]; fullMs: number[]; hashMs: number[] }> {
-  const S = DISPUTES_SETTINGS;
+async function runMode(model: ModelId, mode: 'quorum' | 'bisection', jobs: number, log: (m: string) => void): Promise<{ disputes: Dispute[]; fullMs: number[]; hashMs: number[] }> {
+  const S = { ...DISPUTES_SETTINGS, model };
   const runtime = createRuntime({ log: () => {} });
   const L = runtime.manifest.models[S.model].layerBoundaries.length + 1;
   const net = await startLiveNet({ params: { ...S.params, disputeMode: mode, disputeQuorum: S.referees }, miners: [], validators: S.validators, validatorModels: [S.model], seed: S.seed, settleMs: 3_000 });
@@ -99,13 +101,15 @@ async function runMode(mode: 'quorum' | 'bisection', jobs: number, log: (m: stri
         const t = setTimeout(() => reject(new Error(`disputes bench: job ${jobId} did not finish in 120 s`)), 120_000);
         finished.set(jobId, () => (clearTimeout(t), resolve()));
       });
-      const envelope = sealEnvelope(client, 'job.submit', { jobId, model: S.model, inputHash: hashPayload(input), maxPriceMicro: '1000000', nonce: String(++nonce), expiresAtMs: Date.now() + skew + 30_000 });
+      const envelope = sealEnvelope(client, 'job.submit', { jobId, model: S.model, rows: S.batch, inputHash: hashPayload(input), maxPriceMicro: '1000000', nonce: String(++nonce), expiresAtMs: Date.now() + skew + 30_000 });
       const res = await fetch(`${net.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ envelope, input }) });
       if (res.status !== 202) throw new Error(`disputes bench: submit ${jobId}: ${res.status} ${await res.text()}`);
       await done;
     }
     await miner.stop();
     const vlines = net.validators.flatMap((p) => net.lines(p));
+    // a validator that could not judge a boundary or re-execute a segment says why
+    for (const e of vlines) if (e.event === 'bisect.error' || e.event === 'bisect.segment.error') log(`disputes bench (${mode}) validator: ${JSON.stringify(e)}`);
     const disputes: Dispute[] = [];
     for (let i = L; i < jobs + L; i++) {
       const jobId = `${mode}-${i}`;
@@ -154,8 +158,8 @@ async function runMode(mode: 'quorum' | 'bisection', jobs: number, log: (m: stri
  * segment run on the same inputs, in alternating blocks (the machine's load moves both alike). Per layer:
  * segment ÷ full, medians over blocks.
  */
-async function warmSegmentRatios(blocks: number, runs: number): Promise<{ perLayer: number[]; blocks: number[][]; fullMs: number }> {
-  const S = DISPUTES_SETTINGS;
+async function warmSegmentRatios(model: ModelId, blocks: number, runs: number): Promise<{ perLayer: number[]; blocks: number[][]; fullMs: number }> {
+  const S = { ...DISPUTES_SETTINGS, model };
   const runtime = createRuntime({ log: () => {} });
   try {
     const entry = runtime.manifest.models[S.model];
@@ -187,22 +191,33 @@ async function warmSegmentRatios(blocks: number, runs: number): Promise<{ perLay
   }
 }
 
+/** Layers of a model's trace (the manifest's `layerBoundaries` + 1). @throws Error for a model that commits no trace. */
+function layersOf(model: ModelId): number {
+  const rt = createRuntime({ log: () => {} });
+  const e = rt.manifest.models[model];
+  if (!e || e.inputs.length !== 1 || e.layerBoundaries.length === 0) throw new Error(`--model ${JSON.stringify(model)}: the disputes suite needs a model with a layer trace (digits, heavy, deep)`);
+  void rt.close();
+  return e.layerBoundaries.length + 1;
+}
+
 const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 const round = (x: number, d = 3): number => Math.round(x * 10 ** d) / 10 ** d;
 
 /** Dispute cost and latency live, by `disputeMode` (issue #15): referee compute bisection ÷ quorum against ≈ 1/L, rounds, latency. */
-export async function disputesSuite(ctx: Pick<SuiteContext, 'quick' | 'log'> & Partial<Pick<SuiteContext, 'record'>>): Promise<BenchRow[]> {
-  const S = DISPUTES_SETTINGS;
-  const jobs = ctx.quick ? 6 : 30;
+export async function disputesSuite(ctx: Pick<SuiteContext, 'quick' | 'log'> & Partial<Pick<SuiteContext, 'record' | 'model'>>): Promise<BenchRow[]> {
+  const S = { ...DISPUTES_SETTINGS, model: (ctx.model ?? DISPUTES_SETTINGS.model) as ModelId };
+  const L = layersOf(S.model);
+  // every layer disputed at least once (quick) or about evenly (full)
+  const jobs = ctx.quick ? Math.max(6, L) : Math.max(30, 3 * L);
   const load = machineLoadNote();
-  const warm = await warmSegmentRatios(ctx.quick ? 3 : 7, ctx.quick ? 50 : 200);
-  const q = await runMode('quorum', jobs, ctx.log);
-  const b = await runMode('bisection', jobs, ctx.log);
-  const L = 3;
+  const warm = await warmSegmentRatios(S.model, ctx.quick ? 3 : 7, ctx.quick ? 50 : 200);
+  const q = await runMode(S.model, 'quorum', jobs, ctx.log);
+  const b = await runMode(S.model, 'bisection', jobs, ctx.log);
+  const layerNames = [...Array(L).keys()].map((k) => k + 1);
   const perDisputeQ = q.disputes.map((d) => d.refereeMs);
   const perDisputeB = b.disputes.map((d) => d.refereeMs);
   const ratio = mean(perDisputeB) / mean(perDisputeQ);
-  const byLayer = [1, 2, 3].map((k) => round(mean(b.disputes.filter((d) => d.layer === k).map((d) => d.refereeMs)) / mean(perDisputeQ)));
+  const byLayer = layerNames.map((k) => round(mean(b.disputes.filter((d) => d.layer === k).map((d) => d.refereeMs)) / mean(perDisputeQ)));
   const latQ = q.disputes.map((d) => d.resolvedAt - d.openedAt);
   const latB = b.disputes.map((d) => d.resolvedAt - d.openedAt);
   const caught = b.disputes.filter((d) => !d.minerCorrect && d.segment && d.segment[1] === d.layer).length;
@@ -226,7 +241,7 @@ export async function disputesSuite(ctx: Pick<SuiteContext, 'quick' | 'log'> & P
   return [
     {
       suite: 'disputes',
-      name: `one-layer re-execution ÷ full re-execution, warm, one process (layers 1/2/3: ${warm.perLayer.map((r) => round(r)).join(' / ')}; full run ${round(warm.fullMs)} ms; mean over layers, as disputes land evenly)`,
+      name: `one-layer re-execution ÷ full re-execution, warm, one process (layers ${layerNames.join('/')}: ${warm.perLayer.map((r) => round(r)).join(' / ')}; full run ${round(warm.fullMs)} ms; mean over layers, as disputes land evenly)`,
       value: round(warmMean),
       unit: '×',
       min: round(Math.min(...warm.perLayer)),
@@ -236,7 +251,7 @@ export async function disputesSuite(ctx: Pick<SuiteContext, 'quick' | 'log'> & P
     },
     {
       suite: 'disputes',
-      name: `referee compute per dispute, bisection ÷ quorum (per disputed layer 1/2/3: ${byLayer.join(' / ')}; quorum ${round(mean(perDisputeQ))} ms, bisection ${round(mean(perDisputeB))} ms per panel; ${note})`,
+      name: `referee compute per dispute, bisection ÷ quorum (per disputed layer ${layerNames.join('/')}: ${byLayer.join(' / ')}; quorum ${round(mean(perDisputeQ))} ms, bisection ${round(mean(perDisputeB))} ms per panel; ${note})`,
       value: round(ratio),
       unit: '×',
       min: Math.min(...byLayer),
@@ -255,7 +270,7 @@ export async function disputesSuite(ctx: Pick<SuiteContext, 'quick' | 'log'> & P
     },
     {
       suite: 'disputes',
-      name: `bisection rounds per dispute (halvings + the referees' round; max ⌈log2 ${L}⌉ + 1 = 3); the corrupted layer found in ${caught}/${b.disputes.length}`,
+      name: `bisection rounds per dispute (halvings + the referees' round; max ⌈log2 ${L}⌉ + 1 = ${Math.ceil(Math.log2(L)) + 1}); the corrupted layer found in ${caught}/${b.disputes.length}`,
       value: round(mean(b.disputes.map((d) => d.rounds)), 2),
       unit: 'rounds',
       min: Math.min(...b.disputes.map((d) => d.rounds)),

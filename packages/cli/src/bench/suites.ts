@@ -12,6 +12,8 @@ import { disputesSuite } from './disputes-suite.js';
 
 export interface SuiteContext {
   quick: boolean;
+  /** `--model`: the model of the disputes suite (others ignore it). */
+  model?: string;
   log: (message: string) => void;
   /**
    * Record what a run needs to be reproduced and checked (seeds, settings, effective parameters, raw

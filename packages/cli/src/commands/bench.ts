@@ -14,9 +14,10 @@ export function register(program: Command): void {
     .option('--suite <names>', `comma-separated suites (${Object.keys(SUITES).join(', ')}); default all`)
     .option('--out <dir>', 'where results.json and results.md go', 'bench')
     .option('--quick', 'fewer repeats and smaller loads (for a smoke run)', false)
+    .option('--model <id>', 'model of the disputes suite (a model with a layer trace: digits, heavy, deep; default heavy)')
     .option('--no-readme', 'do not rewrite the README table')
     .option('--json', 'print the results as JSON', false)
-    .action(async (opts: { suite?: string; out: string; quick: boolean; readme: boolean; json: boolean }) => {
+    .action(async (opts: { suite?: string; out: string; quick: boolean; model?: string; readme: boolean; json: boolean }) => {
       const names = opts.suite ? opts.suite.split(',').map((s) => s.trim()) : Object.keys(SUITES);
       for (const n of names) if (!(n in SUITES)) throw new Error(`unknown suite "${n}"; known: ${Object.keys(SUITES).join(', ')}`);
       const machine = machineInfo();
@@ -31,7 +32,7 @@ export function register(program: Command): void {
         runs.push(run);
         process.stderr.write(`  load avg ${run.load.loadavg.map((x) => x.toFixed(2)).join(', ')} on ${run.load.cores} × ${run.load.cpu}\n`);
         try {
-          rows.push(...(await SUITES[n]!({ quick: opts.quick, log: (m: string) => process.stderr.write(`  ${m}\n`), record: (meta) => Object.assign(run.meta, meta) })));
+          rows.push(...(await SUITES[n]!({ quick: opts.quick, ...(opts.model ? { model: opts.model } : {}), log: (m: string) => process.stderr.write(`  ${m}\n`), record: (meta) => Object.assign(run.meta, meta) })));
         } catch (e) {
           process.stderr.write(`  suite ${n} failed: ${(e as Error).stack ?? String(e)}\n`);
           rows.push({ suite: n, name: 'suite failed', value: Number.NaN, unit: '', min: Number.NaN, max: Number.NaN, repeats: 0, note: (e as Error).message.slice(0, 120) });

@@ -45,7 +45,7 @@ describe('infermarket market: the models manifest', () => {
     const r = await market(['--db', join(dir, 'a.db')], dir);
     expect(r.stderr).not.toMatch(/error/);
     expect(r.listening).not.toBeNull();
-    expect(r.models.map((m) => m.id).sort()).toEqual(['charlm', 'digits', 'heavy']);
+    expect(r.models.map((m) => m.id).sort()).toEqual(['charlm', 'deep', 'digits', 'heavy']);
     // the manifest's calibrated tolerance, not a loose built-in one
     for (const m of r.models) expect(m.comparator.tolerance).toBeLessThanOrEqual(1e-3);
   }, 30_000);

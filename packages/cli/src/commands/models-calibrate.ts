@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_CALIBRATION, DEFAULT_CALIBRATION_CPUS, MODEL_IDS, VARIANTS, modelsCalibrateCommand, type ModelId, type Variant } from '@infermarket/inference';
+import { DEFAULT_CALIBRATION, DEFAULT_CALIBRATION_CPUS, MODEL_IDS, VARIANTS, modelsCalibrateCommand, modelsCalibrateLayersCommand, type ModelId, type Variant } from '@infermarket/inference';
 
 function list<T extends string>(flag: string, value: string | undefined, known: readonly T[]): T[] | undefined {
   if (!value) return undefined;
@@ -32,9 +32,23 @@ export function registerCalibrate(models: Command): void {
     .option('--seed <n>', 'input seed', int('--seed'), DEFAULT_CALIBRATION.seed)
     .option('--concurrency <n>', 'emulated CPUs run at the same time', int('--concurrency'), DEFAULT_CALIBRATION.concurrency)
     .option('--no-update-manifest', 'do not write the numbers into manifest.json')
-    .option('--doc <file>', 'also replace the <!-- calibrate:begin/end --> table in this Markdown file')
+    .option('--doc <file>', 'also replace the <!-- calibrate:begin/end --> table (with --layers: <!-- layer-tolerances:begin/end -->) in this Markdown file')
     .option('--json', 'print the report as JSON', false)
-    .action(async (o: { cpus: string; modelsDir?: string; models?: string; variants?: string; samples: number; genJobs: number; genTokens: number; temperature: number; seed: number; concurrency: number; updateManifest: boolean; doc?: string; json: boolean }) => {
+    .option('--layers', 'instead: per-layer tolerances of the bisection game, natively (threads 1 vs 2, batch N/17/1, optimisation level, one layer re-executed alone), recorded as variants.<v>.layerTolerances', false)
+    .action(async (o: { layers: boolean; cpus: string; modelsDir?: string; models?: string; variants?: string; samples: number; genJobs: number; genTokens: number; temperature: number; seed: number; concurrency: number; updateManifest: boolean; doc?: string; json: boolean }) => {
+      if (o.layers) {
+        process.exitCode = await modelsCalibrateLayersCommand({
+          modelsDir: o.modelsDir,
+          models: list<ModelId>('--models', o.models, MODEL_IDS),
+          variants: list<Variant>('--variants', o.variants, VARIANTS),
+          samples: o.samples,
+          seed: o.seed,
+          updateManifest: o.updateManifest,
+          docPath: o.doc,
+          json: o.json,
+        });
+        return;
+      }
       process.exitCode = await modelsCalibrateCommand({
         modelsDir: o.modelsDir,
         cpus: o.cpus.split(',').map((s) => s.trim()).filter(Boolean).filter((c) => c !== 'native'),

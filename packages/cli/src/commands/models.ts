@@ -13,7 +13,7 @@ function parseModels(list: string | undefined): ModelId[] | undefined {
 
 /** Registers `infermarket models build` and `infermarket models eval`. */
 export function register(program: Command): void {
-  const models = program.command('models').description('Build, quantize and evaluate the ONNX models (digits, charlm, heavy).');
+  const models = program.command('models').description('Build, quantize and evaluate the ONNX models (digits, charlm, heavy, deep).');
   models
     .command('build')
     .description('Train and quantize every model deterministically from a seed; write models/ and models/manifest.json.')

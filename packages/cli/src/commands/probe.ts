@@ -50,7 +50,7 @@ export function register(program: Command): void {
     .command('probe')
     .description('Send a small batch through a market, check every result against a local reference run, and report success, latency, TTFT, agreement and cost.')
     .requiredOption('--market <url>', 'market HTTP URL, e.g. http://127.0.0.1:PORT')
-    .requiredOption('--model <id>', 'model id: digits, charlm or heavy')
+    .requiredOption('--model <id>', 'model id: digits, charlm, heavy or deep')
     .option('--n <count>', 'jobs to send', '100')
     .option('--concurrency <n>', 'jobs in flight at once', '8')
     .option('--variant <v>', 'variant of the local reference run (what miners claim)', 'int8')

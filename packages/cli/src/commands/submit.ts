@@ -77,7 +77,7 @@ export function register(program: Command): void {
     .command('submit')
     .description('Submit one job to a market, wait for (or stream) its result, and verify the signed receipt.')
     .requiredOption('--market <url>', 'market HTTP URL, e.g. http://127.0.0.1:PORT')
-    .requiredOption('--model <id>', 'model id: digits, charlm or heavy')
+    .requiredOption('--model <id>', 'model id: digits, charlm, heavy or deep')
     .option('--input <file>', 'JSON file holding a JobInput ({"kind":"tensor",...} or {"kind":"prompt",...})')
     .option('--digit <n>', 'digits: send a held-out MNIST image of this digit')
     .option('--prompt <text>', 'charlm: the prompt to continue')

@@ -5,7 +5,7 @@ import { bundledDigitInput, DIGIT_SAMPLE_COUNT } from './digit-samples.js';
 
 /** A job input from a deterministic sample (digits: held-out MNIST image `seed`; charlm: a prompt). */
 export function sampleJobInput(model: string, seed: number, opts: { maxTokens?: number; temperature?: number } = {}): { input: JobInput; label?: number } {
-  if (model !== 'digits' && model !== 'charlm' && model !== 'heavy') throw new InfermarketError('ERR_UNKNOWN_MODEL', `"--model" must be digits, charlm or heavy, got ${JSON.stringify(model)}`);
+  if (model !== 'digits' && model !== 'charlm' && model !== 'heavy' && model !== 'deep') throw new InfermarketError('ERR_UNKNOWN_MODEL', `"--model" must be digits, charlm, heavy or deep, got ${JSON.stringify(model)}`);
   const s = sampleInput(model as ModelId, seed);
   if (model === 'charlm') {
     return { input: { kind: 'prompt', prompt: s.prompt ?? 'The ', maxTokens: opts.maxTokens ?? 24, temperature: opts.temperature ?? 0, seed } };
