@@ -65,9 +65,11 @@ async function runMode(model: ModelId, mode: 'quorum' | 'bisection', jobs: numbe
   const lostAt = new Map<string, number>();
   const turns = new Map<string, number>();
   const finished = new Map<string, () => void>();
+  // stopped on every path: a suite that fails must not leave the miner reconnecting to a stopped market
+  let miner: ReturnType<typeof startCorruptMiner> | null = null;
   try {
     const layerOf = new Map<string, number>();
-    const miner = startCorruptMiner({
+    miner = startCorruptMiner({
       wsUrl: net.wsUrl,
       keys: keyPairFromSeed(seedFromLabel('bench-disputes/miner')),
       runtime,
@@ -148,6 +150,7 @@ async function runMode(model: ModelId, mode: 'quorum' | 'bisection', jobs: numbe
     }
     return { disputes, fullMs, hashMs };
   } finally {
+    await miner?.stop();
     await net.stop();
     await runtime.close();
   }
