@@ -145,6 +145,24 @@ function variantEntries(
   ) as Record<Variant, VariantEntry>;
 }
 
+/** The manifest entry of a seeded-random MLP (`heavy`, `deep`): input `x` [batch, dims[0]], output `logits`. */
+function seededMlpEntry(
+  o: { description: string; committed: boolean; seed: number; dims: number[]; boundaries: string[]; variants: ModelEntry['variants'] },
+): ModelEntry {
+  return {
+    description: o.description,
+    kind: 'dense',
+    committed: o.committed,
+    build: { seed: o.seed, dims: o.dims },
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', o.dims[0]!] }],
+    outputs: [{ name: 'logits', dtype: 'float32', shape: ['batch', o.dims[o.dims.length - 1]!] }],
+    primaryOutput: 'logits',
+    layerBoundaries: o.boundaries,
+    sessionOptions: PINNED_SESSION_OPTIONS,
+    variants: o.variants,
+  };
+}
+
 function writeVariants(outDir: string, model: ModelId, built: BuiltVariant[]): void {
   for (const { variant, bytes } of built) {
     const path = join(outDir, model, `${model}.${variant}.onnx`);
@@ -248,18 +266,14 @@ export async function buildModels(opts: BuildModelsOptions): Promise<Manifest> {
       return { variant, bytes: r.bytes };
     });
     writeVariants(opts.outDir, 'heavy', built);
-    models.heavy = {
+    models.heavy = seededMlpEntry({
       description: `seeded-random MLP ${dims.join('-')} (not trained) standing for a realistic workload; files are not committed and are regenerated on first load`,
-      kind: 'dense',
       committed: false,
-      build: { seed, dims },
-      inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', dims[0]!] }],
-      outputs: [{ name: 'logits', dtype: 'float32', shape: ['batch', dims[dims.length - 1]!] }],
-      primaryOutput: 'logits',
-      layerBoundaries: boundaries,
-      sessionOptions: PINNED_SESSION_OPTIONS,
+      seed,
+      dims,
+      boundaries,
       variants: variantEntries('heavy', built, models.heavy),
-    };
+    });
     log(`heavy: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 
@@ -275,18 +289,14 @@ export async function buildModels(opts: BuildModelsOptions): Promise<Manifest> {
       return { variant, bytes: r.bytes };
     });
     writeVariants(opts.outDir, 'deep', built);
-    models.deep = {
+    models.deep = seededMlpEntry({
       description: `seeded-random MLP ${dims.join('-')} (not trained; 8 equal-width hidden layers) for disputes by bisection over 9 layers`,
-      kind: 'dense',
       committed: true,
-      build: { seed, dims },
-      inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', dims[0]!] }],
-      outputs: [{ name: 'logits', dtype: 'float32', shape: ['batch', dims[dims.length - 1]!] }],
-      primaryOutput: 'logits',
-      layerBoundaries: boundaries,
-      sessionOptions: PINNED_SESSION_OPTIONS,
+      seed,
+      dims,
+      boundaries,
       variants: variantEntries('deep', built, models.deep),
-    };
+    });
     log(`deep: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 

@@ -131,7 +131,8 @@ function rowView(t: Tensor, r: number): Tensor {
   return sliceBatch(t, r, 1);
 }
 
-function rowDiffs(a: Tensor, b: Tensor, rows: number): number[] {
+/** Row-wise max|Δ| over the first `rows` rows of two tensors of the same shape; NaN counts as Infinity. */
+export function rowDiffs(a: Tensor, b: Tensor, rows: number): number[] {
   const W = a.data.length / a.dims[0]!;
   const out: number[] = [];
   for (let r = 0; r < rows; r++) {

@@ -5,6 +5,7 @@ import { VARIANTS } from './graph-builder.js';
 import type { Variant } from './graph-builder.js';
 import { loadManifest, MODEL_IDS } from './manifest.js';
 import type { LayerTolerance, Manifest, ModelEntry, ModelId } from './manifest.js';
+import { rowDiffs } from './eval.js';
 import { DEFAULT_MODELS_DIR } from './paths.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { sampleInput } from './sample-input.js';
@@ -108,21 +109,10 @@ export interface LayerCalibrationReport {
 
 const HONEST_VARIATIONS = ['threads 1 vs 2', `batch N vs ${ODD_BATCH} vs 1`, 'graph optimisation all vs disabled', 'one layer re-executed alone (1 and 2 threads, batch N and 1)'];
 
-/** Row-wise max|Δ| of two [R, W] tensors; NaN counts as Infinity. */
+/** Row-wise max|Δ| of two [R, W] tensors (eval's `rowDiffs` over every row, after a shape check); NaN counts as Infinity. */
 function rowMaxAbs(a: Tensor, b: Tensor): number[] {
-  const R = a.dims[0]!;
-  const W = a.data.length / R;
   if (b.data.length !== a.data.length) throw new InferenceError('ERR_VALIDATION', `boundary shapes differ: [${a.dims.join(',')}] vs [${b.dims.join(',')}]`);
-  const out: number[] = [];
-  for (let r = 0; r < R; r++) {
-    let m = 0;
-    for (let j = 0; j < W; j++) {
-      const d = Math.abs(a.data[r * W + j]! - b.data[r * W + j]!);
-      m = Number.isNaN(d) ? Infinity : Math.max(m, d);
-    }
-    out.push(m);
-  }
-  return out;
+  return rowDiffs(a, b, a.dims[0]!);
 }
 
 /** Boundaries 0..L of a full run of `x` in chunks of `chunk` rows, each concatenated back to [R, W]. */
