@@ -3,7 +3,7 @@ import { builtinMinerStrategy, builtinValidatorStrategy, createMinerStrategy, cr
 import { scenarioThreshold } from './threshold.js';
 import { computeCostMicro, computeMs } from './cost-model.js';
 import { createRng } from './rng.js';
-import { hashOf, netDelay, signedBy, type ClientAgent, type MinerAgent, type OutClass, type SimJob, type SimWorld, type ValidatorAgent } from './sim-world.js';
+import { hashOf, netDelay, refereeStance, signedBy, type ClientAgent, type MinerAgent, type OutClass, type SimJob, type SimWorld, type ValidatorAgent } from './sim-world.js';
 import { noteQuorumVote, traceFields } from './sim-bisection.js';
 
 /**
@@ -335,6 +335,7 @@ export function validatorAudits(w: SimWorld, jobId: string, vAddr: string): void
   w.queue.push(at, { type: 'audit.report', atMs: at, jobId, outputHash: hash, match, ...signedBy(w, v, at) });
 }
 
+
 /** `dispute.opened`: each referee handles the task as its strategy says (`planTask`) and votes. */
 export function refereesVote(w: SimWorld, jobId: string, referees: string[], deadlineAtMs: number): void {
   const job = w.jobs.get(jobId);
@@ -342,13 +343,11 @@ export function refereesVote(w: SimWorld, jobId: string, referees: string[], dea
   for (const r of referees) {
     const v = w.validatorsByAddress.get(r);
     if (!v || !v.online) continue;
-    const action = v.decide.planTask({ purpose: 'dispute', jobId, minerIsPartner: v.collude.has(job.miner.id), partnerShares: w.colludersVouch });
-    if (action === 'silent') continue;
+    const stance = refereeStance(w, v, jobId, job.miner);
+    if (stance === null) continue;
     let minerCorrect: boolean;
     let ms = 0;
-    // a cheap claim is not the miner's output: the market's comparison finds them different
-    if (action === 'vouch') minerCorrect = true;
-    else if (action === 'cheap-claim') minerCorrect = false;
+    if (stance !== 'run') minerCorrect = stance;
     else {
       minerCorrect = reexecute(w, v, job) === 0 && job.outHash === hashOf(job, 0);
       ms = computeMs(job.model, job.miner.variant, job.tokens, w.costOverrides, auditedRows(w, job));

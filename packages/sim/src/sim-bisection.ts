@@ -9,7 +9,7 @@
  */
 import { hashHex, traceProof, traceRoot, type Effect, type MarketEvent } from '@infermarket/protocol';
 import { computeCostMicro, computeMs } from './cost-model.js';
-import { hashOf, netDelay, signedBy, type MinerAgent, type SimJob, type SimWorld } from './sim-world.js';
+import { hashOf, netDelay, refereeStance, signedBy, type MinerAgent, type SimJob, type SimWorld } from './sim-world.js';
 
 /**
  * Multiply-accumulates of each layer of the models that commit a trace (from the dims in the models manifest:
@@ -181,12 +181,11 @@ function refereesJudge(w: SimWorld, e: Extract<Effect, { type: 'bisect.segment' 
   for (const r of e.referees) {
     const v = w.validatorsByAddress.get(r);
     if (!v || !v.online) continue;
-    const action = v.decide.planTask({ purpose: 'dispute', jobId: e.jobId, minerIsPartner: v.collude.has(job.miner.id), partnerShares: w.colludersVouch });
-    if (action === 'silent') continue;
+    const stance = refereeStance(w, v, e.jobId, job.miner);
+    if (stance === null) continue;
     let minerCorrect: boolean;
     let ms = 0;
-    if (action === 'vouch') minerCorrect = true;
-    else if (action === 'cheap-claim') minerCorrect = false;
+    if (stance !== 'run') minerCorrect = stance;
     else {
       // the step from the miner's own boundary is right iff the miner's trace was still honest at `toIndex`;
       // an honest referee's run of that one layer may itself diverge (`honestDivergenceRate`)

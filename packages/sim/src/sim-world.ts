@@ -230,3 +230,16 @@ export function hashOf(job: SimJob, cls: OutClass): string {
   return cls === 0 ? `${job.base}00` : `${job.base}0${cls}`;
 }
 
+/**
+ * A referee's stance on a dispute, from its strategy (`planTask`): `null` when it stays silent, the vote it
+ * casts without running anything (a colluder vouches for its partner; a cheap claim is not the miner's output,
+ * so the market's comparison finds them different), or `'run'` when it re-executes. The quorum and the
+ * bisection referees both ask this.
+ */
+export function refereeStance(w: SimWorld, v: ValidatorAgent, jobId: string, miner: MinerAgent): boolean | 'run' | null {
+  const action = v.decide.planTask({ purpose: 'dispute', jobId, minerIsPartner: v.collude.has(miner.id), partnerShares: w.colludersVouch });
+  if (action === 'silent') return null;
+  if (action === 'vouch') return true;
+  if (action === 'cheap-claim') return false;
+  return 'run';
+}

@@ -173,6 +173,8 @@ export function createCloud(options: CloudOptions): Cloud {
   const jobs = new Map<string, CloudJob>();
   /** Replay protection: the market's own per-signer sequence windows (protocol replay.ts), over the cloud's clients. */
   const replay: ReplayBook = { replay: new Map(), params: { messageTtlMs: ttlMs } };
+  /** Windows are forgotten once per TTL (as the market does per epoch), not scanned on every submit. */
+  let prunedAtMs = 0;
   const queue: CloudJob[] = [];
   let running = 0;
   let closed = false;
@@ -413,7 +415,10 @@ export function createCloud(options: CloudOptions): Cloud {
     if (h !== b.inputHash) throw new InfermarketError('ERR_VALIDATION', `"envelope.body.inputHash" must be sha256 of the canonical input ${h}, got ${b.inputHash}`, { details: { field: 'inputHash' } });
     const t = now();
     const signed = { by: address, nonce: b.nonce, expiresAtMs: b.expiresAtMs };
-    pruneNonces(replay, t);
+    if (t - prunedAtMs >= ttlMs) {
+      pruneNonces(replay, t);
+      prunedAtMs = t;
+    }
     const seq = checkNonce(replay, signed, t);
     if (jobs.has(b.jobId)) throw new InfermarketError('ERR_DUPLICATE', `"envelope.body.jobId" ${b.jobId} is already in use`, { details: { field: 'jobId' } });
     const price = prices.get(b.model)! * BigInt(rows);
